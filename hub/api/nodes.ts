@@ -1,0 +1,44 @@
+/** Sync health of every node, as the gateway has seen it. */
+import { Hono } from 'hono';
+import type { HubContext } from '../context.js';
+
+/** A node that has not been heard from for this long is reported offline. */
+const ONLINE_WINDOW_MS = 60_000;
+
+function seqNumber(seq: string | number | null | undefined): number | null {
+  if (seq === null || seq === undefined) return null;
+  const n = parseInt(String(seq), 10);
+  return Number.isFinite(n) ? n : null;
+}
+
+export function nodesApi(ctx: HubContext) {
+  const app = new Hono();
+  app.get('/', async (c) => {
+    const nodes = await ctx.registry.list();
+    const out = await Promise.all(
+      nodes.map(async (n) => {
+        const s = await ctx.stats.load(n.id);
+        const info = await ctx.couch.server.db.get(n.db).catch(() => null);
+        const head = seqNumber(info?.update_seq as string | number | undefined);
+        const pulled = seqNumber(s.lastPullSeq);
+        return {
+          id: n.id,
+          db: n.db,
+          online: s.lastSeen !== null && Date.now() - Date.parse(s.lastSeen) < ONLINE_WINDOW_MS,
+          lastSeen: s.lastSeen,
+          lastCheckpoint: s.lastCheckpoint,
+          lastUploadAt: s.lastUploadAt,
+          docsUploaded: s.docsUploaded,
+          /** Changes in the node's database it has not pulled yet (approximate on a cluster). */
+          pending: head !== null && pulled !== null ? Math.max(0, head - pulled) : head,
+          docCount: info?.doc_count ?? null,
+          openConnections: s.openConnections,
+          errorCount: s.errorCount,
+          errors: s.errors.slice(0, 5),
+        };
+      }),
+    );
+    return c.json(out);
+  });
+  return app;
+}

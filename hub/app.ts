@@ -1,0 +1,31 @@
+/** The hub's HTTP surface: the planner API under /api/v1, the sync gateway under /sync, health. */
+import { Hono } from 'hono';
+import type { HubContext } from './context.js';
+import type { Gateway } from './gateway/index.js';
+import { errorHandler, limitBody, notFoundHandler, requireToken } from '../shared/http.js';
+import { secretEquals } from './registry.js';
+import { facilitiesApi } from './api/facilities.js';
+import { nodesApi } from './api/nodes.js';
+
+export function createHubApp(ctx: HubContext, gateway: Gateway, ready: () => boolean): Hono {
+  const app = new Hono();
+  app.onError(errorHandler(ctx.log));
+  app.notFound(notFoundHandler);
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const couchOk = await ctx.couch.server.info().then(() => true, () => false);
+    const ok = couchOk && ready();
+    return c.json({ ok, couch: couchOk, ready: ready(), followers: ctx.monitor.followerCount, syncConnections: gateway.openConnections() }, ok ? 200 : 503);
+  });
+
+  app.route('/sync', gateway.app);
+
+  const api = new Hono();
+  api.use(limitBody(4 * 1024 * 1024));
+  api.use(requireToken((t) => secretEquals(t, ctx.config.plannerToken)));
+  api.route('/facilities', facilitiesApi(ctx));
+  api.route('/nodes', nodesApi(ctx));
+  app.route('/api/v1', api);
+  return app;
+}

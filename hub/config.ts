@@ -1,0 +1,27 @@
+/** Hub settings: every flag has an environment variable, and bad values stop the start with a clear message. */
+import { z } from 'zod';
+
+export const HubConfig = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./data/hub'),
+  couchUrl: z.string().url().optional(),
+  plannerToken: z.string().min(8, 'DOM_PLANNER_TOKEN must be at least 8 characters'),
+  /** Sweep interval of the node-database followers (ms). */
+  sweepMs: z.coerce.number().int().min(0).default(5_000),
+  maxSyncConnections: z.coerce.number().int().positive().default(5_000),
+});
+export type HubConfig = z.infer<typeof HubConfig>;
+export type HubConfigInput = z.input<typeof HubConfig>;
+
+export function hubConfigFromEnv(flags: Record<string, string | undefined>, env = process.env): HubConfigInput {
+  const pick = (flag: string, envName: string) => flags[flag] ?? env[envName];
+  return {
+    port: pick('port', 'DOM_PORT') as unknown as number,
+    host: pick('host', 'DOM_HOST'),
+    dataDir: pick('data', 'DOM_DATA'),
+    couchUrl: pick('couch-url', 'COUCH_URL') || undefined,
+    plannerToken: pick('planner-token', 'DOM_PLANNER_TOKEN') as string,
+    sweepMs: pick('sweep-ms', 'DOM_SWEEP_MS') as unknown as number,
+  } as HubConfigInput;
+}

@@ -1,0 +1,18 @@
+import type { Couch } from './couch/index.js';
+import type { NodeRegistry } from './registry.js';
+import type { NodeStats } from './gateway/stats.js';
+import type { Monitor } from './monitor/index.js';
+import type { FacilityStore } from './facilities.js';
+import type { HubConfig } from './config.js';
+import type { Logger } from '../shared/log.js';
+
+/** What the hub's parts share; built once by startHub. */
+export interface HubContext {
+  config: HubConfig;
+  couch: Couch;
+  registry: NodeRegistry;
+  stats: NodeStats;
+  monitor: Monitor;
+  facilities: FacilityStore;
+  log: Logger;
+}

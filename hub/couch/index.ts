@@ -1,0 +1,91 @@
+/**
+ * The hub's CouchDB, always through the CouchDB HTTP API (nano): either the server at COUCH_URL,
+ * or an embedded one started here in the data folder and stopped with the hub.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import nano from 'nano';
+import type { DocumentScope, ServerScope } from 'nano';
+import { isStatus } from '../../shared/errors.js';
+import { startEmbeddedCouch, type EmbeddedCouch } from './embedded.js';
+
+export interface Couch {
+  /** Base URL without credentials. */
+  url: string;
+  /** `Basic …` header for direct fetches (the gateway proxy). */
+  authHeader: string;
+  server: ServerScope;
+  db<T extends object = Record<string, unknown>>(name: string): DocumentScope<T>;
+  /** Create the database if it does not exist (cached: one PUT per name per process). */
+  ensureDb(name: string): Promise<void>;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+export interface CouchOptions {
+  couchUrl?: string;
+  dataDir: string;
+}
+
+/** Split credentials out of a URL: fetch refuses URLs that carry them. */
+export function parseCouchUrl(raw: string): { url: string; user: string; password: string } {
+  const u = new URL(raw);
+  const user = decodeURIComponent(u.username || process.env.COUCH_USER || '');
+  const password = decodeURIComponent(u.password || process.env.COUCH_PASSWORD || '');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/$/, ''), user, password };
+}
+
+/** The embedded server's admin password is kept in the data folder so restarts keep it. */
+function embeddedPassword(dataDir: string): string {
+  const file = join(dataDir, 'couch-admin-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const pw = randomBytes(24).toString('base64url');
+  writeFileSync(file, pw, { mode: 0o600 });
+  return pw;
+}
+
+export async function openCouch(opts: CouchOptions): Promise<Couch> {
+  let embedded: EmbeddedCouch | undefined;
+  let base: { url: string; user: string; password: string };
+  if (opts.couchUrl) {
+    base = parseCouchUrl(opts.couchUrl);
+  } else {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const password = embeddedPassword(opts.dataDir);
+    embedded = await startEmbeddedCouch({ dataDir: join(opts.dataDir, 'couch'), user: 'admin', password });
+    base = { url: embedded.url, user: 'admin', password };
+  }
+  const authHeader = `Basic ${Buffer.from(`${base.user}:${base.password}`).toString('base64')}`;
+  const server = nano({ url: base.url, headers: { authorization: authHeader } });
+  // Fail fast with a clear message when the server is not there or refuses us.
+  try {
+    await server.info();
+  } catch (err) {
+    await embedded?.stop();
+    throw new Error(`cannot reach CouchDB at ${base.url}: ${(err as Error).message}`);
+  }
+
+  const known = new Set<string>();
+  return {
+    url: base.url,
+    authHeader,
+    server,
+    embedded: embedded !== undefined,
+    db: <T extends object>(name: string) => server.use<T>(name),
+    async ensureDb(name) {
+      if (known.has(name)) return;
+      try {
+        await server.db.create(name);
+      } catch (err) {
+        if (!isStatus(err, 412)) throw err;
+      }
+      known.add(name);
+    },
+    async stop() {
+      await embedded?.stop();
+    },
+  };
+}

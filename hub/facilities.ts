@@ -1,0 +1,54 @@
+/**
+ * The facility catalogue, cached in memory and refreshed from `dom` every few seconds so that
+ * several hub instances agree (a facility registered at one is seen by the others).
+ */
+import type { DocumentScope } from 'nano';
+import type { FacilityDoc } from '../shared/schemas.js';
+import { ids } from '../shared/ids.js';
+
+export class FacilityStore {
+  private byId = new Map<string, FacilityDoc>();
+  private loadedAt = 0;
+  private loading: Promise<void> | null = null;
+
+  constructor(
+    private readonly dom: DocumentScope<FacilityDoc>,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async refresh(): Promise<void> {
+    this.loading ??= (async () => {
+      const res = await this.dom.list({ startkey: 'facility:', endkey: 'facility:\ufff0', include_docs: true });
+      const next = new Map<string, FacilityDoc>();
+      for (const r of res.rows) if (r.doc) next.set(r.doc.id, r.doc);
+      this.byId = next;
+      this.loadedAt = Date.now();
+    })().finally(() => (this.loading = null));
+    return this.loading;
+  }
+
+  private async fresh(): Promise<void> {
+    if (Date.now() - this.loadedAt > this.ttlMs) await this.refresh();
+  }
+
+  async list(): Promise<FacilityDoc[]> {
+    await this.fresh();
+    return [...this.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async get(id: string): Promise<FacilityDoc | undefined> {
+    await this.fresh();
+    return this.byId.get(id);
+  }
+
+  /** The cached map, as of the last refresh; for hot paths that must not wait on I/O. */
+  snapshot(): ReadonlyMap<string, FacilityDoc> {
+    return this.byId;
+  }
+
+  upsert(doc: FacilityDoc): void {
+    this.byId.set(doc.id, doc);
+  }
+
+  static docId = ids.facility;
+}

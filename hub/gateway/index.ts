@@ -1,0 +1,187 @@
+/**
+ * The sync gateway, `/sync/:nodeId/*`: the only door a node has to CouchDB. It authenticates the
+ * node's token, maps it to `node_<id>` and nothing else, passes through exactly the endpoints that
+ * PouchDB replication uses, and validates every uploaded document against the ownership table.
+ * Responses are rebuilt with fresh headers: copying upstream hop-by-hop or stale length/encoding
+ * headers breaks replication (DESIGN.md).
+ */
+import { Hono, type Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Couch } from '../couch/index.js';
+import type { NodeRegistry } from '../registry.js';
+import { FailureLimiter } from '../ratelimit.js';
+import { bearerToken, errorHandler, limitBody } from '../../shared/http.js';
+import type { Logger } from '../../shared/log.js';
+import { checkParams, route } from './params.js';
+import { checkNodeDoc, checkUpload } from './validate.js';
+import type { NodeStats } from './stats.js';
+
+export interface GatewayOptions {
+  couch: Couch;
+  registry: NodeRegistry;
+  stats: NodeStats;
+  log: Logger;
+  /** Called after a node's upload is stored, so its changes are processed at once. */
+  onUpload?: (nodeId: string) => void;
+  maxBodyBytes?: number;
+  /** Open sync requests allowed per hub instance; beyond it a node is told to come back (503). */
+  maxConnections?: number;
+  limiter?: FailureLimiter;
+}
+
+export interface Gateway {
+  app: Hono;
+  openConnections(): number;
+}
+
+const fail = (c: Context, status: 400 | 401 | 403 | 404 | 405 | 413 | 429 | 503, code: string, message: string, extra?: object) =>
+  c.json({ error: code, reason: message, ...extra }, status);
+
+function clientKey(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const { couch, registry, stats, log } = opts;
+  const limiter = opts.limiter ?? new FailureLimiter();
+  const maxConnections = opts.maxConnections ?? 5_000;
+  let open = 0;
+  const app = new Hono();
+  app.onError(errorHandler(log));
+  app.use(limitBody(opts.maxBodyBytes ?? 16 * 1024 * 1024));
+
+  app.all('/:nodeId/*', handle);
+  app.all('/:nodeId', handle);
+
+  async function handle(c: Context): Promise<Response> {
+    const nodeId = c.req.param('nodeId') ?? '';
+    const who = clientKey(c);
+    if (limiter.blocked(who)) return fail(c, 429, 'too_many_requests', 'too many failed authentications; try later');
+    const token = bearerToken(c);
+    const node = token ? await registry.authenticate(nodeId, token) : null;
+    if (!node) {
+      limiter.fail(who);
+      return fail(c, 401, 'unauthorized', 'invalid node token');
+    }
+    const prefix = `/sync/${encodeURIComponent(nodeId)}`;
+    const rawPath = new URL(c.req.url).pathname;
+    const rest = rawPath.startsWith(prefix) ? rawPath.slice(prefix.length) : rawPath.replace(/^\/[^/]*\/[^/]*/, '');
+    const r = route(c.req.method, rest);
+    if ('error' in r) {
+      stats.error(nodeId, r.status, 'refused', r.error);
+      return fail(c, r.status, r.status === 405 ? 'method_not_allowed' : 'forbidden', r.error);
+    }
+    const query = new URL(c.req.url).searchParams;
+    const bad = checkParams(r.endpoint, query);
+    if (bad) {
+      stats.error(nodeId, 400, 'bad_request', bad);
+      return fail(c, 400, 'bad_request', bad);
+    }
+    if (open >= maxConnections) return fail(c, 503, 'busy', 'hub instance at its connection limit; retry', { retry: true });
+
+    let body: string | undefined;
+    if (c.req.method === 'POST' || c.req.method === 'PUT') {
+      body = await c.req.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        stats.error(nodeId, 400, 'bad_request', 'malformed JSON');
+        return fail(c, 400, 'bad_request', 'the body is not valid JSON');
+      }
+      const refusal = checkWrite(r.endpoint, r.docId, parsed, query);
+      if (refusal) {
+        stats.error(nodeId, refusal.status, 'forbidden', refusal.reason);
+        log.warn({ nodeId, reason: refusal.reason }, 'upload refused');
+        return fail(c, refusal.status, refusal.status === 403 ? 'forbidden' : 'bad_request', refusal.reason, { refused: refusal.refused });
+      }
+      if (r.endpoint === 'local' && typeof (parsed as { last_seq?: unknown }).last_seq !== 'undefined') {
+        stats.touch(nodeId, { lastCheckpoint: String((parsed as { last_seq: unknown }).last_seq) });
+      }
+    }
+    if (r.endpoint === 'changes') stats.touch(nodeId, { lastPullSeq: query.get('since') ?? '0' });
+    else stats.touch(nodeId);
+
+    const target = `${couch.url}/${node.db}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
+    open++;
+    stats.get(nodeId).openConnections++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      open--;
+      stats.get(nodeId).openConnections--;
+    };
+    try {
+      const headers: Record<string, string> = { authorization: couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const upstream = await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
+      if (upstream.status >= 400 && upstream.status !== 404) {
+        stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
+      }
+      if (upstream.ok && (r.endpoint === 'bulk_docs' || (r.endpoint === 'doc' && c.req.method === 'PUT'))) {
+        const n = r.endpoint === 'bulk_docs' ? ((JSON.parse(body!) as { docs: unknown[] }).docs.length) : 1;
+        const s = stats.get(nodeId);
+        stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + n });
+        opts.onUpload?.(nodeId);
+      }
+      const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      if (!upstream.body) {
+        release();
+        return new Response(null, { status: upstream.status, headers: out });
+      }
+      // Streamed responses (continuous _changes) hold the connection until the node goes away.
+      const stream = upstream.body.pipeThrough(
+        new TransformStream({ flush: release }),
+      );
+      c.req.raw.signal.addEventListener('abort', release, { once: true });
+      return new Response(stream, { status: upstream.status, headers: out });
+    } catch (err) {
+      release();
+      if (c.req.raw.signal.aborted) return fail(c, 400, 'aborted', 'client went away');
+      stats.error(nodeId, 503, 'upstream_unreachable', (err as Error).message);
+      log.warn({ err, nodeId }, 'couch unreachable from gateway');
+      return fail(c, 503, 'unavailable', 'database unavailable; retry');
+    }
+  }
+
+  return { app, openConnections: () => open };
+}
+
+interface WriteRefusal {
+  status: 400 | 403;
+  reason: string;
+  refused?: { id: string | null; reason: string }[];
+}
+
+function checkWrite(endpoint: string, docId: string | undefined, body: unknown, query: URLSearchParams): WriteRefusal | null {
+  if (typeof body !== 'object' || body === null) return { status: 400, reason: 'body must be a JSON object' };
+  const b = body as Record<string, unknown>;
+  switch (endpoint) {
+    case 'bulk_docs': {
+      if (!Array.isArray(b.docs)) return { status: 400, reason: '"docs" must be an array' };
+      if (b.new_edits !== undefined && typeof b.new_edits !== 'boolean') return { status: 400, reason: '"new_edits" must be a boolean' };
+      const refused = checkUpload(b.docs, b.new_edits !== false);
+      if (refused.length) return { status: 403, reason: `${refused.length} document(s) refused: ${refused[0]!.reason}`, refused: refused.slice(0, 20) };
+      return null;
+    }
+    case 'doc': {
+      const r = checkNodeDoc({ ...b, _id: b._id ?? docId }, query.get('new_edits') !== 'false');
+      if (r) return { status: 403, reason: r.reason, refused: [r] };
+      if (b._id !== undefined && b._id !== docId) return { status: 400, reason: '_id does not match the path' };
+      return null;
+    }
+    case 'revs_diff':
+      return Array.isArray(b) ? { status: 400, reason: 'body must be an object of id → revisions' } : null;
+    case 'bulk_get':
+      return Array.isArray(b.docs) ? null : { status: 400, reason: '"docs" must be an array' };
+    case 'all_docs':
+      return b.keys === undefined || Array.isArray(b.keys) ? null : { status: 400, reason: '"keys" must be an array' };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * startHub(): the hub process. CouchDB (embedded or COUCH_URL), the node registry, the sync
+ * gateway, the monitor following every node database, and the planner API, on one port.
+ * stop() is idempotent and closes everything in reverse order.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { openCouch } from './couch/index.js';
+import { HubConfig, type HubConfigInput } from './config.js';
+import { NodeRegistry } from './registry.js';
+import { NodeStats } from './gateway/stats.js';
+import { createGateway } from './gateway/index.js';
+import { Monitor } from './monitor/index.js';
+import { FacilityStore } from './facilities.js';
+import { createHubApp } from './app.js';
+import type { HubContext } from './context.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { parseWith } from '../shared/http.js';
+
+export interface Hub {
+  url: string;
+  port: number;
+  ctx: HubContext;
+  stop(): Promise<void>;
+}
+
+export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub')): Promise<Hub> {
+  const config = parseWith(HubConfig, input, 'invalid_config');
+  config.dataDir = resolve(config.dataDir);
+  const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir });
+  await couch.ensureDb('dom');
+
+  const dom = couch.db('dom');
+  const registry = new NodeRegistry(dom as never);
+  const stats = new NodeStats(dom as never, log);
+  const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs });
+  const facilities = new FacilityStore(dom as never);
+  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, log };
+
+  const gateway = createGateway({
+    couch,
+    registry,
+    stats,
+    log,
+    maxConnections: config.maxSyncConnections,
+    onUpload: (nodeId) => void monitor.poke(nodeId),
+  });
+  let ready = false;
+  const app = createHubApp(ctx, gateway, () => ready);
+
+  const server: ServerType = await new Promise((ok) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+
+  // Catch up with everything the nodes wrote while the hub was down.
+  await facilities.refresh();
+  for (const n of await registry.list()) monitor.follow(n.id);
+  void monitor.pokeAll().then(() => {
+    ready = true;
+  });
+  log.info({ url, couch: couch.url, embedded: couch.embedded, nodes: monitor.followerCount }, 'hub started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    ctx,
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((ok) => {
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.close(() => ok());
+        });
+        await monitor.stop();
+        await stats.stop().catch(() => undefined);
+        await couch.stop();
+        log.info('hub stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The hub's view of each distribution order: `dostate:<doId>` in `dom`, created with the DO and
+ * moved only by the node's status events through the shared transition table. Applying an event
+ * twice changes nothing (events carry their number `n`), so the changes follower may replay.
+ */
+import type { DoEventDoc, DoLine, DistributionOrderDoc, EventStatus } from '../../shared/schemas.js';
+import { nextDoState, type DoState } from '../../shared/states.js';
+
+export interface DoStateDoc {
+  _id: string;
+  _rev?: string;
+  type: 'dostate';
+  doId: string;
+  orderId: string;
+  attempt: number;
+  facility: string;
+  kind: DistributionOrderDoc['kind'];
+  lines: DoLine[];
+  state: DoState;
+  lastEvent: number;
+  history: { n: number; status: EventStatus; at: string; applied: boolean; note?: string }[];
+  /** Quantity found per DO line, from the pick event. */
+  picked?: Record<string, number>;
+  shortReason?: string;
+  carrier?: string;
+  tracking?: string;
+  rejectReason?: string;
+  atRisk?: boolean;
+  cancelRequested?: boolean;
+  cancelRefused?: boolean;
+  /** Set once the hub has re-sourced what this DO did not fill. */
+  resourced?: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function newDoState(d: DistributionOrderDoc): DoStateDoc {
+  return {
+    _id: `dostate:${d.doId}`,
+    type: 'dostate',
+    doId: d.doId,
+    orderId: d.orderId,
+    attempt: d.attempt,
+    facility: d.facility,
+    kind: d.kind,
+    lines: d.lines,
+    state: 'released',
+    lastEvent: 0,
+    history: [],
+    createdAt: d.createdAt,
+    updatedAt: d.createdAt,
+  };
+}
+
+/** Apply events (any order, any repeats) to a DO state; returns whether anything changed. */
+export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
+  let changed = false;
+  for (const e of [...events].sort((a, b) => a.n - b.n)) {
+    if (e.n <= s.lastEvent) continue;
+    const next = nextDoState(s.state, e.status);
+    s.lastEvent = e.n;
+    s.history.push({ n: e.n, status: e.status, at: e.at, applied: next !== undefined, ...(next ? {} : { note: `not allowed in ${s.state}` }) });
+    changed = true;
+    if (next === undefined) continue;
+    s.state = next;
+    s.updatedAt = e.at;
+    switch (e.status) {
+      case 'picked':
+      case 'short':
+        s.picked = Object.fromEntries((e.lines ?? []).map((l) => [String(l.line), l.qty]));
+        s.shortReason = e.lines?.find((l) => l.reason)?.reason ?? e.reason;
+        break;
+      case 'shipped':
+        s.carrier = e.carrier;
+        s.tracking = e.tracking;
+        break;
+      case 'rejected':
+        s.rejectReason = e.reason;
+        break;
+      case 'at_risk':
+        s.atRisk = true;
+        break;
+      case 'cancel_refused':
+        s.cancelRefused = true;
+        break;
+    }
+  }
+  return changed;
+}
+
+/** Units of each DO line that this facility will not deliver (short pick, rejection). */
+export function shortfall(s: DoStateDoc): { line: DoLine; missing: number }[] {
+  if (s.state === 'rejected') return s.lines.map((line) => ({ line, missing: line.qty }));
+  if (!s.picked || s.state === 'cancelled') return [];
+  return s.lines
+    .map((line) => ({ line, missing: line.qty - Math.min(line.qty, s.picked![String(line.line)] ?? 0) }))
+    .filter((x) => x.missing > 0);
+}

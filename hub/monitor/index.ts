@@ -1,0 +1,127 @@
+/**
+ * The monitor follows every node database and applies what the nodes report: DO status events move
+ * `dostate:` documents through the DO state machine; inventory positions feed the availability
+ * index. Runs are poked by the gateway on each upload and by a slow sweep, with a bound on how many
+ * followers run at once.
+ */
+import type { Couch } from '../couch/index.js';
+import type { Logger } from '../../shared/log.js';
+import { ids, nodeDbName } from '../../shared/ids.js';
+import type { DoEventDoc, InvDoc } from '../../shared/schemas.js';
+import { ChangesFollower, type Change } from './follower.js';
+import { applyEvents, type DoStateDoc } from './dostate.js';
+
+export interface MonitorHooks {
+  /** DO states that changed, after they are stored. */
+  onDoStates?: (states: DoStateDoc[]) => Promise<void>;
+  onInventory?: (facility: string, positions: InvDoc[]) => void | Promise<void>;
+}
+
+export interface MonitorOptions {
+  couch: Couch;
+  log: Logger;
+  sweepMs?: number;
+  concurrency?: number;
+}
+
+export class Monitor {
+  private followers = new Map<string, ChangesFollower>();
+  private hooks: MonitorHooks = {};
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private active = 0;
+  private waiting: (() => void)[] = [];
+  private readonly concurrency: number;
+  private stopped = false;
+
+  constructor(private readonly opts: MonitorOptions) {
+    this.concurrency = opts.concurrency ?? 8;
+    const sweepMs = opts.sweepMs ?? 5_000;
+    if (sweepMs > 0) {
+      this.sweepTimer = setInterval(() => this.pokeAll(), sweepMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  setHooks(h: MonitorHooks) {
+    Object.assign(this.hooks, h);
+  }
+
+  follow(facilityId: string): void {
+    if (this.followers.has(facilityId) || this.stopped) return;
+    const dbName = nodeDbName(facilityId);
+    this.followers.set(
+      facilityId,
+      new ChangesFollower<Record<string, unknown>>({
+        couch: this.opts.couch,
+        dbName,
+        log: this.opts.log,
+        handle: (changes) => this.withSlot(() => this.handle(facilityId, changes)),
+      }),
+    );
+  }
+
+  poke(facilityId: string): Promise<void> {
+    return this.followers.get(facilityId)?.poke() ?? Promise.resolve();
+  }
+
+  pokeAll(): Promise<void> {
+    return Promise.all([...this.followers.values()].map((f) => f.poke())).then(() => undefined);
+  }
+
+  get followerCount() {
+    return this.followers.size;
+  }
+
+  private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= this.concurrency) await new Promise<void>((ok) => this.waiting.push(ok));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async handle(facilityId: string, changes: Change<Record<string, unknown>>[]): Promise<void> {
+    const events: DoEventDoc[] = [];
+    const positions: InvDoc[] = [];
+    for (const ch of changes) {
+      if (!ch.doc || ch.deleted) continue;
+      if (ch.id.startsWith('evt:')) events.push(ch.doc as unknown as DoEventDoc);
+      else if (ch.id.startsWith('inv:')) positions.push(ch.doc as unknown as InvDoc);
+    }
+    if (events.length) await this.applyDoEvents(events);
+    if (positions.length) await this.hooks.onInventory?.(facilityId, positions);
+  }
+
+  private async applyDoEvents(events: DoEventDoc[]): Promise<void> {
+    const byDo = new Map<string, DoEventDoc[]>();
+    for (const e of events) byDo.set(e.doId, [...(byDo.get(e.doId) ?? []), e]);
+    const dom = this.opts.couch.db<DoStateDoc>('dom');
+    const res = await dom.fetch({ keys: [...byDo.keys()].map(ids.doState) });
+    const changed: DoStateDoc[] = [];
+    for (const row of res.rows) {
+      if (!('doc' in row) || !row.doc) {
+        this.opts.log.warn({ key: row.key }, 'status event for an unknown DO; ignored');
+        continue;
+      }
+      const s = row.doc as DoStateDoc;
+      if (applyEvents(s, byDo.get(s.doId) ?? [])) changed.push(s);
+    }
+    if (changed.length === 0) return;
+    // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
+    // raced an earlier run of the same batch: refetch and apply again.
+    const saved = await dom.bulk({ docs: changed });
+    const retry = saved.filter((r) => r.error === 'conflict').map((r) => r.id!);
+    saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
+    if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
+    await this.hooks.onDoStates?.(changed.filter((c) => !retry.includes(c._id)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweepTimer);
+    await Promise.all([...this.followers.values()].map((f) => f.stop()));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The node registry: one `node:<id>` document per facility that runs a node, holding the SHA-256
+ * of its sync token (never the token). Tokens are checked in constant time. Lookups are cached
+ * briefly so that the gateway does not read `dom` on every replication request, while a second hub
+ * instance still sees a new registration within seconds (the registry lives in CouchDB).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { DocumentScope } from 'nano';
+import { ids, nodeDbName } from '../shared/ids.js';
+import { isStatus } from '../shared/errors.js';
+import type { NodeRegistryDoc } from '../shared/schemas.js';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const newToken = () => randomBytes(32).toString('base64url');
+
+export function tokenMatches(token: string, hash: string): boolean {
+  const a = Buffer.from(hashToken(token), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Constant-time comparison of two secrets of any length. */
+export function secretEquals(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+interface CacheEntry {
+  doc: NodeRegistryDoc | null;
+  at: number;
+}
+
+export class NodeRegistry {
+  private cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly dom: DocumentScope<NodeRegistryDoc>,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async create(facilityId: string): Promise<{ doc: NodeRegistryDoc; token: string }> {
+    const token = newToken();
+    const doc: NodeRegistryDoc = {
+      _id: ids.node(facilityId),
+      type: 'node',
+      id: facilityId,
+      db: nodeDbName(facilityId),
+      tokenHash: hashToken(token),
+      createdAt: new Date().toISOString(),
+    };
+    await this.dom.insert(doc);
+    this.cache.delete(facilityId);
+    return { doc, token };
+  }
+
+  async get(facilityId: string): Promise<NodeRegistryDoc | null> {
+    const hit = this.cache.get(facilityId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.doc;
+    let doc: NodeRegistryDoc | null = null;
+    try {
+      doc = await this.dom.get(ids.node(facilityId));
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(facilityId, { doc, at: Date.now() });
+    return doc;
+  }
+
+  /** The registry entry when the token is this node's, else null. */
+  async authenticate(facilityId: string, token: string): Promise<NodeRegistryDoc | null> {
+    const doc = await this.get(facilityId);
+    if (!doc) {
+      // spend the same work as a real comparison so unknown ids do not answer faster
+      tokenMatches(token, '0'.repeat(64));
+      return null;
+    }
+    return tokenMatches(token, doc.tokenHash) ? doc : null;
+  }
+
+  async list(): Promise<NodeRegistryDoc[]> {
+    const res = await this.dom.list({ startkey: 'node:', endkey: 'node:\ufff0', include_docs: true });
+    return res.rows.map((r) => r.doc!).filter(Boolean);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * startNode(): a store or DC node. Its local PouchDB, the live sync with the hub, the store that
+ * runs the fulfilment flow and the ledger, and the associate API and page. stop() cancels the sync,
+ * closes the server and the database, and is safe to call twice.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type PouchDB from 'pouchdb';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { NodeConfig, type NodeConfigInput } from './config.js';
+import { openLocalDb } from './store/db.js';
+import { NodeStore } from './store/index.js';
+import { HubSync } from './sync/index.js';
+import { createNodeApp } from './api/app.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { parseWith } from '../shared/http.js';
+
+export interface DomNode {
+  url: string;
+  port: number;
+  store: NodeStore;
+  db: PouchDB.Database;
+  sync: HubSync;
+  config: NodeConfig;
+  stop(): Promise<void>;
+}
+
+export async function startNode(input: NodeConfigInput, log: Logger = createLogger('node')): Promise<DomNode> {
+  const config = parseWith(NodeConfig, input, 'invalid_config');
+  const dataDir = resolve(config.dataDir ?? `./data/node-${config.id}`);
+  const db = openLocalDb(dataDir);
+  const store = new NodeStore(db, config.id, log);
+  await store.open();
+  const sync = new HubSync({
+    db,
+    hubUrl: config.hubUrl,
+    nodeId: config.id,
+    token: config.token,
+    log,
+    initialBackoffMs: config.initialBackoffMs,
+    maxBackoffMs: config.maxBackoffMs,
+  });
+  await sync.start();
+  sync.online$.subscribe((online) => log.info({ online }, online ? 'hub link up' : 'hub link down'));
+
+  const app = createNodeApp({ store, sync, associateToken: config.associateToken, facility: config.id, log });
+  const server: ServerType = await new Promise((ok) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info({ url, facility: config.id, hub: config.hubUrl }, 'node started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    store,
+    db,
+    sync,
+    config,
+    stop() {
+      stopping ??= (async () => {
+        await sync.stop();
+        store.close();
+        await new Promise<void>((ok) => {
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.close(() => ok());
+        });
+        await store.serial(async () => undefined);
+        await db.close();
+        log.info('node stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * The node's link to the hub: live pull and push replication with its own database through the
+ * hub's gateway, retried with capped exponential backoff and jitter, resumed from PouchDB's
+ * checkpoints after a restart. The state is exposed the RxJS way: `online$`, `pending$`, `errors$`
+ * and `state$`; `stop()` cancels both replications, completes every subject, and is safe twice.
+ */
+import PouchDB from 'pouchdb';
+import { BehaviorSubject, Subject, combineLatest, type Observable, map } from 'rxjs';
+import { nodeDbOwnership } from '../../shared/ownership.js';
+import type { Logger } from '../../shared/log.js';
+
+export interface SyncErrorEvent {
+  at: string;
+  direction: 'push' | 'pull';
+  code: string;
+  message: string;
+  status?: number;
+}
+
+export interface SyncState {
+  online: boolean;
+  /** Node-written documents not yet uploaded to the hub. */
+  pending: number;
+  lastSyncAt: string | null;
+  lastError: SyncErrorEvent | null;
+  pulled: number;
+  pushed: number;
+  hub: string;
+}
+
+export interface HubSyncOptions {
+  db: PouchDB.Database;
+  hubUrl: string;
+  nodeId: string;
+  token: string;
+  log: Logger;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const STATE_DOC = '_local/dom-sync-state';
+
+export function backoff(initialMs: number, maxMs: number): (prev: number) => number {
+  return (prev) => {
+    const base = prev <= 0 ? initialMs : Math.min(maxMs, prev * 2);
+    // full jitter in [base/2, base]: nodes that lost the hub together do not return together
+    return Math.round(Math.min(maxMs, base * (0.5 + Math.random() / 2)) || initialMs);
+  };
+}
+
+export class HubSync {
+  private readonly online = new BehaviorSubject(false);
+  private readonly pending = new BehaviorSubject(0);
+  private readonly errors = new Subject<SyncErrorEvent>();
+  private readonly lastSync = new BehaviorSubject<string | null>(null);
+  readonly online$: Observable<boolean> = this.online.asObservable();
+  readonly pending$: Observable<number> = this.pending.asObservable();
+  readonly errors$: Observable<SyncErrorEvent> = this.errors.asObservable();
+  readonly state$: Observable<SyncState>;
+
+  private push?: PouchDB.Replication;
+  private pull?: PouchDB.Replication;
+  private localFeed?: PouchDB.Changes<object>;
+  private pushedSeq: number | string = 0;
+  private paused = { push: false, pull: false };
+  private down = { push: false, pull: false };
+  private lastError: SyncErrorEvent | null = null;
+  private counts = { pulled: 0, pushed: 0 };
+  private recount?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly opts: HubSyncOptions) {
+    this.state$ = combineLatest([this.online, this.pending, this.lastSync]).pipe(map(() => this.snapshot()));
+  }
+
+  snapshot(): SyncState {
+    return {
+      online: this.online.value,
+      pending: this.pending.value,
+      lastSyncAt: this.lastSync.value,
+      lastError: this.lastError,
+      pulled: this.counts.pulled,
+      pushed: this.counts.pushed,
+      hub: this.opts.hubUrl,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { db, hubUrl, nodeId, token } = this.opts;
+    const saved = await db.get<{ pushedSeq: number | string }>(STATE_DOC).catch(() => null);
+    if (saved) this.pushedSeq = saved.pushedSeq;
+    const remote = new PouchDB(`${hubUrl.replace(/\/$/, '')}/sync/${encodeURIComponent(nodeId)}`, {
+      skip_setup: true,
+      fetch: (url, init) => {
+        init.headers.set('Authorization', `Bearer ${token}`);
+        return PouchDB.fetch(url, init);
+      },
+    });
+    const options: PouchDB.ReplicateOptions = {
+      live: true,
+      retry: true,
+      heartbeat: 10_000,
+      batch_size: 200,
+      back_off_function: backoff(this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000),
+    };
+    this.pull = db.replicate.from(remote, options);
+    this.push = db.replicate.to(remote, options);
+    this.wire('pull', this.pull);
+    this.wire('push', this.push);
+    this.localFeed = db.changes({ since: 'now', live: true, return_docs: false });
+    this.localFeed.on('change', (ch: PouchDB.Change<object>) => {
+      if (nodeDbOwnership(ch.id)?.writer === 'node') this.scheduleRecount();
+    });
+    await this.recountPending();
+  }
+
+  private wire(direction: 'push' | 'pull', r: PouchDB.Replication) {
+    r.on('change', (info: PouchDB.ReplicationInfo) => {
+      this.markUp(direction);
+      const n = info.docs_written ?? 0;
+      if (direction === 'pull') this.counts.pulled = n;
+      else {
+        this.counts.pushed = n;
+        if (info.last_seq !== undefined) void this.savePushed(info.last_seq);
+      }
+      this.lastSync.next(new Date().toISOString());
+    });
+    r.on('active', () => {
+      this.paused[direction] = false;
+      this.markUp(direction);
+    });
+    r.on('paused', (err?: unknown) => {
+      this.paused[direction] = true;
+      if (err) {
+        this.down[direction] = true;
+        this.online.next(false);
+        this.report(direction, err);
+        return;
+      }
+      this.markUp(direction);
+      this.lastSync.next(new Date().toISOString());
+      if (direction === 'push') void this.pushCaughtUp();
+    });
+    r.on('denied', (e: { doc?: unknown }) => this.report(direction, { name: 'denied', message: JSON.stringify(e.doc ?? e).slice(0, 200), status: 403 }));
+    r.on('error', (err: unknown) => this.report(direction, err));
+  }
+
+  private markUp(direction: 'push' | 'pull') {
+    this.down[direction] = false;
+    if (!this.down.push && !this.down.pull && !this.online.value && !this.stopped) this.online.next(true);
+  }
+
+  private report(direction: 'push' | 'pull', err: unknown) {
+    if (this.stopped) return;
+    const e = err as { status?: number; name?: string; message?: string; reason?: string };
+    const ev: SyncErrorEvent = {
+      at: new Date().toISOString(),
+      direction,
+      code: e.name ?? 'error',
+      message: e.reason ?? e.message ?? String(err),
+      ...(e.status ? { status: e.status } : {}),
+    };
+    this.lastError = ev;
+    this.errors.next(ev);
+    this.opts.log.debug({ ...ev }, 'sync error');
+  }
+
+  /** The push side is idle with no error: everything written locally so far is at the hub. */
+  private async pushCaughtUp() {
+    const info = await this.opts.db.info().catch(() => null);
+    if (info) await this.savePushed(info.update_seq);
+  }
+
+  private async savePushed(seq: number | string) {
+    this.pushedSeq = seq;
+    const cur = await this.opts.db.get(STATE_DOC).catch(() => null);
+    await this.opts.db.put({ _id: STATE_DOC, ...(cur?._rev ? { _rev: cur._rev } : {}), pushedSeq: seq }).catch(() => undefined);
+    this.scheduleRecount();
+  }
+
+  private scheduleRecount() {
+    if (this.recount || this.stopped) return;
+    this.recount = setTimeout(() => {
+      this.recount = undefined;
+      void this.recountPending();
+    }, 50);
+  }
+
+  private async recountPending() {
+    const res = await this.opts.db.changes({ since: this.pushedSeq, return_docs: true }).then((r) => r, () => null);
+    if (!res || this.stopped) return;
+    this.pending.next(res.results.filter((c) => nodeDbOwnership(c.id)?.writer === 'node').length);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.recount);
+    this.localFeed?.cancel();
+    this.pull?.cancel();
+    this.push?.cancel();
+    this.online.next(false);
+    this.online.complete();
+    this.pending.complete();
+    this.errors.complete();
+    this.lastSync.complete();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The `dom` CLI: hub, node, couch, demo, allocate, bench. Every flag also has an environment
+ * variable; a bad setting stops the start with a clear message and exit code 2.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, type Logger } from '../shared/log.js';
+import { DomError } from '../shared/errors.js';
+
+const USAGE = `dom <command> [options]
+
+  hub      [--port 8080] [--data DIR] [--couch-url URL] [--planner-token T]
+  node     --id ID --hub URL --token TOKEN [--port N] [--data DIR] [--associate-token T]
+  couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
+  demo     [--quick] [--port 8080] [--data DIR]
+  allocate --input instance.json [--output result.json]
+  bench    <allocator|e2e|all> [--quick]
+
+Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
+
+type Flags = Record<string, string | undefined>;
+
+function flags(args: string[], booleans: string[] = []): { values: Flags; bools: Set<string>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const a of args) {
+    const m = /^--([a-z][a-z0-9-]*)/.exec(a);
+    if (m) options[m[1]!] = { type: booleans.includes(m[1]!) ? 'boolean' : 'string' };
+  }
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  const out: Flags = {};
+  const bools = new Set<string>();
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v === 'boolean') bools.add(k);
+    else out[k] = v as string;
+  }
+  return { values: out, bools, positionals };
+}
+
+/** Stop cleanly on SIGINT/SIGTERM: the service's stop() cancels sync, closes servers and LevelDB. */
+function stopOnSignals(stop: () => Promise<void>, log: Logger) {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sig }, 'stopping');
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'hub': {
+        const { startHub } = await import('../hub/index.js');
+        const { hubConfigFromEnv } = await import('../hub/config.js');
+        const log = createLogger('hub');
+        const hub = await startHub(hubConfigFromEnv(flags(rest).values), log);
+        console.log(JSON.stringify({ event: 'hub_ready', url: hub.url }));
+        stopOnSignals(() => hub.stop(), log);
+        break;
+      }
+      case 'node': {
+        const { startNode } = await import('../node/index.js');
+        const { nodeConfigFromEnv } = await import('../node/config.js');
+        const log = createLogger(`node`);
+        const node = await startNode(nodeConfigFromEnv(flags(rest).values), log);
+        console.log(JSON.stringify({ event: 'node_ready', url: node.url, id: node.config.id }));
+        stopOnSignals(() => node.stop(), log);
+        break;
+      }
+      case 'couch': {
+        const { startEmbeddedCouch } = await import('../hub/couch/embedded.js');
+        const f = flags(rest).values;
+        const log = createLogger('couch');
+        const user = process.env.COUCH_USER;
+        const password = process.env.COUCH_PASSWORD;
+        if (!user || !password) throw new DomError(400, 'missing_credentials', 'set COUCH_USER and COUCH_PASSWORD for the admin account');
+        const couch = await startEmbeddedCouch({
+          dataDir: f.data ?? process.env.DOM_DATA ?? './data/couch',
+          port: Number(f.port ?? process.env.DOM_PORT ?? 5984),
+          user,
+          password,
+        });
+        console.log(JSON.stringify({ event: 'couch_ready', url: couch.url }));
+        stopOnSignals(() => couch.stop(), log);
+        break;
+      }
+      case 'demo': {
+        const { runDemo } = await import('./demo.js');
+        const f = flags(rest, ['quick']);
+        await runDemo({ quick: f.bools.has('quick'), port: f.values.port, dataDir: f.values.data });
+        break;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        break;
+      default:
+        console.error(`unknown command "${cmd}"\n\n${USAGE}`);
+        process.exitCode = 2;
+    }
+  } catch (err) {
+    if (err instanceof DomError) {
+      console.error(`dom ${cmd}: ${err.message}`);
+      process.exit(2);
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`dom ${cmd}: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,15 @@
+const EARTH_RADIUS_KM = 6371.0088;
+const RAD = Math.PI / 180;
+
+export interface LatLon {
+  lat: number;
+  lon: number;
+}
+
+/** Great-circle distance in km (haversine), the distance used everywhere in DOM. */
+export function distanceKm(a: LatLon, b: LatLon): number {
+  const dLat = (b.lat - a.lat) * RAD;
+  const dLon = (b.lon - a.lon) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}

@@ -1,0 +1,78 @@
+/**
+ * HTTP plumbing shared by the hub and the node: JSON errors in one shape, bodies validated with
+ * zod at the edge, bearer tokens, and the error handler that turns anything thrown into
+ * `{error:{code,message}}` (4xx for bad input; 5xx only for our own faults, which are logged).
+ */
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { DomError, badRequest, unauthorized } from './errors.js';
+import type { Logger } from './log.js';
+
+export function zodMessage(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
+    .join('; ');
+}
+
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw badRequest('empty_body', 'a JSON body is required');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('malformed_json', 'the body is not valid JSON');
+  }
+}
+
+export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  return parseWith(schema, await readJson(c));
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = 'invalid_body'): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw badRequest(code, zodMessage(r.error), r.error.issues.slice(0, 20));
+  return r.data;
+}
+
+export function bearerToken(c: Context): string | null {
+  const h = c.req.header('authorization');
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  return m ? m[1]! : null;
+}
+
+export function errorHandler(log: Logger): ErrorHandler {
+  return (err, c) => {
+    if (err instanceof DomError) return c.json(err.toJSON(), err.status);
+    if (err instanceof z.ZodError) return c.json(badRequest('invalid_body', zodMessage(err)).toJSON(), 400);
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? 'body_too_large' : status === 401 ? 'unauthorized' : 'http_error';
+      return c.json({ error: { code, message: err.message || 'request refused' } }, status);
+    }
+    log.error({ err, path: c.req.path }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  };
+}
+
+export const notFoundHandler = (c: Context) =>
+  c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
+
+export function limitBody(maxSize: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
+  });
+}
+
+/** Bearer-token guard for a fixed secret (planner and associate tokens). */
+export function requireToken(check: (token: string) => boolean): MiddlewareHandler {
+  return async (c, next) => {
+    const token = bearerToken(c);
+    if (!token || !check(token)) throw unauthorized();
+    await next();
+  };
+}

@@ -1,0 +1,125 @@
+/** Test harness: real hubs and nodes on loopback, each in a fresh temporary data folder. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startHub, type Hub } from '../hub/index.js';
+import { startNode, type DomNode } from '../node/index.js';
+import type { Facility } from '../shared/schemas.js';
+
+export const PLANNER = 'planner-secret-token';
+export const ASSOCIATE = 'associate-secret';
+
+const dirs: string[] = [];
+export function tempDir(name = 'dom'): string {
+  const d = mkdtempSync(join(tmpdir(), `${name}-`));
+  dirs.push(d);
+  return d;
+}
+export function cleanupDirs() {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export async function testHub(dataDir = tempDir('hub'), extra: Record<string, unknown> = {}): Promise<Hub> {
+  return startHub({ port: 0, dataDir, plannerToken: PLANNER, sweepMs: 1000, ...extra });
+}
+
+export async function api<T = any>(base: string, method: string, path: string, body?: unknown, token = PLANNER): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+export async function registerFacility(hubUrl: string, f: Partial<Facility> & { id: string }): Promise<string> {
+  const r = await api(hubUrl, 'POST', '/api/v1/facilities', {
+    type: 'store',
+    name: f.id,
+    lat: 33.75,
+    lon: -84.39,
+    capacity: 100,
+    shipFromStore: true,
+    pickup: true,
+    ...f,
+  });
+  if (r.status !== 201) throw new Error(`registering ${f.id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token as string;
+}
+
+export async function testNode(hubUrl: string, id: string, token: string, dataDir = tempDir(`node-${id}`)): Promise<DomNode> {
+  return startNode({ id, hubUrl, token, port: 0, dataDir, associateToken: ASSOCIATE, initialBackoffMs: 100, maxBackoffMs: 1000 });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A hub as a real child process (`dom hub`), for kill -9 tests. */
+export interface HubProcess {
+  url: string;
+  child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnHub(dataDir: string, port: number): Promise<HubProcess> {
+  const child = spawn(process.execPath, ['scripts/dom.js', 'hub', '--port', String(port), '--data', dataDir], {
+    env: { ...process.env, DOM_PLANNER_TOKEN: PLANNER, DOM_LOG_LEVEL: 'warn', DOM_SWEEP_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((ok, fail) => {
+    let out = '';
+    const t = setTimeout(() => fail(new Error(`hub did not start: ${err}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /"event":"hub_ready","url":"([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        ok(m[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`hub exited ${code}: ${err}`)));
+  });
+  return {
+    url,
+    child,
+    kill: (signal = 'SIGKILL') =>
+      new Promise((ok) => {
+        if (child.exitCode !== null) return ok();
+        child.once('exit', () => ok());
+        child.kill(signal);
+      }),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => ok(p));
+    });
+  });
+}
