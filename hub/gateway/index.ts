@@ -59,7 +59,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   async function handle(c: Context): Promise<Response> {
     const nodeId = c.req.param('nodeId') ?? '';
-    const who = clientKey(c);
+    // keyed by client and node: guessing one node's token does not lock out the others
+    const who = `${clientKey(c)}|${nodeId}`;
     if (limiter.blocked(who)) return fail(c, 429, 'too_many_requests', 'too many failed authentications; try later');
     const token = bearerToken(c);
     const node = token ? await registry.authenticate(nodeId, token) : null;

@@ -96,6 +96,11 @@ export class HubSync {
         return PouchDB.fetch(url, init);
       },
     });
+    // PouchDB 9's replicator calls `src.info()` for its active-task figures without a catch, so a
+    // hub that dies just after a batch would surface as an unhandled rejection (and end the process).
+    // Those figures are all it is used for during replication: answer them harmlessly instead.
+    const info = remote.info.bind(remote);
+    remote.info = () => info().catch(() => ({ db_name: nodeId, doc_count: 0, update_seq: 0 }));
     const options: PouchDB.ReplicateOptions = {
       live: true,
       retry: true,
