@@ -6,8 +6,11 @@ import { errorHandler, limitBody, notFoundHandler, requireToken } from '../share
 import { secretEquals } from './registry.js';
 import { facilitiesApi } from './api/facilities.js';
 import { nodesApi } from './api/nodes.js';
+import { ordersApi } from './api/orders.js';
+import { catalogueApi } from './api/catalogue.js';
+import type { Allocator } from './allocator/service.js';
 
-export function createHubApp(ctx: HubContext, gateway: Gateway, ready: () => boolean): Hono {
+export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
   const app = new Hono();
   app.onError(errorHandler(ctx.log));
   app.notFound(notFoundHandler);
@@ -26,6 +29,8 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, ready: () => boo
   api.use(requireToken((t) => secretEquals(t, ctx.config.plannerToken)));
   api.route('/facilities', facilitiesApi(ctx));
   api.route('/nodes', nodesApi(ctx));
+  api.route('/orders', ordersApi(ctx, allocator));
+  api.route('/', catalogueApi(ctx));
   app.route('/api/v1', api);
   return app;
 }

@@ -10,6 +10,9 @@ export const HubConfig = z.object({
   /** Sweep interval of the node-database followers (ms). */
   sweepMs: z.coerce.number().int().min(0).default(5_000),
   maxSyncConnections: z.coerce.number().int().positive().default(5_000),
+  /** Orders arriving within this window are allocated together (batch optimisation). */
+  batchWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
+  batchSize: z.coerce.number().int().positive().max(10_000).default(500),
 });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;
@@ -23,5 +26,7 @@ export function hubConfigFromEnv(flags: Record<string, string | undefined>, env 
     couchUrl: pick('couch-url', 'COUCH_URL') || undefined,
     plannerToken: pick('planner-token', 'DOM_PLANNER_TOKEN') as string,
     sweepMs: pick('sweep-ms', 'DOM_SWEEP_MS') as unknown as number,
+    batchWindowMs: pick('batch-window-ms', 'DOM_BATCH_WINDOW_MS') as unknown as number,
+    batchSize: pick('batch-size', 'DOM_BATCH_SIZE') as unknown as number,
   } as HubConfigInput;
 }

@@ -4,6 +4,10 @@ import type { NodeStats } from './gateway/stats.js';
 import type { Monitor } from './monitor/index.js';
 import type { FacilityStore } from './facilities.js';
 import type { HubConfig } from './config.js';
+import type { AvailabilityIndex } from './inventory/index.js';
+import type { ItemStore } from './items.js';
+import type { OrderStore } from './orders/store.js';
+import type { EventBus } from './events.js';
 import type { Logger } from '../shared/log.js';
 
 /** What the hub's parts share; built once by startHub. */
@@ -14,5 +18,9 @@ export interface HubContext {
   stats: NodeStats;
   monitor: Monitor;
   facilities: FacilityStore;
+  index: AvailabilityIndex;
+  items: ItemStore;
+  orders: OrderStore;
+  events: EventBus;
   log: Logger;
 }

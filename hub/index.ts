@@ -15,6 +15,11 @@ import { Monitor } from './monitor/index.js';
 import { FacilityStore } from './facilities.js';
 import { createHubApp } from './app.js';
 import type { HubContext } from './context.js';
+import { AvailabilityIndex } from './inventory/index.js';
+import { ItemStore } from './items.js';
+import { OrderStore } from './orders/store.js';
+import { EventBus } from './events.js';
+import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
 
@@ -22,10 +27,11 @@ export interface Hub {
   url: string;
   port: number;
   ctx: HubContext;
+  allocator: Allocator;
   stop(): Promise<void>;
 }
 
-export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub')): Promise<Hub> {
+export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub'), allocatorOptions: AllocatorOptions = {}): Promise<Hub> {
   const config = parseWith(HubConfig, input, 'invalid_config');
   config.dataDir = resolve(config.dataDir);
   const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir });
@@ -36,7 +42,23 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const stats = new NodeStats(dom as never, log);
   const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs });
   const facilities = new FacilityStore(dom as never);
-  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, log };
+  const index = new AvailabilityIndex();
+  const items = new ItemStore(dom as never);
+  const orders = new OrderStore(dom as never, dom as never);
+  const events = new EventBus();
+  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, log };
+  const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, ...allocatorOptions });
+  monitor.setHooks({
+    onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
+    onDoStates: async (states) => {
+      for (const s of states) {
+        index.applyDoState(s);
+        events.emit('do', { doId: s.doId, orderId: s.orderId, facility: s.facility, state: s.state });
+      }
+      await allocator.doStatesChanged(states);
+    },
+  });
+  index.onChange((_facility, skus) => allocator.stockChanged(skus));
 
   const gateway = createGateway({
     couch,
@@ -47,7 +69,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onUpload: (nodeId) => void monitor.poke(nodeId),
   });
   let ready = false;
-  const app = createHubApp(ctx, gateway, () => ready);
+  const app = createHubApp(ctx, gateway, allocator, () => ready);
 
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
@@ -57,24 +79,31 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
 
   // Catch up with everything the nodes wrote while the hub was down.
   await facilities.refresh();
-  for (const n of await registry.list()) monitor.follow(n.id);
+  await items.load();
+  const nodes = await registry.list();
+  await index.rebuild(couch, nodes);
+  for (const n of nodes) monitor.follow(n.id);
+  const recovered = await allocator.recover();
   void monitor.pokeAll().then(() => {
     ready = true;
   });
-  log.info({ url, couch: couch.url, embedded: couch.embedded, nodes: monitor.followerCount }, 'hub started');
+  log.info({ url, couch: couch.url, embedded: couch.embedded, nodes: monitor.followerCount, ...recovered }, 'hub started');
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     port,
     ctx,
+    allocator,
     stop() {
       stopping ??= (async () => {
         await new Promise<void>((ok) => {
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
           server.close(() => ok());
         });
+        await allocator.stop();
         await monitor.stop();
+        events.close();
         await stats.stop().catch(() => undefined);
         await couch.stop();
         log.info('hub stopped');

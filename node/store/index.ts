@@ -197,7 +197,8 @@ export class NodeStore {
   tasks(all = false): Task[] {
     return [...this.dos.values()]
       .map((d) => this.task(d))
-      .filter((t) => all || !TERMINAL_DO_STATES.has(t.status))
+      // a pick that found nothing ends the DO here: the hub sources it elsewhere
+      .filter((t) => all || !(TERMINAL_DO_STATES.has(t.status) || (t.status === 'short_picked' && t.lines.every((l) => !l.picked))))
       .sort((a, b) => (a.promiseDate ?? a.createdAt).localeCompare(b.promiseDate ?? b.createdAt) || a.doId.localeCompare(b.doId));
   }
 

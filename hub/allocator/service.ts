@@ -1,0 +1,347 @@
+/**
+ * The live allocator. Orders are gathered for a short window (or until the batch is full) and
+ * allocated together, one batch at a time. Each batch goes through the outbox of DESIGN.md:
+ *   1. one `alloc:<orderId>:<attempt>` document per order, listing the DOs with deterministic ids;
+ *   2. the DOs written into the node databases (409 = already written);
+ *   3. the order updated and the alloc document marked done.
+ * At start every alloc not done is replayed, so whatever moment the process dies at, nothing is
+ * lost and nothing is created twice. Backordered orders are retried when stock changes; units a
+ * facility did not deliver (short pick, rejection) are re-sourced elsewhere, a bounded number of
+ * times per line.
+ */
+import type { HubContext } from '../context.js';
+import { ids } from '../../shared/ids.js';
+import type { DistributionOrderDoc, DoLine } from '../../shared/schemas.js';
+import { writeDos } from '../dos.js';
+import { newDoState } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../monitor/dostate.js';
+import { Network, allocateBatch, type OrderPlan } from './core.js';
+import { costStrategy, type SourcingOrder, type SourcingStrategy } from './strategy.js';
+import { lineViews, type Allocation, type OrderDoc } from '../orders/model.js';
+import { pagedPrefix } from '../inventory/index.js';
+import { DEFAULT_COSTS } from '../../shared/instance.js';
+
+export interface AllocDoc {
+  _id: string;
+  _rev?: string;
+  type: 'alloc';
+  orderId: string;
+  attempt: number;
+  dos: DistributionOrderDoc[];
+  allocations: Allocation[];
+  explanation: Record<string, unknown>;
+  unfilled: { line: number; qty: number }[];
+  done: boolean;
+  createdAt: string;
+}
+
+export interface AllocatorOptions {
+  windowMs?: number;
+  maxBatch?: number;
+  /** Times a line may come up short (or be rejected) before it waits for a planner as a backorder. */
+  maxShortsPerLine?: number;
+  /** Per channel or delivery method; `default` for the rest. */
+  strategies?: Record<string, SourcingStrategy>;
+}
+
+export class Allocator {
+  private queue = new Set<string>();
+  private backorders = new Map<string, Set<string>>(); // orderId → SKUs it waits for
+  private timer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly windowMs: number;
+  private readonly maxBatch: number;
+  private readonly maxShorts: number;
+  private readonly strategies: Record<string, SourcingStrategy>;
+  private held = new Map<string, string | undefined>(); // orderId → until
+  readonly stats = { batches: 0, ordersAllocated: 0, dosCreated: 0, backordered: 0, resourced: 0, lastBatchMs: 0 };
+
+  constructor(private readonly ctx: HubContext, opts: AllocatorOptions = {}) {
+    this.windowMs = opts.windowMs ?? 200;
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.maxShorts = opts.maxShortsPerLine ?? 3;
+    this.strategies = { default: costStrategy(DEFAULT_COSTS), ...opts.strategies };
+    this.holdTimer = setInterval(() => this.releaseDueHolds(), 5_000);
+    this.holdTimer.unref();
+  }
+
+  private strategyFor = (o: SourcingOrder): SourcingStrategy =>
+    (o.channel && this.strategies[o.channel]) || this.strategies[o.delivery] || this.strategies.default!;
+
+  submit(orderId: string): void {
+    if (this.stopped) return;
+    this.queue.add(orderId);
+    if (this.queue.size >= this.maxBatch) this.kick(0);
+    else this.kick(this.windowMs);
+  }
+
+  hold(orderId: string, until?: string) {
+    this.held.set(orderId, until);
+  }
+
+  unhold(orderId: string) {
+    this.held.delete(orderId);
+  }
+
+  private kick(delay: number) {
+    if (this.timer && delay > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.drain();
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  /** Run batches until the queue is empty; one batch at a time. */
+  drain(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      while (this.queue.size > 0 && !this.stopped) {
+        const batch = [...this.queue].slice(0, this.maxBatch);
+        for (const id of batch) this.queue.delete(id);
+        try {
+          await this.runBatch(batch);
+        } catch (err) {
+          this.ctx.log.error({ err, orders: batch.length }, 'allocation batch failed; will retry');
+          for (const id of batch) this.queue.add(id);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Stock changed at a facility: retry the backorders that wait for those SKUs. */
+  stockChanged(skus: Iterable<string>): void {
+    const changed = new Set(skus);
+    for (const [orderId, wants] of this.backorders) {
+      for (const s of wants) if (changed.has(s)) {
+        this.submit(orderId);
+        break;
+      }
+    }
+  }
+
+  /** DO states moved: roll up order status, and re-source what a facility did not deliver. */
+  async doStatesChanged(states: DoStateDoc[]): Promise<void> {
+    const orderIds = new Set(states.map((s) => s.orderId));
+    for (const id of orderIds) {
+      const r = await this.ctx.orders.refresh(id);
+      if (!r || r.order.cancelRequested) continue;
+      const needsWork = r.lines.some((l) => l.unallocated > 0 && l.excluded.length > 0);
+      const handover = r.order.delivery === 'pickup' && r.order.allocations.some((a) => a.kind === 'transfer' && states.some((s) => s.doId === a.doId && s.state === 'shipped'));
+      if (needsWork || handover) {
+        if (needsWork) this.stats.resourced++;
+        this.submit(id);
+      }
+    }
+  }
+
+  private releaseDueHolds() {
+    const now = new Date().toISOString();
+    for (const [id, until] of this.held) {
+      if (until && until <= now) {
+        this.held.delete(id);
+        void this.ctx.orders.update(id, (o) => {
+          if (!o.hold) return false;
+          delete o.hold;
+        }).then(() => this.submit(id));
+      }
+    }
+  }
+
+  async runBatch(orderIds: string[]): Promise<void> {
+    const t0 = performance.now();
+    const { orders: store, couch, index, items, facilities } = this.ctx;
+    const docs = await store.getMany(orderIds);
+    const states = await store.statesOf(docs);
+    const sourcing: SourcingOrder[] = [];
+    const handovers: { order: OrderDoc; transfers: Allocation[] }[] = [];
+    const now = new Date().toISOString();
+    for (const o of docs) {
+      if (o.cancelRequested) continue;
+      if (o.hold && (!o.hold.until || o.hold.until > now)) {
+        this.hold(o.id, o.hold.until);
+        continue;
+      }
+      const views = lineViews(o, states);
+      if (o.delivery === 'pickup') {
+        const done = new Set(o.allocations.filter((a) => a.handoverOf).map((a) => a.handoverOf));
+        const shipped = o.allocations.filter((a) => a.kind === 'transfer' && !done.has(a.doId) && states.get(a.doId)?.state === 'shipped');
+        if (shipped.length) handovers.push({ order: o, transfers: shipped });
+      }
+      const lines = views
+        .filter((v) => v.unallocated > 0 && v.excluded.length < this.maxShorts)
+        .map((v) => {
+          const ol = o.lines.find((l) => l.line === v.line)!;
+          return { line: v.line, sku: ol.sku, qty: v.unallocated, allowSubstitutes: ol.allowSubstitutes, exclude: v.excluded };
+        });
+      if (lines.length === 0) {
+        this.backorders.delete(o.id);
+        continue;
+      }
+      sourcing.push({ id: o.id, priority: o.priority, createdAt: o.createdAt, dueDate: o.dueDate, channel: o.channel, shipTo: o.shipTo, delivery: o.delivery, pickupFacility: o.pickupFacility, lines });
+    }
+
+    // The network as it stands: capacity left today, and available units of the SKUs in play.
+    const facs = [...(await facilities.list())].filter((f) => f.enabled !== false);
+    const usedToday = index.unitsReleasedOn(now.slice(0, 10));
+    const net = new Network(facs.map((f) => ({ ...f, capacity: Math.max(0, f.capacity - (usedToday.get(f.id) ?? 0)) })));
+    const skus = new Set<string>();
+    for (const o of sourcing) for (const l of o.lines) {
+      skus.add(l.sku);
+      if (l.allowSubstitutes) for (const s of items.substitutesOf(l.sku)) skus.add(s);
+    }
+    for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
+    const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { improveRounds: 1, explain: true });
+
+    // 1. the outbox: one alloc document per order that gets DOs (or a handover)
+    const byId = new Map(docs.map((o) => [o.id, o]));
+    const allocs: AllocDoc[] = [];
+    const unfilledOnly: OrderPlan[] = [];
+    const attemptOf = new Map<string, number>();
+    const nextAttempt = (o: OrderDoc) => {
+      const a = (attemptOf.get(o.id) ?? o.attempts) + 1;
+      attemptOf.set(o.id, a);
+      return a;
+    };
+    for (const p of plans) {
+      const o = byId.get(p.order)!;
+      if (p.picks.length === 0) {
+        unfilledOnly.push(p);
+        continue;
+      }
+      allocs.push(this.allocDoc(o, nextAttempt(o), p));
+    }
+    for (const h of handovers) allocs.push(this.handoverDoc(h.order, nextAttempt(h.order), h.transfers, states));
+    if (allocs.length) {
+      await couch.db<AllocDoc>('dom').bulk({ docs: allocs }).then((res) => res.forEach((r, i) => r.rev && (allocs[i]!._rev = r.rev)));
+      for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
+    }
+    // 2. the DOs, 3. the orders and the alloc documents marked done
+    await this.complete(allocs);
+    for (const p of plans) {
+      const o = byId.get(p.order)!;
+      if (p.unfilled.length) {
+        this.backorders.set(o.id, new Set(o.lines.flatMap((l) => [l.sku, ...(l.allowSubstitutes ? items.substitutesOf(l.sku) : [])])));
+      } else this.backorders.delete(o.id);
+    }
+    // orders that got nothing this time: record the backorder and why, once
+    await Promise.all(
+      unfilledOnly.map((p) =>
+        store.update(p.order, (o) => {
+          if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
+          o.backorderedAt = now;
+          o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
+          o.status = o.allocations.length ? o.status : 'backordered';
+        }),
+      ),
+    );
+    this.stats.batches++;
+    this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
+    this.stats.backordered += plans.filter((p) => p.unfilled.length).length;
+    this.stats.lastBatchMs = performance.now() - t0;
+    this.ctx.events.emit('allocation', { orders: plans.length, allocated: allocs.length, ms: Math.round(this.stats.lastBatchMs) });
+  }
+
+  private doLine(n: number, line: number, sku: string, qty: number, orderedSku: string): DoLine {
+    const it = this.ctx.items.get(sku);
+    return { line: n, orderLine: line, sku, qty, ...(sku !== orderedSku ? { orderedSku } : {}), ...(it?.name ? { name: it.name } : {}), ...(it?.barcode ? { barcode: it.barcode } : {}) };
+  }
+
+  private allocDoc(o: OrderDoc, attempt: number, p: OrderPlan): AllocDoc {
+    const createdAt = new Date().toISOString();
+    const byFacility = new Map<string, typeof p.picks>();
+    for (const x of p.picks) byFacility.set(x.facility, [...(byFacility.get(x.facility) ?? []), x]);
+    const dos: DistributionOrderDoc[] = [];
+    const allocations: Allocation[] = [];
+    for (const [facility, picks] of byFacility) {
+      const doId = ids.doId(o.id, attempt, facility);
+      const kind = o.delivery === 'ship' ? 'ship' : facility === o.pickupFacility ? 'pickup' : 'transfer';
+      const lines = picks.map((x, i) => this.doLine(i + 1, x.line, x.sku, x.qty, o.lines.find((l) => l.line === x.line)!.sku));
+      dos.push({
+        _id: ids.do(doId), type: 'do', doId, orderId: o.id, attempt, facility, kind, lines,
+        ...(o.shipTo && kind === 'ship' ? { shipTo: o.shipTo } : {}),
+        ...(kind === 'transfer' ? { toFacility: o.pickupFacility } : {}),
+        ...(o.customerName ? { customerName: o.customerName } : {}),
+        ...(o.dueDate ? { promiseDate: o.dueDate } : {}),
+        priority: o.priority,
+        createdAt,
+      });
+      allocations.push({ attempt, doId, facility, kind, lines });
+    }
+    return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { ...p.explanation, cost: Math.round(p.cost * 100) / 100 }, unfilled: p.unfilled, done: false, createdAt };
+  }
+
+  /** A transfer for a pickup order has shipped: the pickup store hands the goods over. */
+  private handoverDoc(o: OrderDoc, attempt: number, transfers: Allocation[], states: Map<string, DoStateDoc>): AllocDoc {
+    const createdAt = new Date().toISOString();
+    const dos: DistributionOrderDoc[] = [];
+    const allocations: Allocation[] = [];
+    for (const t of transfers) {
+      const s = states.get(t.doId);
+      const lines = t.lines
+        .map((l) => ({ ...l, qty: s?.picked ? (s.picked[String(l.line)] ?? 0) : l.qty }))
+        .filter((l) => l.qty > 0);
+      if (!lines.length) continue;
+      const doId = ids.doId(o.id, attempt, o.pickupFacility!);
+      dos.push({ _id: ids.do(doId), type: 'do', doId, orderId: o.id, attempt, facility: o.pickupFacility!, kind: 'pickup', lines, ...(o.customerName ? { customerName: o.customerName } : {}), priority: o.priority, createdAt });
+      allocations.push({ attempt, doId, facility: o.pickupFacility!, kind: 'pickup', lines, handoverOf: t.doId });
+      break; // one handover per attempt; a second transfer gets the next attempt
+    }
+    return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { handover: transfers.map((t) => t.doId) }, unfilled: [], done: false, createdAt };
+  }
+
+  /** Steps 2 and 3 of the outbox; also what replay runs for an alloc found not done. */
+  private async complete(allocs: AllocDoc[]): Promise<void> {
+    if (allocs.length === 0) return;
+    const { couch, orders } = this.ctx;
+    await writeDos(couch, allocs.flatMap((a) => a.dos));
+    this.stats.dosCreated += allocs.reduce((s, a) => s + a.dos.length, 0);
+    const now = new Date().toISOString();
+    await Promise.all(
+      allocs.map((a) =>
+        orders.update(a.orderId, (o) => {
+          if (o.attempts >= a.attempt) return false; // applied before a crash
+          o.attempts = a.attempt;
+          o.allocations = [...o.allocations, ...a.allocations];
+          o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
+          if (a.unfilled.length) o.backorderedAt = now;
+        }),
+      ),
+    );
+    await Promise.all([...new Set(allocs.map((a) => a.orderId))].map((id) => orders.refresh(id)));
+    const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs.map((a) => ({ ...a, done: true })) });
+    const failed = res.filter((r) => r.error);
+    if (failed.length) this.ctx.log.warn({ failed: failed.length }, 'marking allocs done failed; replay will finish them');
+  }
+
+  /** At start: finish every alloc that is not done, then pick up open backorders and holds. */
+  async recover(): Promise<{ replayed: number; backorders: number }> {
+    const allocs = await pagedPrefix(this.ctx.couch.db<AllocDoc>('dom'), 'alloc:');
+    const pending = allocs.filter((a) => !a.done);
+    for (const a of pending) for (const d of a.dos) this.ctx.index.applyDoState(newDoState(d));
+    for (let i = 0; i < pending.length; i += 200) await this.complete(pending.slice(i, i + 200));
+    const orders = await pagedPrefix(this.ctx.couch.db<OrderDoc>('dom'), 'order:');
+    let open = 0;
+    for (const o of orders) {
+      if (o.cancelRequested) continue;
+      if (o.hold) this.hold(o.id, o.hold.until);
+      else if (o.status === 'received' || o.status === 'backordered' || o.status === 'partially_allocated') {
+        open++;
+        this.submit(o.id);
+      }
+    }
+    return { replayed: pending.length, backorders: open };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.holdTimer);
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,79 @@
+/** Items (bulk) and inventory counts for a facility; the network inventory view of a SKU. */
+import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { HubContext } from '../context.js';
+import { readBody } from '../../shared/http.js';
+import { badRequest, notFound } from '../../shared/errors.js';
+import { ItemBody, type CountDoc, type ItemDoc } from '../../shared/schemas.js';
+import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
+
+const ItemsBody = z.array(ItemBody).min(1).max(10_000);
+const InventoryBody = z.object({
+  facility: Ident,
+  positions: z
+    .array(z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), safetyStock: z.number().int().nonnegative().default(0) }))
+    .min(1)
+    .max(50_000),
+});
+
+export function catalogueApi(ctx: HubContext) {
+  const app = new Hono();
+
+  app.post('/items', async (c) => {
+    const items = await readBody(c, ItemsBody);
+    const skus = new Set<string>();
+    for (const it of items) {
+      if (skus.has(it.sku)) throw badRequest('duplicate_sku', `SKU ${it.sku} appears twice`);
+      skus.add(it.sku);
+    }
+    for (const it of items) for (const s of it.substitutes) {
+      if (s === it.sku) throw badRequest('invalid_substitute', `${it.sku} cannot substitute itself`);
+      if (!skus.has(s) && !ctx.items.has(s)) throw badRequest('unknown_sku', `substitute ${s} of ${it.sku} is not a known item`);
+    }
+    const written = await ctx.items.upsert(items);
+    return c.json({ written }, 201);
+  });
+
+  app.get('/items/:sku', (c) => {
+    const it = ctx.items.get(c.req.param('sku'));
+    if (!it) throw notFound('unknown_sku', `no item ${c.req.param('sku')}`);
+    const { _id, _rev, type, ...item } = it;
+    return c.json(item);
+  });
+
+  app.post('/inventory', async (c) => {
+    const body = await readBody(c, InventoryBody);
+    const f = await ctx.facilities.get(body.facility);
+    if (!f) throw badRequest('unknown_facility', `unknown facility "${body.facility}"`);
+    const unknown = body.positions.filter((p) => !ctx.items.has(p.sku)).map((p) => p.sku);
+    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
+    if (new Set(body.positions.map((p) => p.sku)).size !== body.positions.length) throw badRequest('duplicate_sku', 'a SKU appears twice in the count');
+    const countId = `${body.facility}-${Date.now()}-${randomUUID().slice(0, 8)}`;
+    const count: CountDoc = { _id: ids.count(countId), type: 'count', countId, facility: body.facility, positions: body.positions, createdAt: new Date().toISOString() };
+    // the hub keeps the count (the truth for a facility without a node) and sends it down
+    await ctx.couch.db('dom').insert(count);
+    const db = nodeDbName(body.facility);
+    await ctx.couch.ensureDb(db);
+    const items: ItemDoc[] = body.positions.map((p) => ctx.items.get(p.sku)!).map(({ _rev, ...it }) => it as ItemDoc);
+    const existing = await ctx.couch.db(db).fetchRevs({ keys: items.map((i) => i._id) });
+    const fresh = items.filter((_, i) => !(existing.rows[i] as { value?: unknown }).value);
+    await ctx.couch.db(db).bulk({ docs: [...fresh, count] });
+    ctx.index.applyCount(count);
+    return c.json({ countId, facility: body.facility, positions: body.positions.length }, 201);
+  });
+
+  app.get('/inventory/:sku', async (c) => {
+    const sku = c.req.param('sku');
+    if (!ctx.items.has(sku)) throw notFound('unknown_sku', `no item ${sku}`);
+    const out = ctx.index.facilitiesWith(sku).sort().map((f) => {
+      const v = ctx.index.view(f, sku)!;
+      return { facility: f, onHand: v.onHand, reserved: v.reserved, available: v.available, safetyStock: v.safetyStock, inTransit: 0, onOrder: 0, modelStock: null, asOf: v.asOf };
+    });
+    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), available: sum(out, 'available') } });
+  });
+
+  return app;
+}
+
+const sum = <T extends Record<string, unknown>>(rows: T[], k: keyof T) => rows.reduce((s, r) => s + (r[k] as number), 0);

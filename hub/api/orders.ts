@@ -1,0 +1,140 @@
+/** Orders: accept (idempotent on the order id), read with status, allocations and explanation, cancel, release a hold. */
+import { Hono } from 'hono';
+import { createHash } from 'node:crypto';
+import type { HubContext } from '../context.js';
+import type { Allocator } from '../allocator/service.js';
+import { readBody } from '../../shared/http.js';
+import { badRequest, conflict, notFound } from '../../shared/errors.js';
+import { ids } from '../../shared/ids.js';
+import { isStatus } from '../../shared/errors.js';
+import { writeCancel } from '../dos.js';
+import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
+import { OrderBody, type LineView, type OrderDoc } from '../orders/model.js';
+
+export function orderView(order: OrderDoc, lines: LineView[]) {
+  return {
+    id: order.id,
+    status: order.status,
+    channel: order.channel,
+    priority: order.priority,
+    delivery: order.delivery,
+    ...(order.pickupFacility ? { pickupFacility: order.pickupFacility } : {}),
+    ...(order.hold ? { hold: order.hold } : {}),
+    ...(order.cancelRequested ? { cancelRequested: true } : {}),
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+    lines: lines.map((l) => ({
+      line: l.line,
+      sku: l.sku,
+      qty: l.qty,
+      status: l.status,
+      delivered: l.delivered,
+      unallocated: l.unallocated,
+      allocations: l.allocations.map((a) => ({ facility: a.facility, sku: a.sku, qty: a.qty, doId: a.doId, doStatus: a.doStatus })),
+    })),
+    explanation: order.explanations.at(-1) ?? null,
+    explanations: order.explanations,
+  };
+}
+
+export function ordersApi(ctx: HubContext, allocator: Allocator) {
+  const app = new Hono();
+
+  app.post('/', async (c) => {
+    const body = await readBody(c, OrderBody);
+    const unknown = body.lines.filter((l) => !ctx.items.has(l.sku)).map((l) => l.sku);
+    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${[...new Set(unknown)].join(', ')}`);
+    if (body.delivery === 'pickup') {
+      const f = await ctx.facilities.get(body.pickupFacility!);
+      if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);
+      if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
+    }
+    const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const existing = await ctx.orders.get(body.id);
+    if (existing) return replay(existing, bodyHash);
+    const now = new Date().toISOString();
+    const doc: OrderDoc = {
+      ...body,
+      _id: ids.order(body.id),
+      type: 'order',
+      bodyHash,
+      receivedAt: now,
+      createdAt: body.createdAt ?? now,
+      status: 'received',
+      attempts: 0,
+      allocations: [],
+      explanations: [],
+      updatedAt: now,
+    };
+    try {
+      await ctx.orders.insert(doc);
+    } catch (err) {
+      if (!isStatus(err, 409)) throw err;
+      return replay((await ctx.orders.get(body.id))!, bodyHash);
+    }
+    ctx.events.emit('order', { id: doc.id, status: doc.status });
+    if (doc.hold && (!doc.hold.until || doc.hold.until > now)) allocator.hold(doc.id, doc.hold.until);
+    else allocator.submit(doc.id);
+    return c.json(orderView(doc, (await ctx.orders.view(doc.id))!.lines), 201);
+
+    async function replay(o: OrderDoc, hash: string) {
+      if (o.bodyHash !== hash) throw conflict('order_exists', `order "${o.id}" already exists with a different body`);
+      const v = (await ctx.orders.view(o.id))!;
+      return c.json(orderView(v.order, v.lines), 200);
+    }
+  });
+
+  app.get('/', async (c) => {
+    const status = c.req.query('status');
+    const limit = Math.min(500, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    const res = await ctx.couch.db<OrderDoc>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
+    const rows = res.rows.map((r) => r.doc!).filter((o) => o && (!status || o.status === status)).slice(0, limit);
+    return c.json(rows.map((o) => ({ id: o.id, status: o.status, channel: o.channel, priority: o.priority, delivery: o.delivery, createdAt: o.createdAt, updatedAt: o.updatedAt })));
+  });
+
+  app.get('/:id', async (c) => {
+    const v = await ctx.orders.view(c.req.param('id'));
+    if (!v) throw notFound('unknown_order', `no order "${c.req.param('id')}"`);
+    return c.json(orderView(v.order, v.lines));
+  });
+
+  app.post('/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    const before = await ctx.orders.view(id);
+    if (!before) throw notFound('unknown_order', `no order "${id}"`);
+    if (before.order.status === 'shipped' || before.order.status === 'completed') throw conflict('already_shipped', `order "${id}" has already ${before.order.status === 'shipped' ? 'shipped' : 'completed'}`);
+    const states = await ctx.orders.statesOf([before.order]);
+    const cancelled: string[] = [];
+    const tooLate: string[] = [];
+    for (const a of before.order.allocations) {
+      const s = states.get(a.doId)?.state ?? 'released';
+      if (DONE_DO_STATES.has(s)) tooLate.push(a.doId);
+      else if (!TERMINAL_DO_STATES.has(s)) {
+        await writeCancel(ctx.couch, a.facility, a.doId, 'order cancelled');
+        cancelled.push(a.doId);
+      }
+    }
+    await ctx.orders.update(id, (o) => {
+      if (o.cancelRequested) return false;
+      o.cancelRequested = true;
+    });
+    const after = (await ctx.orders.refresh(id))!;
+    ctx.events.emit('order', { id, status: after.order.status, cancelRequested: true });
+    return c.json({ ...orderView(after.order, after.lines), cancelledDos: cancelled, alreadyShippedDos: tooLate });
+  });
+
+  app.post('/:id/release', async (c) => {
+    const id = c.req.param('id');
+    const o = await ctx.orders.update(id, (doc) => {
+      if (!doc.hold) return false;
+      delete doc.hold;
+    });
+    if (!o) throw notFound('unknown_order', `no order "${id}"`);
+    allocator.unhold(id);
+    allocator.submit(id);
+    const v = (await ctx.orders.view(id))!;
+    return c.json(orderView(v.order, v.lines));
+  });
+
+  return app;
+}

@@ -1,0 +1,51 @@
+/** The item catalogue (`item:<sku>` in `dom`), cached in memory; SKUs in orders and counts are checked against it. */
+import type { DocumentScope } from 'nano';
+import type { ItemDoc, Item } from '../shared/schemas.js';
+import { ids } from '../shared/ids.js';
+import { pagedPrefix } from './inventory/index.js';
+
+export class ItemStore {
+  private bySku = new Map<string, ItemDoc>();
+
+  constructor(private readonly dom: DocumentScope<ItemDoc>) {}
+
+  async load(): Promise<void> {
+    for (const d of await pagedPrefix(this.dom, 'item:')) this.bySku.set(d.sku, d);
+  }
+
+  get(sku: string): ItemDoc | undefined {
+    return this.bySku.get(sku);
+  }
+
+  has(sku: string): boolean {
+    return this.bySku.has(sku);
+  }
+
+  get size() {
+    return this.bySku.size;
+  }
+
+  substitutesOf = (sku: string): readonly string[] => this.bySku.get(sku)?.substitutes ?? [];
+
+  /** Insert or replace items; returns how many were written. */
+  async upsert(items: Item[]): Promise<number> {
+    let written = 0;
+    for (let i = 0; i < items.length; i += 1000) {
+      const chunk = items.slice(i, i + 1000);
+      const existing = await this.dom.fetchRevs({ keys: chunk.map((it) => ids.item(it.sku)) });
+      const docs: ItemDoc[] = chunk.map((it, j) => {
+        const row = existing.rows[j] as { value?: { rev: string; deleted?: boolean } } | undefined;
+        const rev = row?.value && !row.value.deleted ? row.value.rev : undefined;
+        return { _id: ids.item(it.sku), ...(rev ? { _rev: rev } : {}), type: 'item', ...it };
+      });
+      const res = await this.dom.bulk({ docs });
+      res.forEach((r, j) => {
+        if (r.rev) {
+          this.bySku.set(docs[j]!.sku, { ...docs[j]!, _rev: r.rev });
+          written++;
+        }
+      });
+    }
+    return written;
+  }
+}

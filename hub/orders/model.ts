@@ -1,0 +1,156 @@
+/**
+ * Customer orders: the API body, the stored document, and the roll-up of DO states into line and
+ * order status. Everything about a line's progress is derived from its DOs' states, so re-sourcing
+ * needs no bookkeeping of its own: units a DO will not deliver (short pick, rejection) are simply
+ * not covered any more, and the allocator covers them again, elsewhere.
+ */
+import { z } from 'zod';
+import { Ident, Sku } from '../../shared/ids.js';
+import type { DoLine, DistributionOrderDoc } from '../../shared/schemas.js';
+import type { LineStatus, OrderStatus, DoState } from '../../shared/states.js';
+import type { DoStateDoc } from '../monitor/dostate.js';
+
+export const ORDER_LIMITS = { maxLines: 100, maxQtyPerLine: 10_000 };
+
+export const Channel = z.enum(['web', 'mobile', 'store', 'call_centre']);
+export const OrderBody = z
+  .object({
+    id: Ident,
+    channel: Channel.default('web'),
+    priority: z.number().int().min(1).max(9).default(5),
+    createdAt: z.iso.datetime({ offset: true }).optional(),
+    dueDate: z.iso.datetime({ offset: true }).optional(),
+    delivery: z.enum(['ship', 'pickup']).default('ship'),
+    shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), name: z.string().max(200).optional(), address: z.string().max(500).optional() }).optional(),
+    pickupFacility: Ident.optional(),
+    customerName: z.string().min(1).max(200).optional(),
+    hold: z.object({ reason: z.enum(['fraud_review', 'future_ship_date', 'manual']), until: z.iso.datetime({ offset: true }).optional() }).optional(),
+    lines: z
+      .array(
+        z.object({
+          line: z.number().int().positive(),
+          sku: Sku,
+          qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(ORDER_LIMITS.maxQtyPerLine, `qty over the limit of ${ORDER_LIMITS.maxQtyPerLine}`),
+          allowSubstitutes: z.boolean().default(false),
+        }),
+      )
+      .min(1, 'an order needs at least one line')
+      .max(ORDER_LIMITS.maxLines, `an order may have at most ${ORDER_LIMITS.maxLines} lines`),
+  })
+  .refine((o) => new Set(o.lines.map((l) => l.line)).size === o.lines.length, { message: 'duplicate line numbers', path: ['lines'] })
+  .refine((o) => (o.delivery === 'ship' ? !!o.shipTo : !!o.pickupFacility), { message: 'a ship order needs "shipTo"; a pickup order needs "pickupFacility"', path: ['delivery'] });
+export type OrderBody = z.infer<typeof OrderBody>;
+
+export interface Allocation {
+  attempt: number;
+  doId: string;
+  facility: string;
+  kind: DistributionOrderDoc['kind'];
+  lines: DoLine[];
+  /** For a handover DO at a pickup store: the transfer it hands over. */
+  handoverOf?: string;
+}
+
+export interface OrderDoc extends OrderBody {
+  _id: string;
+  _rev?: string;
+  type: 'order';
+  bodyHash: string;
+  receivedAt: string;
+  createdAt: string;
+  status: OrderStatus;
+  attempts: number;
+  allocations: Allocation[];
+  explanations: { attempt: number; at: string; [k: string]: unknown }[];
+  cancelRequested?: boolean;
+  /** Allocation was tried and something stayed unfilled. */
+  backorderedAt?: string;
+  updatedAt: string;
+}
+
+export interface LineView {
+  line: number;
+  sku: string;
+  qty: number;
+  status: LineStatus;
+  delivered: number;
+  open: number;
+  /** Units not covered by any live DO: what the allocator still has to place. */
+  unallocated: number;
+  allocations: { facility: string; sku: string; qty: number; doId: string; doStatus: DoState; kind: string }[];
+  /** Facilities that came up short or rejected this line. */
+  excluded: string[];
+}
+
+const ACTIVE_WORK: ReadonlySet<DoState> = new Set(['acknowledged', 'picked', 'short_picked', 'packed']);
+
+function unitsFor(s: DoStateDoc | undefined, l: DoLine): number {
+  if (!s) return l.qty; // the DO is written but its state not yet read: count it as released
+  if (s.state === 'rejected' || s.state === 'cancelled') return 0;
+  return s.picked ? Math.min(l.qty, s.picked[String(l.line)] ?? 0) : l.qty;
+}
+
+export function lineViews(order: OrderDoc, states: ReadonlyMap<string, DoStateDoc>): LineView[] {
+  const handedOver = new Set(order.allocations.filter((a) => a.handoverOf).map((a) => a.handoverOf!));
+  return order.lines.map((ol) => {
+    const v: LineView = { line: ol.line, sku: ol.sku, qty: ol.qty, status: 'received', delivered: 0, open: 0, unallocated: 0, allocations: [], excluded: [] };
+    let ready = 0;
+    let working = false;
+    let cancelled = 0;
+    for (const a of order.allocations) {
+      const s = states.get(a.doId);
+      for (const dl of a.lines) {
+        if ((dl.orderLine ?? dl.line) !== ol.line) continue;
+        const state: DoState = s?.state ?? 'released';
+        v.allocations.push({ facility: a.facility, sku: dl.sku, qty: dl.qty, doId: a.doId, doStatus: state, kind: a.kind });
+        const units = unitsFor(s, dl);
+        if (units < dl.qty && (state === 'rejected' || s?.picked)) v.excluded.push(a.facility);
+        if (state === 'cancelled') cancelled += dl.qty;
+        // a transfer for a pickup order delivers nothing itself: its handover DO does
+        if (a.kind === 'transfer' && order.delivery === 'pickup') {
+          if (handedOver.has(a.doId)) continue;
+          if (state !== 'rejected' && state !== 'cancelled') v.open += units;
+          if ((ACTIVE_WORK.has(state) && units > 0) || state === 'shipped') working = true;
+          continue;
+        }
+        if (state === 'shipped' || state === 'picked_up') v.delivered += units;
+        else if (state !== 'rejected' && state !== 'cancelled') {
+          v.open += units;
+          if (state === 'ready_for_pickup') ready += units;
+          if (ACTIVE_WORK.has(state) && units > 0) working = true;
+        }
+      }
+    }
+    v.unallocated = Math.max(0, ol.qty - v.delivered - v.open);
+    v.excluded = [...new Set(v.excluded)];
+    const c = order.cancelRequested;
+    v.status =
+      v.delivered >= ol.qty ? (order.delivery === 'pickup' ? 'picked_up' : 'shipped')
+      : c && v.open === 0 ? (v.delivered > 0 ? 'partially_shipped' : 'cancelled')
+      : v.delivered > 0 ? 'partially_shipped'
+      : ready > 0 && ready >= ol.qty ? 'ready_for_pickup'
+      : working ? 'in_fulfilment'
+      : v.open >= ol.qty ? 'released'
+      : v.open > 0 ? 'partially_allocated'
+      : cancelled > 0 && c ? 'cancelled'
+      : order.backorderedAt ? 'backordered'
+      : 'received';
+    return v;
+  });
+}
+
+export function orderStatus(order: OrderDoc, lines: LineView[]): OrderStatus {
+  const all = (...s: LineStatus[]) => lines.every((l) => s.includes(l.status));
+  const any = (...s: LineStatus[]) => lines.some((l) => s.includes(l.status));
+  if (all('cancelled')) return 'cancelled';
+  if (all('shipped', 'picked_up')) return order.delivery === 'pickup' ? 'completed' : 'shipped';
+  // some of it reached the customer; the rest is still coming, or was cancelled
+  if (any('shipped', 'picked_up', 'partially_shipped')) return 'partially_shipped';
+  if (all('ready_for_pickup', 'cancelled')) return 'ready_for_pickup';
+  if (any('in_fulfilment', 'ready_for_pickup')) return 'in_fulfilment';
+  if (all('released')) return 'released';
+  if (any('released', 'partially_allocated')) return 'partially_allocated';
+  if (all('backordered')) return 'backordered';
+  if (any('backordered')) return 'partially_allocated';
+  return 'received';
+}
