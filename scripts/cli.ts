@@ -99,6 +99,13 @@ export async function main(argv: string[]): Promise<void> {
         await runDemo({ quick: f.bools.has('quick'), port: f.values.port, dataDir: f.values.data });
         break;
       }
+      case 'allocate': {
+        const { runAllocate } = await import('./allocate.js');
+        const f = flags(rest);
+        if (!f.values.input) throw new DomError(400, 'missing_input', '--input instance.json is required');
+        await runAllocate(f.values.input, f.values.output);
+        break;
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,110 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { api, cleanupDirs, freePort, registerFacility, spawnHub, tempDir, testHub, waitFor } from '../helpers.js';
+import { openCouch } from '../../hub/couch/index.js';
+
+describe('allocation is an outbox: kill -9 in the middle of a stream of orders', () => {
+  afterAll(() => cleanupDirs());
+
+  it('allocates every order exactly once: no DO twice, none missing', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('crash');
+    let hub = await spawnHub(dataDir, port);
+    const facilities = ['DC1', 'S1', 'S2', 'S3'];
+    for (const [i, id] of facilities.entries()) {
+      await registerFacility(hub.url, { id, type: i === 0 ? 'dc' : 'store', lat: 33.7 + i * 0.1, lon: -84.4 + i * 0.05, capacity: 100_000 });
+    }
+    await api(hub.url, 'POST', '/api/v1/items', ['A', 'B', 'C'].map((sku) => ({ sku, name: sku })));
+    for (const facility of facilities) {
+      await api(hub.url, 'POST', '/api/v1/inventory', { facility, positions: ['A', 'B', 'C'].map((sku) => ({ sku, onHand: 10_000 })) });
+    }
+    const orders = Array.from({ length: 240 }, (_, i) => ({
+      id: `K-${i}`,
+      channel: 'web',
+      delivery: 'ship',
+      shipTo: { lat: 33.5 + (i % 10) * 0.1, lon: -84.5 + (i % 7) * 0.1 },
+      lines: [{ line: 1, sku: 'A', qty: 1 + (i % 3) }, { line: 2, sku: ['B', 'C'][i % 2], qty: 1 }],
+    }));
+    // a client that retries until each order is accepted, as a web shop does
+    const accepted = new Set<string>();
+    const postAll = async (list: typeof orders, onEach?: (i: number) => Promise<void>) => {
+      for (const [i, o] of list.entries()) {
+        await onEach?.(i);
+        for (let tries = 0; tries < 200 && !accepted.has(o.id); tries++) {
+          const r = await api(`http://127.0.0.1:${port}`, 'POST', '/api/v1/orders', o).catch(() => ({ status: 0 }));
+          if (r.status === 201 || r.status === 200) accepted.add(o.id);
+          else await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+    };
+    await postAll(orders, async (i) => {
+      if (i === 80 || i === 170) {
+        await hub.kill('SIGKILL'); // mid-stream, with batches in flight
+        hub = await spawnHub(dataDir, port);
+      }
+    });
+    expect(accepted.size).toBe(orders.length);
+    await waitFor(
+      'every order allocated',
+      async () => {
+        const r = await api(hub.url, 'GET', '/api/v1/orders?limit=500');
+        return r.body.length === orders.length && r.body.every((o: any) => o.status === 'released');
+      },
+      60_000,
+      250,
+    );
+    await hub.kill('SIGTERM');
+
+    const couch = await openCouch({ dataDir });
+    try {
+      const units = new Map<string, number>();
+      const doIds: string[] = [];
+      for (const f of facilities) {
+        const rows = (await couch.db<any>(`node_${f.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0', include_docs: true })).rows;
+        for (const r of rows) {
+          doIds.push(r.id);
+          for (const l of r.doc.lines) units.set(`${r.doc.orderId}|${l.orderLine}`, (units.get(`${r.doc.orderId}|${l.orderLine}`) ?? 0) + l.qty);
+        }
+      }
+      expect(new Set(doIds).size).toBe(doIds.length);
+      const wrong = orders.flatMap((o) => o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`));
+      expect(wrong).toEqual([]);
+      const allocs = (await couch.db<any>('dom').list({ startkey: 'alloc:', endkey: 'alloc:\ufff0', include_docs: true })).rows;
+      expect(allocs.filter((a) => !a.doc.done)).toHaveLength(0);
+      expect(allocs).toHaveLength(orders.length); // one allocation attempt per order: nothing allocated twice
+    } finally {
+      await couch.stop();
+      await hub.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('replays an allocation whose DOs were never written (a crash after step 1 of the outbox)', async () => {
+    const dataDir = tempDir('replay');
+    let hub = await testHub(dataDir, { batchWindowMs: 60_000 });
+    await registerFacility(hub.url, { id: 'S1', capacity: 100 });
+    await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+    await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'A', onHand: 10 }] });
+    const o = { id: 'R-1', channel: 'web', delivery: 'ship', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 2 }] };
+    expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
+    // what step 1 writes, and nothing after it: the process "died" here
+    const doId = 'R-1.1.S1';
+    const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-1', attempt: 1, facility: 'S1', kind: 'ship', lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }], shipTo: o.shipTo, createdAt: new Date().toISOString() };
+    await hub.ctx.couch.db('dom').insert({ _id: 'alloc:R-1:0001', type: 'alloc', orderId: 'R-1', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }], explanation: {}, unfilled: [], done: false, createdAt: d.createdAt } as never);
+    await hub.stop();
+    hub = await testHub(dataDir, { batchWindowMs: 50 });
+    try {
+      const order = await waitFor('order released by the replay', async () => {
+        const r = await api(hub.url, 'GET', '/api/v1/orders/R-1');
+        return r.body.status === 'released' ? r.body : null;
+      });
+      expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
+      expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-1');
+      expect((await hub.ctx.couch.db<any>('dom').get('alloc:R-1:0001')).done).toBe(true);
+      // the replayed order was not allocated a second time when its queued batch ran
+      await new Promise((r) => setTimeout(r, 300));
+      const allocs = await hub.ctx.couch.db('dom').list({ startkey: 'alloc:R-1:', endkey: 'alloc:R-1:\ufff0' });
+      expect(allocs.rows).toHaveLength(1);
+    } finally {
+      await hub.stop();
+    }
+  });
+});
