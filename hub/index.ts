@@ -53,7 +53,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onDoStates: async (states) => {
       for (const s of states) {
         index.applyDoState(s);
-        events.emit('do', { doId: s.doId, orderId: s.orderId, facility: s.facility, state: s.state });
+        events.emit('do', { doId: s.doId, orderId: s.orderId, facility: s.facility, state: s.state, eventAt: s.history.at(-1)?.at });
       }
       await allocator.doStatesChanged(states);
     },

@@ -6,5 +6,8 @@ import PouchDB from 'pouchdb';
 export function openLocalDb(dataDir: string): PouchDB.Database {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
-  return new PouchDB(join(dir, 'db'), { auto_compaction: false });
+  const db = new PouchDB(join(dir, 'db'), { auto_compaction: false });
+  // the store, the sync (two replications and a pending counter) and tools each follow the feed
+  db.setMaxListeners(50);
+  return db;
 }

@@ -86,9 +86,18 @@ export class HubSync {
   }
 
   async start(): Promise<void> {
-    const { db, hubUrl, nodeId, token } = this.opts;
-    const saved = await db.get<{ pushedSeq: number | string }>(STATE_DOC).catch(() => null);
+    const saved = await this.opts.db.get<{ pushedSeq: number | string }>(STATE_DOC).catch(() => null);
     if (saved) this.pushedSeq = saved.pushedSeq;
+    this.connect();
+    this.localFeed = this.opts.db.changes({ since: 'now', live: true, return_docs: false });
+    this.localFeed.on('change', (ch: PouchDB.Change<object>) => {
+      if (nodeDbOwnership(ch.id)?.writer === 'node') this.scheduleRecount();
+    });
+    await this.recountPending();
+  }
+
+  private connect(): void {
+    const { db, hubUrl, nodeId, token } = this.opts;
     const remote = new PouchDB(`${hubUrl.replace(/\/$/, '')}/sync/${encodeURIComponent(nodeId)}`, {
       skip_setup: true,
       fetch: (url, init) => {
@@ -112,11 +121,21 @@ export class HubSync {
     this.push = db.replicate.to(remote, options);
     this.wire('pull', this.pull);
     this.wire('push', this.push);
-    this.localFeed = db.changes({ since: 'now', live: true, return_docs: false });
-    this.localFeed.on('change', (ch: PouchDB.Change<object>) => {
-      if (nodeDbOwnership(ch.id)?.writer === 'node') this.scheduleRecount();
-    });
-    await this.recountPending();
+  }
+
+  /** Take the link down by hand (maintenance, or a drill): the node keeps working locally. */
+  pause(): void {
+    if (this.stopped || !this.pull) return;
+    this.pull.cancel();
+    this.push?.cancel();
+    this.pull = this.push = undefined;
+    this.down = { push: true, pull: true };
+    this.online.next(false);
+  }
+
+  resume(): void {
+    if (this.stopped || this.pull) return;
+    this.connect();
   }
 
   private wire(direction: 'push' | 'pull', r: PouchDB.Replication) {
