@@ -8,6 +8,7 @@ import { facilitiesApi } from './api/facilities.js';
 import { nodesApi } from './api/nodes.js';
 import { ordersApi } from './api/orders.js';
 import { catalogueApi } from './api/catalogue.js';
+import { planningApi } from './api/planning.js';
 import type { Allocator } from './allocator/service.js';
 
 export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
@@ -31,6 +32,7 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   api.route('/nodes', nodesApi(ctx));
   api.route('/orders', ordersApi(ctx, allocator));
   api.route('/', catalogueApi(ctx));
+  api.route('/', planningApi(ctx, ctx.planning));
   app.route('/api/v1', api);
   return app;
 }

@@ -8,6 +8,7 @@ import type { AvailabilityIndex } from './inventory/index.js';
 import type { ItemStore } from './items.js';
 import type { OrderStore } from './orders/store.js';
 import type { EventBus } from './events.js';
+import type { PlanningStore } from './planning/store.js';
 import type { Logger } from '../shared/log.js';
 
 /** What the hub's parts share; built once by startHub. */
@@ -22,5 +23,6 @@ export interface HubContext {
   items: ItemStore;
   orders: OrderStore;
   events: EventBus;
+  planning: PlanningStore;
   log: Logger;
 }

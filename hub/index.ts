@@ -19,6 +19,7 @@ import { AvailabilityIndex } from './inventory/index.js';
 import { ItemStore } from './items.js';
 import { OrderStore } from './orders/store.js';
 import { EventBus } from './events.js';
+import { PlanningStore } from './planning/store.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
@@ -46,10 +47,12 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const items = new ItemStore(dom as never);
   const orders = new OrderStore(dom as never, dom as never);
   const events = new EventBus();
-  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, log };
+  const planning = new PlanningStore();
+  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, planning, log };
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, ...allocatorOptions });
   monitor.setHooks({
     onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
+    onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
     onDoStates: async (states) => {
       for (const s of states) {
         index.applyDoState(s);
@@ -82,6 +85,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   await items.load();
   const nodes = await registry.list();
   await index.rebuild(couch, nodes);
+  await planning.load(couch, nodes.map((n) => n.db));
   for (const n of nodes) monitor.follow(n.id);
   const recovered = await allocator.recover();
   void monitor.pokeAll().then(() => {

@@ -44,6 +44,11 @@ export interface AllocatorOptions {
   strategies?: Record<string, SourcingStrategy>;
 }
 
+/** Orders' rank as a sortable string: priority, then due date, then arrival. */
+export function rankKey(o: { priority: number; dueDate?: string; createdAt: string; id: string }): string {
+  return `${String(o.priority).padStart(2, '0')}|${o.dueDate ?? '9999'}|${o.createdAt}|${o.id}`;
+}
+
 export class Allocator {
   private queue = new Set<string>();
   private backorders = new Map<string, Set<string>>(); // orderId → SKUs it waits for
@@ -181,6 +186,7 @@ export class Allocator {
         });
       if (lines.length === 0) {
         this.backorders.delete(o.id);
+        this.ctx.planning.clearBackorder(o.id);
         continue;
       }
       sourcing.push({ id: o.id, priority: o.priority, createdAt: o.createdAt, dueDate: o.dueDate, channel: o.channel, shipTo: o.shipTo, delivery: o.delivery, pickupFacility: o.pickupFacility, lines });
@@ -227,7 +233,11 @@ export class Allocator {
       const o = byId.get(p.order)!;
       if (p.unfilled.length) {
         this.backorders.set(o.id, new Set(o.lines.flatMap((l) => [l.sku, ...(l.allowSubstitutes ? items.substitutesOf(l.sku) : [])])));
-      } else this.backorders.delete(o.id);
+        this.ctx.planning.setBackorder(o.id, rankKey(o), p.unfilled.map((u) => ({ line: u.line, sku: o.lines.find((l) => l.line === u.line)!.sku, qty: u.qty })));
+      } else {
+        this.backorders.delete(o.id);
+        this.ctx.planning.clearBackorder(o.id);
+      }
     }
     // orders that got nothing this time: record the backorder and why, once
     await Promise.all(

@@ -66,11 +66,14 @@ export function catalogueApi(ctx: HubContext) {
   app.get('/inventory/:sku', async (c) => {
     const sku = c.req.param('sku');
     if (!ctx.items.has(sku)) throw notFound('unknown_sku', `no item ${sku}`);
-    const out = ctx.index.facilitiesWith(sku).sort().map((f) => {
-      const v = ctx.index.view(f, sku)!;
-      return { facility: f, onHand: v.onHand, reserved: v.reserved, available: v.available, safetyStock: v.safetyStock, inTransit: 0, onOrder: 0, modelStock: null, asOf: v.asOf };
+    const withSupply = [...ctx.planning.supply.values()].filter((d) => d.lines.some((l) => l.sku === sku)).map((d) => d.facility);
+    const withModel = [...ctx.planning.modelStock.values()].filter((m) => m.sku === sku).map((m) => m.facility);
+    const out = [...new Set([...ctx.index.facilitiesWith(sku), ...withSupply, ...withModel])].sort().map((f) => {
+      const v = ctx.index.view(f, sku) ?? { onHand: 0, reserved: 0, available: 0, safetyStock: 0, asOf: null };
+      const ms = ctx.planning.getModelStock(f, sku);
+      return { facility: f, onHand: v.onHand, reserved: v.reserved, available: v.available, safetyStock: v.safetyStock, inTransit: ctx.planning.inTransit(f, sku), onOrder: ctx.planning.onOrder(f, sku), modelStock: ms ? { min: ms.min, max: ms.max } : null, asOf: v.asOf };
     });
-    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), available: sum(out, 'available') } });
+    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), available: sum(out, 'available'), inTransit: sum(out, 'inTransit'), onOrder: sum(out, 'onOrder') } });
   });
 
   return app;

@@ -11,7 +11,7 @@ import { writeCancel } from '../dos.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
 import { OrderBody, type LineView, type OrderDoc } from '../orders/model.js';
 
-export function orderView(order: OrderDoc, lines: LineView[]) {
+export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<number, string | null>) {
   return {
     id: order.id,
     status: order.status,
@@ -30,6 +30,7 @@ export function orderView(order: OrderDoc, lines: LineView[]) {
       status: l.status,
       delivered: l.delivered,
       unallocated: l.unallocated,
+      ...(l.unallocated > 0 && promises?.has(l.line) ? { promiseDate: promises.get(l.line) } : {}),
       allocations: l.allocations.map((a) => ({ facility: a.facility, sku: a.sku, qty: a.qty, doId: a.doId, doStatus: a.doStatus })),
     })),
     explanation: order.explanations.at(-1) ?? null,
@@ -95,7 +96,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
   app.get('/:id', async (c) => {
     const v = await ctx.orders.view(c.req.param('id'));
     if (!v) throw notFound('unknown_order', `no order "${c.req.param('id')}"`);
-    return c.json(orderView(v.order, v.lines));
+    return c.json(orderView(v.order, v.lines, ctx.planning.promises().get(v.order.id)));
   });
 
   app.post('/:id/cancel', async (c) => {
@@ -118,6 +119,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
       if (o.cancelRequested) return false;
       o.cancelRequested = true;
     });
+    ctx.planning.clearBackorder(id);
     const after = (await ctx.orders.refresh(id))!;
     ctx.events.emit('order', { id, status: after.order.status, cancelRequested: true });
     return c.json({ ...orderView(after.order, after.lines), cancelledDos: cancelled, alreadyShippedDos: tooLate });

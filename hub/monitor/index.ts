@@ -7,7 +7,7 @@
 import type { Couch } from '../couch/index.js';
 import type { Logger } from '../../shared/log.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
-import type { DoEventDoc, InvDoc } from '../../shared/schemas.js';
+import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
 import { ChangesFollower, type Change } from './follower.js';
 import { applyEvents, type DoStateDoc } from './dostate.js';
 
@@ -15,6 +15,7 @@ export interface MonitorHooks {
   /** DO states that changed, after they are stored. */
   onDoStates?: (states: DoStateDoc[]) => Promise<void>;
   onInventory?: (facility: string, positions: InvDoc[]) => void | Promise<void>;
+  onReceipts?: (facility: string, receipts: ReceiptDoc[]) => void | Promise<void>;
 }
 
 export interface MonitorOptions {
@@ -86,13 +87,17 @@ export class Monitor {
   private async handle(facilityId: string, changes: Change<Record<string, unknown>>[]): Promise<void> {
     const events: DoEventDoc[] = [];
     const positions: InvDoc[] = [];
+    const receipts: ReceiptDoc[] = [];
     for (const ch of changes) {
       if (!ch.doc || ch.deleted) continue;
       if (ch.id.startsWith('evt:')) events.push(ch.doc as unknown as DoEventDoc);
       else if (ch.id.startsWith('inv:')) positions.push(ch.doc as unknown as InvDoc);
+      else if (ch.id.startsWith('rcpt:')) receipts.push(ch.doc as unknown as ReceiptDoc);
     }
-    if (events.length) await this.applyDoEvents(events);
+    // receipts close supply before the positions they raise trigger backorder retries
+    if (receipts.length) await this.hooks.onReceipts?.(facilityId, receipts);
     if (positions.length) await this.hooks.onInventory?.(facilityId, positions);
+    if (events.length) await this.applyDoEvents(events);
   }
 
   private async applyDoEvents(events: DoEventDoc[]): Promise<void> {

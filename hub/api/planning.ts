@@ -1,0 +1,198 @@
+/**
+ * Purchase Order Flow Management API: purchase orders, in-transit shipments, model stock (JSON or
+ * CSV), forecasts (JSON or CSV), the replenishment run, and time-phased availability (ATP).
+ */
+import { Hono, type Context } from 'hono';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { HubContext } from '../context.js';
+import type { PlanningStore, SupplyDoc, ModelStockDoc, ForecastDoc } from '../planning/store.js';
+import { runReplenishment } from '../planning/run.js';
+import { csvRecords } from '../planning/csv.js';
+import { parseWith, readJson } from '../../shared/http.js';
+import { badRequest, conflict, isStatus } from '../../shared/errors.js';
+import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
+import type { InboundDoc } from '../../shared/schemas.js';
+import { distanceKm } from '../../shared/geo.js';
+
+const Qty = z.number().int('must be a whole number').positive('must be positive');
+const Lines = z.array(z.object({ sku: Sku, qty: Qty })).min(1).max(5_000);
+const Future = z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) >= startOfToday(), 'must not be in the past');
+const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
+const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
+const ModelStockRow = z
+  .object({ facility: Ident, sku: Sku, min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional(), daysOfSupply: z.number().positive().max(365).optional() })
+  .refine((r) => (r.min !== undefined && r.max !== undefined) || r.daysOfSupply !== undefined, 'give "min" and "max", or "daysOfSupply"')
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not exceed "max"');
+const ForecastRow = z.object({ facility: Ident, sku: Sku, date: z.iso.date(), qty: z.number().nonnegative('must not be negative'), period: z.enum(['day', 'week']).default('day') });
+
+function startOfToday(): number {
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+}
+
+async function rows(c: Context, columns: Parameters<typeof csvRecords>[1]): Promise<unknown[]> {
+  if ((c.req.header('content-type') ?? '').includes('text/csv')) return csvRecords(await c.req.text(), columns);
+  const body = await readJson(c);
+  if (!Array.isArray(body)) throw badRequest('invalid_body', 'expected a JSON array (or text/csv)');
+  return body;
+}
+
+export function planningApi(ctx: HubContext, planning: PlanningStore) {
+  const app = new Hono();
+
+  const checkRefs = async (facilities: string[], skus: string[]) => {
+    for (const f of new Set(facilities)) if (!(await ctx.facilities.get(f))) throw badRequest('unknown_facility', `unknown facility "${f}"`);
+    const unknown = [...new Set(skus)].filter((s) => !ctx.items.has(s));
+    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
+  };
+
+  const supply = (type: 'po' | 'asn') => async (c: Context) => {
+    const raw = await readJson(c);
+    const b = type === 'po' ? parseWith(PoBody, raw) : parseWith(ShipmentBody, raw);
+    const to = 'facility' in b ? b.facility : b.to;
+    await checkRefs([to], b.lines.map((l) => l.sku));
+    const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
+    const now = new Date().toISOString();
+    const doc: SupplyDoc = {
+      _id: `${type}:${b.id}`, type, id: b.id, facility: to, expectedAt: b.expectedAt, lines: b.lines, bodyHash, createdAt: now,
+      ...('supplier' in b ? { supplier: b.supplier } : { from: b.from }),
+    };
+    const existing = planning.supply.get(b.id);
+    if (existing) {
+      if (existing.bodyHash === bodyHash) return c.json({ ...strip(existing), remaining: planning.remaining(existing) }, 200);
+      throw conflict('exists', `"${b.id}" already exists with a different body`);
+    }
+    try {
+      await ctx.couch.db<SupplyDoc>('dom').insert(doc);
+    } catch (err) {
+      if (isStatus(err, 409)) throw conflict('exists', `"${b.id}" already exists`);
+      throw err;
+    }
+    planning.addSupply(doc);
+    const fromFacility = doc.from && (await ctx.facilities.get(doc.from)) ? doc.from : undefined;
+    const inbound: InboundDoc = {
+      _id: ids.inbound(b.id), type: 'inbound', inboundId: b.id, kind: type === 'po' ? 'po' : fromFacility ? 'transfer' : 'asn', facility: to,
+      ...(doc.supplier ? { supplier: doc.supplier } : {}), ...(doc.from ? { from: doc.from } : {}), expectedAt: b.expectedAt, lines: b.lines, createdAt: now,
+    };
+    await ctx.couch.ensureDb(nodeDbName(to));
+    await ctx.couch.db(nodeDbName(to)).bulk({ docs: [inbound] });
+    ctx.events.emit('supply', { id: b.id, type, facility: to });
+    return c.json({ ...strip(doc), remaining: planning.remaining(doc) }, 201);
+  };
+  app.post('/purchase-orders', supply('po'));
+  app.post('/shipments', supply('asn'));
+  app.get('/purchase-orders', (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
+  app.get('/shipments', (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'asn').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
+
+  const putModelStock = async (c: Context) => {
+    const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, min: { required: false, type: 'int' }, max: { required: false, type: 'int' }, daysOfSupply: { required: false, type: 'int' } });
+    const list = parseWith(z.array(ModelStockRow).min(1).max(100_000), input);
+    await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
+    const now = new Date().toISOString();
+    const docs: ModelStockDoc[] = list.map((r) => {
+      let { min, max } = r;
+      if (min === undefined || max === undefined) {
+        // days of supply: the target is that many days of forecast demand; reorder at half of it
+        const d = planning.daily(r.facility, r.sku) ?? 0;
+        max = Math.max(1, Math.ceil(d * r.daysOfSupply!));
+        min = Math.floor(max / 2);
+      }
+      const cur = planning.getModelStock(r.facility, r.sku);
+      return { _id: `modelstock:${r.facility}:${r.sku}`, ...(cur?._rev ? { _rev: cur._rev } : {}), type: 'modelstock', facility: r.facility, sku: r.sku, min, max, ...(r.daysOfSupply ? { daysOfSupply: r.daysOfSupply } : {}), updatedAt: now };
+    });
+    const saved = await bulkSave(ctx, docs);
+    for (const d of saved) planning.setModelStock(d);
+    return c.json({ written: saved.length });
+  };
+  app.put('/model-stock', putModelStock);
+  app.post('/model-stock', putModelStock);
+
+  app.get('/model-stock', (c) => {
+    const f = c.req.query('facility');
+    const sku = c.req.query('sku');
+    const out = [...planning.modelStock.values()]
+      .filter((m) => (!f || m.facility === f) && (!sku || m.sku === sku))
+      .map((m) => {
+        const onHand = ctx.index.view(m.facility, m.sku)?.onHand ?? 0;
+        const inTransit = planning.inTransit(m.facility, m.sku);
+        const onOrder = planning.onOrder(m.facility, m.sku);
+        const committed = ctx.index.reserved(m.facility, m.sku);
+        const actual = onHand + inTransit + onOrder - committed;
+        return { facility: m.facility, sku: m.sku, min: m.min, max: m.max, ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}), onHand, inTransit, onOrder, committed, actual, gap: Math.max(0, m.max - actual), belowMin: actual <= m.min };
+      })
+      .sort((a, b) => a.facility.localeCompare(b.facility) || a.sku.localeCompare(b.sku));
+    return c.json(out);
+  });
+
+  app.post('/forecasts', async (c) => {
+    const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, date: { required: true, type: 'date' }, qty: { required: true, type: 'int' }, period: { required: false, type: 'string' } });
+    const list = parseWith(z.array(ForecastRow).min(1).max(500_000), input);
+    await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
+    const now = new Date().toISOString();
+    const byKey = new Map<string, ForecastDoc>();
+    for (const r of list) {
+      const k = `${r.facility}:${r.sku}`;
+      let d = byKey.get(k);
+      if (!d) {
+        const cur = planning.forecasts.get(`${r.facility}|${r.sku}`);
+        d = { _id: `forecast:${k}`, ...(cur?._rev ? { _rev: cur._rev } : {}), type: 'forecast', facility: r.facility, sku: r.sku, days: { ...(cur?.days ?? {}) }, updatedAt: now };
+        byKey.set(k, d);
+      }
+      const start = Date.parse(`${r.date}T00:00:00Z`);
+      const n = r.period === 'week' ? 7 : 1;
+      for (let i = 0; i < n; i++) d.days[new Date(start + i * 86_400_000).toISOString().slice(0, 10)] = r.qty / n;
+    }
+    const saved = await bulkSave(ctx, [...byKey.values()]);
+    for (const d of saved) planning.setForecast(d);
+    return c.json({ written: saved.length, rows: list.length }, 201);
+  });
+
+  app.post('/replenishment/run', async (c) => c.json(await runReplenishment(ctx, planning)));
+
+  app.get('/atp', (c) => {
+    const q = parseWith(
+      z.object({ sku: Sku, qty: z.coerce.number().int().positive().default(1), lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(), limit: z.coerce.number().int().min(1).max(100).default(10) }),
+      c.req.query(),
+      'invalid_query',
+    );
+    if (!ctx.items.has(q.sku)) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
+    const facs = ctx.facilities.snapshot();
+    const here = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;
+    const now: { facility: string; available: number; km: number | null }[] = [];
+    let today = 0;
+    for (const f of ctx.index.facilitiesWith(q.sku)) {
+      const a = ctx.index.available(f, q.sku);
+      if (a <= 0) continue;
+      today += a;
+      const fd = facs.get(f);
+      now.push({ facility: f, available: a, km: here && fd ? Math.round(distanceKm(fd, here) * 10) / 10 : null });
+    }
+    now.sort((a, b) => (a.km ?? 0) - (b.km ?? 0) || b.available - a.available);
+    const byDate: { date: string; qty: number; cumulative: number; from?: string }[] = [{ date: 'now', qty: today, cumulative: today }];
+    let cum = today;
+    for (const s of planning.unpromised(q.sku)) {
+      cum += s.qty;
+      byDate.push({ date: s.date, qty: s.qty, cumulative: cum, from: s.facility });
+    }
+    const enough = byDate.find((d) => d.cumulative >= q.qty);
+    return c.json({ sku: q.sku, qty: q.qty, availableNow: today, promiseDate: enough ? (enough.date === 'now' ? new Date().toISOString() : enough.date) : null, byDate, facilities: now.slice(0, q.limit) });
+  });
+
+  return app;
+}
+
+function strip<T extends { _id: string; _rev?: string; bodyHash?: string }>(d: T) {
+  const { _id, _rev, bodyHash, ...rest } = d;
+  return rest;
+}
+
+async function bulkSave<T extends { _id: string; _rev?: string }>(ctx: HubContext, docs: T[]): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < docs.length; i += 2000) {
+    const chunk = docs.slice(i, i + 2000);
+    const res = await ctx.couch.db<T>('dom').bulk({ docs: chunk });
+    res.forEach((r, j) => r.rev && out.push({ ...chunk[j]!, _rev: r.rev }));
+  }
+  return out;
+}
