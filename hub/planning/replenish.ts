@@ -60,29 +60,32 @@ export function fairShare(available: number, stores: { id: string; position: num
   const share = new Map<string, number>();
   let active = stores.filter((s) => s.need > 0);
   let A = available;
-  const noDemand = active.every((s) => s.daily <= 0);
-  for (let guard = 0; guard < stores.length + 2 && active.length > 0; guard++) {
-    const sumD = active.reduce((s, x) => s + (noDemand ? x.need : x.daily), 0);
-    const sumI = active.reduce((s, x) => s + (noDemand ? 0 : x.position), 0);
-    const ds = sumD > 0 ? (A + sumI) / sumD : 0;
-    const raw = active.map((s) => ({ s, a: noDemand ? ds * s.need : ds * s.daily - s.position }));
-    const capped = raw.filter((r) => r.a >= r.s.need);
+  for (let guard = 0; guard < stores.length + 2 && active.length > 0 && A > 0; guard++) {
+    const sumD = active.reduce((s, x) => s + x.daily, 0);
+    if (sumD <= 0) {
+      // no forecast among the rest: split what is left in proportion to need
+      const sumNeed = active.reduce((s, x) => s + x.need, 0);
+      for (const s of active) share.set(s.id, Math.min(s.need, (A * s.need) / sumNeed));
+      break;
+    }
+    const ds = (A + active.reduce((s, x) => s + x.position, 0)) / sumD;
+    const raw = active.map((s) => ({ s, a: ds * s.daily - s.position }));
     const zero = raw.filter((r) => r.a <= 0);
-    if (capped.length === 0 && zero.length === 0) {
+    const capped = raw.filter((r) => r.a >= r.s.need);
+    if (zero.length === 0 && capped.length === 0) {
       for (const r of raw) share.set(r.s.id, r.a);
       break;
     }
     // drop the stores already above the common level first; cap at need only once none are left,
     // so the units handed out always add up to what the DC has
-    const out_ = zero.length ? zero : capped;
-    for (const r of out_) {
+    const leaving = zero.length ? zero : capped;
+    for (const r of leaving) {
       const q = zero.length ? 0 : r.s.need;
       share.set(r.s.id, q);
       A -= q;
     }
-    const gone = new Set(out_.map((r) => r.s.id));
+    const gone = new Set(leaving.map((r) => r.s.id));
     active = active.filter((s) => !gone.has(s.id));
-    if (A <= 0) break;
   }
   // whole units: floor, then the largest remainders, while units and needs remain
   let left = available;
