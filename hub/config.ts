@@ -13,6 +13,10 @@ export const HubConfig = z.object({
   /** Orders arriving within this window are allocated together (batch optimisation). */
   batchWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   batchSize: z.coerce.number().int().positive().max(10_000).default(500),
+  /** This instance's name, unique among the hubs sharing one CouchDB (default: host and port). */
+  instance: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  /** Seconds before an allocator lease whose holder stopped renewing may be taken over. */
+  leaseTtlMs: z.coerce.number().int().min(1000).max(600_000).default(10_000),
 });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;
@@ -28,5 +32,7 @@ export function hubConfigFromEnv(flags: Record<string, string | undefined>, env 
     sweepMs: pick('sweep-ms', 'DOM_SWEEP_MS') as unknown as number,
     batchWindowMs: pick('batch-window-ms', 'DOM_BATCH_WINDOW_MS') as unknown as number,
     batchSize: pick('batch-size', 'DOM_BATCH_SIZE') as unknown as number,
+    instance: pick('instance', 'DOM_INSTANCE'),
+    leaseTtlMs: pick('lease-ttl-ms', 'DOM_LEASE_TTL_MS') as unknown as number,
   } as HubConfigInput;
 }

@@ -19,7 +19,14 @@ import { AvailabilityIndex } from './inventory/index.js';
 import { ItemStore } from './items.js';
 import { OrderStore } from './orders/store.js';
 import { EventBus } from './events.js';
-import { PlanningStore } from './planning/store.js';
+import { PlanningStore, type ForecastDoc, type ModelStockDoc, type SupplyDoc } from './planning/store.js';
+import { Lease } from './lease.js';
+import { DomFeed } from './domfeed.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { DoStateDoc } from './monitor/dostate.js';
+import type { FacilityDoc, ItemDoc, CountDoc } from '../shared/schemas.js';
+import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
@@ -29,6 +36,7 @@ export interface Hub {
   port: number;
   ctx: HubContext;
   allocator: Allocator;
+  lease: Lease;
   stop(): Promise<void>;
 }
 
@@ -41,7 +49,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const dom = couch.db('dom');
   const registry = new NodeRegistry(dom as never);
   const stats = new NodeStats(dom as never, log);
-  const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs });
+  const instance = config.instance ?? `${hostname()}-${config.port}`;
+  const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance });
   const facilities = new FacilityStore(dom as never);
   const index = new AvailabilityIndex();
   const items = new ItemStore(dom as never);
@@ -50,6 +59,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const planning = new PlanningStore();
   const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, planning, log };
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, ...allocatorOptions });
+  await allocator.setActive(false);
   monitor.setHooks({
     onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
     onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
@@ -62,6 +72,28 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     },
   });
   index.onChange((_facility, skus) => allocator.stockChanged(skus));
+
+  // Several hub instances may share one CouchDB: one allocates (the lease holder), all serve.
+  const lease = new Lease(dom as never, 'allocator', `${instance}/${randomUUID().slice(0, 8)}`, log, config.leaseTtlMs, Math.max(500, Math.floor(config.leaseTtlMs / 4)));
+  const feed = new DomFeed(couch, log);
+  feed.on('order:', (docs) => {
+    if (!allocator.isActive) return;
+    for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submit(o.id);
+  });
+  feed.on('dostate:', async (docs) => {
+    const states = docs as unknown as DoStateDoc[];
+    for (const s of states) index.applyDoState(s);
+    if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));
+  });
+  feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
+  feed.on('facility:', (docs) => docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc)));
+  feed.on('node:', (docs) => docs.forEach((d) => monitor.follow((d as { id: string }).id)));
+  feed.on('count:', (docs) => docs.forEach((d) => index.applyCount(d as unknown as CountDoc)));
+  feed.on('po:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
+  feed.on('asn:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
+  feed.on('modelstock:', (docs) => docs.forEach((d) => planning.setModelStock(d as unknown as ModelStockDoc)));
+  feed.on('forecast:', (docs) => docs.forEach((d) => planning.setForecast(d as unknown as ForecastDoc)));
+
 
   const gateway = createGateway({
     couch,
@@ -87,7 +119,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   await index.rebuild(couch, nodes);
   await planning.load(couch, nodes.map((n) => n.db));
   for (const n of nodes) monitor.follow(n.id);
-  const recovered = await allocator.recover();
+  await feed.start();
+  const leaseSub = lease.held$.subscribe((held) => void allocator.setActive(held).catch((err) => log.error({ err }, 'allocator (de)activation failed')));
+  await lease.start();
+  const recovered = { leader: lease.isHeld };
   void monitor.pokeAll().then(() => {
     ready = true;
   });
@@ -99,12 +134,16 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     port,
     ctx,
     allocator,
+    lease,
     stop() {
       stopping ??= (async () => {
         await new Promise<void>((ok) => {
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
           server.close(() => ok());
         });
+        leaseSub.unsubscribe();
+        await lease.stop();
+        await feed.stop();
         await allocator.stop();
         await monitor.stop();
         events.close();

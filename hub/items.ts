@@ -13,6 +13,11 @@ export class ItemStore {
     for (const d of await pagedPrefix(this.dom, 'item:')) this.bySku.set(d.sku, d);
   }
 
+  /** An item written by another hub instance (seen on the dom feed). */
+  set(doc: ItemDoc): void {
+    this.bySku.set(doc.sku, doc);
+  }
+
   get(sku: string): ItemDoc | undefined {
     return this.bySku.get(sku);
   }

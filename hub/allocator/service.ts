@@ -61,6 +61,8 @@ export class Allocator {
   private readonly maxShorts: number;
   private readonly strategies: Record<string, SourcingStrategy>;
   private held = new Map<string, string | undefined>(); // orderId → until
+  /** Allocation runs only while this instance holds the allocator lease. */
+  private active = true;
   readonly stats = { batches: 0, ordersAllocated: 0, dosCreated: 0, backordered: 0, resourced: 0, lastBatchMs: 0 };
 
   constructor(private readonly ctx: HubContext, opts: AllocatorOptions = {}) {
@@ -76,7 +78,8 @@ export class Allocator {
     (o.channel && this.strategies[o.channel]) || this.strategies[o.delivery] || this.strategies.default!;
 
   submit(orderId: string): void {
-    if (this.stopped) return;
+    // not the lease holder: the holder sees the order on its dom feed
+    if (this.stopped || !this.active) return;
     this.queue.add(orderId);
     if (this.queue.size >= this.maxBatch) this.kick(0);
     else this.kick(this.windowMs);
@@ -100,11 +103,27 @@ export class Allocator {
     this.timer.unref?.();
   }
 
+  /** Start or stop allocating (the lease was won or lost). Winning replays what the last holder left. */
+  async setActive(active: boolean): Promise<void> {
+    if (this.active === active) return;
+    this.active = active;
+    if (active) {
+      const r = await this.recover();
+      this.ctx.log.info(r, 'allocator active');
+      this.kick(0);
+    }
+  }
+
+  get isActive() {
+    return this.active;
+  }
+
   /** Run batches until the queue is empty; one batch at a time. */
   drain(): Promise<void> {
+    if (!this.active) return Promise.resolve();
     if (this.running) return this.running;
     this.running = (async () => {
-      while (this.queue.size > 0 && !this.stopped) {
+      while (this.queue.size > 0 && !this.stopped && this.active) {
         const batch = [...this.queue].slice(0, this.maxBatch);
         for (const id of batch) this.queue.delete(id);
         try {
@@ -224,7 +243,15 @@ export class Allocator {
     }
     for (const h of handovers) allocs.push(this.handoverDoc(h.order, nextAttempt(h.order), h.transfers, states));
     if (allocs.length) {
-      await couch.db<AllocDoc>('dom').bulk({ docs: allocs }).then((res) => res.forEach((r, i) => r.rev && (allocs[i]!._rev = r.rev)));
+      // an alloc id that exists already was decided by another allocator (a lease handover):
+      // that decision stands, and this one is dropped whole
+      const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs });
+      const kept = allocs.filter((a, i) => {
+        if (res[i]?.rev) a._rev = res[i]!.rev;
+        return !!res[i]?.rev;
+      });
+      if (kept.length < allocs.length) this.ctx.log.warn({ dropped: allocs.length - kept.length }, 'allocations already decided elsewhere; dropped');
+      allocs.splice(0, allocs.length, ...kept);
       for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
     }
     // 2. the DOs, 3. the orders and the alloc documents marked done

@@ -36,6 +36,8 @@ export class AvailabilityIndex {
   private readonly hubOpen = new Map<string, Map<string, number>>();
   /** doId → its current contribution to hubOpen */
   private readonly doOpen = new Map<string, { facility: string; units: Map<string, number>; createdAt: string; total: number }>();
+  /** doId → the last event applied, so an older copy of a DO state never undoes a newer one */
+  private readonly doSeen = new Map<string, number>();
   private readonly listeners = new Set<(facility: string, skus: string[]) => void>();
 
   onChange(fn: (facility: string, skus: string[]) => void): () => void {
@@ -78,7 +80,10 @@ export class AvailabilityIndex {
   }
 
   /** A DO's open quantity follows its state: ordered until picked, picked until done, then none. */
-  applyDoState(s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'>): void {
+  applyDoState(s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'> & { lastEvent?: number }): void {
+    const seen = this.doSeen.get(s.doId);
+    if (seen !== undefined && (s.lastEvent ?? 0) < seen) return;
+    this.doSeen.set(s.doId, s.lastEvent ?? 0);
     const before = this.doOpen.get(s.doId);
     const units = new Map<string, number>();
     if (!TERMINAL_DO_STATES.has(s.state)) {

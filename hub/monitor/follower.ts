@@ -22,6 +22,8 @@ export interface Change<D> {
 export interface FollowerOptions<D> {
   couch: Couch;
   dbName: string;
+  /** Where progress is kept in `dom`: one checkpoint per hub instance and database. */
+  checkpointId?: string;
   batchSize?: number;
   log: Logger;
   handle: (changes: Change<D>[]) => Promise<void>;
@@ -46,6 +48,10 @@ export class ChangesFollower<D = Record<string, unknown>> {
 
   constructor(private readonly opts: FollowerOptions<D>) {}
 
+  private get checkpointId() {
+    return this.opts.checkpointId ?? ids.monitorCheckpoint(this.opts.dbName);
+  }
+
   get dbName() {
     return this.opts.dbName;
   }
@@ -69,7 +75,7 @@ export class ChangesFollower<D = Record<string, unknown>> {
 
   private async loadCheckpoint(): Promise<void> {
     try {
-      const cp = await this.opts.couch.db<CheckpointDoc>('dom').get(ids.monitorCheckpoint(this.opts.dbName));
+      const cp = await this.opts.couch.db<CheckpointDoc>('dom').get(this.checkpointId);
       this.seq = cp.seq;
       this.checkpointRev = cp._rev;
     } catch (err) {
@@ -79,7 +85,7 @@ export class ChangesFollower<D = Record<string, unknown>> {
   }
 
   private async saveCheckpoint(seq: string | number): Promise<void> {
-    const doc: CheckpointDoc = { _id: ids.monitorCheckpoint(this.opts.dbName), seq, at: new Date().toISOString() };
+    const doc: CheckpointDoc = { _id: this.checkpointId, seq, at: new Date().toISOString() };
     if (this.checkpointRev) doc._rev = this.checkpointRev;
     try {
       const r = await this.opts.couch.db<CheckpointDoc>('dom').insert(doc);

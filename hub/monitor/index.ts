@@ -23,6 +23,8 @@ export interface MonitorOptions {
   log: Logger;
   sweepMs?: number;
   concurrency?: number;
+  /** This hub instance's name: each instance keeps its own checkpoints. */
+  instance?: string;
 }
 
 export class Monitor {
@@ -55,6 +57,7 @@ export class Monitor {
       new ChangesFollower<Record<string, unknown>>({
         couch: this.opts.couch,
         dbName,
+        checkpointId: ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:${dbName}`),
         log: this.opts.log,
         handle: (changes) => this.withSlot(() => this.handle(facilityId, changes)),
       }),

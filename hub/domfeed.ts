@@ -1,0 +1,60 @@
+/**
+ * A follower of the `dom` database's changes, so that every hub instance sees what the others
+ * wrote: new orders and DO states (for the allocator, on the lease holder), and the catalogue,
+ * facilities, node registrations and planning documents (caches on every instance). A longpoll
+ * loop from "now": what happened before the start is read by the start-up rebuild.
+ */
+import type { Couch } from './couch/index.js';
+import type { Logger } from '../shared/log.js';
+import { prefixOf } from '../shared/ids.js';
+
+export type DomHandler = (docs: Record<string, unknown>[]) => void | Promise<void>;
+
+export class DomFeed {
+  private handlers = new Map<string, DomHandler[]>();
+  private stopped = false;
+  private abort = new AbortController();
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly couch: Couch, private readonly log: Logger, private readonly timeoutMs = 10_000) {}
+
+  on(prefix: string, fn: DomHandler): void {
+    this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), fn]);
+  }
+
+  async start(): Promise<void> {
+    const info = await this.couch.server.db.get('dom');
+    let since: string = String(info.update_seq);
+    this.loop = (async () => {
+      let failures = 0;
+      while (!this.stopped) {
+        try {
+          const url = `${this.couch.url}/dom/_changes?feed=longpoll&include_docs=true&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
+          const res = await fetch(url, { headers: { authorization: this.couch.authHeader }, signal: this.abort.signal });
+          if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
+          const body = (await res.json()) as { results: { id: string; deleted?: boolean; doc?: Record<string, unknown> }[]; last_seq: string | number };
+          const groups = new Map<string, Record<string, unknown>[]>();
+          for (const r of body.results) {
+            if (!r.doc || r.deleted) continue;
+            const p = prefixOf(r.id);
+            if (this.handlers.has(p)) groups.set(p, [...(groups.get(p) ?? []), r.doc]);
+          }
+          for (const [p, docs] of groups) for (const h of this.handlers.get(p)!) await h(docs);
+          since = String(body.last_seq);
+          failures = 0;
+        } catch (err) {
+          if (this.stopped) return;
+          failures++;
+          this.log.warn({ err: (err as Error).message }, 'dom feed failed; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** failures)));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.loop?.catch(() => undefined);
+  }
+}
