@@ -4,7 +4,10 @@ import { Ident } from '../shared/ids.js';
 
 export const NodeConfig = z.object({
   id: Ident,
-  hubUrl: z.string().url('--hub must be the hub URL, e.g. http://127.0.0.1:8080'),
+  /** One hub URL, or several separated by commas: the node moves to the next when one stays unreachable or busy. */
+  hubUrl: z
+    .string()
+    .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), '--hub must be the hub URL (or several, comma-separated), e.g. http://127.0.0.1:8080'),
   token: z.string().min(16, '--token must be the node token the hub returned at registration'),
   port: z.coerce.number().int().min(0).max(65535).default(8081),
   host: z.string().default('127.0.0.1'),

@@ -81,25 +81,30 @@ export interface HubProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnHub(dataDir: string, port: number): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['scripts/dom.js', 'hub', '--port', String(port), '--data', dataDir], {
-    env: { ...process.env, DOM_PLANNER_TOKEN: PLANNER, DOM_LOG_LEVEL: 'warn', DOM_SWEEP_MS: '1000' },
+export async function spawnHub(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HubProcess> {
+  return spawnDom(['hub', '--port', String(port), '--data', dataDir], 'hub_ready', { DOM_PLANNER_TOKEN: PLANNER, DOM_SWEEP_MS: '1000', ...env });
+}
+
+/** Any `dom` command as a child process; resolves once it prints its ready event. */
+export async function spawnDom(args: string[], readyEvent: string, env: Record<string, string> = {}): Promise<HubProcess> {
+  const child = spawn(process.execPath, ['scripts/dom.js', ...args], {
+    env: { ...process.env, DOM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((ok, fail) => {
     let out = '';
-    const t = setTimeout(() => fail(new Error(`hub did not start: ${err}`)), 30_000);
+    const t = setTimeout(() => fail(new Error(`${args[0]} did not start: ${err}`)), 30_000);
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /"event":"hub_ready","url":"([^"]+)"/.exec(out);
+      const m = new RegExp(`"event":"${readyEvent}","url":"([^"]+)"`).exec(out);
       if (m) {
         clearTimeout(t);
         ok(m[1]!);
       }
     });
-    child.once('exit', (code) => fail(new Error(`hub exited ${code}: ${err}`)));
+    child.once('exit', (code) => fail(new Error(`${args[0]} exited ${code}: ${err}`)));
   });
   return {
     url,

@@ -30,8 +30,11 @@ export interface SyncState {
 
 export interface HubSyncOptions {
   db: PouchDB.Database;
+  /** One hub URL or several, comma-separated (instances of one hub behind no load balancer). */
   hubUrl: string;
   nodeId: string;
+  /** Consecutive failed rounds before moving to the next hub URL. */
+  failoverAfter?: number;
   token: string;
   log: Logger;
   initialBackoffMs?: number;
@@ -68,8 +71,12 @@ export class HubSync {
   private counts = { pulled: 0, pushed: 0 };
   private recount?: NodeJS.Timeout;
   private stopped = false;
+  private readonly hubs: string[];
+  private current = 0;
+  private failures = 0;
 
   constructor(private readonly opts: HubSyncOptions) {
+    this.hubs = opts.hubUrl.split(',').map((u) => u.trim()).filter(Boolean);
     this.state$ = combineLatest([this.online, this.pending, this.lastSync]).pipe(map(() => this.snapshot()));
   }
 
@@ -81,7 +88,7 @@ export class HubSync {
       lastError: this.lastError,
       pulled: this.counts.pulled,
       pushed: this.counts.pushed,
-      hub: this.opts.hubUrl,
+      hub: this.hubs[this.current]!,
     };
   }
 
@@ -97,7 +104,8 @@ export class HubSync {
   }
 
   private connect(): void {
-    const { db, hubUrl, nodeId, token } = this.opts;
+    const { db, nodeId, token } = this.opts;
+    const hubUrl = this.hubs[this.current]!;
     const remote = new PouchDB(`${hubUrl.replace(/\/$/, '')}/sync/${encodeURIComponent(nodeId)}`, {
       skip_setup: true,
       fetch: (url, init) => {
@@ -161,12 +169,26 @@ export class HubSync {
         this.report(direction, err);
         return;
       }
+      this.failures = 0;
       this.markUp(direction);
       this.lastSync.next(new Date().toISOString());
       if (direction === 'push') void this.pushCaughtUp();
     });
+    // emitted at every failed retry round (`paused` only at the first)
+    r.on('requestError', () => this.maybeFailover());
     r.on('denied', (e: { doc?: unknown }) => this.report(direction, { name: 'denied', message: JSON.stringify(e.doc ?? e).slice(0, 200), status: 403 }));
     r.on('error', (err: unknown) => this.report(direction, err));
+  }
+
+  /** After repeated failures (the hub instance died, or turned us away as busy), try the next one. */
+  private maybeFailover() {
+    this.failures++;
+    if (this.hubs.length < 2 || this.failures < (this.opts.failoverAfter ?? 3)) return;
+    this.failures = 0;
+    this.pause();
+    this.current = (this.current + 1) % this.hubs.length;
+    this.opts.log.warn({ hub: this.hubs[this.current] }, 'moving to the next hub instance');
+    this.resume();
   }
 
   private markUp(direction: 'push' | 'pull') {

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { api, cleanupDirs, freePort, registerFacility, spawnDom, spawnHub, tempDir, testNode, waitFor, type HubProcess } from '../helpers.js';
+import type { DomNode } from '../../node/index.js';
+import nano from 'nano';
+
+const COUCH_ENV = { COUCH_USER: 'admin', COUCH_PASSWORD: 'scale-out-secret' };
+
+describe('scale-out: two hub instances over one `dom couch`', () => {
+  const procs: HubProcess[] = [];
+  const nodes: DomNode[] = [];
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    for (const p of procs) await p.kill('SIGKILL');
+    cleanupDirs();
+  }, 120_000);
+
+  it('allocates every order exactly once, across instances and through the death of the lease holder', async () => {
+    const couchPort = await freePort();
+    const couch = await spawnDom(['couch', '--port', String(couchPort), '--data', tempDir('couch')], 'couch_ready', COUCH_ENV);
+    procs.push(couch);
+    const couchUrl = `http://admin:scale-out-secret@127.0.0.1:${couchPort}`;
+    const start = async (name: string) => {
+      const p = await spawnHub(tempDir(name), await freePort(), { COUCH_URL: couchUrl, DOM_INSTANCE: name, DOM_LEASE_TTL_MS: '3000' });
+      procs.push(p);
+      return p;
+    };
+    const h1 = await start('hub1');
+    const h2 = await start('hub2');
+    const hubs = [h1, h2];
+
+    // facilities registered on one instance, nodes connected to either
+    const ids = ['DC1', 'S1', 'S2', 'S3'];
+    for (const [i, id] of ids.entries()) {
+      const token = await registerFacility(hubs[i % 2]!.url, { id, type: i === 0 ? 'dc' : 'store', lat: 33.7 + i * 0.1, lon: -84.4, capacity: 100_000 });
+      // each node knows both instances (no load balancer here) and starts on the other one
+      const first = hubs[(i + 1) % 2]!.url;
+      nodes.push(await testNode([first, ...hubs.map((h) => h.url).filter((u) => u !== first)].join(','), id, token));
+    }
+    await api(h2.url, 'POST', '/api/v1/items', ['A', 'B'].map((sku) => ({ sku, name: sku })));
+    for (const f of ids) await api(h1.url, 'POST', '/api/v1/inventory', { facility: f, positions: [{ sku: 'A', onHand: 5000 }, { sku: 'B', onHand: 5000 }] });
+    await waitFor('nodes online', () => nodes.every((n) => n.sync.snapshot().online));
+
+    const orders = Array.from({ length: 120 }, (_, i) => ({ id: `SO-${i}`, channel: 'web', delivery: 'ship', shipTo: { lat: 33.6 + (i % 5) * 0.1, lon: -84.4 }, lines: [{ line: 1, sku: i % 2 ? 'A' : 'B', qty: 1 + (i % 3) }] }));
+    const accepted = new Set<string>();
+    const post = async (o: (typeof orders)[number], i: number) => {
+      for (let tries = 0; tries < 100 && !accepted.has(o.id); tries++) {
+        const target = hubs.filter((h) => h.child.exitCode === null && h.child.signalCode === null)[(i + tries) % 2] ?? hubs.find((h) => h.child.exitCode === null)!;
+        const r = await api(target.url, 'POST', '/api/v1/orders', o).catch(() => ({ status: 0 }));
+        if (r.status === 200 || r.status === 201) accepted.add(o.id);
+        else await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    // the first half to both instances
+    for (const [i, o] of orders.slice(0, 60).entries()) await post(o, i);
+    // who allocates? kill that one, in the middle of the stream
+    const db = nano({ url: `http://127.0.0.1:${couchPort}`, headers: { authorization: `Basic ${Buffer.from('admin:scale-out-secret').toString('base64')}` } }).use<any>('dom');
+    const holder = (await db.get('lease:allocator')).holder as string;
+    const victim = holder.startsWith('hub1/') ? h1 : h2;
+    const survivor = victim === h1 ? h2 : h1;
+    await victim.kill('SIGKILL');
+    const killedAt = Date.now();
+    for (const [i, o] of orders.slice(60).entries()) await post(o, i);
+    expect(accepted.size).toBe(orders.length);
+    await waitFor('the survivor holds the lease', async () => ((await db.get('lease:allocator')).holder as string).startsWith(survivor === h1 ? 'hub1/' : 'hub2/'), 20_000);
+    const takeoverMs = Date.now() - killedAt;
+    await waitFor('every order allocated', async () => {
+      const r = await api(survivor.url, 'GET', '/api/v1/orders?limit=500');
+      return r.body.length === orders.length && r.body.every((o: any) => o.status === 'released');
+    }, 60_000, 250);
+    expect(takeoverMs).toBeLessThan(20_000);
+
+    // exactly once: the DOs in the facilities' databases add up to each order line, no DO twice
+    const server = nano({ url: `http://127.0.0.1:${couchPort}`, headers: { authorization: `Basic ${Buffer.from('admin:scale-out-secret').toString('base64')}` } });
+    const units = new Map<string, number>();
+    const doIds: string[] = [];
+    for (const f of ids) {
+      const rows = (await server.use<any>(`node_${f.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0', include_docs: true })).rows;
+      for (const r of rows) {
+        doIds.push(r.id);
+        for (const l of r.doc.lines) units.set(r.doc.orderId, (units.get(r.doc.orderId) ?? 0) + l.qty);
+      }
+    }
+    expect(new Set(doIds).size).toBe(doIds.length);
+    expect(orders.filter((o) => units.get(o.id) !== o.lines[0]!.qty).map((o) => o.id)).toEqual([]);
+    // and the DOs reached the nodes connected to either instance
+    await waitFor('DOs at the nodes', async () => {
+      let n = 0;
+      for (const node of nodes) n += node.store.tasks().length;
+      return n === doIds.length;
+    }, 30_000);
+  }, 240_000);
+});
