@@ -1,4 +1,7 @@
-/** The hub's HTTP surface: the planner API under /api/v1, the sync gateway under /sync, health. */
+/**
+ * The hub's HTTP surface: the planner API under /api/v1, the sync gateway under /sync, health,
+ * metrics, the OpenAPI document with Swagger UI, and the planner dashboard.
+ */
 import { Hono } from 'hono';
 import type { HubContext } from './context.js';
 import type { Gateway } from './gateway/index.js';
@@ -9,10 +12,18 @@ import { nodesApi } from './api/nodes.js';
 import { ordersApi } from './api/orders.js';
 import { catalogueApi } from './api/catalogue.js';
 import { planningApi } from './api/planning.js';
+import { eventsApi } from './api/events.js';
+import { dosApi } from './web/dos.js';
+import { webApp } from './web/index.js';
+import { createHubMetrics } from './metrics.js';
+import { hubOpenApiDocument } from './openapi.js';
 import type { Allocator } from './allocator/service.js';
 
 export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
   const app = new Hono();
+  const metrics = createHubMetrics(ctx, allocator);
+  const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
+  app.use(metrics.http);
   app.onError(errorHandler(ctx.log));
   app.notFound(notFoundHandler);
 
@@ -22,15 +33,22 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
     const ok = couchOk && ready();
     return c.json({ ok, couch: couchOk, ready: ready(), followers: ctx.monitor.followerCount, syncConnections: gateway.openConnections() }, ok ? 200 : 503);
   });
+  // no token: operators scrape it on the private network (docs/API.md)
+  app.get('/metrics', (c) => metrics.handler(c));
+  app.get('/openapi.json', (c) => c.json(hubOpenApiDocument()));
+  app.route('/', webApp());
 
   app.route('/sync', gateway.app);
 
+  // before the API's token guard: the event stream also takes the token as ?token= (EventSource)
+  app.route('/api/v1/events', eventsApi(ctx, { authorize: isPlanner, clients: metrics.sseClients }));
   const api = new Hono();
   api.use(limitBody(4 * 1024 * 1024));
-  api.use(requireToken((t) => secretEquals(t, ctx.config.plannerToken)));
+  api.use(requireToken(isPlanner));
   api.route('/facilities', facilitiesApi(ctx));
   api.route('/nodes', nodesApi(ctx));
   api.route('/orders', ordersApi(ctx, allocator));
+  api.route('/dos', dosApi(ctx));
   api.route('/', catalogueApi(ctx));
   api.route('/', planningApi(ctx, ctx.planning));
   app.route('/api/v1', api);

@@ -22,6 +22,18 @@ export class ItemStore {
     return this.bySku.get(sku);
   }
 
+  /**
+   * Make sure the cache holds these SKUs if CouchDB does: an item written through another hub
+   * instance a moment ago may not have reached this one's feed yet. Returns the unknown ones.
+   */
+  async ensure(skus: Iterable<string>): Promise<string[]> {
+    const missing = [...new Set(skus)].filter((s) => !this.bySku.has(s));
+    if (missing.length === 0) return [];
+    const res = await this.dom.fetch({ keys: missing.map(ids.item) });
+    for (const r of res.rows) if ('doc' in r && r.doc) this.set(r.doc as ItemDoc);
+    return missing.filter((s) => !this.bySku.has(s));
+  }
+
   has(sku: string): boolean {
     return this.bySku.has(sku);
   }

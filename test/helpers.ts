@@ -78,6 +78,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 export interface HubProcess {
   url: string;
   child: ChildProcess;
+  /** What the process logged (stdout and stderr), for diagnosing a failure. */
+  output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -92,7 +94,12 @@ export async function spawnDom(args: string[], readyEvent: string, env: Record<s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  let all = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+    all += d;
+  });
+  child.stdout!.on('data', (d) => (all += d));
   const url = await new Promise<string>((ok, fail) => {
     let out = '';
     const t = setTimeout(() => fail(new Error(`${args[0]} did not start: ${err}`)), 30_000);
@@ -109,9 +116,10 @@ export async function spawnDom(args: string[], readyEvent: string, env: Record<s
   return {
     url,
     child,
+    output: () => all,
     kill: (signal = 'SIGKILL') =>
       new Promise((ok) => {
-        if (child.exitCode !== null) return ok();
+        if (child.exitCode !== null || child.signalCode !== null) return ok();
         child.once('exit', () => ok());
         child.kill(signal);
       }),

@@ -107,11 +107,22 @@ export class Allocator {
   async setActive(active: boolean): Promise<void> {
     if (this.active === active) return;
     this.active = active;
-    if (active) {
-      const r = await this.recover();
-      this.ctx.log.info(r, 'allocator active');
-      this.kick(0);
+    if (!active) {
+      this.queue.clear(); // the new holder recovers them from CouchDB
+      return;
     }
+    // recovery must finish, or orders left by the last holder would wait for ever: retry it
+    for (let attempt = 1; this.active && !this.stopped; attempt++) {
+      try {
+        const r = await this.recover();
+        this.ctx.log.info(r, 'allocator active');
+        break;
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message, attempt }, 'allocator recovery failed; retrying');
+        await new Promise((res) => setTimeout(res, Math.min(5000, 250 * attempt)));
+      }
+    }
+    this.kick(0);
   }
 
   get isActive() {

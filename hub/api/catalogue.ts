@@ -27,6 +27,7 @@ export function catalogueApi(ctx: HubContext) {
       if (skus.has(it.sku)) throw badRequest('duplicate_sku', `SKU ${it.sku} appears twice`);
       skus.add(it.sku);
     }
+    await ctx.items.ensure(items.flatMap((it) => it.substitutes).filter((s) => !skus.has(s)));
     for (const it of items) for (const s of it.substitutes) {
       if (s === it.sku) throw badRequest('invalid_substitute', `${it.sku} cannot substitute itself`);
       if (!skus.has(s) && !ctx.items.has(s)) throw badRequest('unknown_sku', `substitute ${s} of ${it.sku} is not a known item`);
@@ -46,7 +47,7 @@ export function catalogueApi(ctx: HubContext) {
     const body = await readBody(c, InventoryBody);
     const f = await ctx.facilities.get(body.facility);
     if (!f) throw badRequest('unknown_facility', `unknown facility "${body.facility}"`);
-    const unknown = body.positions.filter((p) => !ctx.items.has(p.sku)).map((p) => p.sku);
+    const unknown = await ctx.items.ensure(body.positions.map((p) => p.sku));
     if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
     if (new Set(body.positions.map((p) => p.sku)).size !== body.positions.length) throw badRequest('duplicate_sku', 'a SKU appears twice in the count');
     const countId = `${body.facility}-${Date.now()}-${randomUUID().slice(0, 8)}`;
@@ -65,7 +66,7 @@ export function catalogueApi(ctx: HubContext) {
 
   app.get('/inventory/:sku', async (c) => {
     const sku = c.req.param('sku');
-    if (!ctx.items.has(sku)) throw notFound('unknown_sku', `no item ${sku}`);
+    if (!ctx.items.has(sku) && (await ctx.items.ensure([sku])).length) throw notFound('unknown_sku', `no item ${sku}`);
     const withSupply = [...ctx.planning.supply.values()].filter((d) => d.lines.some((l) => l.sku === sku)).map((d) => d.facility);
     const withModel = [...ctx.planning.modelStock.values()].filter((m) => m.sku === sku).map((m) => m.facility);
     const out = [...new Set([...ctx.index.facilitiesWith(sku), ...withSupply, ...withModel])].sort().map((f) => {

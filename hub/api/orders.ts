@@ -43,8 +43,8 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
 
   app.post('/', async (c) => {
     const body = await readBody(c, OrderBody);
-    const unknown = body.lines.filter((l) => !ctx.items.has(l.sku)).map((l) => l.sku);
-    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${[...new Set(unknown)].join(', ')}`);
+    const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
+    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.join(', ')}`);
     if (body.delivery === 'pickup') {
       const f = await ctx.facilities.get(body.pickupFacility!);
       if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);

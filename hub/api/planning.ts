@@ -43,7 +43,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   const checkRefs = async (facilities: string[], skus: string[]) => {
     for (const f of new Set(facilities)) if (!(await ctx.facilities.get(f))) throw badRequest('unknown_facility', `unknown facility "${f}"`);
-    const unknown = [...new Set(skus)].filter((s) => !ctx.items.has(s));
+    const unknown = await ctx.items.ensure(skus);
     if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
   };
 
@@ -150,13 +150,13 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   app.post('/replenishment/run', async (c) => c.json(await runReplenishment(ctx, planning)));
 
-  app.get('/atp', (c) => {
+  app.get('/atp', async (c) => {
     const q = parseWith(
       z.object({ sku: Sku, qty: z.coerce.number().int().positive().default(1), lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(), limit: z.coerce.number().int().min(1).max(100).default(10) }),
       c.req.query(),
       'invalid_query',
     );
-    if (!ctx.items.has(q.sku)) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
+    if (!ctx.items.has(q.sku) && (await ctx.items.ensure([q.sku])).length) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
     const facs = ctx.facilities.snapshot();
     const here = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;
     const now: { facility: string; available: number; km: number | null }[] = [];

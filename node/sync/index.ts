@@ -74,6 +74,8 @@ export class HubSync {
   private readonly hubs: string[];
   private current = 0;
   private failures = 0;
+  private rounds = 0;
+  private switching: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: HubSyncOptions) {
     this.hubs = opts.hubUrl.split(',').map((u) => u.trim()).filter(Boolean);
@@ -147,6 +149,7 @@ export class HubSync {
   }
 
   private wire(direction: 'push' | 'pull', r: PouchDB.Replication) {
+    const live = () => r === this.pull || r === this.push;
     r.on('change', (info: PouchDB.ReplicationInfo) => {
       this.markUp(direction);
       const n = info.docs_written ?? 0;
@@ -162,6 +165,7 @@ export class HubSync {
       this.markUp(direction);
     });
     r.on('paused', (err?: unknown) => {
+      if (!live()) return;
       this.paused[direction] = true;
       if (err) {
         this.down[direction] = true;
@@ -175,24 +179,33 @@ export class HubSync {
       if (direction === 'push') void this.pushCaughtUp();
     });
     // emitted at every failed retry round (`paused` only at the first)
-    r.on('requestError', () => this.maybeFailover());
+    r.on('requestError', () => live() && this.maybeFailover());
     r.on('denied', (e: { doc?: unknown }) => this.report(direction, { name: 'denied', message: JSON.stringify(e.doc ?? e).slice(0, 200), status: 403 }));
     r.on('error', (err: unknown) => this.report(direction, err));
   }
 
-  /** After repeated failures (the hub instance died, or turned us away as busy), try the next one. */
+  /**
+   * After repeated failures (the hub instance died, or turned us away as busy), move to the next
+   * one; a full round of the list without success backs off before the next round.
+   */
   private maybeFailover() {
     this.failures++;
-    if (this.hubs.length < 2 || this.failures < (this.opts.failoverAfter ?? 3)) return;
+    if (this.hubs.length < 2 || this.failures < (this.opts.failoverAfter ?? 3) || this.switching) return;
     this.failures = 0;
     this.pause();
     this.current = (this.current + 1) % this.hubs.length;
-    this.opts.log.warn({ hub: this.hubs[this.current] }, 'moving to the next hub instance');
-    this.resume();
+    if (this.current === 0) this.rounds++;
+    const delay = this.rounds === 0 ? 0 : backoff(this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000)((this.opts.initialBackoffMs ?? 500) * 2 ** Math.min(this.rounds - 1, 10));
+    this.opts.log.warn({ hub: this.hubs[this.current], inMs: delay }, 'moving to the next hub instance');
+    this.switching = setTimeout(() => {
+      this.switching = undefined;
+      this.resume();
+    }, delay);
   }
 
   private markUp(direction: 'push' | 'pull') {
     this.down[direction] = false;
+    this.rounds = 0;
     if (!this.down.push && !this.down.pull && !this.online.value && !this.stopped) this.online.next(true);
   }
 
@@ -242,6 +255,7 @@ export class HubSync {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.recount);
+    clearTimeout(this.switching);
     this.localFeed?.cancel();
     this.pull?.cancel();
     this.push?.cancel();

@@ -36,8 +36,9 @@ describe('scale-out: two hub instances over one `dom couch`', () => {
       const first = hubs[(i + 1) % 2]!.url;
       nodes.push(await testNode([first, ...hubs.map((h) => h.url).filter((u) => u !== first)].join(','), id, token));
     }
-    await api(h2.url, 'POST', '/api/v1/items', ['A', 'B'].map((sku) => ({ sku, name: sku })));
-    for (const f of ids) await api(h1.url, 'POST', '/api/v1/inventory', { facility: f, positions: [{ sku: 'A', onHand: 5000 }, { sku: 'B', onHand: 5000 }] });
+    // the catalogue through one instance, the counts through the other, at once
+    expect((await api(h2.url, 'POST', '/api/v1/items', ['A', 'B'].map((sku) => ({ sku, name: sku })))).status).toBe(201);
+    for (const f of ids) expect((await api(h1.url, 'POST', '/api/v1/inventory', { facility: f, positions: [{ sku: 'A', onHand: 5000 }, { sku: 'B', onHand: 5000 }] })).status).toBe(201);
     await waitFor('nodes online', () => nodes.every((n) => n.sync.snapshot().online));
 
     const orders = Array.from({ length: 120 }, (_, i) => ({ id: `SO-${i}`, channel: 'web', delivery: 'ship', shipTo: { lat: 33.6 + (i % 5) * 0.1, lon: -84.4 }, lines: [{ line: 1, sku: i % 2 ? 'A' : 'B', qty: 1 + (i % 3) }] }));
@@ -66,7 +67,14 @@ describe('scale-out: two hub instances over one `dom couch`', () => {
     await waitFor('every order allocated', async () => {
       const r = await api(survivor.url, 'GET', '/api/v1/orders?limit=500');
       return r.body.length === orders.length && r.body.every((o: any) => o.status === 'released');
-    }, 60_000, 250);
+    }, 60_000, 250).catch(async (err) => {
+      const r = await api(survivor.url, 'GET', '/api/v1/orders?limit=500');
+      const stuck = r.body.filter((o: any) => o.status !== 'released');
+      for (const o of stuck.slice(0, 3)) console.log(JSON.stringify((await api(survivor.url, 'GET', `/api/v1/orders/${o.id}`)).body));
+      console.log('SURVIVOR LOG', survivor.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-15).join('\n'));
+      console.log('VICTIM LOG', victim.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-8).join('\n'));
+      throw err;
+    });
     expect(takeoverMs).toBeLessThan(20_000);
 
     // exactly once: the DOs in the facilities' databases add up to each order line, no DO twice

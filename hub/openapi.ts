@@ -1,0 +1,289 @@
+/**
+ * The OpenAPI 3.1 documents of the hub (served at /openapi.json, browsed at /docs) and of the node
+ * API. The request schemas are the very zod schemas the handlers validate with, so the document
+ * cannot drift from what the API accepts; the handlers themselves stay plain Hono routes. Response
+ * schemas are declared here (they document, they validate nothing). A body schema that its module
+ * does not export yet is picked up by name as soon as it is (`exported`); until then that body is
+ * documented as a free-form value pointing at docs/API.md.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { FacilityBody, ItemBody } from '../shared/schemas.js';
+import { Ident, Sku } from '../shared/ids.js';
+import { OrderBody } from './orders/model.js';
+import * as catalogue from './api/catalogue.js';
+import * as planning from './api/planning.js';
+
+type Registry = OpenAPIHono['openAPIRegistry'];
+export type OpenApiDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+type Security = 'planner' | 'planner-or-query' | 'node' | 'associate' | 'none';
+type Schema = z.ZodType;
+/** A raw JSON schema, for answers that are not JSON (HTML, text, event streams). */
+type Raw = { type: 'string' };
+
+const isZod = (x: unknown): x is Schema => typeof x === 'object' && x !== null && typeof (x as Schema).safeParse === 'function';
+
+/** The module's own exported schema, or a documented stand-in while it is not exported. */
+function exported(mod: object, name: string, fallback: Schema): Schema {
+  const s = (mod as Record<string, unknown>)[name];
+  return isZod(s) ? s : fallback.describe(`see docs/API.md (the schema "${name}" is not exported for this document yet)`);
+}
+
+// ------------------------------------------------------------------ response schemas (documentation)
+
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+const Facility = FacilityBody.extend({ createdAt: z.string() });
+const FacilityCreated = z.object({ facility: Facility, token: z.string().describe('the node sync token, shown once') });
+const Allocation = z.object({ facility: z.string(), sku: z.string(), qty: z.number().int(), doId: z.string(), doStatus: z.string() });
+const Explanation = z
+  .object({
+    attempt: z.number().int(),
+    at: z.string(),
+    strategy: z.string().optional(),
+    candidates: z.array(z.object({ facility: z.string(), km: z.number(), units: z.number().optional(), excluded: z.string().optional() })).optional(),
+    chosen: z.array(z.object({ facility: z.string(), units: z.number(), km: z.number(), cost: z.number() })).optional(),
+    substitutions: z.array(z.string()).optional(),
+    cost: z.number().optional(),
+    unfilled: z.array(z.object({ line: z.number().int(), qty: z.number().int() })).optional(),
+  })
+  .loose();
+const OrderView = z.object({
+  id: z.string(),
+  status: z.string(),
+  channel: z.string(),
+  priority: z.number().int(),
+  delivery: z.enum(['ship', 'pickup']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  lines: z.array(z.object({ line: z.number().int(), sku: z.string(), qty: z.number().int(), status: z.string(), delivered: z.number().int(), unallocated: z.number().int(), promiseDate: z.string().nullable().optional(), allocations: z.array(Allocation) })),
+  explanation: Explanation.nullable(),
+  explanations: z.array(Explanation),
+});
+const OrderSummary = OrderView.pick({ id: true, status: true, channel: true, priority: true, delivery: true, createdAt: true, updatedAt: true });
+const Item = ItemBody.extend({ updatedAt: z.string().optional() }).loose();
+const Positions = { onHand: z.number(), reserved: z.number(), available: z.number(), inTransit: z.number(), onOrder: z.number() };
+const InventoryView = z.object({
+  sku: z.string(),
+  facilities: z.array(z.object({ facility: z.string(), ...Positions, safetyStock: z.number(), modelStock: z.object({ min: z.number(), max: z.number() }).nullable(), asOf: z.string().nullable() })),
+  totals: z.object(Positions),
+});
+const NodeHealth = z.object({
+  id: z.string(),
+  db: z.string(),
+  online: z.boolean(),
+  lastSeen: z.string().nullable(),
+  lastCheckpoint: z.string().nullable(),
+  lastUploadAt: z.string().nullable(),
+  docsUploaded: z.number().int(),
+  pending: z.number().int().nullable().describe('changes in the node database it has not pulled yet'),
+  docCount: z.number().int().nullable(),
+  openConnections: z.number().int(),
+  errorCount: z.number().int(),
+  errors: z.array(z.object({ at: z.string(), status: z.number().int(), code: z.string(), message: z.string() })),
+});
+const DoSummary = z.object({ doId: z.string(), orderId: z.string(), facility: z.string(), kind: z.string(), state: z.string(), atRisk: z.boolean(), lines: z.array(z.object({ line: z.number().int(), sku: z.string(), qty: z.number().int() })), updatedAt: z.string() });
+const Supply = z.object({ id: z.string(), type: z.enum(['po', 'asn']), facility: z.string(), expectedAt: z.string(), lines: z.array(z.object({ sku: z.string(), qty: z.number().int() })), remaining: z.array(z.object({ sku: z.string(), qty: z.number().int() })) }).loose();
+const Written = z.object({ written: z.number().int() });
+const Anything = z.unknown();
+const Rows = z.array(z.looseObject({}));
+
+// ------------------------------------------------------------------ registration helper
+
+interface RouteSpec {
+  summary: string;
+  description?: string;
+  security?: Security;
+  params?: Record<string, Schema>;
+  /** Query parameters: their schemas, or the object schema the handler parses the query with. */
+  query?: Record<string, Schema> | z.ZodObject;
+  headers?: Record<string, Schema>;
+  /** A JSON body; `csv` adds a text/csv alternative. */
+  body?: Schema;
+  csv?: boolean;
+  /** Status → [description, JSON schema], or a media type and raw schema for non-JSON answers. */
+  responses: Record<number, [string, Schema?] | [string, string, Raw]>;
+}
+
+function makeRoute(r: Registry, tag: string) {
+  return (method: 'get' | 'post' | 'put', path: string, s: RouteSpec) => {
+    const security = s.security ?? 'planner';
+    const responses: Record<string, { description: string; content?: Record<string, { schema: Schema | Raw }> }> = {};
+    for (const [status, spec] of Object.entries(s.responses)) {
+      if (spec.length === 3) responses[status] = { description: spec[0], content: { [spec[1]]: { schema: spec[2] } } };
+      else responses[status] = { description: spec[0], ...(spec[1] ? { content: { 'application/json': { schema: spec[1] } } } : {}) };
+    }
+    if (s.body && !responses[400]) responses[400] = { description: 'invalid input (`invalid_body`, `malformed_json`, …)', content: { 'application/json': { schema: ErrorBody } } };
+    if (security !== 'none' && !responses[401]) responses[401] = { description: 'missing or wrong bearer token', content: { 'application/json': { schema: ErrorBody } } };
+    r.registerPath({
+      method,
+      path,
+      tags: [tag],
+      summary: s.summary,
+      ...(s.description ? { description: s.description } : {}),
+      security: security === 'none' ? [] : security === 'planner-or-query' ? [{ planner: [] }, { plannerQuery: [] }] : [{ [security]: [] }],
+      request: {
+        ...(s.params ? { params: z.object(s.params) } : {}),
+        ...(s.query ? { query: s.query instanceof z.ZodObject ? s.query : z.object(s.query) } : {}),
+        ...(s.headers ? { headers: z.object(s.headers) } : {}),
+        ...(s.body
+          ? { body: { required: true, content: { 'application/json': { schema: s.body }, ...(s.csv ? { 'text/csv': { schema: { type: 'string' } } } : {}) } } }
+          : {}),
+      },
+      responses,
+    });
+  };
+}
+
+const notFound = (what: string): [string, Schema] => [`no such ${what}`, ErrorBody];
+const html: [string, string, Raw] = ['an HTML page', 'text/html', { type: 'string' }];
+
+// ------------------------------------------------------------------ the hub
+
+function buildHub(): OpenApiDocument {
+  const app = new OpenAPIHono();
+  const r = app.openAPIRegistry;
+  r.registerComponent('securitySchemes', 'planner', { type: 'http', scheme: 'bearer', description: 'the planner token (`DOM_PLANNER_TOKEN`)' });
+  r.registerComponent('securitySchemes', 'plannerQuery', { type: 'apiKey', in: 'query', name: 'token', description: 'the planner token as `?token=`, accepted on /api/v1/events only (EventSource cannot send headers)' });
+  r.registerComponent('securitySchemes', 'node', { type: 'http', scheme: 'bearer', description: 'a node sync token, returned once by POST /api/v1/facilities' });
+
+  const ops = makeRoute(r, 'operations');
+  ops('get', '/healthz', { summary: 'liveness', security: 'none', responses: { 200: ['alive', z.object({ ok: z.literal(true) })] } });
+  ops('get', '/readyz', { summary: 'readiness: CouchDB reachable and catch-up done', security: 'none', responses: { 200: ['ready', z.looseObject({ ok: z.boolean() })], 503: ['not ready', z.looseObject({ ok: z.boolean() })] } });
+  ops('get', '/metrics', { summary: 'Prometheus metrics', description: 'Text exposition format. No token: scrape it on the private network (see docs/API.md).', security: 'none', responses: { 200: ['metrics', 'text/plain', { type: 'string' }] } });
+  ops('get', '/openapi.json', { summary: 'this document', security: 'none', responses: { 200: ['OpenAPI 3.1', z.looseObject({})] } });
+  ops('get', '/docs', { summary: 'Swagger UI for this document', security: 'none', responses: { 200: html } });
+  ops('get', '/', { summary: 'the planner dashboard (asks for the planner token)', security: 'none', responses: { 200: html } });
+
+  const fac = makeRoute(r, 'facilities');
+  fac('post', '/api/v1/facilities', { summary: 'register a facility; answers its node token once', body: FacilityBody, responses: { 201: ['registered', FacilityCreated], 409: ['the id exists, or servingDc is not a DC', ErrorBody] } });
+  fac('get', '/api/v1/facilities', { summary: 'list facilities', responses: { 200: ['facilities', z.array(Facility)] } });
+  fac('get', '/api/v1/facilities/{id}', { summary: 'one facility', params: { id: Ident }, responses: { 200: ['the facility', Facility], 404: notFound('facility') } });
+  fac('get', '/api/v1/nodes', { summary: 'sync health of every node', responses: { 200: ['per node', z.array(NodeHealth)] } });
+
+  const cat = makeRoute(r, 'catalogue');
+  cat('post', '/api/v1/items', { summary: 'create or update items (bulk, ≤ 10,000)', body: exported(catalogue, 'ItemsBody', z.array(ItemBody)), responses: { 201: ['written', Written] } });
+  cat('get', '/api/v1/items/{sku}', { summary: 'one item', params: { sku: Sku }, responses: { 200: ['the item', Item], 404: notFound('item') } });
+  cat('post', '/api/v1/inventory', { summary: 'load a count for a facility (sent down to its node)', body: exported(catalogue, 'InventoryBody', z.looseObject({})), responses: { 201: ['recorded', z.object({ countId: z.string(), facility: z.string(), positions: z.number().int() })] } });
+  cat('get', '/api/v1/inventory/{sku}', { summary: 'network inventory of a SKU, per facility', params: { sku: Sku }, responses: { 200: ['per facility and totals', InventoryView], 404: notFound('item') } });
+
+  const ord = makeRoute(r, 'orders');
+  ord('post', '/api/v1/orders', { summary: 'accept an order (idempotent on its id)', body: OrderBody, responses: { 201: ['accepted', OrderView], 200: ['the same body again', OrderView], 409: ['another body under a used id (`order_exists`)', ErrorBody] } });
+  ord('get', '/api/v1/orders', { summary: 'order summaries', query: { status: z.string().optional(), limit: z.string().optional().describe('1–500, default 100') }, responses: { 200: ['summaries', z.array(OrderSummary)] } });
+  ord('get', '/api/v1/orders/{id}', { summary: 'an order: lines, allocations with DO states, explanation', params: { id: Ident }, responses: { 200: ['the order', OrderView], 404: notFound('order') } });
+  ord('post', '/api/v1/orders/{id}/cancel', { summary: 'cancel every DO not shipped', params: { id: Ident }, responses: { 200: ['cancel requested', OrderView.extend({ cancelledDos: z.array(z.string()), alreadyShippedDos: z.array(z.string()) })], 404: notFound('order'), 409: ['already shipped', ErrorBody] } });
+  ord('post', '/api/v1/orders/{id}/release', { summary: 'end a hold and allocate', params: { id: Ident }, responses: { 200: ['released', OrderView], 404: notFound('order') } });
+  ord('get', '/api/v1/dos', { summary: 'distribution orders as the hub sees them (at risk, by state)', query: { atRisk: z.enum(['true', 'false']).optional(), state: z.string().optional(), facility: Ident.optional(), limit: z.string().optional().describe('1–1000, default 200') }, responses: { 200: ['DOs', z.array(DoSummary)] } });
+  ord('get', '/api/v1/events', {
+    summary: 'server-sent events: order, DO, allocation and supply changes',
+    description: 'Each event has an `id:`; resume with the `Last-Event-ID` header or `?since=<id>`. A `: ping` comment every 15 s. `?types=order,do` filters. Accepts the planner token as a bearer header or as `?token=`.',
+    security: 'planner-or-query',
+    query: { since: z.string().optional(), types: z.string().optional(), token: z.string().optional() },
+    headers: { 'last-event-id': z.string().optional() },
+    responses: { 200: ['an event stream', 'text/event-stream', { type: 'string' }] },
+  });
+
+  const plan = makeRoute(r, 'planning');
+  const poBody = exported(planning, 'PoBody', z.looseObject({}));
+  const shipmentBody = exported(planning, 'ShipmentBody', z.looseObject({}));
+  const modelStock = exported(planning, 'ModelStockBody', z.array(exported(planning, 'ModelStockRow', z.looseObject({}))));
+  const forecasts = exported(planning, 'ForecastsBody', z.array(exported(planning, 'ForecastRow', z.looseObject({}))));
+  plan('post', '/api/v1/purchase-orders', { summary: 'record a purchase order (on order at its facility)', body: poBody, responses: { 201: ['recorded', Supply], 200: ['the same body again', Supply], 409: ['another body under a used id', ErrorBody] } });
+  plan('get', '/api/v1/purchase-orders', { summary: 'purchase orders with what remains to receive', responses: { 200: ['purchase orders', z.array(Supply)] } });
+  plan('post', '/api/v1/shipments', { summary: 'record an in-transit shipment', body: shipmentBody, responses: { 201: ['recorded', Supply], 200: ['the same body again', Supply], 409: ['another body under a used id', ErrorBody] } });
+  plan('get', '/api/v1/shipments', { summary: 'shipments with what remains to receive', responses: { 200: ['shipments', z.array(Supply)] } });
+  for (const m of ['put', 'post'] as const) plan(m, '/api/v1/model-stock', { summary: 'set model stock (JSON array or CSV)', body: modelStock, csv: true, responses: { 200: ['written', Written] } });
+  plan('get', '/api/v1/model-stock', { summary: 'model stock with the actual position and the gap', query: { facility: Ident.optional(), sku: Sku.optional() }, responses: { 200: ['rows', Rows] } });
+  plan('post', '/api/v1/forecasts', { summary: 'load daily or weekly forecasts (JSON array or CSV)', body: forecasts, csv: true, responses: { 201: ['written', z.object({ written: z.number().int(), rows: z.number().int() })] } });
+  plan('post', '/api/v1/replenishment/run', { summary: 'plan transfers and purchase suggestions', responses: { 200: ['the plan', z.object({ transfers: Rows, purchaseSuggestions: Rows }).loose()] } });
+  const atpQuery = (planning as Record<string, unknown>).AtpQuery;
+  plan('get', '/api/v1/atp', {
+    summary: 'time-phased availability: quantity by date, best facilities',
+    query: atpQuery instanceof z.ZodObject ? atpQuery : { sku: Sku, qty: z.string().optional(), lat: z.string().optional(), lon: z.string().optional(), limit: z.string().optional() },
+    responses: { 200: ['availability', z.looseObject({ sku: z.string(), availableNow: z.number(), promiseDate: z.string().nullable(), byDate: Rows, facilities: Rows })] },
+  });
+
+  const sync = makeRoute(r, 'sync gateway');
+  const nodeId = { nodeId: Ident };
+  const couch = (summary: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ summary, security: 'node', params: nodeId, responses: { 200: ['CouchDB answer', Anything], 403: ['not allowed for this node', ErrorBody] }, ...extra });
+  sync('get', '/sync/{nodeId}', couch('database info of the node database'));
+  sync('get', '/sync/{nodeId}/_changes', couch('changes feed (normal, longpoll, continuous; never `filter`)'));
+  sync('post', '/sync/{nodeId}/_revs_diff', couch('revisions the hub lacks'));
+  sync('post', '/sync/{nodeId}/_bulk_get', couch('fetch documents by revision'));
+  sync('post', '/sync/{nodeId}/_bulk_docs', couch('upload node-owned documents (checked against the ownership table)', { responses: { 201: ['written', Anything], 403: ['a document the node may not write; nothing written', ErrorBody] } }));
+  sync('get', '/sync/{nodeId}/_all_docs', couch('all documents'));
+  sync('post', '/sync/{nodeId}/_all_docs', couch('all documents by keys'));
+  sync('get', '/sync/{nodeId}/_local/{id}', couch('a replication checkpoint', { params: { ...nodeId, id: z.string() } }));
+  sync('put', '/sync/{nodeId}/_local/{id}', couch('store a replication checkpoint', { params: { ...nodeId, id: z.string() } }));
+  sync('get', '/sync/{nodeId}/{docId}', couch('one document', { params: { ...nodeId, docId: z.string() } }));
+  sync('put', '/sync/{nodeId}/{docId}', couch('write one node-owned document', { params: { ...nodeId, docId: z.string() } }));
+
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: 'DOM hub', version: '0.1.0', description: 'Planner API, sync gateway and operations endpoints of the DOM hub. Errors are `{"error":{"code","message","details"?}}`.' },
+    tags: [
+      { name: 'orders', description: 'customer orders and their fulfilment' },
+      { name: 'facilities', description: 'stores, DCs and their nodes' },
+      { name: 'catalogue', description: 'items and inventory' },
+      { name: 'planning', description: 'purchase orders, shipments, model stock, forecasts, replenishment, ATP' },
+      { name: 'sync gateway', description: 'the CouchDB replication endpoints a node uses' },
+      { name: 'operations', description: 'health, metrics, documentation, dashboard' },
+    ],
+  });
+}
+
+let hubDoc: OpenApiDocument | undefined;
+/** The hub's document; built once per process (it does not depend on the hub's state). */
+export function hubOpenApiDocument(): OpenApiDocument {
+  hubDoc ??= buildHub();
+  return hubDoc;
+}
+
+// ------------------------------------------------------------------ the node
+
+/** The node API's body schemas (node/api/app.ts passes its own; any left out are documented loosely). */
+export interface NodeSchemas {
+  StepBody: Schema;
+  SaleBody: Schema;
+  AdjustmentBody: Schema;
+  ReceiptBody: Schema;
+}
+
+/** The node API's document, for a node to serve; `schemas` are the ones its handlers validate with. */
+export function nodeOpenApiDocument(schemas: Partial<NodeSchemas> = {}): OpenApiDocument {
+  const app = new OpenAPIHono();
+  const r = app.openAPIRegistry;
+  r.registerComponent('securitySchemes', 'associate', { type: 'http', scheme: 'bearer', description: 'the associate token (`DOM_ASSOCIATE_TOKEN`)' });
+  const body = (name: keyof NodeSchemas) => exported(schemas, name, z.looseObject({}));
+  const id = { id: z.string() };
+  const Task = z.looseObject({ doId: z.string(), orderId: z.string(), kind: z.string(), status: z.string(), lines: Rows });
+  const conflict: [string, Schema] = ['a step out of order (`step_not_allowed`, details: {state, allowed})', ErrorBody];
+
+  const ops = makeRoute(r, 'operations');
+  ops('get', '/healthz', { summary: 'liveness', security: 'none', responses: { 200: ['alive', z.object({ ok: z.literal(true) })] } });
+  ops('get', '/', { summary: 'the associate page (asks for the associate token)', security: 'none', responses: { 200: html } });
+
+  const tasks = makeRoute(r, 'tasks');
+  const sec: Security = 'associate';
+  tasks('get', '/api/v1/tasks', { summary: 'open DOs, oldest promise first', security: sec, query: { all: z.enum(['true', 'false']).optional() }, responses: { 200: ['tasks', z.array(Task)] } });
+  tasks('get', '/api/v1/dos/{id}', { summary: 'one task', security: sec, params: id, responses: { 200: ['the task', Task], 404: notFound('DO') } });
+  const steps: [string, string][] = [
+    ['ack', 'acknowledge'],
+    ['pick', 'record picked quantities; less than ordered needs a reason (a short pick)'],
+    ['pack', 'pack into packages (`{}`: one package)'],
+    ['ship', 'hand to the carrier'],
+    ['ready', 'ready for pickup (pickup DOs)'],
+    ['pickedup', 'handed to the customer (name checked: 422 `name_mismatch`)'],
+    ['reject', 'refuse the DO'],
+  ];
+  for (const [step, summary] of steps) tasks('post', `/api/v1/dos/{id}/${step}`, { summary, security: sec, params: id, body: body('StepBody'), responses: { 200: ['the task after the step', Task], 404: notFound('DO'), 409: conflict } });
+
+  const inv = makeRoute(r, 'inventory');
+  inv('post', '/api/v1/sales', { summary: 'a walk-in sale', security: sec, body: body('SaleBody'), responses: { 201: ['the sale, the position, the DOs flagged at risk', z.looseObject({})] } });
+  inv('post', '/api/v1/adjustments', { summary: 'a cycle count', security: sec, body: body('AdjustmentBody'), responses: { 201: ['recorded', z.looseObject({})] } });
+  inv('post', '/api/v1/receipts', { summary: 'receive an expected delivery', security: sec, body: body('ReceiptBody'), responses: { 201: ['recorded (over and short receipts reported)', z.looseObject({})] } });
+  inv('get', '/api/v1/inventory', { summary: 'positions', security: sec, responses: { 200: ['positions', Rows] } });
+  inv('get', '/api/v1/inbound', { summary: 'expected receipts', security: sec, responses: { 200: ['inbound', Rows] } });
+  inv('get', '/api/v1/sync', { summary: 'sync state with the hub', security: sec, responses: { 200: ['state', z.looseObject({ online: z.boolean(), pending: z.number() })] } });
+
+  return app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'DOM node', version: '0.1.0', description: 'The associate API of a store or DC node; works with the hub down.' } });
+}
