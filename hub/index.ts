@@ -54,8 +54,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const facilities = new FacilityStore(dom as never);
   const index = new AvailabilityIndex();
   const items = new ItemStore(dom as never);
-  const orders = new OrderStore(dom as never, dom as never);
   const events = new EventBus();
+  const orders = new OrderStore(dom as never, dom as never, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }));
   const planning = new PlanningStore();
   const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, planning, log };
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, ...allocatorOptions });

@@ -1,21 +1,24 @@
 /**
  * The allocator's pure core. A `Network` holds facilities (with a nearest-neighbour search),
  * available units per facility and SKU (safety stock already taken off) and capacity left.
+ *
  * `allocateOrder` finds a cheap whole-order assignment: a set-cover greedy over the nearest eligible
- * facilities (cost per unit covered, so a shipment already paid for pulls more lines to it: fewer
- * splits), checked against every single-facility fill and against every pair of facilities, and
- * improved by dropping facilities; when the nearest facilities cannot fill a line, the nearest
- * eligible facilities that hold its SKU are added (fill first, then cost); substitutes only for
- * what the ordered SKUs could not fill. `allocateBatch` serves orders in rank order (no priority
- * inversion: a lower-ranked order only sees what higher-ranked ones left) and then improves the
- * batch by re-planning each order against what the others hold.
+ * facilities and the nearest DCs (cost per unit covered, so a shipment already paid for pulls more
+ * lines to it: fewer splits), checked against every single-facility fill and improved by dropping
+ * facilities; when those cannot fill a line, the nearest eligible facilities that hold its SKU are
+ * added (fill first, then cost); substitutes only for what the ordered SKUs could not fill.
+ *
+ * `allocateBatch` serves orders in rank order (no priority inversion: a lower-ranked order only sees
+ * what higher-ranked ones left), then improves the batch without taking a unit of fill from any
+ * order: it moves the orders in the way of an order that ended far above what it would cost alone
+ * (an ejection: re-plan that order first, then the ones it displaced; kept only if every order keeps
+ * its fill and the total costs less), then re-plans each order against what the others hold.
  *
  * Hot paths work on small dense arrays (candidates × SKUs of one order) and interned SKU rows; the
- * nearest-neighbour search is a scan of unit vectors (a dot product per facility) for networks of
- * up to a few thousand facilities, a k-d tree beyond.
+ * nearest-neighbour search visits rings of 1° grid cells around the point, ranking facilities by
+ * the dot product of unit vectors (the same order as great-circle distance). Named closures are kept
+ * out of the hot paths: under tsx (keepNames) each one created costs a property definition.
  */
-import KDBush from 'kdbush';
-import { around } from 'geokdbush';
 import { distanceKm } from '../../shared/geo.js';
 import { compareRank, type SourcingFacility, type SourcingOrder, type SourcingStrategy } from './strategy.js';
 
@@ -43,6 +46,16 @@ export interface OrderPlan {
   explanation: { strategy: string; candidates: CandidateNote[]; chosen: { facility: string; units: number; km: number; cost: number }[]; substitutions: string[] };
 }
 
+/** A plan's picks as indices (facility, interned SKU), parallel to `picks`; a symbol, so JSON leaves it out. */
+const REFS = Symbol('refs');
+interface Refs {
+  /** the network the indices belong to */
+  net: Network;
+  fis: number[];
+  skus: number[];
+}
+type Indexed = OrderPlan & { [REFS]?: Refs };
+
 interface Cand {
   fi: number;
   km: number;
@@ -52,26 +65,77 @@ interface Cand {
 
 const EARTH_RADIUS_KM = 6371.0088;
 const RAD = Math.PI / 180;
-/** Up to this many facilities the nearest search scans them all (a dot product each); beyond, a k-d tree. */
-const SCAN_LIMIT = 4096;
+/** Up to this many facilities the nearest search scans them all; beyond, a grid of 1° cells. */
+const SCAN_LIMIT = 256;
+const CELL_DEG = 1;
 /** Facilities holding a line's SKU added when the nearest candidates cannot fill it. */
 const EXTRA_HOLDERS = 6;
+/** Nearest eligible facilities remembered per order beyond maxCandidates, for re-planning after some fill up. */
+const SPARE_CANDIDATES = 4;
+
+/** The k best (largest dot product) facilities seen so far that pass `ok`. */
+class TopK {
+  readonly ids: number[] = [];
+  readonly dots: number[] = [];
+  floor: number;
+  constructor(
+    readonly k: number,
+    readonly minDot: number,
+  ) {
+    this.floor = minDot;
+  }
+  reset() {
+    this.ids.length = 0;
+    this.dots.length = 0;
+    this.floor = this.minDot;
+  }
+  consider(fi: number, d: number, ok: (fi: number) => boolean) {
+    const { ids, dots, k } = this;
+    if (d < this.floor || (d === this.floor && ids.length >= k)) return;
+    if (!ok(fi)) return;
+    let j = ids.length;
+    if (j < k) {
+      ids.push(fi);
+      dots.push(d);
+    } else j--;
+    while (j > 0 && dots[j - 1]! < d) {
+      ids[j] = ids[j - 1]!;
+      dots[j] = dots[j - 1]!;
+      j--;
+    }
+    ids[j] = fi;
+    dots[j] = d;
+    if (ids.length >= k) this.floor = dots[k - 1]!;
+  }
+}
 
 export class Network {
   readonly facilities: SourcingFacility[];
   private readonly byId = new Map<string, number>();
-  private index: KDBush | null = null;
   /** unit vectors, 3 per facility: the nearest facility has the largest dot product */
   private readonly xyz: Float64Array;
-  private readonly skuIds = new Map<string, number>();
+  /** grid of CELL_DEG cells (row-major from −90° lat, −180° lon): facility indices by cell */
+  private readonly grid: { rows: number; cols: number; start: Int32Array; ids: Int32Array } | null = null;
+  /** DCs: few and far apart, candidates however many stores are nearer (SourcingStrategy.maxHubCandidates) */
+  readonly hubs: Int32Array;
+  private skuIds = new Map<string, number>();
   /** available units per facility, one row per interned SKU */
-  private readonly rows: Int32Array[] = [];
-  readonly capacity: Float64Array;
+  private rows: Int32Array[] = [];
+  /** per SKU id: the facilities that have held it (stock > 0) since the list was made, with a membership mask */
+  private holderLists: ({ ids: number[]; has: Uint8Array } | undefined)[] = [];
+  /** scratch for de-duplicating facilities in a search */
+  private stamp: Uint32Array;
+  private stampGen = 0;
+  capacity: Float64Array;
+  /** strategy → eligibility key → per facility 0 unknown, 1 eligible, 2 not */
+  private eligibility = new WeakMap<SourcingStrategy, Map<string, Uint8Array>>();
 
   constructor(facilities: SourcingFacility[]) {
     this.facilities = facilities;
-    this.capacity = new Float64Array(facilities.length);
-    this.xyz = new Float64Array(facilities.length * 3);
+    const n = facilities.length;
+    this.capacity = new Float64Array(n);
+    this.stamp = new Uint32Array(n);
+    this.xyz = new Float64Array(n * 3);
     facilities.forEach((f, i) => {
       this.byId.set(f.id, i);
       this.capacity[i] = f.capacity;
@@ -81,15 +145,45 @@ export class Network {
       this.xyz[3 * i + 1] = Math.cos(la) * Math.sin(lo);
       this.xyz[3 * i + 2] = Math.sin(la);
     });
-    if (facilities.length > SCAN_LIMIT) {
-      this.index = new KDBush(facilities.length);
-      for (const f of facilities) this.index.add(f.lon, f.lat);
-      this.index.finish();
+    this.hubs = Int32Array.from(facilities.flatMap((f, i) => (f.type === 'dc' ? [i] : [])));
+    if (n > SCAN_LIMIT) {
+      const rows = Math.round(180 / CELL_DEG);
+      const cols = Math.round(360 / CELL_DEG);
+      const cellOf = facilities.map((f) => {
+        const r = Math.min(rows - 1, Math.max(0, Math.floor((f.lat + 90) / CELL_DEG)));
+        const c = (((Math.floor((f.lon + 180) / CELL_DEG) % cols) + cols) % cols) | 0;
+        return r * cols + c;
+      });
+      const start = new Int32Array(rows * cols + 1);
+      for (const c of cellOf) start[c + 1]!++;
+      for (let c = 0; c < rows * cols; c++) start[c + 1]! += start[c]!;
+      const fill = start.slice(0, rows * cols);
+      const ids = new Int32Array(n);
+      cellOf.forEach((c, i) => (ids[fill[c]!++] = i));
+      this.grid = { rows, cols, start, ids };
     }
   }
 
   indexOf(id: string): number | undefined {
     return this.byId.get(id);
+  }
+
+  /** A copy whose stock and capacity change independently of this one's. */
+  clone(): Network {
+    const c = Object.create(Network.prototype) as Network;
+    Object.assign(c, this);
+    c.capacity = Float64Array.from(this.capacity);
+    c.rows = this.rows.map((r) => r.slice());
+    c.skuIds = new Map(this.skuIds);
+    c.holderLists = this.holderLists.map((h) => (h ? { ids: h.ids.slice(), has: h.has.slice() } : undefined));
+    c.stamp = new Uint32Array(this.facilities.length);
+    c.stampGen = 0;
+    return c;
+  }
+
+  /** The available units per facility of the SKU with this id. */
+  rowAt(id: number): Int32Array {
+    return this.rows[id]!;
   }
 
   /** The available units of one SKU per facility index (undefined when no facility ever had it). */
@@ -108,6 +202,11 @@ export class Network {
     return this.rows[id]!;
   }
 
+  /** The SKU's interned id, or -1. */
+  skuId(sku: string): number {
+    return this.skuIds.get(sku) ?? -1;
+  }
+
   available(fi: number, sku: string): number {
     return this.row(sku)?.[fi] ?? 0;
   }
@@ -115,7 +214,9 @@ export class Network {
   setAvailable(facility: string | number, sku: string, units: number): void {
     const fi = typeof facility === 'number' ? facility : this.byId.get(facility);
     if (fi === undefined) return;
-    this.rowFor(sku)[fi] = Math.max(0, Math.floor(units));
+    const v = Math.max(0, Math.floor(units));
+    this.rowFor(sku)[fi] = v;
+    if (v > 0) this.held(this.skuIds.get(sku)!, fi);
   }
 
   take(fi: number, sku: string, q: number): void {
@@ -128,45 +229,162 @@ export class Network {
     const arr = this.rowFor(sku);
     arr[fi] = arr[fi]! + q;
     this.capacity[fi] = this.capacity[fi]! + q;
+    if (arr[fi]! > 0) this.held(this.skuIds.get(sku)!, fi);
+  }
+
+  /** take/give by facility index and SKU id (as a plan's refs hold them) */
+  takeAt(fi: number, id: number, q: number): void {
+    const arr = this.rows[id]!;
+    arr[fi] = arr[fi]! - q;
+    this.capacity[fi] = this.capacity[fi]! - q;
+  }
+
+  giveAt(fi: number, id: number, q: number): void {
+    const arr = this.rows[id]!;
+    arr[fi] = arr[fi]! + q;
+    this.capacity[fi] = this.capacity[fi]! + q;
+    if (arr[fi]! > 0) this.held(id, fi);
+  }
+
+  private held(id: number, fi: number) {
+    const h = this.holderLists[id];
+    if (h && !h.has[fi]) {
+      h.has[fi] = 1;
+      h.ids.push(fi);
+    }
+  }
+
+  /** Facilities that may hold the SKU (a superset of those with stock now). */
+  holdersOf(id: number): readonly number[] {
+    let h = this.holderLists[id];
+    if (!h) {
+      const row = this.rows[id]!;
+      h = { ids: [], has: new Uint8Array(this.facilities.length) };
+      for (let fi = 0; fi < row.length; fi++)
+        if (row[fi]! > 0) {
+          h.ids.push(fi);
+          h.has[fi] = 1;
+        }
+      this.holderLists[id] = h;
+    }
+    return h.ids;
+  }
+
+  /** Nearest facilities among `lists` (de-duplicated) that pass `ok`, at most k, with dot products. */
+  searchAmong(point: { lat: number; lon: number }, lists: readonly (readonly number[])[], k: number, maxKm: number, ok: (fi: number) => boolean): { ids: number[]; dots: number[] } {
+    const la = point.lat * RAD;
+    const lo = point.lon * RAD;
+    const px = Math.cos(la) * Math.cos(lo);
+    const py = Math.cos(la) * Math.sin(lo);
+    const pz = Math.sin(la);
+    const maxAng = maxKm / EARTH_RADIUS_KM;
+    const top = new TopK(k, maxAng >= Math.PI ? -2 : Math.cos(maxAng));
+    const xyz = this.xyz;
+    const gen = ++this.stampGen;
+    if (gen === 0xffffffff) {
+      this.stamp.fill(0);
+      this.stampGen = 1;
+    }
+    for (const list of lists)
+      for (const fi of list) {
+        if (this.stamp[fi] === this.stampGen) continue;
+        this.stamp[fi] = this.stampGen;
+        top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+      }
+    return top;
+  }
+
+  /**
+   * Memo of `s.eligible(·, order)` per facility. Orders with the same `s.eligibilityKey` share one;
+   * without a key, each call gets a fresh one (to share within one order's searches).
+   */
+  eligibleMemo(s: SourcingStrategy, order: SourcingOrder): Uint8Array {
+    if (!s.eligibilityKey) return new Uint8Array(this.facilities.length);
+    const key = s.eligibilityKey(order);
+    let byKey = this.eligibility.get(s);
+    if (!byKey) this.eligibility.set(s, (byKey = new Map()));
+    let memo = byKey.get(key);
+    if (!memo) byKey.set(key, (memo = new Uint8Array(this.facilities.length)));
+    return memo;
   }
 
   /** Eligible facilities nearest `point` first, at most `k`, within `maxKm` great-circle km. */
   nearest(point: { lat: number; lon: number }, k: number, maxKm: number, ok: (fi: number) => boolean): number[] {
+    return this.search(point, k, maxKm, ok).ids;
+  }
+
+  /** `nearest`, with the dot products of the unit vectors (cos of the angle) alongside. */
+  search(point: { lat: number; lon: number }, k: number, maxKm: number, ok: (fi: number) => boolean): { ids: number[]; dots: number[] } {
     const n = this.facilities.length;
-    if (n === 0 || k <= 0) return [];
-    if (this.index) return around(this.index, point.lon, point.lat, k, maxKm, ok);
+    if (n === 0 || k <= 0) return { ids: [], dots: [] };
     const la = point.lat * RAD;
     const lo = point.lon * RAD;
     const px = Math.cos(la) * Math.cos(lo);
     const py = Math.cos(la) * Math.sin(lo);
     const pz = Math.sin(la);
     // chord and great-circle distance grow together: rank by the dot product of unit vectors
-    const minDot = maxKm / EARTH_RADIUS_KM >= Math.PI ? -2 : Math.cos(maxKm / EARTH_RADIUS_KM);
-    const kk = Math.min(k, n);
-    const ids: number[] = [];
-    const dots: number[] = [];
-    let floor = minDot; // a facility must beat this to enter the top k
+    const maxAng = maxKm / EARTH_RADIUS_KM;
+    const top = new TopK(Math.min(k, n), maxAng >= Math.PI ? -2 : Math.cos(maxAng));
     const xyz = this.xyz;
-    for (let fi = 0; fi < n; fi++) {
-      const d = px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!;
-      if (d < floor || (d === floor && ids.length >= kk)) continue;
-      if (!ok(fi)) continue;
-      // insertion into the sorted top k (largest dot first)
-      let j = ids.length;
-      if (j < kk) {
-        ids.push(fi);
-        dots.push(d);
-      } else j--;
-      while (j > 0 && dots[j - 1]! < d) {
-        ids[j] = ids[j - 1]!;
-        dots[j] = dots[j - 1]!;
-        j--;
+    const g = this.grid;
+    if (g) {
+      // rings of cells around the point's cell, until the next ring cannot hold anything nearer
+      const fr = (point.lat + 90) / CELL_DEG;
+      const fc = (point.lon + 180) / CELL_DEG;
+      const prow = Math.min(g.rows - 1, Math.max(0, Math.floor(fr)));
+      const pcol = (((Math.floor(fc) % g.cols) + g.cols) % g.cols) | 0;
+      const inLat = Math.min(fr - Math.floor(fr), 1 - (fr - Math.floor(fr)));
+      const inLon = Math.min(fc - Math.floor(fc), 1 - (fc - Math.floor(fc)));
+      const cosLat = Math.cos(la);
+      const maxRing = (g.cols - 1) >> 1; // beyond, rings would wrap onto themselves
+      const { start, ids, cols } = g;
+      let done = false;
+      for (let r = 0; r <= maxRing; r++) {
+        if (r > 0) {
+          // nothing in ring r is nearer than this angle: a latitude gap, or a longitude gap at this latitude
+          const latGap = (r - 1 + inLat) * CELL_DEG * RAD;
+          const lonGap = Math.min(Math.PI / 2, (r - 1 + inLon) * CELL_DEG * RAD);
+          const bound = Math.min(latGap, Math.asin(Math.min(1, cosLat * Math.sin(lonGap))));
+          if (bound > maxAng || (top.ids.length >= top.k && Math.cos(bound) <= top.floor)) {
+            done = true;
+            break;
+          }
+        }
+        const r0 = prow - r;
+        const r1 = prow + r;
+        for (let row = Math.max(0, r0); row <= Math.min(g.rows - 1, r1); row++) {
+          // the whole row on the ring's top and bottom, its two ends in between
+          const step = row === r0 || row === r1 ? 1 : Math.max(1, 2 * r);
+          for (let col = pcol - r; col <= pcol + r; col += step) {
+            const c = row * cols + (((col % cols) + cols) % cols);
+            for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {
+              const fi = ids[e]!;
+              top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+            }
+          }
+        }
       }
-      ids[j] = fi;
-      dots[j] = d;
-      if (ids.length >= kk) floor = dots[kk - 1]!;
+      if (done) return top;
+      // the search spans the globe: scan everything
+      top.reset();
     }
-    return ids;
+    for (let fi = 0; fi < n; fi++) top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+    return top;
+  }
+
+  /** The nearest DCs that pass `ok`, at most `k`, with their dot products. */
+  nearestHubs(point: { lat: number; lon: number }, k: number, maxKm: number, ok: (fi: number) => boolean): { ids: number[]; dots: number[] } {
+    if (k <= 0 || this.hubs.length === 0) return { ids: [], dots: [] };
+    const la = point.lat * RAD;
+    const lo = point.lon * RAD;
+    const px = Math.cos(la) * Math.cos(lo);
+    const py = Math.cos(la) * Math.sin(lo);
+    const pz = Math.sin(la);
+    const maxAng = maxKm / EARTH_RADIUS_KM;
+    const top = new TopK(Math.min(k, this.hubs.length), maxAng >= Math.PI ? -2 : Math.cos(maxAng));
+    const xyz = this.xyz;
+    for (const fi of this.hubs) top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+    return top;
   }
 }
 
@@ -178,36 +396,139 @@ function destination(net: Network, order: SourcingOrder): { lat: number; lon: nu
   return order.shipTo ?? null;
 }
 
-function cand(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, fi: number): Cand {
+/** A candidate; `dot` (from the search) gives the great-circle distance without the haversine. */
+function cand(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, fi: number, dot?: number): Cand {
   const f = net.facilities[fi]!;
-  const km = distanceKm(f, to);
+  const km = dot === undefined ? distanceKm(f, to) : EARTH_RADIUS_KM * Math.acos(Math.max(-1, Math.min(1, dot)));
   return { fi, km, ship: s.shipmentCost(f, km, order), unit: s.unitCost(f) };
 }
 
-function candidates(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }): Cand[] {
-  const cap = net.capacity;
-  const fis = net.nearest(to, s.maxCandidates, s.maxDistanceKm, (fi) => cap[fi]! > 0 && s.eligible(net.facilities[fi]!, order) === null);
+function cands(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, found: { ids: number[]; dots: number[] }): Cand[] {
+  const out: Cand[] = [];
+  for (let j = 0; j < found.ids.length; j++) out.push(cand(net, order, s, to, found.ids[j]!, found.dots[j]!));
+  return out;
+}
+
+// The predicates of the nearest searches read their context from here rather than closing over it.
+let qNet: Network;
+let qOrder: SourcingOrder;
+let qStrategy: SourcingStrategy;
+let qMemo: Uint8Array;
+let qRows: Int32Array[] = [];
+let qHave: Cand[] = [];
+function eligibleQ(fi: number): boolean {
+  let m = qMemo[fi]!;
+  if (m === 0) qMemo[fi] = m = qStrategy.eligible(qNet.facilities[fi]!, qOrder) === null ? 1 : 2;
+  return m === 1;
+}
+function okEligible(fi: number): boolean {
+  return eligibleQ(fi);
+}
+function okCandidate(fi: number): boolean {
+  return qNet.capacity[fi]! > 0 && eligibleQ(fi);
+}
+function okHolder(fi: number): boolean {
+  if (qNet.capacity[fi]! <= 0) return false;
+  let any = false;
+  for (const r of qRows) if (r[fi]! > 0) any = true;
+  if (!any) return false;
+  for (const c of qHave) if (c.fi === fi) return false;
+  return eligibleQ(fi);
+}
+function setQuery(net: Network, order: SourcingOrder, s: SourcingStrategy, memo: Uint8Array, rows: Int32Array[] = [], have: Cand[] = []) {
+  qNet = net;
+  qOrder = order;
+  qStrategy = s;
+  qMemo = memo;
+  qRows = rows;
+  qHave = have;
+}
+
+/**
+ * What an order's planning needs of the map, worked out once per order and batch: its destination,
+ * its nearest eligible facilities (a few more than it uses, as some fill up) and nearest DCs.
+ */
+interface Geo {
+  to: { lat: number; lon: number } | null;
+  memo: Uint8Array;
+  near: Cand[];
+  /** the search found fewer than it asked for: `near` is every eligible facility in reach */
+  complete: boolean;
+  hubs: Cand[];
+  pickup: Cand | null;
+}
+
+function geoOf(net: Network, order: SourcingOrder, s: SourcingStrategy): Geo {
+  const to = destination(net, order);
+  const memo = net.eligibleMemo(s, order);
+  if (!to) return { to, memo, near: [], complete: true, hubs: [], pickup: null };
+  setQuery(net, order, s, memo);
+  const want = s.maxCandidates + SPARE_CANDIDATES;
+  const near = cands(net, order, s, to, net.search(to, want, s.maxDistanceKm, okEligible));
+  const hubs = cands(net, order, s, to, net.nearestHubs(to, s.maxHubCandidates ?? 0, s.maxDistanceKm, okEligible));
+  let pickup: Cand | null = null;
   if (order.delivery === 'pickup') {
     // the pickup store itself is always a candidate when it may hand over
     const pf = net.indexOf(order.pickupFacility!);
-    if (pf !== undefined && !fis.includes(pf) && s.eligible(net.facilities[pf]!, order) === null) fis.unshift(pf);
+    if (pf !== undefined && eligibleQ(pf)) pickup = cand(net, order, s, to, pf);
   }
-  return fis.map((fi) => cand(net, order, s, to, fi));
+  return { to, memo, near, complete: near.length < want, hubs, pickup };
 }
 
-/** The nearest eligible facilities with capacity that hold any of `rows`, not already in `have`. */
-function holders(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, rows: Int32Array[], have: Cand[], k: number): Cand[] {
-  if (rows.length === 0) return [];
+/** The candidates as the network stands: the nearest eligible with capacity left, the nearest DCs, the pickup store. */
+function candidates(net: Network, order: SourcingOrder, s: SourcingStrategy, geo: Geo): Cand[] {
+  const out: Cand[] = [];
   const cap = net.capacity;
-  const fis = net.nearest(to, k, s.maxDistanceKm, (fi) => {
-    if (cap[fi]! <= 0) return false;
-    let any = false;
-    for (const r of rows) if (r[fi]! > 0) any = true;
-    if (!any) return false;
-    for (const c of have) if (c.fi === fi) return false;
-    return s.eligible(net.facilities[fi]!, order) === null;
-  });
-  return fis.map((fi) => cand(net, order, s, to, fi));
+  if (geo.pickup && cap[geo.pickup.fi]! > 0) out.push(geo.pickup);
+  let n = 0;
+  for (const c of geo.near) {
+    if (n >= s.maxCandidates) break;
+    if (cap[c.fi]! <= 0) continue;
+    n++;
+    if (c !== geo.pickup && (!geo.pickup || c.fi !== geo.pickup.fi)) out.push(c);
+  }
+  if (n < s.maxCandidates && !geo.complete) {
+    // more of the nearest are full than we kept spares for: search again, among those with capacity
+    out.length = 0;
+    if (geo.pickup && cap[geo.pickup.fi]! > 0) out.push(geo.pickup);
+    setQuery(net, order, s, geo.memo);
+    for (const c of cands(net, order, s, geo.to!, net.search(geo.to!, s.maxCandidates, s.maxDistanceKm, okCandidate))) if (!geo.pickup || c.fi !== geo.pickup.fi) out.push(c);
+  }
+  // the nearest DCs with capacity left (a short list: searched afresh)
+  let hubs = geo.hubs;
+  let full = 0;
+  for (const h of hubs) if (cap[h.fi]! <= 0) full++;
+  if (full > 0) {
+    setQuery(net, order, s, geo.memo);
+    hubs = cands(net, order, s, geo.to!, net.nearestHubs(geo.to!, s.maxHubCandidates ?? 0, s.maxDistanceKm, okCandidate));
+  }
+  for (const h of hubs) {
+    if (cap[h.fi]! <= 0) continue;
+    let dup = false;
+    for (const c of out) if (c.fi === h.fi) dup = true;
+    if (!dup) out.push(h);
+  }
+  return out;
+}
+
+/** Up to this many facilities that hold the SKUs, they are scanned; beyond, the grid is searched. */
+const HOLDER_SCAN = 512;
+
+/** The nearest eligible facilities with capacity that hold any of the SKUs `ids`, not already in `have`. */
+function holders(net: Network, order: SourcingOrder, s: SourcingStrategy, geo: Geo, ids: number[], have: Cand[], k: number): Cand[] {
+  if (ids.length === 0 || !geo.to) return [];
+  const rows: Int32Array[] = [];
+  const lists: (readonly number[])[] = [];
+  let n = 0;
+  for (const id of ids) {
+    rows.push(net.rowAt(id));
+    const l = net.holdersOf(id);
+    lists.push(l);
+    n += l.length;
+  }
+  setQuery(net, order, s, geo.memo, rows, have);
+  const found = n <= HOLDER_SCAN ? net.searchAmong(geo.to, lists, k, s.maxDistanceKm, okHolder) : net.search(geo.to, k, s.maxDistanceKm, okHolder);
+  return cands(net, order, s, geo.to, found);
 }
 
 interface Want {
@@ -227,6 +548,13 @@ interface Solution {
   cost: number;
 }
 
+// scratch for Board.greedy, grown as needed (one greedy runs at a time)
+let sR = new Float64Array(64);
+let sK = new Float64Array(32);
+let sRem = new Float64Array(8);
+let sUsed = new Uint8Array(32);
+let sShared = new Float64Array(8);
+
 /**
  * One order's wants against its candidates, as dense arrays: room per (candidate, SKU group) and
  * capacity per candidate, as the network stands, so that the greedy can be re-run cheaply.
@@ -240,13 +568,8 @@ class Board {
   readonly room: Float64Array;
   readonly cap: Float64Array;
   /** (candidate, want) the want may not use the candidate, or null when no want excludes any */
-  readonly excl: Uint8Array | null;
+  readonly excl: Uint8Array | null = null;
   readonly total: number;
-  // scratch
-  private readonly r: Float64Array;
-  private readonly k: Float64Array;
-  private readonly rem: Float64Array;
-  private readonly used: Uint8Array;
 
   constructor(
     net: Network,
@@ -259,24 +582,23 @@ class Board {
     this.group = new Int32Array(W);
     let total = 0;
     let anyExcl = false;
-    wants.forEach((w, wi) => {
+    for (let wi = 0; wi < W; wi++) {
+      const w = wants[wi]!;
       let g = skus.indexOf(w.sku);
       if (g < 0) g = skus.push(w.sku) - 1;
       this.group[wi] = g;
       total += w.qty;
       if (w.exclude && w.exclude.length > 0) anyExcl = true;
-    });
+    }
     this.total = total;
     const G = (this.G = skus.length);
     this.room = new Float64Array(C * G);
     this.cap = new Float64Array(C);
     for (let g = 0; g < G; g++) {
       const row = net.row(skus[g]!);
-      if (!row) continue;
-      for (let c = 0; c < C; c++) this.room[c * G + g] = row[cands[c]!.fi]!;
+      if (row) for (let c = 0; c < C; c++) this.room[c * G + g] = row[cands[c]!.fi]!;
     }
     for (let c = 0; c < C; c++) this.cap[c] = net.capacity[cands[c]!.fi]!;
-    this.excl = null;
     if (anyExcl) {
       const ex = new Uint8Array(C * W);
       for (let c = 0; c < C; c++) {
@@ -285,35 +607,37 @@ class Board {
       }
       this.excl = ex;
     }
-    this.r = new Float64Array(C * G);
-    this.k = new Float64Array(C);
-    this.rem = new Float64Array(W);
-    this.used = new Uint8Array(C);
+    if (sR.length < C * G) sR = new Float64Array(2 * C * G);
+    if (sK.length < C) sK = new Float64Array(2 * C);
+    if (sUsed.length < C) sUsed = new Uint8Array(2 * C);
+    if (sRem.length < W) sRem = new Float64Array(2 * W);
+    if (sShared.length < G) sShared = new Float64Array(2 * G);
   }
 
-  /** Units candidate c could give now (room r, capacity k, remaining rem), without taking them. */
+  /** Units candidate c could give now (room sR, capacity sK, remaining sRem), without taking them. */
   private units(c: number): number {
-    const { G, W, group, r, rem, excl } = this;
-    let capLeft = this.k[c]!;
+    const { G, W, group, excl } = this;
+    let capLeft = sK[c]!;
     if (capLeft <= 0) return 0;
-    let u = 0;
     if (W === 1) {
       if (excl && excl[c]) return 0;
-      return Math.min(rem[0]!, r[c * G]!, capLeft);
+      return Math.min(sRem[0]!, sR[c * G]!, capLeft);
     }
     // wants of one SKU share its room: track what this candidate has given per group so far
-    const shared = G < W ? new Float64Array(G) : null;
+    const shared = G < W;
+    if (shared) sShared.fill(0, 0, G);
+    let u = 0;
     for (let wi = 0; wi < W && capLeft > 0; wi++) {
-      const need = rem[wi]!;
+      const need = sRem[wi]!;
       if (need <= 0) continue;
       if (excl && excl[c * W + wi]) continue;
       const g = group[wi]!;
-      const avail = shared ? r[c * G + g]! - shared[g]! : r[c * G + g]!;
+      const avail = shared ? sR[c * G + g]! - sShared[g]! : sR[c * G + g]!;
       const t = Math.min(need, avail, capLeft);
       if (t <= 0) continue;
       u += t;
       capLeft -= t;
-      if (shared) shared[g] = shared[g]! + t;
+      if (shared) sShared[g] = sShared[g]! + t;
     }
     return u;
   }
@@ -321,27 +645,26 @@ class Board {
   /**
    * Set-cover greedy: repeatedly take the candidate with the lowest incremental cost per unit
    * covered. `paid`: candidates whose shipment the order already pays for; `banned`: a candidate
-   * left out (for drop-one), or -1; `pair`: when given, only these two candidates are used.
+   * left out (for drop-one), or -1.
    */
-  greedy(paid: Uint8Array | null, banned = -1, pair: [number, number] | null = null): Solution {
-    const { C, G, W, group, r, k, rem, used, cands, excl } = this;
-    r.set(this.room);
-    k.set(this.cap);
-    for (let wi = 0; wi < W; wi++) rem[wi] = this.wants[wi]!.qty;
-    if (paid) used.set(paid);
-    else used.fill(0);
+  greedy(paid: Uint8Array | null, banned = -1): Solution {
+    const { C, G, W, group, cands, excl } = this;
+    sR.set(this.room);
+    sK.set(this.cap);
+    for (let wi = 0; wi < W; wi++) sRem[wi] = this.wants[wi]!.qty;
+    if (paid) sUsed.set(paid);
+    else sUsed.fill(0, 0, C);
     const sol: Solution = { c: [], w: [], q: [], filled: 0, cost: 0 };
     for (;;) {
       let best = -1;
       let bestScore = Infinity;
       let bestUnits = 0;
-      for (let i = 0, n = pair ? 2 : C; i < n; i++) {
-        const c = pair ? pair[i]! : i;
+      for (let c = 0; c < C; c++) {
         if (c === banned) continue;
         const u = this.units(c);
         if (u <= 0) continue;
         const cd = cands[c]!;
-        const score = ((used[c] ? 0 : cd.ship) + u * cd.unit) / u;
+        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.unit) / u;
         if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && u > bestUnits)) {
           best = c;
           bestScore = score;
@@ -350,25 +673,25 @@ class Board {
       }
       if (best < 0) break;
       const cd = cands[best]!;
-      let capLeft = k[best]!;
+      let capLeft = sK[best]!;
       for (let wi = 0; wi < W && capLeft > 0; wi++) {
-        if (rem[wi]! <= 0) continue;
+        if (sRem[wi]! <= 0) continue;
         if (excl && excl[best * W + wi]) continue;
         const ri = best * G + group[wi]!;
-        const t = Math.min(rem[wi]!, r[ri]!, capLeft);
+        const t = Math.min(sRem[wi]!, sR[ri]!, capLeft);
         if (t <= 0) continue;
         sol.c.push(best);
         sol.w.push(wi);
         sol.q.push(t);
-        rem[wi] = rem[wi]! - t;
-        r[ri] = r[ri]! - t;
+        sRem[wi] = sRem[wi]! - t;
+        sR[ri] = sR[ri]! - t;
         capLeft -= t;
         sol.filled += t;
         sol.cost += t * cd.unit;
       }
-      k[best] = capLeft;
-      if (!used[best]) sol.cost += cd.ship;
-      used[best] = 1;
+      sK[best] = capLeft;
+      if (!sUsed[best]) sol.cost += cd.ship;
+      sUsed[best] = 1;
     }
     return sol;
   }
@@ -376,14 +699,14 @@ class Board {
   /** One candidate taking every want, when one can; the cheapest such. */
   single(): Solution | null {
     const { C, G, W, group, cands, excl, total } = this;
-    const need = new Float64Array(G);
-    for (let wi = 0; wi < W; wi++) need[group[wi]!] = need[group[wi]!]! + this.wants[wi]!.qty;
+    sShared.fill(0, 0, G);
+    for (let wi = 0; wi < W; wi++) sShared[group[wi]!] = sShared[group[wi]!]! + this.wants[wi]!.qty;
     let best = -1;
     let bestCost = Infinity;
     for (let c = 0; c < C; c++) {
       if (this.cap[c]! < total) continue;
       let ok = true;
-      for (let g = 0; g < G && ok; g++) if (this.room[c * G + g]! < need[g]!) ok = false;
+      for (let g = 0; g < G && ok; g++) if (this.room[c * G + g]! < sShared[g]!) ok = false;
       if (excl) for (let wi = 0; wi < W && ok; wi++) if (excl[c * W + wi]) ok = false;
       if (!ok) continue;
       const cd = cands[c]!;
@@ -394,11 +717,19 @@ class Board {
       }
     }
     if (best < 0) return null;
-    return { c: this.wants.map(() => best), w: this.wants.map((_, wi) => wi), q: this.wants.map((w) => w.qty), filled: total, cost: bestCost };
+    const sol: Solution = { c: [], w: [], q: [], filled: total, cost: bestCost };
+    for (let wi = 0; wi < W; wi++) {
+      sol.c.push(best);
+      sol.w.push(wi);
+      sol.q.push(this.wants[wi]!.qty);
+    }
+    return sol;
   }
 }
 
-const better = (a: Solution, b: Solution | null) => !b || a.filled > b.filled || (a.filled === b.filled && a.cost < b.cost - 1e-9);
+function better(a: Solution, b: Solution | null): boolean {
+  return !b || a.filled > b.filled || (a.filled === b.filled && a.cost < b.cost - 1e-9);
+}
 
 function distinct(cs: number[]): number[] {
   const out: number[] = [];
@@ -406,25 +737,12 @@ function distinct(cs: number[]): number[] {
   return out;
 }
 
-/** The best plan for the board's wants: greedy, single facility, pairs of facilities, drop-one. */
+/** The best plan for the board's wants: the greedy, one facility for all, then drop-one. */
 function bestPlan(b: Board, paid: Uint8Array | null): Solution {
   let best = b.greedy(paid);
-  const fresh = !paid || !paid.includes(1);
-  if (fresh && best.filled > 0) {
+  if (!paid && best.filled > 0 && distinct(best.c).length > 1) {
     const one = b.single();
     if (one && better(one, best)) best = one;
-  }
-  // every pair of the facilities that serve the greedy's plan or could: a multi-line order is
-  // often cheapest from two facilities that are not the two cheapest per unit
-  if (fresh && b.W > 1 && best.filled > 0 && distinct(best.c).length > 1) {
-    for (let c1 = 0; c1 < b.C; c1++) {
-      for (let c2 = c1 + 1; c2 < b.C; c2++) {
-        // a pair cannot beat the best when its two shipments alone cost more
-        if (b.cands[c1]!.ship + b.cands[c2]!.ship >= best.cost) continue;
-        const alt = b.greedy(null, -1, [c1, c2]);
-        if (better(alt, best)) best = alt;
-      }
-    }
   }
   // drop-one improvement: a split whose worst shipment can go is often cheaper without it
   for (let round = 0; round < 3; round++) {
@@ -449,14 +767,37 @@ export interface PlanOptions {
 
 interface Taken {
   want: Want;
-  fi: number;
   cand: Cand;
   qty: number;
 }
 
+function paidOf(cs: Cand[], taken: Taken[]): Uint8Array {
+  const p = new Uint8Array(cs.length);
+  for (let i = 0; i < cs.length; i++) for (const t of taken) if (t.cand.fi === cs[i]!.fi) p[i] = 1;
+  return p;
+}
+
+/** SKU ids of the wants a solution leaves (partly) unfilled. */
+function missingSkus(net: Network, wants: Want[], sol: Solution): number[] {
+  const got = new Float64Array(wants.length);
+  for (let i = 0; i < sol.w.length; i++) got[sol.w[i]!] = got[sol.w[i]!]! + sol.q[i]!;
+  const ids: number[] = [];
+  for (let wi = 0; wi < wants.length; wi++) {
+    if (got[wi]! >= wants[wi]!.qty) continue;
+    const id = net.skuId(wants[wi]!.sku);
+    if (id >= 0 && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
 /** Plan one order against the network and commit it (stock and capacity are taken). */
 export function allocateOrder(net: Network, order: SourcingOrder, strategy: SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: PlanOptions = {}): OrderPlan {
-  const to = destination(net, order);
+  const plan = planOrder(net, order, strategy, substitutesOf, geoOf(net, order, strategy));
+  if (opts.explain) explainPlan(net, order, strategy, plan);
+  return plan;
+}
+
+function planOrder(net: Network, order: SourcingOrder, strategy: SourcingStrategy, substitutesOf: (sku: string) => readonly string[], geo: Geo): OrderPlan {
   const plan: OrderPlan = {
     order: order.id,
     picks: [],
@@ -465,19 +806,19 @@ export function allocateOrder(net: Network, order: SourcingOrder, strategy: Sour
     shipments: 0,
     explanation: { strategy: strategy.name, candidates: [], chosen: [], substitutions: [] },
   };
-  if (!to) {
-    plan.unfilled = order.lines.map((l) => ({ line: l.line, qty: l.qty }));
+  if (!geo.to) {
+    for (const l of order.lines) plan.unfilled.push({ line: l.line, qty: l.qty });
     plan.explanation.candidates.push({ facility: order.pickupFacility ?? '?', km: 0, excluded: 'unknown destination' });
     return plan;
   }
-  let cands = candidates(net, order, strategy, to);
-  const wants: Want[] = order.lines.map((l) => ({ line: l.line, sku: l.sku, qty: l.qty, substitute: false, exclude: l.exclude }));
+  let cands = candidates(net, order, strategy, geo);
+  const wants: Want[] = [];
+  for (const l of order.lines) wants.push({ line: l.line, sku: l.sku, qty: l.qty, substitute: false, exclude: l.exclude });
   let board = new Board(net, wants, cands);
   let first = bestPlan(board, null);
   if (first.filled < board.total) {
     // the nearest facilities cannot fill it all: add the nearest that hold what is missing
-    const missing = missingRows(net, wants, first);
-    const extra = holders(net, order, strategy, to, missing, cands, EXTRA_HOLDERS);
+    const extra = holders(net, order, strategy, geo, missingSkus(net, wants, first), cands, EXTRA_HOLDERS);
     if (extra.length > 0) {
       const wider = new Board(net, wants, cands.concat(extra));
       const alt = bestPlan(wider, null);
@@ -489,38 +830,33 @@ export function allocateOrder(net: Network, order: SourcingOrder, strategy: Sour
     }
   }
   const taken: Taken[] = [];
-  let cost = first.cost;
   for (let i = 0; i < first.c.length; i++) {
     const cd = board.cands[first.c[i]!]!;
     const w = wants[first.w[i]!]!;
     net.take(cd.fi, w.sku, first.q[i]!);
-    taken.push({ want: w, fi: cd.fi, cand: cd, qty: first.q[i]! });
+    taken.push({ want: w, cand: cd, qty: first.q[i]! });
   }
 
   // substitutes, in the item's order of preference, for what the ordered SKU could not fill
   if (first.filled < board.total) {
-    const remaining = new Map(order.lines.map((l) => [l.line, l.qty]));
+    const remaining = new Map<number, number>();
+    for (const l of order.lines) remaining.set(l.line, l.qty);
     for (const t of taken) remaining.set(t.want.line, remaining.get(t.want.line)! - t.qty);
     for (const l of order.lines) {
       let rem = remaining.get(l.line)!;
       if (rem <= 0 || !l.allowSubstitutes) continue;
       for (const alt of substitutesOf(l.sku)) {
         if (rem <= 0) break;
-        const row = net.row(alt);
-        if (!row) continue;
+        const altId = net.skuId(alt);
+        if (altId < 0) continue;
         const w: Want = { line: l.line, sku: alt, qty: rem, substitute: true, exclude: l.exclude };
-        const paidOf = (cs: Cand[]) => {
-          const p = new Uint8Array(cs.length);
-          cs.forEach((c, i) => (p[i] = taken.some((t) => t.fi === c.fi) ? 1 : 0));
-          return p;
-        };
         let sb = new Board(net, [w], cands);
-        let sol = sb.greedy(paidOf(cands));
+        let sol = sb.greedy(paidOf(cands, taken));
         if (sol.filled < rem) {
-          const extra = holders(net, order, strategy, to, [row], cands, EXTRA_HOLDERS);
+          const extra = holders(net, order, strategy, geo, [altId], cands, EXTRA_HOLDERS);
           if (extra.length > 0) {
             const wider = new Board(net, [w], cands.concat(extra));
-            const wsol = wider.greedy(paidOf(wider.cands));
+            const wsol = wider.greedy(paidOf(wider.cands, taken));
             if (better(wsol, sol)) {
               sol = wsol;
               sb = wider;
@@ -532,48 +868,47 @@ export function allocateOrder(net: Network, order: SourcingOrder, strategy: Sour
         for (let i = 0; i < sol.c.length; i++) {
           const cd = sb.cands[sol.c[i]!]!;
           net.take(cd.fi, alt, sol.q[i]!);
-          taken.push({ want: w, fi: cd.fi, cand: cd, qty: sol.q[i]! });
+          taken.push({ want: w, cand: cd, qty: sol.q[i]! });
         }
-        cost += sol.cost;
         rem -= sol.filled;
         plan.explanation.substitutions.push(`line ${l.line}: ${sol.filled} × ${alt} for ${l.sku}`);
       }
       remaining.set(l.line, rem);
     }
-    plan.unfilled = [...remaining].filter(([, q]) => q > 0).map(([line, qty]) => ({ line, qty }));
+    for (const [line, qty] of remaining) if (qty > 0) plan.unfilled.push({ line, qty });
   }
 
-  const shipments = new Set<number>();
+  // the cost as DESIGN.md counts it: a shipment per facility, handling per unit
+  const seen: number[] = [];
+  const refs: Refs = { net, fis: [], skus: [] };
+  let cost = 0;
   for (const t of taken) {
-    plan.picks.push({ line: t.want.line, facility: net.facilities[t.fi]!.id, sku: t.want.sku, qty: t.qty, substitute: t.want.substitute });
-    shipments.add(t.fi);
+    plan.picks.push({ line: t.want.line, facility: net.facilities[t.cand.fi]!.id, sku: t.want.sku, qty: t.qty, substitute: t.want.substitute });
+    refs.fis.push(t.cand.fi);
+    refs.skus.push(net.skuId(t.want.sku));
+    if (!seen.includes(t.cand.fi)) {
+      seen.push(t.cand.fi);
+      cost += t.cand.ship;
+    }
+    cost += t.qty * t.cand.unit;
   }
-  plan.shipments = shipments.size;
+  plan.shipments = seen.length;
   plan.cost = cost;
-  if (opts.explain) explainPlan(net, order, strategy, plan);
+  (plan as Indexed)[REFS] = refs;
   return plan;
-}
-
-/** SKU rows of the wants a solution leaves (partly) unfilled. */
-function missingRows(net: Network, wants: Want[], sol: Solution): Int32Array[] {
-  const got = new Float64Array(wants.length);
-  for (let i = 0; i < sol.w.length; i++) got[sol.w[i]!] = got[sol.w[i]!]! + sol.q[i]!;
-  const rows: Int32Array[] = [];
-  wants.forEach((w, wi) => {
-    if (got[wi]! >= w.qty) return;
-    const row = net.row(w.sku);
-    if (row && !rows.includes(row)) rows.push(row);
-  });
-  return rows;
 }
 
 /** Return a plan's units to the network (for re-planning). */
 export function release(net: Network, plan: OrderPlan): void {
-  for (const p of plan.picks) net.give(net.indexOf(p.facility)!, p.sku, p.qty);
+  const refs = (plan as Indexed)[REFS];
+  if (refs?.net === net) for (let i = 0; i < plan.picks.length; i++) net.giveAt(refs.fis[i]!, refs.skus[i]!, plan.picks[i]!.qty);
+  else for (const p of plan.picks) net.give(net.indexOf(p.facility)!, p.sku, p.qty);
 }
 
 function retake(net: Network, plan: OrderPlan): void {
-  for (const p of plan.picks) net.take(net.indexOf(p.facility)!, p.sku, p.qty);
+  const refs = (plan as Indexed)[REFS];
+  if (refs?.net === net) for (let i = 0; i < plan.picks.length; i++) net.takeAt(refs.fis[i]!, refs.skus[i]!, plan.picks[i]!.qty);
+  else for (const p of plan.picks) net.take(net.indexOf(p.facility)!, p.sku, p.qty);
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -584,7 +919,7 @@ export function explainPlan(net: Network, order: SourcingOrder, s: SourcingStrat
   if (!to) return;
   release(net, plan);
   try {
-    const cands = candidates(net, order, s, to);
+    const cands = candidates(net, order, s, geoOf(net, order, s));
     const wants: Want[] = order.lines.map((l) => ({ line: l.line, sku: l.sku, qty: l.qty, substitute: false, exclude: l.exclude }));
     plan.explanation.candidates = explainCandidates(net, order, s, to, cands, wants, plan);
     const units = new Map<string, number>();
@@ -613,53 +948,286 @@ function explainCandidates(net: Network, order: SourcingOrder, s: SourcingStrate
     listed.add(fi);
     const f = net.facilities[fi]!;
     const km = round(distanceKm(f, to));
-    if (!considered.has(fi)) {
-      const chosen = plan.picks.some((p) => p.facility === f.id);
-      if (chosen) note(fi, km);
-      else notes.push({ facility: f.id, km, excluded: s.eligible(f, order) ?? (net.capacity[fi]! <= 0 ? 'no capacity left today' : 'beyond the nearest candidates') });
-      continue;
-    }
-    note(fi, km);
+    if (considered.has(fi) || plan.picks.some((p) => p.facility === f.id)) note(fi, km);
+    else notes.push({ facility: f.id, km, excluded: s.eligible(f, order) ?? (net.capacity[fi]! <= 0 ? 'no capacity left today' : 'beyond the nearest candidates') });
   }
-  // farther facilities the plan uses because they hold what the nearest could not give
-  for (const id of new Set(plan.picks.map((p) => p.facility))) {
-    const fi = net.indexOf(id)!;
-    if (!listed.has(fi)) note(fi, round(distanceKm(net.facilities[fi]!, to)));
+  // farther candidates: the nearest DCs, and facilities the plan uses because they hold what the nearest could not give
+  for (const fi of [...considered, ...plan.picks.map((p) => net.indexOf(p.facility)!)]) {
+    if (listed.has(fi)) continue;
+    listed.add(fi);
+    note(fi, round(distanceKm(net.facilities[fi]!, to)));
   }
   return notes;
 }
 
 export interface BatchOptions {
-  /** Re-plan each order against what the others hold, keeping its fill (batch optimisation). */
+  /**
+   * Improvement rounds after the rank-order pass (default 1; 0 is the single-order path): each moves
+   * the orders in the way of orders that cost far more than they would alone, then re-plans each
+   * order against what the others hold. No order's fill ever drops.
+   */
   improveRounds?: number;
   explain?: boolean;
+}
+
+function filledOf(p: OrderPlan): number {
+  let s = 0;
+  for (const x of p.picks) s += x.qty;
+  return s;
+}
+
+/** Units of the ordered SKUs themselves (not substitutes). */
+function primaryOf(p: OrderPlan): number {
+  let s = 0;
+  for (const x of p.picks) if (!x.substitute) s += x.qty;
+  return s;
+}
+
+/**
+ * Whether `alt` may replace `old` for an order: it fills no fewer units, and no fewer of the ordered
+ * SKUs (a substitute only for what the ordered SKU cannot fill, whoever else moved).
+ */
+function keepsFill(alt: OrderPlan, old: OrderPlan): boolean {
+  return filledOf(alt) >= filledOf(old) && primaryOf(alt) >= primaryOf(old);
 }
 
 /** Allocate orders in rank order, then improve the batch. Returns plans in rank order. */
 export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {
   const ranked = [...orders].sort(compareRank);
-  const plans = ranked.map((o) => allocateOrder(net, o, strategyFor(o), substitutesOf, { explain: false }));
-  for (let r = 0; r < (opts.improveRounds ?? 1); r++) {
-    let improved = false;
-    for (let i = 0; i < ranked.length; i++) {
-      const old = plans[i]!;
-      if (old.picks.length === 0) continue;
-      release(net, old);
-      const alt = allocateOrder(net, ranked[i]!, strategyFor(ranked[i]!), substitutesOf, { explain: false });
-      const oldFilled = old.picks.reduce((s, p) => s + p.qty, 0);
-      const altFilled = alt.picks.reduce((s, p) => s + p.qty, 0);
-      if (altFilled > oldFilled || (altFilled === oldFilled && alt.cost < old.cost - 1e-9)) {
-        plans[i] = alt;
-        improved = true;
-      } else {
-        release(net, alt);
-        retake(net, old);
-      }
+  const strategies = ranked.map((o) => strategyFor(o));
+  const rounds = opts.improveRounds ?? 1;
+  const start = rounds > 0 ? net.clone() : null;
+  const geos = ranked.map((o, i) => geoOf(net, o, strategies[i]!));
+  const plans = ranked.map((o, i) => planOrder(net, o, strategies[i]!, substitutesOf, geos[i]!));
+  if (start) {
+    const batch: Batch = { net, start, ranked, strategies, geos, plans, substitutesOf, ideal: null, at: null, atSku: null };
+    for (let r = 0; r < rounds; r++) {
+      const moved = eject(batch);
+      const replanned = replanEach(batch);
+      if (!moved && !replanned) break;
     }
-    if (!improved) break;
   }
   if (opts.explain) {
-    for (let i = 0; i < ranked.length; i++) explainPlan(net, ranked[i]!, strategyFor(ranked[i]!), plans[i]!);
+    for (let i = 0; i < ranked.length; i++) explainPlan(net, ranked[i]!, strategies[i]!, plans[i]!);
   }
   return plans;
+}
+
+interface Batch {
+  net: Network;
+  /** the network before the batch: what each order would get alone */
+  start: Network;
+  ranked: SourcingOrder[];
+  strategies: SourcingStrategy[];
+  geos: Geo[];
+  plans: OrderPlan[];
+  substitutesOf: (sku: string) => readonly string[];
+  /** each order's plan against the untouched network, and its fill-first score */
+  ideal: { plan: OrderPlan; score: number }[] | null;
+  /** facility index → orders with picks there, and (SKU id × facilities + facility) → orders with that SKU there */
+  at: Set<number>[] | null;
+  atSku: Map<number, Set<number>> | null;
+}
+
+/** Fill first: a unit of fill outweighs any cost. */
+const UNFILLED_WEIGHT = 1000;
+function score(p: OrderPlan): number {
+  let u = 0;
+  for (const x of p.unfilled) u += x.qty;
+  return p.cost + UNFILLED_WEIGHT * u;
+}
+
+function replan(b: Batch, i: number): OrderPlan {
+  return planOrder(b.net, b.ranked[i]!, b.strategies[i]!, b.substitutesOf, b.geos[i]!);
+}
+
+/** Re-plan each order against what the others hold; keep the new plan when it fills more or costs less. */
+function replanEach(b: Batch): boolean {
+  let improved = false;
+  for (let i = 0; i < b.ranked.length; i++) {
+    const old = b.plans[i]!;
+    if (old.picks.length === 0) continue;
+    release(b.net, old);
+    const alt = replan(b, i);
+    const oldFilled = filledOf(old);
+    const altFilled = filledOf(alt);
+    if (keepsFill(alt, old) && (altFilled > oldFilled || alt.cost < old.cost - 1e-9)) {
+      setPlan(b, i, alt);
+      improved = true;
+    } else {
+      release(b.net, alt);
+      retake(b.net, old);
+    }
+  }
+  return improved;
+}
+
+function refsOf(p: OrderPlan): Refs {
+  return (p as Indexed)[REFS]!;
+}
+
+function index(b: Batch, i: number, on: boolean) {
+  const refs = refsOf(b.plans[i]!);
+  const n = b.net.facilities.length;
+  for (let k = 0; k < refs.fis.length; k++) {
+    const fi = refs.fis[k]!;
+    const key = refs.skus[k]! * n + fi;
+    let set = b.atSku!.get(key);
+    if (on) {
+      b.at![fi]!.add(i);
+      if (!set) b.atSku!.set(key, (set = new Set()));
+      set.add(i);
+    } else {
+      b.at![fi]!.delete(i);
+      set?.delete(i);
+    }
+  }
+}
+
+function setPlan(b: Batch, i: number, p: OrderPlan) {
+  if (b.at) index(b, i, false);
+  b.plans[i] = p;
+  if (b.at) index(b, i, true);
+}
+
+/** Orders displaced at most per move, and whole-order targets tried per order. */
+const EJECT_GROUP = Number(process.env.EG ?? 4);
+const EJECT_TARGETS = Number(process.env.ET ?? 2);
+/** An order is worth a move when it costs this much more than it would alone. */
+const EJECT_MIN_REGRET = 0.5;
+
+/**
+ * Ejection moves: for each order that costs more than it would alone (most first), find the orders
+ * holding what it would use (the stock or capacity at the facilities of its plan alone, or of a
+ * facility that could serve all of it), re-plan it first and then them, and keep the result when no
+ * order's fill drops and the total is lower.
+ */
+function eject(b: Batch): boolean {
+  const { net, ranked } = b;
+  if (!b.ideal) {
+    b.ideal = ranked.map((o, i) => {
+      const plan = planOrder(b.start, o, b.strategies[i]!, b.substitutesOf, b.geos[i]!);
+      release(b.start, plan);
+      return { plan, score: score(plan) };
+    });
+  }
+  if (!b.at) {
+    b.at = net.facilities.map(() => new Set<number>());
+    b.atSku = new Map();
+    for (let i = 0; i < b.plans.length; i++) index(b, i, true);
+  }
+  const ideal = b.ideal;
+  const regret = (i: number) => score(b.plans[i]!) - ideal[i]!.score;
+  const todo: number[] = [];
+  for (let i = 0; i < ranked.length; i++) if (regret(i) > EJECT_MIN_REGRET) todo.push(i);
+  const r0 = todo.map(regret);
+  const order = todo.map((_, k) => k).sort((x, y) => r0[y]! - r0[x]! || todo[x]! - todo[y]!);
+  let moved = false;
+  for (const k of order) {
+    const i = todo[k]!;
+    if (regret(i) <= EJECT_MIN_REGRET) continue;
+    // the facilities of its plan alone
+    const needs = new Map<number, Map<number, number>>();
+    const ip = ideal[i]!.plan;
+    const irefs = refsOf(ip);
+    for (let k = 0; k < ip.picks.length; k++) {
+      const fi = irefs.fis[k]!;
+      const id = irefs.skus[k]!;
+      let m = needs.get(fi);
+      if (!m) needs.set(fi, (m = new Map()));
+      m.set(id, (m.get(id) ?? 0) + ip.picks[k]!.qty);
+    }
+    if (tryEject(b, i, needs)) {
+      moved = true;
+      continue;
+    }
+    // a facility that could have served all of it, cheapest first
+    const o = ranked[i]!;
+    if (o.lines.length < 2 || !b.geos[i]!.to) continue;
+    let total = 0;
+    for (const l of o.lines) total += l.qty;
+    const whole = candidates(b.start, o, b.strategies[i]!, b.geos[i]!).filter(
+      (c) => b.start.capacity[c.fi]! >= total && !(needs.size === 1 && needs.has(c.fi)) && o.lines.every((l) => b.start.available(c.fi, l.sku) >= l.qty && !l.exclude?.includes(net.facilities[c.fi]!.id)),
+    );
+    whole.sort((p, q) => p.ship + total * p.unit - (q.ship + total * q.unit));
+    for (const c of whole.slice(0, EJECT_TARGETS)) {
+      const m = new Map<number, number>();
+      for (const l of o.lines) {
+        const id = net.skuId(l.sku);
+        if (id >= 0) m.set(id, (m.get(id) ?? 0) + l.qty);
+      }
+      if (tryEject(b, i, new Map([[c.fi, m]]))) {
+        moved = true;
+        break;
+      }
+    }
+  }
+  return moved;
+}
+
+/** Give order i what `needs` lists (facility → SKU id → units) by moving the orders in its way; true when kept. */
+function tryEject(b: Batch, i: number, needs: Map<number, Map<number, number>>): boolean {
+  const { net, plans } = b;
+  const n = net.facilities.length;
+  const cur = plans[i]!;
+  const crefs = refsOf(cur);
+  // per shortage, the orders in the way that are smallest at that facility (the easiest to move), enough to cover it
+  const group: number[] = [];
+  const pick = (holding: Iterable<number> | undefined, fi: number, id: number, short: number) => {
+    if (!holding) return;
+    const found: { a: number; rel: number; size: number }[] = [];
+    for (const a of holding) {
+      if (a === i || group.includes(a)) continue;
+      const p = plans[a]!;
+      const r = refsOf(p);
+      let rel = 0;
+      let size = 0;
+      for (let k = 0; k < p.picks.length; k++) {
+        if (r.fis[k] !== fi) continue;
+        size += p.picks[k]!.qty;
+        if (id < 0 || r.skus[k] === id) rel += p.picks[k]!.qty;
+      }
+      if (rel > 0) found.push({ a, rel, size });
+    }
+    found.sort((x, y) => x.size - y.size || x.a - y.a);
+    let got = 0;
+    for (const f of found) {
+      if (got >= short || group.length >= EJECT_GROUP) break;
+      group.push(f.a);
+      got += f.rel;
+    }
+  };
+  for (const [fi, bySku] of needs) {
+    let want = 0;
+    for (const q of bySku.values()) want += q;
+    let mineCap = 0;
+    for (let k = 0; k < cur.picks.length; k++) if (crefs.fis[k] === fi) mineCap += cur.picks[k]!.qty;
+    const capShort = want - (net.capacity[fi]! + mineCap);
+    for (const [id, q] of bySku) {
+      let mine = 0;
+      for (let k = 0; k < cur.picks.length; k++) if (crefs.fis[k] === fi && crefs.skus[k] === id) mine += cur.picks[k]!.qty;
+      const short = q - (net.rowAt(id)[fi]! + mine);
+      if (short > 0) pick(b.atSku!.get(id * n + fi), fi, id, short);
+    }
+    if (capShort > 0) pick(b.at![fi], fi, -1, capShort);
+  }
+  if (group.length === 0) return false;
+  group.sort((p, q) => p - q);
+  const members = [i, ...group];
+  for (const m of members) release(net, plans[m]!);
+  const news: OrderPlan[] = members.map((m) => replan(b, m));
+  let ok = true;
+  let delta = 0;
+  members.forEach((m, k) => {
+    const df = filledOf(news[k]!) - filledOf(plans[m]!);
+    if (!keepsFill(news[k]!, plans[m]!)) ok = false;
+    delta += news[k]!.cost - plans[m]!.cost - UNFILLED_WEIGHT * df;
+  });
+  if (ok && delta < -1e-6) {
+    members.forEach((m, k) => setPlan(b, m, news[k]!));
+    return true;
+  }
+  for (const p of news) release(net, p);
+  for (const m of members) retake(net, plans[m]!);
+  return false;
 }

@@ -44,19 +44,27 @@ export interface SourcingStrategy {
   readonly name: string;
   /** How many eligible facilities, nearest first, the optimiser considers. */
   readonly maxCandidates: number;
+  /** How many of the nearest DCs are candidates as well, however many stores are nearer (default 0). */
+  readonly maxHubCandidates?: number;
   readonly maxDistanceKm: number;
   /** Null when the facility may ship this order, else the reason it may not. */
   eligible(f: SourcingFacility, order: SourcingOrder): string | null;
+  /**
+   * Optional: orders with the same key get the same answers from `eligible` for every facility, so
+   * the optimiser may remember them across orders (without it, it remembers them within an order).
+   */
+  eligibilityKey?(order: SourcingOrder): string;
   /** A pickup order handed over at its own store moves nothing: no shipment there. */
   shipmentCost(f: SourcingFacility, km: number, order: SourcingOrder): number;
   unitCost(f: SourcingFacility): number;
 }
 
 /** The default: DESIGN.md's cost, `perShipment + perKm·km` per shipment plus handling per unit. */
-export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxDistanceKm?: number; name?: string } = {}): SourcingStrategy {
+export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxHubCandidates?: number; maxDistanceKm?: number; name?: string } = {}): SourcingStrategy {
   return {
     name: opts.name ?? 'cost',
     maxCandidates: opts.maxCandidates ?? 16,
+    maxHubCandidates: opts.maxHubCandidates ?? 3,
     maxDistanceKm: opts.maxDistanceKm ?? 25_000,
     eligible(f, order) {
       if (f.enabled === false) return 'facility disabled';
@@ -64,6 +72,8 @@ export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxDi
       if (f.type === 'store' && !f.shipFromStore) return 'store does not ship from store';
       return null;
     },
+    // eligibility depends on the order only through its pickup store
+    eligibilityKey: (order) => (order.delivery === 'pickup' ? `pickup:${order.pickupFacility}` : 'ship'),
     // facility priority breaks ties between otherwise equal facilities (0 first)
     shipmentCost: (f, km, order) =>
       order.delivery === 'pickup' && f.id === order.pickupFacility ? f.priority * 1e-6 : costs.perShipment + costs.perKm * km + f.priority * 1e-6,

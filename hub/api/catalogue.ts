@@ -8,8 +8,8 @@ import { badRequest, notFound } from '../../shared/errors.js';
 import { ItemBody, type CountDoc, type ItemDoc } from '../../shared/schemas.js';
 import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
 
-const ItemsBody = z.array(ItemBody).min(1).max(10_000);
-const InventoryBody = z.object({
+export const ItemsBody = z.array(ItemBody).min(1).max(10_000);
+export const InventoryBody = z.object({
   facility: Ident,
   positions: z
     .array(z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), safetyStock: z.number().int().nonnegative().default(0) }))

@@ -18,13 +18,21 @@ import { distanceKm } from '../../shared/geo.js';
 const Qty = z.number().int('must be a whole number').positive('must be positive');
 const Lines = z.array(z.object({ sku: Sku, qty: Qty })).min(1).max(5_000);
 const Future = z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) >= startOfToday(), 'must not be in the past');
-const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
-const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
-const ModelStockRow = z
+export const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
+export const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
+export const ModelStockRow = z
   .object({ facility: Ident, sku: Sku, min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional(), daysOfSupply: z.number().positive().max(365).optional() })
   .refine((r) => (r.min !== undefined && r.max !== undefined) || r.daysOfSupply !== undefined, 'give "min" and "max", or "daysOfSupply"')
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not exceed "max"');
-const ForecastRow = z.object({ facility: Ident, sku: Sku, date: z.iso.date(), qty: z.number().nonnegative('must not be negative'), period: z.enum(['day', 'week']).default('day') });
+export const ForecastRow = z.object({ facility: Ident, sku: Sku, date: z.iso.date(), qty: z.number().nonnegative('must not be negative'), period: z.enum(['day', 'week']).default('day') });
+
+export const AtpQuery = z.object({
+  sku: Sku,
+  qty: z.coerce.number().int().positive().default(1),
+  lat: z.coerce.number().min(-90).max(90).optional(),
+  lon: z.coerce.number().min(-180).max(180).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+});
 
 function startOfToday(): number {
   const d = new Date();
@@ -151,11 +159,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
   app.post('/replenishment/run', async (c) => c.json(await runReplenishment(ctx, planning)));
 
   app.get('/atp', async (c) => {
-    const q = parseWith(
-      z.object({ sku: Sku, qty: z.coerce.number().int().positive().default(1), lat: z.coerce.number().min(-90).max(90).optional(), lon: z.coerce.number().min(-180).max(180).optional(), limit: z.coerce.number().int().min(1).max(100).default(10) }),
-      c.req.query(),
-      'invalid_query',
-    );
+    const q = parseWith(AtpQuery, c.req.query(), 'invalid_query');
     if (!ctx.items.has(q.sku) && (await ctx.items.ensure([q.sku])).length) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
     const facs = ctx.facilities.snapshot();
     const here = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;

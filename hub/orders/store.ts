@@ -12,7 +12,12 @@ import { lineViews, orderStatus, type LineView, type OrderDoc } from './model.js
 export class OrderStore {
   private locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly dom: DocumentScope<OrderDoc>, private readonly states: DocumentScope<DoStateDoc>) {}
+  constructor(
+    private readonly dom: DocumentScope<OrderDoc>,
+    private readonly states: DocumentScope<DoStateDoc>,
+    /** Told of every status change an order goes through (the event feed). */
+    private readonly onStatus: (order: OrderDoc) => void = () => undefined,
+  ) {}
 
   async get(id: string): Promise<OrderDoc | null> {
     try {
@@ -73,13 +78,16 @@ export class OrderStore {
   /** Recompute line and order status from the DO states; saves when the status moved. */
   async refresh(id: string): Promise<{ order: OrderDoc; lines: LineView[] } | null> {
     let lines: LineView[] = [];
+    let changed = false;
     const order = await this.update(id, async (doc) => {
       const states = await this.statesOf([doc]);
       lines = lineViews(doc, states);
       const status = orderStatus(doc, lines);
       if (status === doc.status) return false;
       doc.status = status;
+      changed = true;
     });
+    if (order && changed) this.onStatus(order);
     return order ? { order, lines } : null;
   }
 

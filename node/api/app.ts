@@ -10,15 +10,16 @@ import { Sku } from '../../shared/ids.js';
 import { STEP_EVENTS, type Step } from '../../shared/states.js';
 import type { Logger } from '../../shared/log.js';
 import { pageHtml } from '../web/page.js';
+import { nodeOpenApiDocument } from '../../hub/openapi.js';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');
-const SaleBody = z.object({ sku: Sku, qty: Qty });
-const AdjustmentBody = z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), reason: z.string().min(1).max(200) });
-const ReceiptBody = z.object({
+export const SaleBody = z.object({ sku: Sku, qty: Qty });
+export const AdjustmentBody = z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), reason: z.string().min(1).max(200) });
+export const ReceiptBody = z.object({
   inboundId: z.string().min(1).max(100),
   lines: z.array(z.object({ sku: Sku, qty: z.number().int().nonnegative('must not be negative') })).min(1),
 });
-const StepBody = z.object({
+export const StepBody = z.object({
   lines: z.array(z.object({ line: z.number().int().positive(), qty: z.number().int('must be a whole number').nonnegative('must not be negative'), reason: z.string().max(200).optional() })).optional(),
   packages: z.array(z.object({ lines: z.array(z.number().int().positive()).min(1) })).optional(),
   carrier: z.string().min(1).max(100).optional(),
@@ -43,6 +44,7 @@ export function createNodeApp(o: NodeAppOptions): Hono {
 
   app.get('/', (c) => c.html(pageHtml(o.facility)));
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/openapi.json', (c) => c.json(nodeOpenApiDocument({ StepBody, SaleBody, AdjustmentBody, ReceiptBody })));
 
   const api = new Hono();
   api.use(limitBody(1024 * 1024));
