@@ -152,7 +152,7 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
     events.inc({ type: e.type });
     if (e.type === 'order') {
       if (e.data.cancelRequested) cancelled.inc();
-      else if (e.data.status === 'received') received.inc();
+      else if (e.data.created === true) received.inc();
     } else if (e.type === 'do' && typeof e.data.state === 'string') {
       doStates.inc({ state: e.data.state });
     } else if (e.type === 'allocation') {

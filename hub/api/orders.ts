@@ -73,7 +73,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
       if (!isStatus(err, 409)) throw err;
       return replay((await ctx.orders.get(body.id))!, bodyHash);
     }
-    ctx.events.emit('order', { id: doc.id, status: doc.status });
+    ctx.events.emit('order', { id: doc.id, status: doc.status, channel: doc.channel, created: true });
     if (doc.hold && (!doc.hold.until || doc.hold.until > now)) allocator.hold(doc.id, doc.hold.until);
     else allocator.submit(doc.id);
     return c.json(orderView(doc, (await ctx.orders.view(doc.id))!.lines), 201);
