@@ -1,6 +1,23 @@
 /** Hub settings: every flag has an environment variable, and bad values stop the start with a clear message. */
 import { z } from 'zod';
 
+const StrategyConfig = z.object({
+  maxCandidates: z.number().int().min(1).max(200).optional(),
+  maxDistanceKm: z.number().positive().optional(),
+  perShipment: z.number().nonnegative().optional(),
+  perKm: z.number().nonnegative().optional(),
+  perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }).optional(),
+});
+/** Sourcing per channel (web, mobile, store, call_centre) or delivery (ship, pickup), and `default`. */
+const Sourcing = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v; // reported by the record check below
+  }
+}, z.record(z.string(), StrategyConfig));
+
 export const HubConfig = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   host: z.string().default('127.0.0.1'),
@@ -17,6 +34,8 @@ export const HubConfig = z.object({
   instance: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/).optional(),
   /** Seconds before an allocator lease whose holder stopped renewing may be taken over. */
   leaseTtlMs: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  /** e.g. {"default":{"perShipment":6},"store":{"maxCandidates":8},"pickup":{"maxDistanceKm":80}} */
+  sourcing: Sourcing.default({}),
 });
 export type HubConfig = z.infer<typeof HubConfig>;
 export type HubConfigInput = z.input<typeof HubConfig>;
@@ -34,5 +53,6 @@ export function hubConfigFromEnv(flags: Record<string, string | undefined>, env 
     batchSize: pick('batch-size', 'DOM_BATCH_SIZE') as unknown as number,
     instance: pick('instance', 'DOM_INSTANCE'),
     leaseTtlMs: pick('lease-ttl-ms', 'DOM_LEASE_TTL_MS') as unknown as number,
+    sourcing: pick('sourcing', 'DOM_SOURCING') as never,
   } as HubConfigInput;
 }

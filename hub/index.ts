@@ -21,6 +21,8 @@ import { OrderStore } from './orders/store.js';
 import { EventBus } from './events.js';
 import { PlanningStore, type ForecastDoc, type ModelStockDoc, type SupplyDoc } from './planning/store.js';
 import { Lease } from './lease.js';
+import { costStrategy } from './allocator/strategy.js';
+import { DEFAULT_COSTS } from '../shared/instance.js';
 import { DomFeed } from './domfeed.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +32,7 @@ import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
+import { finishTransfers } from './planning/run.js';
 
 export interface Hub {
   url: string;
@@ -58,7 +61,13 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const orders = new OrderStore(dom as never, dom as never, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }));
   const planning = new PlanningStore();
   const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, planning, log };
-  const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, ...allocatorOptions });
+  const strategies = Object.fromEntries(
+    Object.entries(config.sourcing).map(([key, s]) => [
+      key,
+      costStrategy({ ...DEFAULT_COSTS, ...(s.perShipment === undefined ? {} : { perShipment: s.perShipment }), ...(s.perKm === undefined ? {} : { perKm: s.perKm }), ...(s.perUnit ? { perUnit: s.perUnit } : {}) }, { name: key, maxCandidates: s.maxCandidates, maxDistanceKm: s.maxDistanceKm }),
+    ]),
+  );
+  const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, strategies, ...allocatorOptions });
   await allocator.setActive(false);
   monitor.setHooks({
     onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
@@ -118,6 +127,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const nodes = await registry.list();
   await index.rebuild(couch, nodes);
   await planning.load(couch, nodes.map((n) => n.db));
+  // a replenishment run that died half-way: issue the transfers it had decided
+  await finishTransfers(ctx, planning).catch((err) => log.error({ err }, 'finishing pending replenishment transfers failed'));
   for (const n of nodes) monitor.follow(n.id);
   await feed.start();
   const leaseSub = lease.held$.subscribe((held) => void allocator.setActive(held).catch((err) => log.error({ err }, 'allocator (de)activation failed')));
