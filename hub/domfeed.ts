@@ -7,6 +7,7 @@
 import type { Couch } from './couch/index.js';
 import type { Logger } from '../shared/log.js';
 import { prefixOf } from '../shared/ids.js';
+import { groupBy } from '../shared/collections.js';
 
 export type DomHandler = (docs: Record<string, unknown>[]) => void | Promise<void>;
 
@@ -33,13 +34,9 @@ export class DomFeed {
           const res = await fetch(url, { headers: { authorization: this.couch.authHeader }, signal: this.abort.signal });
           if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
           const body = (await res.json()) as { results: { id: string; deleted?: boolean; doc?: Record<string, unknown> }[]; last_seq: string | number };
-          const groups = new Map<string, Record<string, unknown>[]>();
-          for (const r of body.results) {
-            if (!r.doc || r.deleted) continue;
-            const p = prefixOf(r.id);
-            if (this.handlers.has(p)) groups.set(p, [...(groups.get(p) ?? []), r.doc]);
-          }
-          for (const [p, docs] of groups) for (const h of this.handlers.get(p)!) await h(docs);
+          const wanted = body.results.filter((r) => r.doc && !r.deleted && this.handlers.has(prefixOf(r.id)));
+          const groups = groupBy(wanted, (r) => prefixOf(r.id));
+          for (const [p, rows] of groups) for (const h of this.handlers.get(p)!) await h(rows.map((r) => r.doc!));
           since = String(body.last_seq);
           failures = 0;
         } catch (err) {

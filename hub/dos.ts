@@ -6,6 +6,7 @@ import type { Couch } from './couch/index.js';
 import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
 import { newDoState, type DoStateDoc } from './monitor/dostate.js';
+import { groupBy } from '../shared/collections.js';
 
 async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<void> {
   if (docs.length === 0) return;
@@ -18,11 +19,7 @@ async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<voi
 export async function writeDos(couch: Couch, dos: DistributionOrderDoc[]): Promise<void> {
   if (dos.length === 0) return;
   await bulkCreate(couch, 'dom', dos.map((d) => newDoState(d)) as DoStateDoc[]);
-  const byDb = new Map<string, DistributionOrderDoc[]>();
-  for (const d of dos) {
-    const db = nodeDbName(d.facility);
-    byDb.set(db, [...(byDb.get(db) ?? []), d]);
-  }
+  const byDb = groupBy(dos, (d) => nodeDbName(d.facility));
   await Promise.all(
     [...byDb].map(async ([db, docs]) => {
       await couch.ensureDb(db);

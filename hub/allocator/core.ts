@@ -61,6 +61,7 @@ interface Cand {
   km: number;
   ship: number;
   unit: number;
+  du: number;
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
@@ -400,7 +401,8 @@ function destination(net: Network, order: SourcingOrder): { lat: number; lon: nu
 function cand(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, fi: number, dot?: number): Cand {
   const f = net.facilities[fi]!;
   const km = dot === undefined ? distanceKm(f, to) : EARTH_RADIUS_KM * Math.acos(Math.max(-1, Math.min(1, dot)));
-  return { fi, km, ship: s.shipmentCost(f, km, order), unit: s.unitCost(f) };
+  const unit = s.unitCost(f);
+  return { fi, km, ship: s.shipmentCost(f, km, order), unit, du: unit + (f.type === 'dc' ? Number(process.env.DELTA ?? 0) : 0) };
 }
 
 function cands(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, found: { ids: number[]; dots: number[] }): Cand[] {
@@ -664,7 +666,7 @@ class Board {
         const u = this.units(c);
         if (u <= 0) continue;
         const cd = cands[c]!;
-        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.unit) / u;
+        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.du) / u;
         if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && u > bestUnits)) {
           best = c;
           bestScore = score;
@@ -687,7 +689,7 @@ class Board {
         sR[ri] = sR[ri]! - t;
         capLeft -= t;
         sol.filled += t;
-        sol.cost += t * cd.unit;
+        sol.cost += t * cd.du;
       }
       sK[best] = capLeft;
       if (!sUsed[best]) sol.cost += cd.ship;
@@ -710,7 +712,7 @@ class Board {
       if (excl) for (let wi = 0; wi < W && ok; wi++) if (excl[c * W + wi]) ok = false;
       if (!ok) continue;
       const cd = cands[c]!;
-      const cost = cd.ship + total * cd.unit;
+      const cost = cd.ship + total * cd.du;
       if (cost < bestCost) {
         best = c;
         bestCost = cost;
@@ -1091,8 +1093,8 @@ function setPlan(b: Batch, i: number, p: OrderPlan) {
 }
 
 /** Orders displaced at most per move, and whole-order targets tried per order. */
-const EJECT_GROUP = Number(process.env.EG ?? 4);
-const EJECT_TARGETS = Number(process.env.ET ?? 2);
+const EJECT_GROUP = 4;
+const EJECT_TARGETS = 2;
 /** An order is worth a move when it costs this much more than it would alone. */
 const EJECT_MIN_REGRET = 0.5;
 
@@ -1143,7 +1145,7 @@ function eject(b: Batch): boolean {
     }
     // a facility that could have served all of it, cheapest first
     const o = ranked[i]!;
-    if (o.lines.length < 2 || !b.geos[i]!.to) continue;
+    if (!b.geos[i]!.to) continue;
     let total = 0;
     for (const l of o.lines) total += l.qty;
     const whole = candidates(b.start, o, b.strategies[i]!, b.geos[i]!).filter(
@@ -1165,6 +1167,62 @@ function eject(b: Batch): boolean {
   return moved;
 }
 
+// scratch for pickBlockers: the best few so far (smallest at the facility first)
+const bA: number[] = [];
+const bRel: number[] = [];
+const bSize: number[] = [];
+
+/**
+ * Add to `group` the orders of `holding` (other than i) that are smallest at facility fi, as many as
+ * cover `short` units of SKU id there (id −1: any SKU, for capacity), at most EJECT_GROUP in all.
+ */
+function pickBlockers(b: Batch, i: number, group: number[], holding: Set<number> | undefined, fi: number, id: number, short: number) {
+  if (!holding || group.length >= EJECT_GROUP) return;
+  const room = EJECT_GROUP - group.length;
+  bA.length = 0;
+  bRel.length = 0;
+  bSize.length = 0;
+  for (const a of holding) {
+    if (a === i || group.includes(a)) continue;
+    const p = b.plans[a]!;
+    const r = refsOf(p);
+    let rel = 0;
+    let size = 0;
+    for (let k = 0; k < p.picks.length; k++) {
+      if (r.fis[k] !== fi) continue;
+      size += p.picks[k]!.qty;
+      if (id < 0 || r.skus[k] === id) rel += p.picks[k]!.qty;
+    }
+    if (rel <= 0) continue;
+    // keep the `room` smallest (by size, then rank)
+    let j = bA.length;
+    if (j >= room) {
+      if (size > bSize[j - 1]! || (size === bSize[j - 1]! && a > bA[j - 1]!)) continue;
+      j--;
+    } else {
+      bA.push(a);
+      bRel.push(rel);
+      bSize.push(size);
+    }
+    while (j > 0 && (bSize[j - 1]! > size || (bSize[j - 1]! === size && bA[j - 1]! > a))) {
+      bA[j] = bA[j - 1]!;
+      bRel[j] = bRel[j - 1]!;
+      bSize[j] = bSize[j - 1]!;
+      j--;
+    }
+    bA[j] = a;
+    bRel[j] = rel;
+    bSize[j] = size;
+    // nothing is smaller than one unit
+    if (bA.length >= room && bSize[bA.length - 1] === 1) break;
+  }
+  let got = 0;
+  for (let k = 0; k < bA.length && got < short; k++) {
+    group.push(bA[k]!);
+    got += bRel[k]!;
+  }
+}
+
 /** Give order i what `needs` lists (facility → SKU id → units) by moving the orders in its way; true when kept. */
 function tryEject(b: Batch, i: number, needs: Map<number, Map<number, number>>): boolean {
   const { net, plans } = b;
@@ -1173,30 +1231,6 @@ function tryEject(b: Batch, i: number, needs: Map<number, Map<number, number>>):
   const crefs = refsOf(cur);
   // per shortage, the orders in the way that are smallest at that facility (the easiest to move), enough to cover it
   const group: number[] = [];
-  const pick = (holding: Iterable<number> | undefined, fi: number, id: number, short: number) => {
-    if (!holding) return;
-    const found: { a: number; rel: number; size: number }[] = [];
-    for (const a of holding) {
-      if (a === i || group.includes(a)) continue;
-      const p = plans[a]!;
-      const r = refsOf(p);
-      let rel = 0;
-      let size = 0;
-      for (let k = 0; k < p.picks.length; k++) {
-        if (r.fis[k] !== fi) continue;
-        size += p.picks[k]!.qty;
-        if (id < 0 || r.skus[k] === id) rel += p.picks[k]!.qty;
-      }
-      if (rel > 0) found.push({ a, rel, size });
-    }
-    found.sort((x, y) => x.size - y.size || x.a - y.a);
-    let got = 0;
-    for (const f of found) {
-      if (got >= short || group.length >= EJECT_GROUP) break;
-      group.push(f.a);
-      got += f.rel;
-    }
-  };
   for (const [fi, bySku] of needs) {
     let want = 0;
     for (const q of bySku.values()) want += q;
@@ -1207,9 +1241,9 @@ function tryEject(b: Batch, i: number, needs: Map<number, Map<number, number>>):
       let mine = 0;
       for (let k = 0; k < cur.picks.length; k++) if (crefs.fis[k] === fi && crefs.skus[k] === id) mine += cur.picks[k]!.qty;
       const short = q - (net.rowAt(id)[fi]! + mine);
-      if (short > 0) pick(b.atSku!.get(id * n + fi), fi, id, short);
+      if (short > 0) pickBlockers(b, i, group, b.atSku!.get(id * n + fi), fi, id, short);
     }
-    if (capShort > 0) pick(b.at![fi], fi, -1, capShort);
+    if (capShort > 0) pickBlockers(b, i, group, b.at![fi], fi, -1, capShort);
   }
   if (group.length === 0) return false;
   group.sort((p, q) => p - q);

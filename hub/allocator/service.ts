@@ -20,6 +20,7 @@ import { costStrategy, type SourcingOrder, type SourcingStrategy } from './strat
 import { lineViews, type Allocation, type OrderDoc } from '../orders/model.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
+import { groupBy } from '../../shared/collections.js';
 
 export interface AllocDoc {
   _id: string;
@@ -279,14 +280,17 @@ export class Allocator {
     }
     // orders that got nothing this time: record the backorder and why, once
     await Promise.all(
-      unfilledOnly.map((p) =>
-        store.update(p.order, (o) => {
+      unfilledOnly.map(async (p) => {
+        await store.update(p.order, (o) => {
           if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
           o.backorderedAt = now;
           o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
           o.status = o.allocations.length ? o.status : 'backordered';
-        }),
-      ),
+        });
+        // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
+        // reads "backordered" now, not the "received" it was left at
+        await store.refresh(p.order);
+      }),
     );
     this.stats.batches++;
     this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
@@ -302,8 +306,7 @@ export class Allocator {
 
   private allocDoc(o: OrderDoc, attempt: number, p: OrderPlan): AllocDoc {
     const createdAt = new Date().toISOString();
-    const byFacility = new Map<string, typeof p.picks>();
-    for (const x of p.picks) byFacility.set(x.facility, [...(byFacility.get(x.facility) ?? []), x]);
+    const byFacility = groupBy(p.picks, (x) => x.facility);
     const dos: DistributionOrderDoc[] = [];
     const allocations: Allocation[] = [];
     for (const [facility, picks] of byFacility) {

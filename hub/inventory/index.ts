@@ -10,7 +10,7 @@ import type { DocumentScope } from 'nano';
 import type { Couch } from '../couch/index.js';
 import type { InvDoc, CountDoc } from '../../shared/schemas.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
-import { TERMINAL_DO_STATES } from '../../shared/states.js';
+import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
 
 export interface PositionView {
   facility: string;
@@ -38,6 +38,15 @@ export class AvailabilityIndex {
   private readonly doOpen = new Map<string, { facility: string; units: Map<string, number>; createdAt: string; total: number }>();
   /** doId → the last event applied, so an older copy of a DO state never undoes a newer one */
   private readonly doSeen = new Map<string, number>();
+  /**
+   * facility → doId → units a DO took off the shelf (shipped, picked up) that the facility's
+   * position does not show yet: the node writes the event before the position it recomputes, and
+   * the two can reach the hub in different uploads. Until a position as recent as the event comes,
+   * those units still count as reserved, or the hub would see them on the shelf and free at once.
+   */
+  private readonly issued = new Map<string, Map<string, { units: Map<string, number>; at: string }>>();
+  /** doId → the day it was released, its facility and the units it will take (capacity used that day) */
+  private readonly released = new Map<string, { facility: string; day: string; units: number }>();
   private readonly listeners = new Set<(facility: string, skus: string[]) => void>();
 
   onChange(fn: (facility: string, skus: string[]) => void): () => void {
@@ -60,11 +69,16 @@ export class AvailabilityIndex {
   /** A node's reported positions; older reports than what we hold are ignored. */
   applyNodePositions(facility: string, docs: InvDoc[]): void {
     const changed: string[] = [];
+    const issued = this.issued.get(facility);
     for (const d of docs) {
       const p = this.slot(facility, d.sku);
       if (d.updatedAt < p.asOf) continue;
       Object.assign(p, { onHand: d.onHand, safetyStock: d.safetyStock, nodeReserved: d.reserved, asOf: d.updatedAt });
       changed.push(d.sku);
+      // the position now shows what DOs shipped before it was computed
+      if (issued) for (const [doId, x] of issued) {
+        if (x.at <= d.updatedAt && x.units.delete(d.sku) && x.units.size === 0) issued.delete(doId);
+      }
     }
     this.emit(facility, changed);
   }
@@ -80,16 +94,30 @@ export class AvailabilityIndex {
   }
 
   /** A DO's open quantity follows its state: ordered until picked, picked until done, then none. */
-  applyDoState(s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'> & { lastEvent?: number }): void {
+  applyDoState(s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'> & Partial<Pick<DoStateDoc, 'history' | 'updatedAt'>> & { lastEvent?: number }): void {
     const seen = this.doSeen.get(s.doId);
     if (seen !== undefined && (s.lastEvent ?? 0) < seen) return;
     this.doSeen.set(s.doId, s.lastEvent ?? 0);
     const before = this.doOpen.get(s.doId);
     const units = new Map<string, number>();
-    if (!TERMINAL_DO_STATES.has(s.state)) {
+    // what the DO takes (or took) off the shelf: the ordered units, or what was picked once picked
+    const takes = new Map<string, number>();
+    if (s.state !== 'rejected' && s.state !== 'cancelled') {
       for (const l of s.lines) {
         const q = s.picked ? (s.picked[String(l.line)] ?? 0) : l.qty;
-        if (q > 0) units.set(l.sku, (units.get(l.sku) ?? 0) + q);
+        if (q > 0) takes.set(l.sku, (takes.get(l.sku) ?? 0) + q);
+      }
+    }
+    if (!TERMINAL_DO_STATES.has(s.state)) for (const [sku, q] of takes) units.set(sku, q);
+    // capacity: units released on the DO's day count for that day whether shipped already or not
+    this.released.set(s.doId, { facility: s.facility, day: s.createdAt.slice(0, 10), units: [...takes.values()].reduce((a, b) => a + b, 0) });
+    if (DONE_DO_STATES.has(s.state) && !this.issued.get(s.facility)?.has(s.doId)) {
+      const at = [...(s.history ?? [])].reverse().find((h) => h.applied && (h.status === 'shipped' || h.status === 'picked_up'))?.at ?? s.updatedAt ?? '';
+      const pending = new Map([...takes].filter(([sku]) => (this.pos.get(s.facility)?.get(sku)?.asOf ?? '') < at));
+      if (pending.size) {
+        let m = this.issued.get(s.facility);
+        if (!m) this.issued.set(s.facility, (m = new Map()));
+        m.set(s.doId, { units: pending, at });
       }
     }
     let m = this.hubOpen.get(s.facility);
@@ -111,7 +139,8 @@ export class AvailabilityIndex {
   }
 
   reserved(facility: string, sku: string): number {
-    const hub = this.hubOpen.get(facility)?.get(sku) ?? 0;
+    let hub = this.hubOpen.get(facility)?.get(sku) ?? 0;
+    for (const x of this.issued.get(facility)?.values() ?? []) hub += x.units.get(sku) ?? 0;
     const node = this.pos.get(facility)?.get(sku)?.nodeReserved ?? 0;
     return Math.max(hub, node);
   }
@@ -137,7 +166,10 @@ export class AvailabilityIndex {
   /** Units of DOs created on `day` (YYYY-MM-DD) at each facility: today's use of capacity. */
   unitsReleasedOn(day: string): Map<string, number> {
     const out = new Map<string, number>();
-    for (const d of this.doOpen.values()) if (d.createdAt.startsWith(day)) out.set(d.facility, (out.get(d.facility) ?? 0) + d.total);
+    for (const [doId, d] of this.released) {
+      if (d.day === day) out.set(d.facility, (out.get(d.facility) ?? 0) + d.units);
+      else if (d.day < day && !this.doOpen.has(doId)) this.released.delete(doId); // an earlier day's, finished
+    }
     return out;
   }
 

@@ -10,6 +10,7 @@ import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
 import { ChangesFollower, type Change } from './follower.js';
 import { applyEvents, type DoStateDoc } from './dostate.js';
+import { groupBy } from '../../shared/collections.js';
 
 export interface MonitorHooks {
   /** DO states that changed, after they are stored. */
@@ -104,11 +105,13 @@ export class Monitor {
   }
 
   private async applyDoEvents(events: DoEventDoc[]): Promise<void> {
-    const byDo = new Map<string, DoEventDoc[]>();
-    for (const e of events) byDo.set(e.doId, [...(byDo.get(e.doId) ?? []), e]);
+    const byDo = groupBy(events, (e) => e.doId);
     const dom = this.opts.couch.db<DoStateDoc>('dom');
     const res = await dom.fetch({ keys: [...byDo.keys()].map(ids.doState) });
     const changed: DoStateDoc[] = [];
+    // states that already hold these events: a batch replayed after a crash or an error between
+    // storing the states and rolling them up, or applied first by another hub instance
+    const current: DoStateDoc[] = [];
     for (const row of res.rows) {
       if (!('doc' in row) || !row.doc) {
         this.opts.log.warn({ key: row.key }, 'status event for an unknown DO; ignored');
@@ -116,15 +119,21 @@ export class Monitor {
       }
       const s = row.doc as DoStateDoc;
       if (applyEvents(s, byDo.get(s.doId) ?? [])) changed.push(s);
+      else current.push(s);
     }
-    if (changed.length === 0) return;
-    // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
-    // raced an earlier run of the same batch: refetch and apply again.
-    const saved = await dom.bulk({ docs: changed });
-    const retry = saved.filter((r) => r.error === 'conflict').map((r) => r.id!);
-    saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
-    if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
-    await this.hooks.onDoStates?.(changed.filter((c) => !retry.includes(c._id)));
+    let stored: DoStateDoc[] = [];
+    if (changed.length) {
+      // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
+      // raced an earlier run of the same batch: refetch and apply again.
+      const saved = await dom.bulk({ docs: changed });
+      const retry = saved.filter((r) => r.error === 'conflict').map((r) => r.id!);
+      saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
+      if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
+      stored = changed.filter((c) => !retry.includes(c._id));
+    }
+    // The roll-up (order status, re-sourcing) is idempotent: it runs for the current states too, or
+    // a crash after a state was stored and before its order was rolled up would leave the order behind.
+    if (stored.length || current.length) await this.hooks.onDoStates?.([...stored, ...current]);
   }
 
   async stop(): Promise<void> {

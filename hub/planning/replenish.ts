@@ -141,7 +141,9 @@ export function planReplenishment(input: PlanInput): ReplenishmentPlan {
   const groups = new Map<string, StoreNeedInput[]>();
   for (const s of input.stores) {
     const k = `${s.dc}|${s.sku}`;
-    groups.set(k, [...(groups.get(k) ?? []), s]);
+    const g = groups.get(k);
+    if (g) g.push(s);
+    else groups.set(k, [s]);
   }
   const transfers: Transfer[] = [];
   const reports: FairShareReport[] = [];

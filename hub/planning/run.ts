@@ -12,7 +12,6 @@ import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DistributionOrderDoc, InboundDoc, SaleDoc } from '../../shared/schemas.js';
 import { writeDos } from '../dos.js';
 import { pagedPrefix } from '../inventory/index.js';
-import { isStatus } from '../../shared/errors.js';
 
 export interface RunSummary extends ReplenishmentPlan {
   runId: string;
@@ -27,6 +26,7 @@ const LEAD_DAYS = 2;
 const HISTORY_DAYS = 28;
 
 export async function runReplenishment(ctx: HubContext, planning: PlanningStore): Promise<RunSummary> {
+  await finishTransfers(ctx, planning); // what an earlier run decided and did not finish writing
   const facilities = await ctx.facilities.list();
   const byId = new Map(facilities.map((f) => [f.id, f]));
   const stores: StoreNeedInput[] = [];
@@ -67,32 +67,75 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore)
 
   // one transfer DO per (DC, store), a line per SKU
   const groups = new Map<string, typeof plan.transfers>();
-  for (const t of plan.transfers) groups.set(`${t.from}|${t.to}`, [...(groups.get(`${t.from}|${t.to}`) ?? []), t]);
+  for (const t of plan.transfers) {
+    const g = groups.get(`${t.from}|${t.to}`);
+    if (g) g.push(t);
+    else groups.set(`${t.from}|${t.to}`, [t]);
+  }
   const now = new Date();
   const expectedAt = new Date(now.getTime() + LEAD_DAYS * 86_400_000).toISOString();
-  const dos: DistributionOrderDoc[] = [];
+  const shipments: SupplyDoc[] = [];
   const withIds: RunSummary['transfers'] = [];
-  let created = 0;
   for (const [k, ts] of groups) {
     const [dc, store] = k.split('|') as [string, string];
     const orderId = `RPL-${runId}-${store}`;
     const doId = ids.doId(orderId, 1, dc);
     const lines = ts.map((t, i) => ({ line: i + 1, sku: t.sku, qty: t.qty, ...(ctx.items.get(t.sku)?.name ? { name: ctx.items.get(t.sku)!.name } : {}), ...(ctx.items.get(t.sku)?.barcode ? { barcode: ctx.items.get(t.sku)!.barcode } : {}) }));
-    dos.push({ _id: ids.do(doId), type: 'do', doId, orderId, attempt: 1, facility: dc, kind: 'transfer', lines, toFacility: store, promiseDate: expectedAt, createdAt: now.toISOString() });
+    const d: DistributionOrderDoc = { _id: ids.do(doId), type: 'do', doId, orderId, attempt: 1, facility: dc, kind: 'transfer', lines, toFacility: store, promiseDate: expectedAt, createdAt: now.toISOString() };
     for (const t of ts) withIds.push({ ...t, doId });
-    const shipment: SupplyDoc = { _id: `asn:${doId}`, type: 'asn', id: doId, facility: store, from: dc, expectedAt, lines: ts.map((t) => ({ sku: t.sku, qty: t.qty })), doId, createdAt: now.toISOString() };
-    try {
-      await ctx.couch.db<SupplyDoc>('dom').insert(shipment);
-      created++;
-      planning.addSupply(shipment);
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err; // this run already happened; finish its writes below
-    }
-    const inbound: InboundDoc = { _id: ids.inbound(doId), type: 'inbound', inboundId: doId, kind: 'transfer', facility: store, from: dc, expectedAt, lines: shipment.lines, createdAt: now.toISOString() };
-    await ctx.couch.ensureDb(nodeDbName(store));
-    await ctx.couch.db(nodeDbName(store)).bulk({ docs: [inbound] }); // a conflict means it is there
+    const supplyLines = ts.map((t) => ({ sku: t.sku, qty: t.qty }));
+    const inbound: InboundDoc = { _id: ids.inbound(doId), type: 'inbound', inboundId: doId, kind: 'transfer', facility: store, from: dc, expectedAt, lines: supplyLines, createdAt: now.toISOString() };
+    shipments.push({ _id: `asn:${doId}`, type: 'asn', id: doId, facility: store, from: dc, expectedAt, lines: supplyLines, doId, createdAt: now.toISOString(), pending: true, transfer: { do: d, inbound } });
   }
-  await writeDos(ctx.couch, dos);
-  for (const d of dos) ctx.index.applyDoState({ doId: d.doId, facility: d.facility, lines: d.lines, state: 'released', createdAt: d.createdAt });
+  // Reserve what was decided before the first write: the allocator, or another run, reading the
+  // DC's availability or the stores' supply meanwhile must not hand out the same units again.
+  const fresh = shipments.filter((x) => !planning.supply.has(x.id));
+  for (const x of fresh) {
+    planning.addSupply(x);
+    const d = x.transfer!.do;
+    ctx.index.applyDoState({ doId: d.doId, facility: d.facility, lines: d.lines, state: 'released', createdAt: d.createdAt });
+  }
+  // 1. the outbox: every in-transit record, each carrying its DO and its inbound, in one write;
+  // 2. the DOs and the inbounds; 3. the records marked done. A run that dies between 1 and 3 is
+  // finished at the next start (or run), so no transfer is ever half-issued.
+  let created = 0;
+  try {
+    const res = await ctx.couch.db<SupplyDoc>('dom').bulk({ docs: fresh });
+    res.forEach((r, i) => {
+      if (r.rev) {
+        fresh[i]!._rev = r.rev;
+        created++;
+      } else if (r.error !== 'conflict') throw new Error(`writing transfer ${fresh[i]!.id} failed: ${r.error} ${r.reason ?? ''}`);
+    });
+  } catch (err) {
+    for (const x of fresh) if (!x._rev) planning.supply.delete(x.id);
+    throw err;
+  }
+  await finishTransfers(ctx, planning, fresh.filter((x) => x._rev));
   return { ...plan, transfers: withIds, runId, created, stores: new Set(stores.map((s) => s.store)).size, skus: new Set(stores.map((s) => s.sku)).size, forecastSource: source };
+}
+
+/**
+ * Steps 2 and 3 of a replenishment run for in-transit records still marked pending: write their
+ * inbounds and DOs (already written: a conflict, which is success), then mark them done. Also what
+ * the hub runs at start, for a run that died half-way.
+ */
+export async function finishTransfers(ctx: HubContext, planning: PlanningStore, docs: SupplyDoc[] = [...planning.supply.values()].filter((d) => d.pending && d.transfer)): Promise<number> {
+  const todo = docs.filter((d) => d.pending && d.transfer);
+  if (!todo.length) return 0;
+  for (const x of todo) {
+    const d = x.transfer!.do;
+    ctx.index.applyDoState({ doId: d.doId, facility: d.facility, lines: d.lines, state: 'released', createdAt: d.createdAt });
+    await ctx.couch.ensureDb(nodeDbName(x.facility));
+    await ctx.couch.db(nodeDbName(x.facility)).bulk({ docs: [x.transfer!.inbound] }); // a conflict means it is there
+  }
+  await writeDos(ctx.couch, todo.map((x) => x.transfer!.do));
+  const done = todo.map(({ pending, transfer, ...rest }) => rest as SupplyDoc);
+  const res = await ctx.couch.db<SupplyDoc>('dom').bulk({ docs: done });
+  res.forEach((r, i) => {
+    if (!r.rev) return; // another instance finished it first
+    done[i]!._rev = r.rev;
+    planning.addSupply(done[i]!);
+  });
+  return todo.length;
 }

@@ -8,7 +8,7 @@
 import type { Couch } from '../couch/index.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { nodeDbName } from '../../shared/ids.js';
-import type { ReceiptDoc } from '../../shared/schemas.js';
+import type { DistributionOrderDoc, InboundDoc, ReceiptDoc } from '../../shared/schemas.js';
 
 export interface SupplyLine {
   sku: string;
@@ -30,6 +30,9 @@ export interface SupplyDoc {
   /** The transfer DO this shipment carries, when it comes from replenishment. */
   doId?: string;
   createdAt: string;
+  /** A replenishment transfer decided but not yet fully written (hub/planning/run.ts): its DO and inbound. */
+  pending?: boolean;
+  transfer?: { do: DistributionOrderDoc; inbound: InboundDoc };
 }
 
 export interface ModelStockDoc {
