@@ -13,6 +13,7 @@ const USAGE = `dom <command> [options]
   couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
   demo     [--quick] [--port 8080] [--data DIR]
   allocate --input instance.json [--output result.json]
+  replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
   bench    <allocator|e2e|all> [--quick]
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
@@ -104,6 +105,28 @@ export async function main(argv: string[]): Promise<void> {
         const f = flags(rest);
         if (!f.values.input) throw new DomError(400, 'missing_input', '--input instance.json is required');
         await runAllocate(f.values.input, f.values.output);
+        break;
+      }
+      case 'bench': {
+        // dom bench <name|all> [--quick] [--no-record]: scripts/bench/<name>.ts exporting run(opts)
+        const { readdirSync } = await import('node:fs');
+        const f = flags(rest, ['quick', 'no-record']);
+        const which = f.positionals[0];
+        const dir = new URL('./bench/', import.meta.url);
+        const known = readdirSync(dir).filter((n) => n.endsWith('.ts')).map((n) => n.slice(0, -3));
+        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: false }) => Promise<unknown> };
+        const benches: string[] = [];
+        if (which === 'all') {
+          for (const name of known.sort()) if (typeof (await load(name)).run === 'function') benches.push(name);
+        } else if (which && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
+        else throw new DomError(400, 'unknown_bench', `which bench? ${which ? `"${which}" is not one; ` : ''}one of: all, ${known.join(', ')}`);
+        for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}) });
+        break;
+      }
+      case 'replenish': {
+        const { runReplenish } = await import('./replenish.js');
+        const f = flags(rest, ['json']);
+        await runReplenish(f.values.hub ?? process.env.DOM_HUB_URL ?? `http://127.0.0.1:${process.env.DOM_PORT ?? 8080}`, f.values['planner-token'] ?? process.env.DOM_PLANNER_TOKEN, f.bools.has('json'));
         break;
       }
       case undefined:
