@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openPage, type TestPage } from './browser.js';
 import { ASSOCIATE, api, cleanupDirs, freePort, registerFacility, tempDir, testHub, testNode, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 import { nodeDbName } from '../../shared/ids.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = resolve('docs/associate-page.png');
 const ATL = { lat: 33.749, lon: -84.388 };
 const TEE = { sku: 'TEE-RED-M', name: 'Red tee, medium', barcode: '0123456789012', substitutes: [] };
@@ -28,9 +28,7 @@ describe('associate page in a browser', () => {
   let node: DomNode;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  const foreignRequests: string[] = [];
+  let problems: TestPage;
 
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const order = async (id: string) => (await api(hub.url, 'GET', `/api/v1/orders/${id}`)).body;
@@ -74,21 +72,8 @@ describe('associate page in a browser', () => {
     } as never);
     await waitFor('the inbound at the node', () => node.store.inbound.get('PO-77'));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true, locale: 'en-US' });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      // the browser logs every 4xx answer as "Failed to load resource"; those are expected here
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('request', (r) => {
-      if (!r.url().startsWith(node.url) && !r.url().startsWith('data:')) foreignRequests.push(r.url());
-    });
+    problems = await openPage(node.url, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
+    ({ browser, page } = problems);
   });
 
   afterAll(async () => {
@@ -258,10 +243,10 @@ describe('associate page in a browser', () => {
   });
 
   it('ran without script errors, injected markup, blocked resources or requests leaving the node, and saved a phone-sized screenshot', async () => {
-    expect(pageErrors).toEqual([]);
+    expect(problems.pageErrors).toEqual([]);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
-    expect(consoleErrors).toEqual([]);
-    expect(foreignRequests).toEqual([]);
+    expect(problems.consoleErrors).toEqual([]);
+    expect(problems.foreignRequests).toEqual([]);
     expect(existsSync(SCREENSHOT)).toBe(true);
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
   });

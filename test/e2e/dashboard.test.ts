@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openPage, type TestPage } from './browser.js';
 import { PLANNER, api, cleanupDirs, registerFacility, testHub, testNode, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = resolve('docs/dashboard.png');
 const ATL = { lat: 33.749, lon: -84.388 };
 const XSS = '<img src=x onerror="window.__xss=1">';
@@ -23,9 +23,7 @@ describe('planner dashboard in a browser', () => {
   let browser: Browser;
   let page: Page;
   let shipDo = '';
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  const foreignRequests: string[] = [];
+  let problems: TestPage;
 
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const until = (id: string, pred: (o: any) => boolean) =>
@@ -65,21 +63,8 @@ describe('planner dashboard in a browser', () => {
     await waitFor('S1 reports the sale', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1')?.onHand === 3);
     await waitFor('the DO for WEB-1 at S1', () => node.store.dos.get(shipDo));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'en-US' });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      // the browser logs every 4xx answer as "Failed to load resource"; those are expected here
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('request', (r) => {
-      if (!r.url().startsWith(hub.url) && !r.url().startsWith('data:')) foreignRequests.push(r.url());
-    });
+    problems = await openPage(hub.url, { viewport: { width: 1440, height: 1000 } });
+    ({ browser, page } = problems);
   });
 
   afterAll(async () => {
@@ -163,9 +148,9 @@ describe('planner dashboard in a browser', () => {
 
   it('serves Swagger UI that renders the hub document from this machine', async () => {
     const docs = await browser.newPage();
-    docs.on('pageerror', (e) => pageErrors.push(String(e)));
+    docs.on('pageerror', (e) => problems.pageErrors.push(String(e)));
     docs.on('request', (r) => {
-      if (!r.url().startsWith(hub.url) && !r.url().startsWith('data:')) foreignRequests.push(r.url());
+      if (!r.url().startsWith(hub.url) && !r.url().startsWith('data:')) problems.foreignRequests.push(r.url());
     });
     await docs.goto(hub.url + '/docs');
     await docs.getByText('DOM hub').first().waitFor({ timeout: 15_000 });
@@ -174,9 +159,9 @@ describe('planner dashboard in a browser', () => {
   });
 
   it('ran without script errors, injected markup or requests leaving the hub, and saved a screenshot', () => {
-    expect(pageErrors).toEqual([]);
-    expect(consoleErrors).toEqual([]);
-    expect(foreignRequests).toEqual([]);
+    expect(problems.pageErrors).toEqual([]);
+    expect(problems.consoleErrors).toEqual([]);
+    expect(problems.foreignRequests).toEqual([]);
     expect(existsSync(SCREENSHOT)).toBe(true);
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
   });
