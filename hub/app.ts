@@ -5,7 +5,8 @@
 import { Hono } from 'hono';
 import type { HubContext } from './context.js';
 import type { Gateway } from './gateway/index.js';
-import { errorHandler, limitBody, notFoundHandler, requireToken } from '../shared/http.js';
+import { errorHandler, limitAuthFailures, limitBody, notFoundHandler, requireToken } from '../shared/http.js';
+import { FailureLimiter } from './ratelimit.js';
 import { secretEquals } from './registry.js';
 import { facilitiesApi } from './api/facilities.js';
 import { nodesApi } from './api/nodes.js';
@@ -24,6 +25,8 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
   app.use(metrics.http);
+  // repeated bad planner tokens from one address: 429 (the gateway has its own, per node)
+  app.use('/api/v1/*', limitAuthFailures(new FailureLimiter()));
   app.onError(errorHandler(ctx.log));
   app.notFound(notFoundHandler);
 

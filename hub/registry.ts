@@ -11,7 +11,8 @@ import { isStatus } from '../shared/errors.js';
 import type { NodeRegistryDoc } from '../shared/schemas.js';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-export const newToken = () => randomBytes(32).toString('base64url');
+// hex, never base64url: a token starting with "-" reads as an option to `dom node --token …`
+export const newToken = () => randomBytes(32).toString('hex');
 
 export function tokenMatches(token: string, hash: string): boolean {
   const a = Buffer.from(hashToken(token), 'hex');

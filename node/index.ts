@@ -28,22 +28,69 @@ export interface DomNode {
 export async function startNode(input: NodeConfigInput, log: Logger = createLogger('node')): Promise<DomNode> {
   const config = parseWith(NodeConfig, input, 'invalid_config');
   const dataDir = resolve(config.dataDir ?? `./data/node-${config.id}`);
-  const db = openLocalDb(dataDir);
-  const store = new NodeStore(db, config.id, log);
-  await store.open();
-  const sync = new HubSync({
-    db,
-    hubUrl: config.hubUrl,
-    nodeId: config.id,
-    token: config.token,
-    log,
-    initialBackoffMs: config.initialBackoffMs,
-    maxBackoffMs: config.maxBackoffMs,
-  });
-  await sync.start();
-  sync.online$.subscribe((online) => log.info({ online }, online ? 'hub link up' : 'hub link down'));
+  let stopping: Promise<void> | undefined;
+  let reopening: Promise<void> | null = null;
 
-  const app = createNodeApp({ store, sync, associateToken: config.associateToken, facility: config.id, log });
+  /** The local database, the store over it and the sync of it: replaced together when the database is reopened. */
+  const open = async () => {
+    const db = openLocalDb(dataDir, onStorageFailure);
+    try {
+      const store = new NodeStore(db, config.id, log);
+      await store.open();
+      const sync = new HubSync({
+        db,
+        hubUrl: config.hubUrl,
+        nodeId: config.id,
+        token: config.token,
+        log,
+        initialBackoffMs: config.initialBackoffMs,
+        maxBackoffMs: config.maxBackoffMs,
+      });
+      await sync.start();
+      sync.online$.subscribe((online) => log.info({ online }, online ? 'hub link up' : 'hub link down'));
+      return { db, store, sync };
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  };
+  let cur = await open();
+
+  // A write the disk refused: LevelDB must be reopened before it may acknowledge another write
+  // (node/store/db.ts). Reads keep being served from memory meanwhile; writes answer 503.
+  function onStorageFailure(err: Error) {
+    if (reopening || stopping) return;
+    log.error({ err: err.message }, 'local database write failed; reopening the database (writes refused until then)');
+    reopening = (async () => {
+      const old = cur;
+      await old.sync.stop();
+      old.store.close();
+      await old.store.serial(async () => undefined).catch(() => undefined);
+      await old.db.close().catch(() => undefined);
+      for (let attempt = 1; !stopping; attempt++) {
+        try {
+          cur = await open();
+          log.warn({ attempt }, 'local database reopened');
+          return;
+        } catch (e) {
+          log.warn({ err: (e as Error).message, attempt }, 'reopening the local database failed; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+        }
+      }
+    })().finally(() => (reopening = null));
+  }
+
+  const app = createNodeApp({
+    get store() {
+      return cur.store;
+    },
+    get sync() {
+      return cur.sync;
+    },
+    associateToken: config.associateToken,
+    facility: config.id,
+    log,
+  });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
   });
@@ -51,16 +98,23 @@ export async function startNode(input: NodeConfigInput, log: Logger = createLogg
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, facility: config.id, hub: config.hubUrl }, 'node started');
 
-  let stopping: Promise<void> | undefined;
   return {
     url,
     port,
-    store,
-    db,
-    sync,
+    get store() {
+      return cur.store;
+    },
+    get db() {
+      return cur.db;
+    },
+    get sync() {
+      return cur.sync;
+    },
     config,
     stop() {
       stopping ??= (async () => {
+        await reopening;
+        const { sync, store, db } = cur;
         await sync.stop();
         store.close();
         await new Promise<void>((ok) => {

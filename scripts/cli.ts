@@ -116,10 +116,14 @@ export async function main(argv: string[]): Promise<void> {
         const known = readdirSync(dir).filter((n) => n.endsWith('.ts')).map((n) => n.slice(0, -3));
         const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: false }) => Promise<unknown> };
         const benches: string[] = [];
-        if (which === 'all') {
-          for (const name of known.sort()) if (typeof (await load(name)).run === 'function') benches.push(name);
-        } else if (which && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
-        else throw new DomError(400, 'unknown_bench', `which bench? ${which ? `"${which}" is not one; ` : ''}one of: all, ${known.join(', ')}`);
+        if (which && which !== 'all' && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
+        else {
+          // the files that export run(): the benches (the others are their helpers)
+          const all: string[] = [];
+          for (const name of known.sort()) if (typeof (await load(name)).run === 'function') all.push(name);
+          if (which !== 'all') throw new DomError(400, 'unknown_bench', `which bench? ${which ? `"${which}" is not one; ` : ''}one of: all, ${all.join(', ')}`);
+          benches.push(...all);
+        }
         for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}) });
         break;
       }

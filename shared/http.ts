@@ -6,6 +6,7 @@
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
 import { DomError, badRequest, unauthorized } from './errors.js';
 import type { Logger } from './log.js';
@@ -66,6 +67,37 @@ export function limitBody(maxSize: number): MiddlewareHandler {
     maxSize,
     onError: (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
   });
+}
+
+/** Counts failed authentications per key (hub/ratelimit.ts FailureLimiter). */
+export interface FailureCounter {
+  blocked(key: string): boolean;
+  fail(key: string): void;
+}
+
+/** The client's address, as the socket has it (a proxy in front would need its own limits). */
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Slows token guessing: a client address whose requests failed authentication (401) too often
+ * gets 429 for every request, without its token being looked at, until the window passes.
+ */
+export function limitAuthFailures(limiter: FailureCounter): MiddlewareHandler {
+  return async (c, next) => {
+    const key = clientAddress(c);
+    if (limiter.blocked(key)) {
+      c.header('Retry-After', '60');
+      return c.json({ error: { code: 'too_many_requests', message: 'too many failed authentications from this address; try later' } }, 429);
+    }
+    await next();
+    if (c.res.status === 401) limiter.fail(key);
+  };
 }
 
 /** Bearer-token guard for a fixed secret (planner and associate tokens). */

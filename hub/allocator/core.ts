@@ -61,7 +61,6 @@ interface Cand {
   km: number;
   ship: number;
   unit: number;
-  du: number;
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
@@ -401,8 +400,7 @@ function destination(net: Network, order: SourcingOrder): { lat: number; lon: nu
 function cand(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, fi: number, dot?: number): Cand {
   const f = net.facilities[fi]!;
   const km = dot === undefined ? distanceKm(f, to) : EARTH_RADIUS_KM * Math.acos(Math.max(-1, Math.min(1, dot)));
-  const unit = s.unitCost(f);
-  return { fi, km, ship: s.shipmentCost(f, km, order), unit, du: unit + (f.type === 'dc' ? Number(process.env.DELTA ?? 0) : 0) };
+  return { fi, km, ship: s.shipmentCost(f, km, order), unit: s.unitCost(f) };
 }
 
 function cands(net: Network, order: SourcingOrder, s: SourcingStrategy, to: { lat: number; lon: number }, found: { ids: number[]; dots: number[] }): Cand[] {
@@ -666,7 +664,7 @@ class Board {
         const u = this.units(c);
         if (u <= 0) continue;
         const cd = cands[c]!;
-        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.du) / u;
+        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.unit) / u;
         if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && u > bestUnits)) {
           best = c;
           bestScore = score;
@@ -689,7 +687,7 @@ class Board {
         sR[ri] = sR[ri]! - t;
         capLeft -= t;
         sol.filled += t;
-        sol.cost += t * cd.du;
+        sol.cost += t * cd.unit;
       }
       sK[best] = capLeft;
       if (!sUsed[best]) sol.cost += cd.ship;
@@ -712,7 +710,7 @@ class Board {
       if (excl) for (let wi = 0; wi < W && ok; wi++) if (excl[c * W + wi]) ok = false;
       if (!ok) continue;
       const cd = cands[c]!;
-      const cost = cd.ship + total * cd.du;
+      const cost = cd.ship + total * cd.unit;
       if (cost < bestCost) {
         best = c;
         bestCost = cost;

@@ -281,15 +281,17 @@ export class Allocator {
     // orders that got nothing this time: record the backorder and why, once
     await Promise.all(
       unfilledOnly.map(async (p) => {
+        let recorded = false;
         await store.update(p.order, (o) => {
           if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
+          recorded = true;
           o.backorderedAt = now;
           o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
           o.status = o.allocations.length ? o.status : 'backordered';
         });
         // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
         // reads "backordered" now, not the "received" it was left at
-        await store.refresh(p.order);
+        if (recorded) await store.refresh(p.order);
       }),
     );
     this.stats.batches++;
@@ -381,7 +383,10 @@ export class Allocator {
     for (const o of orders) {
       if (o.cancelRequested) continue;
       if (o.hold) this.hold(o.id, o.hold.until);
-      else if (o.status === 'received' || o.status === 'backordered' || o.status === 'partially_allocated') {
+      // every order not finished, not only those waiting for stock: a short pick, a rejection or a
+      // shipped transfer (a handover due) reported while no instance held the lease (a hub that
+      // just restarted) was seen by no allocator, and only a batch finds that work again
+      else if (o.status !== 'shipped' && o.status !== 'completed' && o.status !== 'cancelled') {
         open++;
         this.submit(o.id);
       }

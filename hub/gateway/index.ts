@@ -153,6 +153,14 @@ export function createGateway(opts: GatewayOptions): Gateway {
   return { app, openConnections: () => open };
 }
 
+const MAX_KEYS = 10_000;
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS && v.every((x) => typeof x === 'string');
+function isBulkGetItem(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.id === 'string' && d.id.length > 0 && (d.rev === undefined || typeof d.rev === 'string') && (d.atts_since === undefined || isStringArray(d.atts_since));
+}
+
 interface WriteRefusal {
   status: 400 | 403;
   reason: string;
@@ -176,12 +184,14 @@ function checkWrite(endpoint: string, docId: string | undefined, body: unknown, 
       if (b._id !== undefined && b._id !== docId) return { status: 400, reason: '_id does not match the path' };
       return null;
     }
+    // The shapes PouchDB sends, checked before CouchDB sees them: express-pouchdb never answers a
+    // _bulk_get of no documents (the connection hangs for good) and answers 500 to a null one.
     case 'revs_diff':
-      return Array.isArray(b) ? { status: 400, reason: 'body must be an object of id → revisions' } : null;
+      return !Array.isArray(b) && Object.keys(b).length <= MAX_KEYS && Object.values(b).every(isStringArray) ? null : { status: 400, reason: 'body must be an object of document id → array of revisions' };
     case 'bulk_get':
-      return Array.isArray(b.docs) ? null : { status: 400, reason: '"docs" must be an array' };
+      return Array.isArray(b.docs) && b.docs.length > 0 && b.docs.length <= MAX_KEYS && b.docs.every(isBulkGetItem) ? null : { status: 400, reason: '"docs" must be a non-empty array of {"id","rev"?,"atts_since"?}' };
     case 'all_docs':
-      return b.keys === undefined || Array.isArray(b.keys) ? null : { status: 400, reason: '"keys" must be an array' };
+      return b.keys === undefined || (isStringArray(b.keys) && b.keys.length <= MAX_KEYS) ? null : { status: 400, reason: '"keys" must be an array of document ids' };
     default:
       return null;
   }

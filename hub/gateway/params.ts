@@ -121,7 +121,8 @@ export function checkParams(endpoint: Endpoint, params: URLSearchParams): string
   const allowed = PARAMS[endpoint];
   const seen = new Set<string>();
   for (const [key, value] of params) {
-    const re = allowed[key];
+    // own keys only: "__proto__" or "constructor" must not find Object.prototype's members
+    const re = Object.hasOwn(allowed, key) ? allowed[key] : undefined;
     if (!re) return `query parameter "${key}" is not allowed here`;
     if (seen.has(key)) return `query parameter "${key}" given twice`;
     seen.add(key);

@@ -3,7 +3,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { NodeStore } from '../store/index.js';
 import type { HubSync } from '../sync/index.js';
-import { errorHandler, limitBody, notFoundHandler, readBody, requireToken } from '../../shared/http.js';
+import { errorHandler, limitAuthFailures, limitBody, notFoundHandler, readBody, requireToken } from '../../shared/http.js';
+import { FailureLimiter } from '../../hub/ratelimit.js';
+import { storageUnavailable } from '../store/db.js';
 import { secretEquals } from '../../hub/registry.js';
 import { badRequest } from '../../shared/errors.js';
 import { Sku } from '../../shared/ids.js';
@@ -37,9 +39,11 @@ export interface NodeAppOptions {
 }
 
 export function createNodeApp(o: NodeAppOptions): Hono {
-  const { store } = o;
+  // `o.store` is read on every call: the node replaces its store when it reopens its database
   const app = new Hono();
-  app.onError(errorHandler(o.log));
+  const onError = errorHandler(o.log);
+  // a write that reaches the database while the node reopens it (after a disk failure): 503, not 500
+  app.onError((err, c) => (/database is closed/.test(err.message) ? onError(storageUnavailable(), c) : onError(err, c)));
   app.notFound(notFoundHandler);
 
   app.get('/', (c) => c.html(pageHtml(o.facility)));
@@ -47,14 +51,16 @@ export function createNodeApp(o: NodeAppOptions): Hono {
   app.get('/openapi.json', (c) => c.json(nodeOpenApiDocument({ StepBody, SaleBody, AdjustmentBody, ReceiptBody })));
 
   const api = new Hono();
+  // repeated bad associate tokens from one address: 429
+  api.use(limitAuthFailures(new FailureLimiter()));
   api.use(limitBody(1024 * 1024));
   api.use(requireToken((t) => secretEquals(t, o.associateToken)));
 
-  api.get('/tasks', (c) => c.json(store.tasks(c.req.query('all') === 'true')));
-  api.get('/dos/:id', (c) => c.json(store.getTask(c.req.param('id'))));
+  api.get('/tasks', (c) => c.json(o.store.tasks(c.req.query('all') === 'true')));
+  api.get('/dos/:id', (c) => c.json(o.store.getTask(c.req.param('id'))));
   api.post('/dos/:id/:step', async (c) => {
     const step = c.req.param('step');
-    if (!(step in STEP_EVENTS)) throw badRequest('unknown_step', `unknown step "${step}"; steps are ${Object.keys(STEP_EVENTS).join(', ')}`);
+    if (!Object.hasOwn(STEP_EVENTS, step)) throw badRequest('unknown_step', `unknown step "${step}"; steps are ${Object.keys(STEP_EVENTS).join(', ')}`);
     const text = await c.req.text();
     let raw: unknown = {};
     if (text.trim()) {
@@ -66,22 +72,22 @@ export function createNodeApp(o: NodeAppOptions): Hono {
     }
     const parsed = StepBody.safeParse(raw);
     if (!parsed.success) throw badRequest('invalid_body', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return c.json(await store.step(c.req.param('id'), step as Step, parsed.data));
+    return c.json(await o.store.step(c.req.param('id'), step as Step, parsed.data));
   });
 
-  api.get('/inventory', (c) => c.json(store.positions()));
-  api.get('/inbound', (c) => c.json([...store.inbound.values()].map(({ _id, _rev, ...i }) => i)));
+  api.get('/inventory', (c) => c.json(o.store.positions()));
+  api.get('/inbound', (c) => c.json([...o.store.inbound.values()].map(({ _id, _rev, ...i }) => i)));
   api.post('/sales', async (c) => {
     const b = await readBody(c, SaleBody);
-    return c.json(await store.sale(b.sku, b.qty), 201);
+    return c.json(await o.store.sale(b.sku, b.qty), 201);
   });
   api.post('/adjustments', async (c) => {
     const b = await readBody(c, AdjustmentBody);
-    return c.json(await store.adjust(b.sku, b.onHand, b.reason), 201);
+    return c.json(await o.store.adjust(b.sku, b.onHand, b.reason), 201);
   });
   api.post('/receipts', async (c) => {
     const b = await readBody(c, ReceiptBody);
-    return c.json(await store.receive(b.inboundId, b.lines), 201);
+    return c.json(await o.store.receive(b.inboundId, b.lines), 201);
   });
   api.get('/sync', (c) =>
     c.json(o.sync?.snapshot() ?? { online: false, pending: 0, lastSyncAt: null, lastError: null, pulled: 0, pushed: 0, hub: null }),

@@ -128,7 +128,10 @@ export class HubSync {
       back_off_function: backoff(this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000),
     };
     this.pull = db.replicate.from(remote, options);
-    this.push = db.replicate.to(remote, options);
+    // Push only what the node writes: without the filter every document pulled from the hub is
+    // echoed back as a `_revs_diff` through the gateway, which doubled the CPU of a pull (a local
+    // filter: nothing is asked of the server's `_changes`).
+    this.push = db.replicate.to(remote, { ...options, filter: (doc) => nodeDbOwnership(doc._id)?.writer === 'node' });
     this.wire('pull', this.pull);
     this.wire('push', this.push);
   }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Instance } from '../../shared/instance.js';
-import { nearestFacilityGreedy, solveInstance } from '../../hub/allocator/instance.js';
+import { nearestFacilityGreedy, networkOf, ordersOf, resultOf, solveInstance, substitutesOf } from '../../hub/allocator/instance.js';
+import { Network, allocateBatch, allocateOrder, release } from '../../hub/allocator/core.js';
+import { costStrategy } from '../../hub/allocator/strategy.js';
+import { distanceKm } from '../../shared/geo.js';
+import { generateInstance } from '../../scripts/bench/instances.js';
 
 const base = {
   costs: { perShipment: 6, perKm: 0.004, perUnit: { dc: 0.5, store: 1.5 } },
@@ -97,5 +101,113 @@ describe('allocator core', () => {
     expect(ex.candidates.find((c) => c.facility === 'S1')!.excluded).toMatch(/does not ship/);
     expect(ex.chosen[0]!.facility).toBe('DC1');
     expect(ex.chosen[0]!.cost).toBeCloseTo(r.totals.cost, 1);
+  });
+});
+
+
+describe('allocator core: search and batch improvement', () => {
+  const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+
+  it('finds the same nearest facilities as a scan, on the grid and off it, with filters and a distance limit', () => {
+    const r = seeded(9);
+    for (const n of [40, 1200]) {
+      const facilities = Array.from({ length: n }, (_, i) => ({ id: `F${i}`, type: 'store' as const, lat: -60 + r() * 130, lon: -180 + r() * 360, capacity: 1, priority: 0, shipFromStore: true, pickup: false }));
+      const net = new Network(facilities);
+      for (let q = 0; q < 300; q++) {
+        const p = q % 2 ? { lat: 25 + r() * 25, lon: -125 + r() * 60 } : { lat: -85 + r() * 170, lon: -180 + r() * 360 };
+        const k = 1 + Math.floor(r() * 20);
+        const maxKm = r() < 0.3 ? r() * 3000 : 25_000;
+        const ok = (fi: number) => fi % 4 !== 1;
+        const want = facilities
+          .map((f, i) => [i, distanceKm(f, p)] as const)
+          .filter(([i, d]) => ok(i) && d <= maxKm)
+          .sort((a, b) => a[1] - b[1])
+          .slice(0, k)
+          .map(([, d]) => d);
+        const got = net.nearest(p, k, maxKm, ok).map((i) => distanceKm(facilities[i]!, p));
+        expect(got.length).toBe(want.length);
+        got.forEach((d, j) => expect(d).toBeCloseTo(want[j]!, 6));
+      }
+    }
+  });
+
+  it('reaches past the nearest facilities for a unit only a far one holds', () => {
+    const near = Array.from({ length: 20 }, (_, i) => ({ id: `S${i}`, type: 'store', lat: 33.75 + i * 0.01, lon: -84.39 }));
+    const inst = Instance.parse({
+      ...base,
+      facilities: [...near, { id: 'FAR', type: 'store', lat: 47.6, lon: -122.3 }],
+      inventory: [...near.map((f) => ({ facility: f.id, sku: 'A', onHand: 5 })), { facility: 'FAR', sku: 'RARE', onHand: 1 }],
+      orders: [order('O1', 1, [{ line: 1, sku: 'A', qty: 1 }, { line: 2, sku: 'RARE', qty: 1 }])],
+    });
+    const r = solveInstance(inst, { maxCandidates: 8 });
+    expect(r.totals.unitsUnfilled).toBe(0);
+    expect(r.assignments.find((a) => a.sku === 'RARE')!.facility).toBe('FAR');
+    expect(r.plans[0]!.explanation.candidates.some((c) => c.facility === 'FAR')).toBe(false); // explained only when explain is on
+    const explained = solveInstance(inst, { maxCandidates: 8, explain: true });
+    expect(explained.plans[0]!.explanation.candidates.find((c) => c.facility === 'FAR')!.units).toBe(1);
+  });
+
+  it('considers the nearest DCs however many stores are nearer', () => {
+    const stores = Array.from({ length: 30 }, (_, i) => ({ id: `S${i}`, type: 'store', lat: 33.75 + i * 0.005, lon: -84.39 }));
+    const inst = Instance.parse({
+      ...base,
+      facilities: [...stores, { id: 'DC1', type: 'dc', lat: 35.1, lon: -85.3 }],
+      // each store holds one of the four SKUs; the DC holds all four
+      inventory: [...stores.map((f, i) => ({ facility: f.id, sku: 'ABCD'[i % 4]!, onHand: 5 })), ...['A', 'B', 'C', 'D'].map((sku) => ({ facility: 'DC1', sku, onHand: 5 }))],
+      orders: [order('O1', 1, ['A', 'B', 'C', 'D'].map((sku, i) => ({ line: i + 1, sku, qty: 1 })))],
+    });
+    const r = solveInstance(inst);
+    expect(r.totals.shipments).toBe(1);
+    expect(r.assignments.every((a) => a.facility === 'DC1')).toBe(true);
+  });
+
+  it('improves a batch without taking fill, or an ordered SKU, from any order, and within stock and capacity', () => {
+    const inst = generateInstance({ orders: 300, facilities: 40, skus: 60, seed: 5 });
+    const s = costStrategy(inst.costs);
+    const run = (improveRounds: number) => {
+      const net = networkOf(inst);
+      const plans = allocateBatch(net, ordersOf(inst), () => s, substitutesOf(inst), { improveRounds });
+      return { plans, result: resultOf(inst, plans) };
+    };
+    const single = run(0);
+    const batch = run(1);
+    expect(batch.result.totals.cost).toBeLessThan(single.result.totals.cost);
+    const by = (plans: typeof single.plans) => new Map(plans.map((p) => [p.order, p]));
+    const a = by(single.plans);
+    for (const p of batch.plans) {
+      const q = a.get(p.order)!;
+      const filled = (x: typeof p) => x.picks.reduce((t, y) => t + y.qty, 0);
+      const primary = (x: typeof p) => x.picks.filter((y) => !y.substitute).reduce((t, y) => t + y.qty, 0);
+      expect(filled(p)).toBeGreaterThanOrEqual(filled(q));
+      expect(primary(p)).toBeGreaterThanOrEqual(primary(q));
+    }
+    // never beyond capacity or available stock (safety stock excluded)
+    const used = new Map<string, number>();
+    const perSku = new Map<string, number>();
+    for (const x of batch.result.assignments) {
+      used.set(x.facility, (used.get(x.facility) ?? 0) + x.qty);
+      perSku.set(`${x.facility}|${x.sku}`, (perSku.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
+    }
+    for (const f of inst.facilities) expect(used.get(f.id) ?? 0).toBeLessThanOrEqual(f.capacity);
+    for (const p of inst.inventory) expect(perSku.get(`${p.facility}|${p.sku}`) ?? 0).toBeLessThanOrEqual(p.onHand - p.safetyStock);
+    // the plans' own costs add up to DESIGN.md's cost
+    expect(batch.plans.reduce((t, p) => t + p.cost, 0)).toBeCloseTo(batch.result.totals.cost, 0);
+  });
+
+  it('releases exactly what it took, on the network it planned against and through facility ids on a copy', () => {
+    const inst = generateInstance({ orders: 50, facilities: 300, skus: 40, seed: 2 });
+    const s = costStrategy(inst.costs);
+    const net = networkOf(inst);
+    const copy = net.clone();
+    const before = Array.from(net.capacity);
+    const plans = ordersOf(inst).map((o) => allocateOrder(net, o, s, substitutesOf(inst)));
+    expect(Array.from(copy.capacity)).toEqual(before); // the copy did not move
+    for (const p of plans) release(net, p);
+    expect(Array.from(net.capacity)).toEqual(before);
+    for (const p of plans) {
+      for (const x of p.picks) copy.take(copy.indexOf(x.facility)!, x.sku, x.qty);
+      release(copy, p);
+    }
+    expect(Array.from(copy.capacity)).toEqual(before);
   });
 });

@@ -1,0 +1,1319 @@
+/**
+ * `dom bench e2e`: the whole system, end to end, on this machine. Each figure is printed next to
+ * the limit of the part beneath it, measured in the same run, so that a slow figure says where
+ * the time goes:
+ *
+ * - order throughput: orders POSTed over HTTP (many in flight), allocated, their DOs written into
+ *   the node databases — against the raw `_bulk_docs` rate of the same CouchDB;
+ * - sync latency, both ways, with many nodes live-syncing at once (nodes in a second process):
+ *   DO created at the hub → in the node's local database, and status event at the node → the DO
+ *   state (and the order status) at the hub — against plain PouchDB live replication straight from
+ *   CouchDB under the same load;
+ * - initial sync of a new node through the gateway — against plain PouchDB replication straight
+ *   from CouchDB and plain PouchDB replication through the gateway;
+ * - availability checks (`GET /api/v1/atp`) at 1,000 facilities under load from a second process
+ *   (autocannon) — against a trivial authenticated route of the same API under the same load;
+ * - memory: peak RSS of a hub holding 1,000 facilities × 10,000 SKUs, and of a node with 50,000
+ *   SKUs — against the RSS of the same process before loading.
+ *
+ * The heavy parts run in child processes of this same file (`DOM_E2E_CHILD=<role>`), talking over
+ * IPC. Every run prints a table and appends it, with the machine, date and commit, to
+ * docs/BENCHMARKS.md ("End to end").
+ */
+import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import hdr from 'hdr-histogram-js';
+import PouchDB from 'pouchdb';
+import { startHub, type Hub } from '../../hub/index.js';
+import { startNode, type DomNode } from '../../node/index.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import type { DistributionOrderDoc, FacilityDoc } from '../../shared/schemas.js';
+import type { LoadConfig, LoadResult } from './load-atp.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const LOAD_ATP = fileURLToPath(new URL('./load-atp.ts', import.meta.url));
+const BENCHMARKS_MD = join(REPO, 'docs', 'BENCHMARKS.md');
+const PLANNER = 'bench-e2e-planner-token';
+const ASSOCIATE = 'bench-associate';
+
+export interface E2eOptions {
+  quick?: boolean;
+  /** Append the run to docs/BENCHMARKS.md (default: a full run does, a quick one or one under vitest does not). */
+  record?: boolean;
+  /** Run only these phases (throughput, latency, initial, atp, memory); default all. */
+  only?: string[];
+  /** Print the table (default yes). */
+  print?: boolean;
+}
+
+interface Sizes {
+  orders: number;
+  /** orders are posted for at most this long */
+  postSeconds: number;
+  orderConcurrency: number;
+  throughputFacilities: number;
+  throughputSkus: number;
+  rawDocs: number;
+  nodes: number;
+  latencySeconds: number;
+  latencyRate: number;
+  initialDocs: number;
+  atpFacilities: number;
+  atpSkus: number;
+  atpSeconds: number;
+  atpConnections: number;
+  memFacilities: number;
+  memSkus: number;
+}
+
+const FULL: Sizes = {
+  orders: 10_000, postSeconds: 60, orderConcurrency: 64, throughputFacilities: 20, throughputSkus: 200, rawDocs: 20_000,
+  nodes: 100, latencySeconds: 40, latencyRate: 5,
+  initialDocs: 50_000,
+  atpFacilities: 1_000, atpSkus: 20, atpSeconds: 15, atpConnections: 16,
+  memFacilities: 1_000, memSkus: 10_000,
+};
+const QUICK: Sizes = {
+  orders: 2_000, postSeconds: 4, orderConcurrency: 32, throughputFacilities: 8, throughputSkus: 40, rawDocs: 3_000,
+  nodes: 5, latencySeconds: 4, latencyRate: 5,
+  initialDocs: 2_000,
+  atpFacilities: 50, atpSkus: 10, atpSeconds: 1, atpConnections: 16,
+  memFacilities: 100, memSkus: 1_000,
+};
+
+// ------------------------------------------------------------------------------------ helpers
+
+type Pct = { p50: number; p99: number; max: number; count: number };
+
+function pct(values: number[]): Pct {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
+  for (const v of values) h.recordValue(Math.max(0, Math.round(v)));
+  const out = { p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue, count: h.totalCount };
+  h.destroy();
+  return out;
+}
+
+/** mulberry32: the same data on every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Continental US, where the facilities and customers are. */
+const BOX: [number, number, number, number] = [30, 47, -122, -75];
+
+function facilities(n: number, prefix: string, seed: number) {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}${String(i).padStart(4, '0')}`,
+    type: i % 25 === 0 ? ('dc' as const) : ('store' as const),
+    name: `${prefix} ${i}`,
+    lat: Math.round((BOX[0] + r() * (BOX[1] - BOX[0])) * 1e4) / 1e4,
+    lon: Math.round((BOX[2] + r() * (BOX[3] - BOX[2])) * 1e4) / 1e4,
+    capacity: 10_000_000,
+    shipFromStore: true,
+    pickup: false,
+  }));
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+const quickIdleMs = (s: Sizes) => Math.min(5_000, s.latencySeconds * 500);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * DOM_E2E_CPU_PROFILE=<prefix>: a CPU profile of this process over each measured window, written to
+ * `<prefix>-<phase>.cpuprofile` (open in Chrome DevTools, or summarise it by function).
+ */
+async function profiled<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+  const prefix = process.env.DOM_E2E_CPU_PROFILE;
+  if (!prefix) return fn();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${prefix}-${phase}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await sleep(everyMs);
+  }
+  process.stderr.write(`  (gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s)\n`);
+  return false;
+}
+
+interface Api {
+  call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  ok<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+function api(base: string): Api {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${PLANNER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as any };
+  };
+  return {
+    call,
+    async ok(method, path, body) {
+      const r = await call(method, path, body);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      return r.body;
+    },
+  };
+}
+
+/** Peak resident set size of this process (VmHWM), in MB; falls back to the current RSS. */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    /* not Linux */
+  }
+  return rssMb();
+}
+const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
+
+function ulimitN(): number {
+  try {
+    const v = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return v === 'unlimited' ? Infinity : Number(v);
+  } catch {
+    return 1024;
+  }
+}
+
+class Dirs {
+  private list: string[] = [];
+  make(name: string): string {
+    const d = mkdtempSync(join(os.tmpdir(), `dom-e2e-${name}-`));
+    this.list.push(d);
+    return d;
+  }
+  clean() {
+    for (const d of this.list.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+function progress(label: string, total: number, unit: string): { update(n: number): void; setTotal(n: number): void; stop(): void } {
+  const bar = new cliProgress.SingleBar(
+    { format: `  ${label.padEnd(26)} [{bar}] {value}/{total} ${unit} | {duration_formatted}`, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return {
+    update: (n) => bar.update(Math.min(n, total)),
+    setTotal: (n) => {
+      total = n;
+      bar.setTotal(n);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+// ------------------------------------------------------------------------ child processes
+
+interface ChildHandle {
+  proc: ChildProcess;
+  send(msg: object): void;
+  next<T = any>(type: string, timeoutMs: number): Promise<T>;
+  onProgress(fn: (m: any) => void): void;
+  exit(): Promise<void>;
+}
+
+/** This file again, as a child process in `role`, with its own event loop (and core). */
+function child(role: string, extraArgs: string[] = []): ChildHandle {
+  const proc = fork(SELF, [], {
+    cwd: REPO,
+    execArgv: ['--import', 'tsx', ...extraArgs],
+    env: { ...process.env, DOM_E2E_CHILD: role, DOM_LOG_LEVEL: process.env.DOM_LOG_LEVEL ?? 'error' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, { ok: (m: any) => void; fail: (e: Error) => void }>();
+  const early = new Map<string, any>();
+  let progressFn: (m: any) => void = () => undefined;
+  proc.on('message', (m: any) => {
+    if (m?.type === 'progress') return progressFn(m);
+    if (m?.type === 'error') {
+      for (const w of waiting.values()) w.fail(new Error(`${role} child: ${m.message}`));
+      waiting.clear();
+      return;
+    }
+    const w = waiting.get(m?.type);
+    if (w) {
+      waiting.delete(m.type);
+      w.ok(m);
+    } else early.set(m?.type, m);
+  });
+  proc.on('exit', (code) => {
+    for (const w of waiting.values()) w.fail(new Error(`${role} child exited (${code}) before answering`));
+    waiting.clear();
+  });
+  return {
+    proc,
+    send: (msg) => proc.send(msg),
+    next: (type, timeoutMs) => {
+      if (early.has(type)) {
+        const m = early.get(type);
+        early.delete(type);
+        return Promise.resolve(m);
+      }
+      return new Promise((ok, fail) => {
+        const t = setTimeout(() => {
+          waiting.delete(type);
+          fail(new Error(`${role} child: no "${type}" within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
+        waiting.set(type, { ok: (m) => (clearTimeout(t), ok(m)), fail: (e) => (clearTimeout(t), fail(e)) });
+      });
+    },
+    onProgress: (fn) => (progressFn = fn),
+    exit: () =>
+      new Promise<void>((ok) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return ok();
+        const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        proc.once('exit', () => (clearTimeout(t), ok()));
+        if (proc.connected) proc.send({ cmd: 'stop' });
+        else proc.kill('SIGTERM');
+      }),
+  };
+}
+
+function childReply(msg: object) {
+  process.send?.(msg);
+}
+
+async function childMain(role: string): Promise<void> {
+  const log = createLogger(`e2e-${role}`, process.env.DOM_LOG_LEVEL ?? 'error');
+  const first: any = await new Promise((ok) => process.once('message', ok));
+  try {
+    if (role === 'fleet') await fleetChild(first, log);
+    else if (role === 'pull') await pullChild(first, log);
+    else if (role === 'hubmem') await hubMemoryChild(first, log);
+    else throw new Error(`unknown role ${role}`);
+  } catch (err) {
+    childReply({ type: 'error', message: (err as Error).stack ?? String(err) });
+    process.exitCode = 1;
+  }
+  // leave no handle (a replication's timer, a socket) keeping the process up
+  setTimeout(() => process.exit(), 200);
+}
+
+// ---------------------------------------------------------------- phase 1: order throughput
+
+interface ThroughputResult {
+  orders: number;
+  /** CouchDB requests the hub made per order (HTTP, counted at the client), and its CPU per order */
+  couchRequestsPerOrder: number;
+  hubCpuMsPerOrder: number;
+  /** what one core would sustain at that CPU cost */
+  ordersPerSecPerCore: number;
+  concurrency: number;
+  facilities: number;
+  acceptedPerSec: number;
+  ordersPerSec: number;
+  seconds: number;
+  released: number;
+  notReleased: number;
+  postErrors: number;
+  dosCreated: number;
+  dosInNodeDbs: number;
+  batches: number;
+  rawBulkDocs: number;
+  rawBulkDocsPerSec: number;
+  ratioToRaw: number;
+}
+
+async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<ThroughputResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('tput'), plannerToken: PLANNER, batchWindowMs: 100, batchSize: 1000 }, log);
+  const sub: { unsubscribe(): void }[] = [];
+  try {
+    const http = api(hub.url);
+    const facs = facilities(s.throughputFacilities, 'TP', 1);
+    for (const f of facs) await http.ok('POST', '/api/v1/facilities', f);
+    const skus = Array.from({ length: s.throughputSkus }, (_, i) => `TP-${i}`);
+    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    for (const f of facs) await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: 1_000_000 })) });
+
+    // the limit beneath: raw _bulk_docs of small documents into the same CouchDB, 500 a batch
+    await hub.ctx.couch.ensureDb('bench_raw');
+    const raw = hub.ctx.couch.db('bench_raw');
+    const rawBar = progress('raw _bulk_docs', s.rawDocs, 'docs');
+    const r0 = performance.now();
+    for (let i = 0; i < s.rawDocs; i += 500) {
+      const docs = Array.from({ length: Math.min(500, s.rawDocs - i) }, (_, j) => ({ _id: `raw:${String(i + j).padStart(8, '0')}`, type: 'bench', n: i + j, at: new Date().toISOString(), note: 'a small document of about the size of a DO line' }));
+      await raw.bulk({ docs });
+      rawBar.update(i + docs.length);
+    }
+    const rawMs = performance.now() - r0;
+    rawBar.stop();
+
+    // the orders: `concurrency` POSTs in flight; done when every order is released
+    const status = new Map<string, string>();
+    sub.push(
+      hub.ctx.events.events$.subscribe((e) => {
+        if (e.type === 'order' && typeof e.data.id === 'string' && typeof e.data.status === 'string') status.set(e.data.id, e.data.status);
+      }),
+    );
+    const r = rng(7);
+    const ids = Array.from({ length: s.orders }, (_, i) => `E2E-${String(i).padStart(6, '0')}`);
+    const bodies = ids.map((id) => {
+      const n = 1 + Math.floor(r() * 3);
+      const picked = new Set<string>();
+      while (picked.size < n) picked.add(skus[Math.floor(r() ** 2 * skus.length)]!);
+      return {
+        id,
+        channel: 'web',
+        priority: r() < 0.1 ? 1 : 5,
+        delivery: 'ship',
+        shipTo: { lat: BOX[0] + r() * (BOX[1] - BOX[0]), lon: BOX[2] + r() * (BOX[3] - BOX[2]) },
+        lines: [...picked].map((sku, i) => ({ line: i + 1, sku, qty: 1 + Math.floor(r() * 2) })),
+      };
+    });
+    const bar = progress('orders released', s.orders, 'orders');
+    const done = () => {
+      let n = 0;
+      for (const st of status.values()) if (st === 'released' || st === 'partially_allocated' || st === 'backordered') n++;
+      return n;
+    };
+    const ticker = setInterval(() => bar.update(done()), 250);
+    // count the hub's requests to CouchDB (nano and the gateway both use the global fetch)
+    const realFetch = globalThis.fetch;
+    let couchRequests = 0;
+    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+      const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (u.startsWith(hub.ctx.couch.url)) couchRequests++;
+      return realFetch(input, init);
+    }) as typeof fetch;
+    let postErrors = 0;
+    let posted = 0;
+    let accepted = 0;
+    let acceptedPerSec = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const postUntil = t0 + s.postSeconds * 1000;
+    try {
+      await profiled('throughput', async () => {
+        await pool(bodies, s.orderConcurrency, async (b) => {
+          if (performance.now() > postUntil) return;
+          posted++;
+          const res = await http.call('POST', '/api/v1/orders', b).catch(() => ({ status: 0 }));
+          if (res.status !== 201 && res.status !== 200) postErrors++;
+        });
+        const acceptedMs = performance.now() - t0;
+        accepted = posted - postErrors;
+        acceptedPerSec = accepted / (acceptedMs / 1000);
+        bar.setTotal(accepted);
+        await until('every order released', () => done() >= accepted, 300_000, 20);
+      });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    const doneMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    clearInterval(ticker);
+    bar.update(done());
+    bar.stop();
+
+    let released = 0;
+    for (const st of status.values()) if (st === 'released') released++;
+    // the DOs as they stand in the node databases
+    let dosInNodeDbs = 0;
+    for (const f of facs) {
+      const res = await hub.ctx.couch.db(`node_${f.id.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0' });
+      dosInNodeDbs += res.rows.length;
+    }
+    // and a sample read back through the API
+    for (const id of ids.slice(0, accepted).filter((_, i) => i % Math.max(1, Math.floor(accepted / 20)) === 0)) {
+      const o = await http.ok<{ status: string }>('GET', `/api/v1/orders/${id}`);
+      if (o.status !== 'released') log.warn({ id, status: o.status }, 'order not released');
+    }
+    const rawBulkDocsPerSec = s.rawDocs / (rawMs / 1000);
+    const ordersPerSec = released / (doneMs / 1000);
+    const cpuMsPerOrder = (cpu.user + cpu.system) / 1000 / Math.max(1, released);
+    return {
+      orders: accepted,
+      couchRequestsPerOrder: Math.round((couchRequests / Math.max(1, accepted)) * 10) / 10,
+      hubCpuMsPerOrder: Math.round(cpuMsPerOrder * 10) / 10,
+      ordersPerSecPerCore: Math.round(1000 / cpuMsPerOrder),
+      concurrency: s.orderConcurrency,
+      facilities: facs.length,
+      acceptedPerSec: Math.round(acceptedPerSec),
+      ordersPerSec: Math.round(ordersPerSec),
+      seconds: Math.round(doneMs / 100) / 10,
+      released,
+      notReleased: accepted - released,
+      postErrors,
+      dosCreated: hub.allocator.stats.dosCreated,
+      dosInNodeDbs,
+      batches: hub.allocator.stats.batches,
+      rawBulkDocs: s.rawDocs,
+      rawBulkDocsPerSec: Math.round(rawBulkDocsPerSec),
+      ratioToRaw: Math.round((ordersPerSec / rawBulkDocsPerSec) * 10_000) / 10_000,
+    };
+  } finally {
+    for (const x of sub) x.unsubscribe();
+    await hub.stop();
+  }
+}
+
+// ------------------------------------------------------------------ phase 2: sync latency
+
+interface LatencyResult {
+  nodes: number;
+  orders: number;
+  ratePerSec: number;
+  dosCreated: number;
+  dosReceived: number;
+  eventsWritten: number;
+  eventsMatched: number;
+  down: Pct;
+  up: Pct;
+  upOrder: Pct;
+  probeDown: Pct;
+  probeUp: Pct;
+  /** CPU used during the traffic, in % of one core: the hub process (with its CouchDB), the nodes' process */
+  hubCpuPct: number;
+  /** the hub with every node linked and no traffic */
+  idleHubCpuPct: number;
+  nodesCpuPct: number;
+}
+
+interface FleetStart {
+  hubUrl: string;
+  couchUrl: string;
+  couchAuth: string;
+  nodes: { id: string; token: string }[];
+  dir: string;
+  skus: number;
+}
+
+interface FleetEvent {
+  doId: string;
+  orderId: string;
+  status: string;
+  at: string;
+}
+
+async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]): Promise<LatencyResult> {
+  // each node: a LevelDB (~4-6 fds), its HTTP server, the pull's long poll and the push
+  const limit = ulimitN();
+  let n = s.nodes;
+  const fits = Math.floor((limit - 500) / 16);
+  if (fits < n) {
+    notes.push(`ulimit -n is ${limit}: ran ${fits} nodes instead of ${n}`);
+    n = Math.max(1, fits);
+  }
+  const hub = await startHub({ port: 0, dataDir: dirs.make('lat'), plannerToken: PLANNER }, log);
+  const subs: { unsubscribe(): void }[] = [];
+  let fleet: ChildHandle | undefined;
+  const stopProbe = new AbortController();
+  try {
+    const http = api(hub.url);
+    const facs = facilities(n, 'LT', 2);
+    const tokens: { id: string; token: string }[] = [];
+    const regBar = progress('facilities', n, 'registered');
+    for (const f of facs) {
+      tokens.push({ id: f.id, token: (await http.ok<{ token: string }>('POST', '/api/v1/facilities', f)).token });
+      regBar.update(tokens.length);
+    }
+    regBar.stop();
+    const skus = Array.from({ length: 10 }, (_, i) => `LT-${i}`);
+    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    await pool(facs, 8, async (f) => {
+      await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: 1_000_000 })) });
+    });
+    // the probe: plain PouchDB live replication of one database, straight from CouchDB
+    await hub.ctx.couch.ensureDb('bench_probe');
+
+    fleet = child('fleet');
+    const startBar = progress('nodes live', n, 'nodes');
+    fleet.onProgress((m) => startBar.update(m.ready));
+    fleet.send({ hubUrl: hub.url, couchUrl: `${hub.ctx.couch.url}/bench_probe`, couchAuth: hub.ctx.couch.authHeader, nodes: tokens, dir: dirs.make('fleet'), skus: skus.length } satisfies FleetStart);
+    await fleet.next('ready', 300_000);
+    startBar.update(n);
+    startBar.stop();
+    // let the start-up uploads (counts applied, positions) settle, then see what idle sync costs
+    await sleep(s.nodes > 10 ? 2000 : 500);
+    const idle0 = process.cpuUsage();
+    const idleT0 = Date.now();
+    await sleep(quickIdleMs(s));
+    const idleCpu = process.cpuUsage(idle0);
+    const idleHubCpuPct = Math.round(((idleCpu.user + idleCpu.system) / 1000 / (Date.now() - idleT0)) * 100);
+
+    // the hub side: when each DO state and order status changed here
+    const doArrivals = new Map<string, { eventAt: string; t: number }[]>();
+    const picked = new Set<string>();
+    const inFulfilment = new Map<string, number>();
+    const probeUp: number[] = [];
+    subs.push(
+      hub.ctx.events.events$.subscribe((e) => {
+        if (e.type === 'do' && typeof e.data.eventAt === 'string') {
+          const doId = String(e.data.doId);
+          doArrivals.set(doId, [...(doArrivals.get(doId) ?? []), { eventAt: e.data.eventAt, t: Date.now() }]);
+          if (e.data.state === 'picked') picked.add(doId);
+        } else if (e.type === 'order' && e.data.status === 'in_fulfilment' && !inFulfilment.has(String(e.data.id))) {
+          inFulfilment.set(String(e.data.id), Date.now());
+        }
+      }),
+    );
+    const probeDb = hub.ctx.couch.db('bench_probe');
+    const probeInfo = await hub.ctx.couch.server.db.get('bench_probe');
+    let measuring = true;
+    void (async () => {
+      let since = String(probeInfo.update_seq);
+      while (!stopProbe.signal.aborted) {
+        try {
+          const res = await fetch(`${hub.ctx.couch.url}/bench_probe/_changes?feed=longpoll&include_docs=true&timeout=5000&since=${encodeURIComponent(since)}`, { headers: { authorization: hub.ctx.couch.authHeader }, signal: stopProbe.signal });
+          const body = (await res.json()) as { results: { id: string; doc?: { at?: string } }[]; last_seq: string | number };
+          for (const r of body.results) if (r.id.startsWith('pup:') && r.doc?.at && measuring) probeUp.push(Date.now() - Date.parse(r.doc.at));
+          since = String(body.last_seq);
+        } catch {
+          if (!stopProbe.signal.aborted) await sleep(100);
+        }
+      }
+    })();
+
+    fleet.send({ cmd: 'measure' });
+    const total = Math.round(s.latencySeconds * s.latencyRate);
+    const r = rng(3);
+    const bar = progress('orders (live traffic)', total, 'orders');
+    const posts: Promise<unknown>[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / s.latencyRate;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const f = facs[i % facs.length]!;
+      posts.push(
+        http.call('POST', '/api/v1/orders', {
+          id: `LAT-${String(i).padStart(6, '0')}`,
+          channel: 'web',
+          delivery: 'ship',
+          shipTo: { lat: f.lat, lon: f.lon },
+          lines: [{ line: 1, sku: skus[Math.floor(r() * skus.length)]!, qty: 1 }],
+        }),
+      );
+      if (i % 5 === 0) posts.push(probeDb.insert({ _id: `pdown:${String(i).padStart(6, '0')}`, createdAt: new Date().toISOString() } as never));
+      bar.update(i + 1);
+    }
+    await Promise.all(posts);
+    bar.stop();
+
+    // settle: every DO at its node, and picked as far as the hub knows
+    await until(
+      'the DOs and their events to arrive',
+      async () => {
+        fleet!.send({ cmd: 'status' });
+        const st = await fleet!.next<{ dosSeen: number }>('status', 10_000);
+        return st.dosSeen >= hub.allocator.stats.dosCreated && picked.size >= hub.allocator.stats.dosCreated;
+      },
+      60_000,
+      250,
+    );
+    const wallMs = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    measuring = false;
+    fleet.send({ cmd: 'report' });
+    const rep = await fleet.next<{ down: number[]; probeDown: number[]; dosSeen: number; events: FleetEvent[]; stepErrors: number; cpuMs: number }>('report', 60_000);
+    if (rep.stepErrors) notes.push(`latency: ${rep.stepErrors} associate steps failed at the nodes`);
+    // each event written at a node → the first change of its DO state at the hub that includes it
+    // (the monitor may apply an ack and a pick in one go: both count, each from its own time)
+    const up: number[] = [];
+    const upOrder: number[] = [];
+    let matched = 0;
+    for (const e of rep.events) {
+      const a = doArrivals.get(e.doId)?.find((x) => x.eventAt >= e.at);
+      if (!a) continue;
+      matched++;
+      up.push(a.t - Date.parse(e.at));
+      const o = inFulfilment.get(e.orderId);
+      if (e.status === 'ack' && o !== undefined) upOrder.push(o - Date.parse(e.at));
+    }
+    return {
+      nodes: n,
+      orders: total,
+      ratePerSec: s.latencyRate,
+      dosCreated: hub.allocator.stats.dosCreated,
+      dosReceived: rep.dosSeen,
+      eventsWritten: rep.events.length,
+      eventsMatched: matched,
+      down: pct(rep.down),
+      up: pct(up),
+      upOrder: pct(upOrder),
+      probeDown: pct(rep.probeDown),
+      probeUp: pct(probeUp),
+      hubCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100),
+      idleHubCpuPct,
+      nodesCpuPct: Math.round((rep.cpuMs / wallMs) * 100),
+    };
+  } finally {
+    stopProbe.abort();
+    for (const x of subs) x.unsubscribe();
+    await fleet?.exit();
+    await hub.stop();
+  }
+}
+
+async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
+  const nodes: DomNode[] = [];
+  const feeds: { cancel(): void }[] = [];
+  const down: number[] = [];
+  const probeDown: number[] = [];
+  const measured = new Map<string, DomNode>(); // doId → its node
+  let measuring = false;
+  let stepErrors = 0;
+  let cpu0 = process.cpuUsage();
+
+  const step = async (node: DomNode, doId: string, name: 'ack' | 'pick', body: object) => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        await node.store.step(doId, name, body);
+        return;
+      } catch (err) {
+        // the store's own feed may not have taken the DO in yet
+        if ((err as { status?: number }).status !== 404) break;
+        await sleep(20);
+      }
+    }
+    stepErrors++;
+  };
+
+  await pool(start.nodes, 8, async (n) => {
+    const node = await startNode({ id: n.id, hubUrl: start.hubUrl, token: n.token, port: 0, dataDir: join(start.dir, n.id), associateToken: ASSOCIATE, initialBackoffMs: 250, maxBackoffMs: 2000 }, log);
+    nodes.push(node);
+    const feed = node.db.changes({ since: 'now', live: true, include_docs: true, return_docs: false });
+    feed.on('change', (ch: { id: string; doc?: unknown }) => {
+      if (!ch.id.startsWith('do:') || !ch.doc || !measuring) return;
+      const d = ch.doc as DistributionOrderDoc;
+      down.push(Date.now() - Date.parse(d.createdAt));
+      measured.set(d.doId, node);
+      // the associate: acknowledge at once, pick a moment later
+      void (async () => {
+        await step(node, d.doId, 'ack', {});
+        await sleep(100);
+        await step(node, d.doId, 'pick', { lines: d.lines.map((l) => ({ line: l.line, qty: l.qty })) });
+      })();
+    });
+    feeds.push(feed);
+  });
+
+  // the probe: a plain PouchDB replica of one database, straight from CouchDB, both ways
+  const probe = new PouchDB(join(start.dir, 'probe'));
+  const remote = new PouchDB(start.couchUrl, {
+    skip_setup: true,
+    fetch: (url, init) => {
+      init.headers.set('Authorization', start.couchAuth);
+      return PouchDB.fetch(url, init);
+    },
+  });
+  const live = { live: true, retry: true, heartbeat: 10_000, batch_size: 200 };
+  const probePull = probe.replicate.from(remote, live);
+  const probePush = probe.replicate.to(remote, live);
+  const probeFeed = probe.changes({ since: 'now', live: true, include_docs: true, return_docs: false });
+  probeFeed.on('change', (ch: { id: string; doc?: { createdAt?: string } }) => {
+    if (!ch.id.startsWith('pdown:') || !ch.doc?.createdAt || !measuring) return;
+    probeDown.push(Date.now() - Date.parse(ch.doc.createdAt));
+    void probe.put({ _id: `pup:${ch.id.slice(6)}`, at: new Date().toISOString() }).catch(() => undefined);
+  });
+
+  // ready: every node linked, its count applied and its uploads done
+  const ready = () => nodes.filter((n) => n.sync.snapshot().online && n.sync.snapshot().pending === 0 && n.store.positions().length >= start.skus).length;
+  for (let i = 0; ; i++) {
+    const r = nodes.length < start.nodes.length ? 0 : ready();
+    childReply({ type: 'progress', ready: r });
+    if (r === start.nodes.length) break;
+    if (i > 1500) throw new Error(`only ${r} of ${start.nodes.length} nodes became ready`);
+    await sleep(200);
+  }
+  childReply({ type: 'ready' });
+
+  const events = async (): Promise<FleetEvent[]> => {
+    const out: FleetEvent[] = [];
+    for (const node of new Set(measured.values())) {
+      const res = await node.db.allDocs<{ doId: string; status: string; at: string }>({ startkey: 'evt:', endkey: 'evt:\ufff0', include_docs: true });
+      for (const r of res.rows) if (r.doc && measured.has(r.doc.doId)) out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
+    }
+    return out;
+  };
+  await new Promise<void>((done) => {
+    process.on('message', (m: any) => {
+      if (m?.cmd === 'measure') {
+        measuring = true;
+        cpu0 = process.cpuUsage();
+      } else if (m?.cmd === 'status') childReply({ type: 'status', dosSeen: down.length, stepErrors });
+      else if (m?.cmd === 'report') {
+        const c = process.cpuUsage(cpu0);
+        void events().then((evts) => childReply({ type: 'report', down, probeDown, dosSeen: down.length, events: evts, stepErrors, cpuMs: (c.user + c.system) / 1000 }));
+      } else if (m?.cmd === 'stop') done();
+    });
+  });
+  probeFeed.cancel();
+  probePull.cancel();
+  probePush.cancel();
+  for (const f of feeds) f.cancel();
+  await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+  await probe.close().catch(() => undefined);
+}
+
+// ----------------------------------------------------- phase 3: initial sync, node memory
+
+interface PullStart {
+  mode: 'plain' | 'node';
+  /** plain: the remote database URL and its Authorization header */
+  url?: string;
+  auth?: string;
+  /** node */
+  hubUrl?: string;
+  id?: string;
+  token?: string;
+  expectDocs: number;
+  expectPositions?: number;
+  dir: string;
+}
+
+interface PullResult {
+  ms: number;
+  docs: number;
+  baseRssMb: number;
+  peakRssMb: number;
+  /** node: until the count it pulled is applied and its positions are uploaded */
+  settledMs?: number;
+  positions?: number;
+  rssMb?: number;
+  heapUsedMb?: number;
+  /** where the peak RSS was sampled: which step, and the heap and buffers then */
+  atPeak?: { phase: string; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
+}
+
+interface InitialResult {
+  docs: number;
+  nodeDocsPerSec: number;
+  gatewayPlainDocsPerSec: number;
+  directDocsPerSec: number;
+  /** startNode through the gateway vs plain PouchDB straight from CouchDB */
+  gatewayCostPct: number;
+  /** plain PouchDB through the gateway vs plain PouchDB straight from CouchDB: the proxy alone */
+  proxyCostPct: number;
+  node: { skus: number; baseRssMb: number; peakRssMb: number; rssMb: number; heapUsedMb: number; countAppliedSeconds: number; atPeak?: PullResult['atPeak'] };
+}
+
+async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<InitialResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('init'), plannerToken: PLANNER }, log);
+  try {
+    const http = api(hub.url);
+    const N = s.initialDocs;
+    // a store with N SKUs: its catalogue and its first count, which the hub writes into its database
+    const skus = Array.from({ length: N }, (_, i) => `IS-${String(i).padStart(6, '0')}`);
+    const bar = progress('catalogue and count', N, 'SKUs');
+    for (let i = 0; i < N; i += 10_000) {
+      await http.ok('POST', '/api/v1/items', skus.slice(i, i + 10_000).map((sku) => ({ sku, name: `Item ${sku}`, barcode: `0${sku.slice(3)}` })));
+      bar.update(i + 10_000);
+    }
+    bar.stop();
+    const { token } = await http.ok<{ token: string }>('POST', '/api/v1/facilities', { id: 'BULK', type: 'store', name: 'Bulk store', lat: 40, lon: -100, capacity: 1000 });
+    for (let i = 0; i < N; i += 50_000) {
+      await http.ok('POST', '/api/v1/inventory', { facility: 'BULK', positions: skus.slice(i, i + 50_000).map((sku, j) => ({ sku, onHand: (i + j) % 40, safetyStock: 1 })) });
+    }
+    const info = await hub.ctx.couch.server.db.get('node_bulk');
+    const expectDocs = info.doc_count;
+
+    const pull = async (label: string, start: Omit<PullStart, 'dir' | 'expectDocs'>): Promise<PullResult> => {
+      const c = child('pull', ['--expose-gc']);
+      const b = progress(label, expectDocs, 'docs');
+      c.onProgress((m) => b.update(m.docs));
+      try {
+        c.send({ ...start, expectDocs, dir: dirs.make('pull') } satisfies PullStart);
+        const r = await c.next<PullResult & { type: string }>('done', 600_000);
+        b.update(expectDocs);
+        return r;
+      } finally {
+        b.stop();
+        await c.exit();
+      }
+    };
+    const direct = await pull('pull: PouchDB direct', { mode: 'plain', url: `${hub.ctx.couch.url}/node_bulk`, auth: hub.ctx.couch.authHeader });
+    const viaGateway = await pull('pull: PouchDB via gateway', { mode: 'plain', url: `${hub.url}/sync/BULK`, auth: `Bearer ${token}` });
+    // last: the node writes its positions back into the database the others read
+    const node = await pull('pull: startNode', { mode: 'node', hubUrl: hub.url, id: 'BULK', token, expectPositions: N });
+    const rate = (r: PullResult) => r.docs / (r.ms / 1000);
+    return {
+      docs: expectDocs,
+      nodeDocsPerSec: Math.round(rate(node)),
+      gatewayPlainDocsPerSec: Math.round(rate(viaGateway)),
+      directDocsPerSec: Math.round(rate(direct)),
+      gatewayCostPct: Math.round((1 - rate(node) / rate(direct)) * 1000) / 10,
+      proxyCostPct: Math.round((1 - rate(viaGateway) / rate(direct)) * 1000) / 10,
+      node: {
+        skus: node.positions ?? 0,
+        baseRssMb: node.baseRssMb,
+        peakRssMb: node.peakRssMb,
+        rssMb: node.rssMb ?? 0,
+        heapUsedMb: node.heapUsedMb ?? 0,
+        countAppliedSeconds: Math.round(((node.settledMs ?? 0) - node.ms) / 100) / 10,
+        ...(node.atPeak ? { atPeak: node.atPeak } : {}),
+      },
+    };
+  } finally {
+    await hub.stop();
+  }
+}
+
+async function pullChild(start: PullStart, log: Logger): Promise<void> {
+  const baseRssMb = rssMb();
+  const ticker = (count: () => number | Promise<number>) => setInterval(async () => childReply({ type: 'progress', docs: await count() }), 250);
+  if (start.mode === 'plain') {
+    const local = new PouchDB(join(start.dir, 'db'));
+    const remote = new PouchDB(start.url!, {
+      skip_setup: true,
+      fetch: (url, init) => {
+        init.headers.set('Authorization', start.auth!);
+        return PouchDB.fetch(url, init);
+      },
+    });
+    let written = 0;
+    const t = ticker(() => written);
+    const t0 = performance.now();
+    // the same batch size as the node's own replication (node/sync)
+    const rep = local.replicate.from(remote, { batch_size: 200 });
+    rep.on('change', (i: PouchDB.ReplicationInfo) => (written = i.docs_written ?? written));
+    await rep;
+    const ms = performance.now() - t0;
+    clearInterval(t);
+    const docs = (await local.info()).doc_count;
+    childReply({ type: 'done', ms, docs, baseRssMb, peakRssMb: peakRssMb() } satisfies PullResult & { type: string });
+    await local.close();
+    return;
+  }
+  const t0 = performance.now();
+  const node = await startNode({ id: start.id!, hubUrl: start.hubUrl!, token: start.token!, port: 0, dataDir: join(start.dir, 'node'), associateToken: ASSOCIATE }, log);
+  const t = ticker(() => node.sync.snapshot().pulled);
+  const peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, phase: '' };
+  let phase = 'pull';
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) Object.assign(peak, { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, phase });
+  }, 100);
+  await until('the node to pull everything', () => node.sync.snapshot().pulled >= start.expectDocs, 600_000, 20);
+  const ms = performance.now() - t0;
+  const docs = node.sync.snapshot().pulled;
+  clearInterval(t);
+  phase = 'count';
+  // then: the count applied, every position written and uploaded
+  await until('the node to apply its count', () => node.store.positions().length >= (start.expectPositions ?? 0), 600_000, 100);
+  phase = 'upload';
+  await until('the node to upload its positions', () => node.sync.snapshot().pending === 0, 600_000, 100);
+  const settledMs = performance.now() - t0;
+  clearInterval(sampler);
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem = process.memoryUsage();
+  childReply({
+    type: 'done',
+    ms,
+    docs,
+    baseRssMb,
+    peakRssMb: peakRssMb(),
+    settledMs,
+    positions: node.store.positions().length,
+    rssMb: Math.round(mem.rss / 1048576),
+    heapUsedMb: Math.round(mem.heapUsed / 1048576),
+    atPeak: { phase: peak.phase, heapUsedMb: Math.round(peak.heapUsed / 1048576), externalMb: Math.round(peak.external / 1048576), arrayBuffersMb: Math.round(peak.arrayBuffers / 1048576) },
+  } satisfies PullResult & { type: string });
+  await node.stop();
+}
+
+// --------------------------------------------------------------- phase 4: availability
+
+interface AtpResult {
+  facilities: number;
+  skus: number;
+  connections: number;
+  seconds: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  floorRequestsPerSec: number;
+  floorP50Ms: number;
+  floorP99Ms: number;
+  registerSeconds: number;
+  /** CPU of the hub process during the ATP load, in % of one core, and per request */
+  hubCpuPct: number;
+  hubCpuUsPerCheck: number;
+  floorCpuUsPerRequest: number;
+}
+
+function load(cfg: LoadConfig): Promise<LoadResult> {
+  return new Promise((ok, fail) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', LOAD_ATP, JSON.stringify(cfg)], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return fail(new Error(`load-atp exited ${code}: ${out.slice(0, 500)}`));
+      try {
+        ok(JSON.parse(line) as LoadResult);
+      } catch {
+        fail(new Error(`load-atp printed no result: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+async function atpPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<AtpResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('atp'), plannerToken: PLANNER }, log);
+  try {
+    const http = api(hub.url);
+    const facs = facilities(s.atpFacilities, 'AT', 4);
+    const skus = Array.from({ length: s.atpSkus }, (_, i) => `AT-${i}`);
+    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    // registered as any facility is: each gets its node database, registry entry and follower
+    const t0 = performance.now();
+    const bar = progress('facilities + inventory', facs.length, 'facilities');
+    let n = 0;
+    const r = rng(5);
+    await pool(facs, 8, async (f) => {
+      await http.ok('POST', '/api/v1/facilities', f);
+      await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: Math.floor(r() * 30), safetyStock: 1 })) });
+      bar.update(++n);
+    });
+    bar.stop();
+    const registerSeconds = Math.round((performance.now() - t0) / 100) / 10;
+    await sleep(500);
+    // the floor: an authenticated route of the same API that does nothing (one map lookup)
+    const fcpu0 = process.cpuUsage();
+    const floor = await profiled('atp-floor', () => load({ url: hub.url, token: PLANNER, path: `/api/v1/items/${skus[0]}`, connections: s.atpConnections, duration: s.atpSeconds }));
+    const fcpu = process.cpuUsage(fcpu0);
+    const cpu0 = process.cpuUsage();
+    const atp = await profiled('atp', () => load({ url: hub.url, token: PLANNER, skus, box: BOX, connections: s.atpConnections, duration: s.atpSeconds }));
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      facilities: facs.length,
+      skus: skus.length,
+      connections: s.atpConnections,
+      seconds: s.atpSeconds,
+      requestsPerSec: Math.round(atp.requestsPerSec),
+      p50Ms: atp.latencyMs.p50,
+      p99Ms: atp.latencyMs.p99,
+      maxMs: atp.latencyMs.max,
+      errors: atp.errors + atp.non2xx + atp.timeouts,
+      floorRequestsPerSec: Math.round(floor.requestsPerSec),
+      floorP50Ms: floor.latencyMs.p50,
+      floorP99Ms: floor.latencyMs.p99,
+      registerSeconds,
+      hubCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (s.atpSeconds * 1000)) * 100),
+      hubCpuUsPerCheck: Math.round((cpu.user + cpu.system) / Math.max(1, atp.requests)),
+      floorCpuUsPerRequest: Math.round((fcpu.user + fcpu.system) / Math.max(1, floor.requests)),
+    };
+  } finally {
+    await hub.stop();
+  }
+}
+
+// ------------------------------------------------------------------- phase 5: hub memory
+
+interface HubMemStart {
+  facilities: number;
+  skus: number;
+  dir: string;
+}
+
+interface HubMemResult {
+  facilities: number;
+  skus: number;
+  positions: number;
+  baseRssMb: number;
+  peakRssMb: number;
+  rssMb: number;
+  heapUsedMb: number;
+  bytesPerPosition: number;
+  loadSeconds: number;
+  atpP50Ms: number;
+  atpP99Ms: number;
+}
+
+async function hubMemoryPhase(s: Sizes, dirs: Dirs): Promise<HubMemResult> {
+  // a heap limit well above the expected ~1-2 GB, so the figure is the need, not the cap
+  const c = child('hubmem', ['--max-old-space-size=8192', '--expose-gc']);
+  const bar = progress('positions loaded', s.memFacilities * s.memSkus, 'positions');
+  c.onProgress((m) => bar.update(m.positions));
+  try {
+    c.send({ facilities: s.memFacilities, skus: s.memSkus, dir: dirs.make('hubmem') } satisfies HubMemStart);
+    const { type: _type, ...r } = await c.next<HubMemResult & { type: string }>('done', 600_000);
+    bar.update(s.memFacilities * s.memSkus);
+    return r;
+  } finally {
+    bar.stop();
+    await c.exit();
+  }
+}
+
+async function hubMemoryChild(start: HubMemStart, log: Logger): Promise<void> {
+  const hub: Hub = await startHub({ port: 0, dataDir: start.dir, plannerToken: PLANNER }, log);
+  try {
+    (globalThis as { gc?: () => void }).gc?.();
+    const baseRssMb = rssMb();
+    const skus = Array.from({ length: start.skus }, (_, i) => `M-${String(i).padStart(5, '0')}`);
+    await hub.ctx.items.upsert(skus.map((sku) => ({ sku, name: `Item ${sku}`, substitutes: [] })));
+    // the facilities, written straight into `dom` (no node databases: the index is what is measured)
+    const facs = facilities(start.facilities, 'MF', 6);
+    const now = new Date().toISOString();
+    for (let i = 0; i < facs.length; i += 500) {
+      const docs: FacilityDoc[] = facs.slice(i, i + 500).map((f) => ({ ...f, _id: `facility:${f.id}`, priority: 0, enabled: true, createdAt: now }));
+      await hub.ctx.couch.db('dom').bulk({ docs });
+    }
+    await hub.ctx.facilities.refresh();
+    // the positions: one count per facility straight into the availability index, as the hub
+    // applies a count it loaded (POST /api/v1/inventory) or a node's positions at start
+    const t0 = performance.now();
+    for (let f = 0; f < facs.length; f++) {
+      const positions = skus.map((sku, i) => ({ sku, onHand: (i * 7 + f) % 50, safetyStock: 1 }));
+      hub.ctx.index.applyCount({ facility: facs[f]!.id, positions, createdAt: now });
+      if (f % 10 === 9 || f === facs.length - 1) {
+        childReply({ type: 'progress', positions: (f + 1) * skus.length });
+        await sleep(0);
+      }
+    }
+    const loadSeconds = Math.round((performance.now() - t0) / 100) / 10;
+    (globalThis as { gc?: () => void }).gc?.();
+    const mem = process.memoryUsage();
+    // availability checks at this size, one at a time, in this process
+    const times: number[] = [];
+    const r = rng(9);
+    for (let i = 0; i < 200; i++) {
+      const sku = skus[Math.floor(r() * skus.length)]!;
+      const t = performance.now();
+      const res = await fetch(`${hub.url}/api/v1/atp?sku=${sku}&qty=1&lat=${(BOX[0] + r() * 17).toFixed(3)}&lon=${(BOX[2] + r() * 47).toFixed(3)}`, { headers: { authorization: `Bearer ${PLANNER}` } });
+      await res.text();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const positions = facs.length * skus.length;
+    childReply({
+      type: 'done',
+      facilities: facs.length,
+      skus: skus.length,
+      positions,
+      baseRssMb,
+      peakRssMb: peakRssMb(),
+      rssMb: Math.round(mem.rss / 1048576),
+      heapUsedMb: Math.round(mem.heapUsed / 1048576),
+      bytesPerPosition: Math.round((mem.rss - baseRssMb * 1048576) / positions),
+      loadSeconds,
+      atpP50Ms: Math.round(times[Math.floor(times.length / 2)]! * 100) / 100,
+      atpP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 100) / 100,
+    });
+  } finally {
+    await hub.stop();
+  }
+}
+
+// --------------------------------------------------------------------------- the report
+
+interface Machine {
+  cpu: string;
+  cores: number;
+  ramGb: number;
+  node: string;
+  loadAvgStart: number;
+  loadAvgEnd: number;
+}
+
+function machine(): Machine {
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    ramGb: Math.round(os.totalmem() / 1e9),
+    node: process.version,
+    loadAvgStart: Math.round(os.loadavg()[0]! * 100) / 100,
+    loadAvgEnd: 0,
+  };
+}
+
+function commit(): string {
+  try {
+    const sha = execSync('git rev-parse --short HEAD', { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: REPO, encoding: 'utf8' }).trim();
+    return dirty ? `${sha}+uncommitted` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
+const lat = (p: Pct) => `${fmt(p.p50)} / ${fmt(p.p99)} / ${fmt(p.max)} ms`;
+
+function table(r: Record<string, any>): string {
+  const rows: string[][] = [];
+  const t: ThroughputResult | undefined = r.throughput;
+  if (t) {
+    rows.push([
+      `Order throughput: POST → allocated → DOs in node DBs (${fmt(t.orders)} orders, ${t.concurrency} in flight, ${t.facilities} facilities)`,
+      `${fmt(t.ordersPerSec)} orders/s (accepted ${fmt(t.acceptedPerSec)}/s; ${fmt(t.dosInNodeDbs)} DOs); hub CPU ${fmt(t.hubCpuMsPerOrder, 1)} ms/order = ${fmt(t.ordersPerSecPerCore)}/s per core; ${fmt(t.couchRequestsPerOrder, 1)} CouchDB requests/order`,
+      `raw \`_bulk_docs\` ${fmt(t.rawBulkDocsPerSec)} docs/s`,
+      `${fmt(t.ratioToRaw * 100, 1)}%`,
+      '≥ 1,000 orders/s',
+      yes(t.ordersPerSec >= 1000),
+    ]);
+  }
+  const l: LatencyResult | undefined = r.latency;
+  if (l) {
+    const traffic = `${l.nodes} nodes live, ${l.ratePerSec} orders/s; CPU: hub ${l.hubCpuPct}% (idle sync alone ${l.idleHubCpuPct}%), nodes ${l.nodesCpuPct}% of a core`;
+    rows.push([`Sync hub → node: DO created → in the node's DB, p50 / p99 / max (${traffic}; ${fmt(l.down.count)} DOs)`, lat(l.down), `plain PouchDB live, direct: ${lat(l.probeDown)}`, '', 'p99 < 1 s', yes(l.down.p99 < 1000)]);
+    rows.push([`Sync node → hub: event → DO state at the hub (${fmt(l.up.count)} events)`, lat(l.up), `plain PouchDB live, direct: ${lat(l.probeUp)}`, '', 'p99 < 1 s', yes(l.up.p99 < 1000)]);
+    rows.push([`Sync node → hub: ack → order status at the hub (${fmt(l.upOrder.count)} orders)`, lat(l.upOrder), '', '', 'p99 < 1 s', yes(l.upOrder.p99 < 1000)]);
+  }
+  const i: InitialResult | undefined = r.initialSync;
+  if (i) {
+    rows.push([`Initial sync of a new node, ${fmt(i.docs)} docs (startNode, via gateway)`, `${fmt(i.nodeDocsPerSec)} docs/s`, `plain PouchDB direct ${fmt(i.directDocsPerSec)} docs/s; via gateway ${fmt(i.gatewayPlainDocsPerSec)} docs/s`, `costs ${fmt(i.gatewayCostPct, 1)}% (proxy alone ${fmt(i.proxyCostPct, 1)}%)`, 'cost ≤ 20%', yes(i.gatewayCostPct <= 20)]);
+  }
+  const a: AtpResult | undefined = r.atp;
+  if (a) {
+    rows.push([
+      `Availability checks, ${fmt(a.facilities)} facilities (${a.connections} connections, ${a.seconds} s, autocannon in its own process)`,
+      `${fmt(a.requestsPerSec)} checks/s, p50 ${fmt(a.p50Ms)} / p99 ${fmt(a.p99Ms)} ms; hub CPU ${fmt(a.hubCpuUsPerCheck)} µs/check = ${fmt(1e6 / Math.max(1, a.hubCpuUsPerCheck))}/s per core`,
+      `trivial API route ${fmt(a.floorRequestsPerSec)} req/s, p99 ${fmt(a.floorP99Ms)} ms; ${fmt(a.floorCpuUsPerRequest)} µs/request`,
+      `${fmt((a.requestsPerSec / Math.max(1, a.floorRequestsPerSec)) * 100, 1)}%`,
+      '≥ 5,000/s, p99 < 10 ms',
+      yes(a.requestsPerSec >= 5000 && a.p99Ms < 10),
+    ]);
+  }
+  const m: HubMemResult | undefined = r.memory?.hub;
+  if (m) {
+    rows.push([`Hub memory, ${fmt(m.facilities)} facilities × ${fmt(m.skus)} SKUs = ${fmt(m.positions)} positions (loaded in ${m.loadSeconds} s)`, `peak RSS ${fmt(m.peakRssMb)} MB (heap ${fmt(m.heapUsedMb)} MB; ATP p50 ${m.atpP50Ms} ms)`, `same hub before loading ${fmt(m.baseRssMb)} MB`, `${fmt(m.bytesPerPosition)} B/position`, '', '']);
+  }
+  const nm = r.memory?.node;
+  if (nm) {
+    rows.push([`Node memory, ${fmt(nm.skus)} SKUs (catalogue, count, positions; count applied in ${nm.countAppliedSeconds} s)`, `peak RSS ${fmt(nm.peakRssMb)} MB (after: ${fmt(nm.rssMb)} MB, heap ${fmt(nm.heapUsedMb)} MB)`, `same node process at start ${fmt(nm.baseRssMb)} MB`, '', '', '']);
+  }
+  const head = ['Figure', 'Measured', 'Limit beneath (same run)', 'Share / cost', 'Target', 'Target met'];
+  return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+const SECTION = '## End to end';
+const SECTION_INTRO = `\`dom bench e2e\` (\`scripts/bench/e2e.ts\`): the whole system on one machine, every figure next to the
+limit of the part beneath it, measured in the same run. Each run appends its table below.
+`;
+
+function appendToBenchmarks(entry: string): void {
+  let text = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : '# Benchmarks\n';
+  let at = text.indexOf(`\n${SECTION}\n`);
+  if (at < 0) {
+    text = `${text.replace(/\s*$/, '\n')}\n${SECTION}\n\n${SECTION_INTRO}`;
+    at = text.indexOf(`\n${SECTION}\n`);
+  }
+  // at the end of this section: before the next "## " heading, or at the end of the file
+  const next = text.indexOf('\n## ', at + SECTION.length + 2);
+  const head = next < 0 ? text : text.slice(0, next + 1);
+  const tail = next < 0 ? '' : text.slice(next + 1);
+  writeFileSync(BENCHMARKS_MD, `${head.replace(/\s*$/, '\n')}\n${entry.trim()}\n${tail ? `\n${tail}` : ''}`);
+}
+
+// ------------------------------------------------------------------------------------- run
+
+export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown>> {
+  const quick = !!opts.quick;
+  // DOM_E2E_SIZES='{"nodes":20}' overrides sizes (for exploring; the recorded runs use the defaults)
+  const s: Sizes = { ...(quick ? QUICK : FULL), ...(process.env.DOM_E2E_SIZES ? (JSON.parse(process.env.DOM_E2E_SIZES) as Partial<Sizes>) : {}) };
+  const want = (p: string) => !opts.only || opts.only.includes(p);
+  const log = createLogger('bench-e2e', process.env.DOM_LOG_LEVEL ?? 'error');
+  const dirs = new Dirs();
+  const notes: string[] = [];
+  const m = machine();
+  const started = Date.now();
+  const out: Record<string, any> = { quick, date: new Date().toISOString(), commit: commit(), machine: m };
+  const say = (x: string) => opts.print !== false && process.stdout.write(`${x}\n`);
+  say(`dom bench e2e${quick ? ' --quick' : ''}: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; load average ${m.loadAvgStart}`);
+  const phase = async <T>(name: string, title: string, fn: () => Promise<T>) => {
+    if (!want(name)) return;
+    say(`\n${title}`);
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } catch (err) {
+      notes.push(`${name} failed: ${(err as Error).message.split('\n')[0]}`);
+      say(`  failed: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      say(`  (${Math.round((Date.now() - t0) / 1000)} s)`);
+    }
+  };
+  try {
+    out.throughput = await phase('throughput', 'Order throughput', () => throughputPhase(s, log, dirs));
+    out.latency = await phase('latency', 'Sync latency', () => latencyPhase(s, log, dirs, notes));
+    out.initialSync = await phase('initial', 'Initial sync and node memory', () => initialSyncPhase(s, log, dirs));
+    out.atp = await phase('atp', 'Availability checks', () => atpPhase(s, log, dirs));
+    const hubMem = await phase('memory', 'Hub memory', () => hubMemoryPhase(s, dirs));
+    out.memory = { ...(hubMem ? { hub: hubMem } : {}), ...(out.initialSync ? { node: out.initialSync.node } : {}) };
+  } finally {
+    dirs.clean();
+  }
+  m.loadAvgEnd = Math.round(os.loadavg()[0]! * 100) / 100;
+  out.seconds = Math.round((Date.now() - started) / 1000);
+  out.notes = notes;
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+
+  const md = table(out);
+  say(`\n${md}\n`);
+  for (const n of notes) say(`note: ${n}`);
+  if (opts.record ?? (!quick && !process.env.VITEST)) {
+    const entry = [
+      `### ${out.date.slice(0, 16).replace('T', ' ')} UTC · ${out.commit} · ${quick ? 'quick' : 'full'} run (${out.seconds} s)`,
+      '',
+      `${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, Node ${m.node}; load average ${m.loadAvgStart} at the start, ${m.loadAvgEnd} at the end.`,
+      '',
+      md,
+      ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
+      '',
+    ].join('\n');
+    appendToBenchmarks(entry);
+    say(`appended to ${BENCHMARKS_MD}`);
+  }
+  return out;
+}
+
+if (process.env.DOM_E2E_CHILD && process.send) void childMain(process.env.DOM_E2E_CHILD);

@@ -1,0 +1,98 @@
+/**
+ * The load generator of `dom bench e2e`'s availability phase, run as a process of its own so that
+ * it does not share the hub's event loop: autocannon against `GET /api/v1/atp` with a random SKU
+ * and customer location per request (or any fixed path, for the baseline). Prints one JSON line.
+ *
+ *   node --import tsx scripts/bench/load-atp.ts '{"url":"http://127.0.0.1:8080","token":"…",
+ *     "skus":["A","B"],"box":[30,47,-122,-75],"connections":16,"duration":10}'
+ */
+import { createRequire } from 'node:module';
+
+export interface LoadConfig {
+  url: string;
+  token: string;
+  /** SKUs to ask for, at random; absent: `path` is requested as is. */
+  skus?: string[];
+  /** [minLat, maxLat, minLon, maxLon] of the customer locations. */
+  box?: [number, number, number, number];
+  path?: string;
+  connections: number;
+  /** seconds */
+  duration: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  requestsPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => unknown;
+
+// autocannon ships no types; it is a CommonJS module
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
+  const [la, lb, oa, ob] = cfg.box ?? [30, 47, -122, -75];
+  const skus = cfg.skus ?? [];
+  const request: AutocannonRequest = {
+    method: 'GET',
+    path: cfg.path ?? '/',
+    setupRequest: (req) => {
+      if (!skus.length) return req;
+      const sku = skus[Math.floor(Math.random() * skus.length)]!;
+      const lat = (la + Math.random() * (lb - la)).toFixed(3);
+      const lon = (oa + Math.random() * (ob - oa)).toFixed(3);
+      return { ...req, path: `/api/v1/atp?sku=${encodeURIComponent(sku)}&qty=1&lat=${lat}&lon=${lon}` };
+    },
+  };
+  return new Promise((ok, fail) => {
+    autocannon(
+      {
+        url: cfg.url,
+        connections: cfg.connections,
+        duration: cfg.duration,
+        headers: { authorization: `Bearer ${cfg.token}` },
+        requests: [request],
+      },
+      (err, r) => {
+        if (err) return fail(err);
+        ok({
+          requests: r.requests.total,
+          requestsPerSec: r.requests.average,
+          latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
+          errors: r.errors,
+          timeouts: r.timeouts,
+          non2xx: r.non2xx,
+        });
+      },
+    );
+  });
+}
+
+// run as a process: the configuration is the first argument, the result the one line printed
+if (process.argv[1] && /load-atp\.[cm]?[tj]s$/.test(process.argv[1]) && process.argv[2]) {
+  runLoad(JSON.parse(process.argv[2]) as LoadConfig).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (err) => {
+      process.stderr.write(`load-atp: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,352 @@
+/**
+ * `dom chaos`: the fault harness. It runs a real hub process and real node processes (each node's
+ * sync link through a TCP proxy it can cut, slow down or reset mid-response), drives a seeded
+ * workload through the hub and node APIs while it injects faults (link cuts, slow links, resets,
+ * kill -9 of the hub and of nodes, a full disk at one node), then stops the faults, lets the system
+ * quiesce, works every open DO to its end, and checks the invariants against every database. The
+ * report counts each fault injected and each invariant checked; zero violations is the bar.
+ *
+ *   runChaos({ quick: true })                     3 nodes, 60 orders, every kind of fault (≈ 2 min)
+ *   runChaos({ seed: 7, nodes: 20, orders: 5000 }) the long run of docs/RELIABILITY.md
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, type FacilitySpec, type NodeHandle } from './cluster.js';
+import { Workload, generateOrders, type WorkloadOptions } from './workload.js';
+import { FaultInjector, emptyCounts, type FaultCounts } from './faults.js';
+import { checkInvariants, type Doc, type Snapshot } from './invariants.js';
+import { formatConsole, formatMarkdown, type Report } from './report.js';
+import { http, mapLimit, rng, sleep } from './util.js';
+
+export type { Report } from './report.js';
+export { formatMarkdown, formatConsole } from './report.js';
+
+export interface ChaosOptions {
+  quick?: boolean;
+  seed?: number;
+  nodes?: number;
+  orders?: number;
+  /** Override the fault plan (counts per kind). */
+  faults?: Partial<FaultCounts>;
+  /** Keep the data folders (for a post-mortem). */
+  keep?: boolean;
+  /** Progress lines (default: to stderr). */
+  log?: (line: string) => void;
+}
+
+const PLANNER = 'chaos-planner-token';
+const ASSOCIATE = 'chaos-associate-token';
+
+export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
+  const t0 = Date.now();
+  const quick = !!opts.quick;
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const nNodes = Math.max(2, opts.nodes ?? (quick ? 3 : 20));
+  const nOrders = Math.max(1, opts.orders ?? (quick ? 60 : 5000));
+  const say = opts.log ?? ((m: string) => process.stderr.write(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
+  const want: FaultCounts = {
+    ...(quick
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2 }),
+    ...opts.faults,
+  };
+  const r = rng(seed);
+  const base = mkdtempSync(join(tmpdir(), 'dom-chaos-'));
+  const cluster = new Cluster(base, PLANNER, ASSOCIATE, say);
+  const phases = { setup: 0, workload: 0, drain: 0, verify: 0 };
+  let keepForPostMortem = false;
+  say(`seed ${seed}, ${nNodes} nodes, ${nOrders} orders, data in ${base}`);
+  // Ctrl-C: leave no hub or node process behind
+  const onSignal = (sig: NodeJS.Signals) => {
+    say(`${sig}: stopping every process`);
+    void cluster.destroy().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    // ------------------------------------------------------------ setup
+    await cluster.startHub();
+    const nSkus = quick ? 8 : 24;
+    const tightSkus = Array.from({ length: nSkus / 2 }, (_, i) => `T-${i + 1}`);
+    const walkSkus = Array.from({ length: nSkus / 2 }, (_, i) => `W-${i + 1}`);
+    const units = nOrders * 2 * 2; // ≈ lines × units per order
+    const perSku = units / nSkus;
+    const nDcs = Math.max(1, Math.round(nNodes / 10));
+    const specs: FacilitySpec[] = [];
+    for (let i = 0; i < nNodes; i++) {
+      const dc = i < nDcs;
+      const angle = (2 * Math.PI * i) / nNodes;
+      const km = dc ? 10 : 5 + r.int(0, 45);
+      specs.push({
+        id: dc ? `DC${i + 1}` : `S${String(i - nDcs + 1).padStart(2, '0')}`,
+        type: dc ? 'dc' : 'store',
+        name: dc ? `DC ${i + 1}` : `Store ${i - nDcs + 1}`,
+        lat: 33.75 + (km / 111) * Math.sin(angle),
+        lon: -84.39 + (km / 92) * Math.cos(angle),
+        capacity: Math.ceil(dc ? (units * 0.4) / nDcs : (units * 0.6) / Math.max(1, nNodes - nDcs)),
+        shipFromStore: true,
+        pickup: !dc && i % 2 === 0,
+        ...(dc ? {} : { servingDc: `DC${(i % nDcs) + 1}` }),
+      });
+    }
+    const items = [
+      ...tightSkus.map((sku, i) => ({ sku, name: `Tight ${sku}`, barcode: String(4000000000000 + i), substitutes: i % 2 === 0 && tightSkus[i + 1] ? [tightSkus[i + 1]!] : [] })),
+      ...walkSkus.map((sku, i) => ({ sku, name: `Walk-in ${sku}`, barcode: String(5000000000000 + i), substitutes: [] as string[] })),
+    ];
+    // substitutes must exist first: items without substitutes, then the rest
+    const itemRes = await http(cluster.hubUrl, 'POST', '/api/v1/items', items, PLANNER);
+    if (itemRes.status !== 201) throw new Error(`items: ${itemRes.status} ${JSON.stringify(itemRes.body)}`);
+    const diskNode = specs[specs.length - 1]!.id;
+    for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined);
+    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}`);
+    await mapLimit(cluster.nodes, 4, (n) => cluster.startNode(n));
+    say('node processes up');
+    for (const spec of specs) {
+      const dc = spec.type === 'dc';
+      const positions = [
+        ...tightSkus.map((sku) => ({ sku, onHand: Math.max(4, Math.round((dc ? (perSku * 0.45) / nDcs : (perSku * 0.55) / (nNodes - nDcs)) * (0.5 + r()))), safetyStock: 2 })),
+        ...walkSkus.map((sku) => ({ sku, onHand: Math.max(4, Math.round((dc ? (perSku * 0.6) / nDcs : (perSku * 0.7) / (nNodes - nDcs)) * (0.5 + r()))), safetyStock: 1 })),
+      ];
+      const res = await http(cluster.hubUrl, 'POST', '/api/v1/inventory', { facility: spec.id, positions }, PLANNER);
+      if (res.status !== 201) throw new Error(`inventory ${spec.id}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    const stores = specs.filter((s) => s.type === 'store');
+    const model = stores.flatMap((s) => walkSkus.map((sku) => ({ facility: s.id, sku, min: 3, max: 8 })));
+    if (model.length) {
+      const res = await http(cluster.hubUrl, 'PUT', '/api/v1/model-stock', model, PLANNER);
+      if (res.status !== 200) throw new Error(`model stock: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    // the counts must be applied at every node before the work starts
+    for (const n of cluster.nodes) {
+      await until(`${n.id} applied its count`, async () => {
+        const inv = await http<{ sku: string }[]>(n.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE);
+        return inv.status === 200 && inv.body.length >= nSkus;
+      }, 60_000);
+    }
+    phases.setup = Date.now() - t0;
+    say(`setup done in ${(phases.setup / 1000).toFixed(1)} s`);
+
+    // ------------------------------------------------------------ workload under faults
+    const wopts: WorkloadOptions = {
+      seed,
+      orders: nOrders,
+      orderConcurrency: quick ? 2 : 6,
+      tightSkus,
+      walkSkus,
+      associatePauseMs: quick ? [150, 400] : nNodes > 10 ? [400, 1200] : [200, 600],
+      replenishEveryMs: quick ? 8_000 : 20_000,
+    };
+    const orders = generateOrders(r.fork(1), wopts, stores);
+    const workload = new Workload(cluster, wopts, r.fork(2), orders, say);
+    const faults = new FaultInjector(cluster, workload, r.fork(3), say);
+    const t1 = Date.now();
+    workload.start();
+    const progress = setInterval(() => say(`${workload.tracker.acceptedOrders.size}/${nOrders} orders, ${workload.tracker.steps.length} steps, faults ${JSON.stringify(faults.counts)}`), quick ? 10_000 : 30_000);
+    try {
+      await faults.run(want);
+      while (!workload.ordersDone) await sleep(200);
+      // a little more work with every fault healed, so the last faults' effects are worked through
+      await sleep(quick ? 2_000 : 5_000);
+    } finally {
+      clearInterval(progress);
+      faults.stop();
+      await workload.stop();
+      await faults.settle();
+    }
+    phases.workload = Date.now() - t1;
+    say(`workload done: ${workload.tracker.acceptedOrders.size} orders accepted; faults ${JSON.stringify(faults.counts)}`);
+
+    // ------------------------------------------------------------ heal and drain
+    const t2 = Date.now();
+    for (const n of cluster.nodes) {
+      await n.proxy.restore();
+      if (n.disk?.full) n.disk.free();
+      if (!n.up) await cluster.startNode(n);
+    }
+    if (!cluster.hubUp) await cluster.startHub();
+    const quiesced = await drain(cluster, workload, r.fork(4), quick ? 120_000 : 600_000, say);
+    phases.drain = Date.now() - t2;
+    say(`drain ${quiesced ? 'settled' : 'DID NOT SETTLE'} in ${(phases.drain / 1000).toFixed(1)} s`);
+
+    // ------------------------------------------------------------ read everything and check
+    const t3 = Date.now();
+    const apiOrders = new Map<string, { status: number; orderStatus?: string }>();
+    await mapLimit([...workload.tracker.acceptedOrders.keys()], 8, async (id) => {
+      const res = await http(cluster.hubUrl, 'GET', `/api/v1/orders/${id}`, undefined, PLANNER);
+      apiOrders.set(id, { status: res.status, orderStatus: res.body?.status });
+    });
+    const hubOnHand = new Map<string, number>();
+    for (const sku of [...tightSkus, ...walkSkus]) {
+      const res = await http(cluster.hubUrl, 'GET', `/api/v1/inventory/${sku}`, undefined, PLANNER);
+      for (const f of res.body?.facilities ?? []) hubOnHand.set(`${f.facility}|${sku}`, f.onHand);
+    }
+    await cluster.stopAll();
+    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand };
+    const { openCouch } = await import('../../hub/couch/index.js');
+    const couch = await openCouch({ dataDir: cluster.hubDir });
+    try {
+      snap.dom = await readAll(couch.db('dom') as never);
+      for (const n of cluster.nodes) snap.hubDbs.set(n.id, await readAll(couch.db(`node_${n.id.toLowerCase()}`) as never));
+    } finally {
+      await couch.stop();
+    }
+    const { default: PouchDB } = await import('pouchdb');
+    for (const n of cluster.nodes) {
+      const db = new PouchDB(join(n.dataDir, 'db'));
+      try {
+        const res = await db.allDocs({ include_docs: true, conflicts: true });
+        snap.nodeDbs.set(n.id, res.rows.map((x) => x.doc as unknown as Doc));
+      } finally {
+        await db.close();
+      }
+    }
+    const invariants = checkInvariants(snap, workload.tracker);
+    invariants.unshift({
+      name: 'quiesced',
+      description: 'after the faults stopped, the system came to rest: every node online with nothing pending either way, every DO worked to its end, nothing moving',
+      checked: 1,
+      violations: quiesced ? 0 : 1,
+      examples: quiesced ? [] : ['the drain did not settle in time'],
+    });
+    phases.verify = Date.now() - t3;
+
+    const t = workload.tracker;
+    const ordersByStatus: Record<string, number> = {};
+    for (const d of snap.dom) if (d._id.startsWith('order:')) ordersByStatus[d.status] = (ordersByStatus[d.status] ?? 0) + 1;
+    const hubDocs = [...snap.nodeDbs.values()].flat();
+    const proxy = cluster.nodes.reduce((a, n) => ({ connections: a.connections + n.proxy.stats.connections, refusedOrDropped: a.refusedOrDropped + n.proxy.stats.refusedOrDropped, resets: a.resets + n.proxy.stats.resets, mbUp: a.mbUp + n.proxy.stats.bytesUp / 1e6, mbDown: a.mbDown + n.proxy.stats.bytesDown / 1e6 }), { connections: 0, refusedOrDropped: 0, resets: 0, mbUp: 0, mbDown: 0 });
+    const report: Report = {
+      seed,
+      quick,
+      nodes: nNodes,
+      orders: nOrders,
+      diskMode: cluster.diskMode,
+      startedAt: new Date(t0).toISOString(),
+      durationMs: Date.now() - t0,
+      phasesMs: phases,
+      quiesced,
+      faultsPlanned: want,
+      faults: faults.counts,
+      faultLog: faults.log,
+      proxy,
+      restarts: { hub: cluster.hubStarts - 1, nodes: cluster.nodes.reduce((s, n) => s + n.starts - 1, 0) },
+      workload: {
+        ordersAccepted: t.acceptedOrders.size,
+        orderAttempts: t.orderAttempts,
+        cancelsRequested: t.cancels.size,
+        associateSteps: t.steps.length,
+        stepsRefused: t.stepsRefused,
+        sales: t.sales.size,
+        receipts: t.receipts.size,
+        adjustments: [...t.adjustments.values()].reduce((a, b) => a + b, 0),
+        replenishmentRuns: t.replenishmentRuns,
+        purchaseOrders: t.purchaseOrders,
+        unknownOutcomes: t.unknown,
+        refusedWhileDiskFull: t.serverErrors.filter((e) => e.diskFull).length,
+      },
+      outcome: {
+        ordersByStatus,
+        dos: hubDocs.filter((d) => d._id.startsWith('do:')).length,
+        events: hubDocs.filter((d) => d._id.startsWith('evt:')).length,
+        docsAtNodes: hubDocs.length,
+      },
+      invariants,
+      violations: invariants.reduce((s, i) => s + i.violations, 0),
+    };
+    keepForPostMortem = report.violations > 0;
+    say(`done: ${report.violations} violations\n${formatConsole(report)}`);
+    return report;
+  } catch (err) {
+    keepForPostMortem = true;
+    say(`failed: ${(err as Error).stack}`);
+    if (cluster.hub) say(`hub output:\n${cluster.hub.output().slice(-4000)}`);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cluster.destroy();
+    if (!opts.keep && !keepForPostMortem) rmSync(base, { recursive: true, force: true });
+    else say(`data kept in ${base}`);
+  }
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(200);
+  }
+}
+
+async function readAll(db: { list(p: object): Promise<{ rows: { id: string; doc?: Doc }[] }> }): Promise<Doc[]> {
+  const out: Doc[] = [];
+  let startkey: string | undefined;
+  for (;;) {
+    const res = await db.list({ include_docs: true, conflicts: true, limit: 5001, ...(startkey !== undefined ? { startkey } : {}) });
+    const rows = res.rows.slice(0, 5000);
+    for (const r of rows) if (r.doc) out.push(r.doc);
+    if (res.rows.length <= 5000) return out;
+    startkey = res.rows[5000]!.id;
+  }
+}
+
+/**
+ * Work every open DO to its end and receive what has come, until nothing moves: every node online
+ * with nothing to push, the hub with nothing the nodes have not pulled, no open task anywhere, and
+ * the hub's allocation and DO counters unchanged over two rounds.
+ */
+async function drain(cluster: Cluster, w: Workload, r: ReturnType<typeof rng>, timeoutMs: number, say: (m: string) => void): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  let stable = 0;
+  for (let round = 1; Date.now() < end; round++) {
+    const steps = (await mapLimit(cluster.nodes, 4, (n) => w.finishNode(n, r))).reduce((a, b) => a + b, 0);
+    await sleep(1500);
+    const sig = await signature(cluster);
+    const settled = steps === 0 && sig.ok && sig.text === last;
+    if (round % 5 === 0 || settled) say(`drain round ${round}: ${steps} steps, ${sig.ok ? 'in sync' : sig.why}`);
+    stable = settled ? stable + 1 : 0;
+    last = sig.text;
+    if (stable >= 2) return true;
+  }
+  return false;
+}
+
+async function signature(cluster: Cluster): Promise<{ ok: boolean; why: string; text: string }> {
+  const metrics = await http<string>(cluster.hubUrl, 'GET', '/metrics');
+  const counters = typeof metrics.body === 'string' ? metrics.body.split('\n').filter((l) => /^dom_(dos_created_total|do_state_changes_total|allocation_batches_total|orders_allocated_total|lines_resourced_total)/.test(l)).join(';') : '';
+  const nodes = await http<{ id: string; pending: number | null }[]>(cluster.hubUrl, 'GET', '/api/v1/nodes', undefined, cluster.plannerToken);
+  const why: string[] = [];
+  if (metrics.status !== 200 || nodes.status !== 200) why.push('hub not answering');
+  for (const n of Array.isArray(nodes.body) ? nodes.body : []) if (n.pending) why.push(`${n.id}: ${n.pending} not pulled`);
+  const states = await mapLimit(cluster.nodes, 8, async (n: NodeHandle) => {
+    const s = await http<{ online: boolean; pending: number }>(n.url, 'GET', '/api/v1/sync', undefined, cluster.associateToken);
+    if (s.status !== 200) why.push(`${n.id}: not answering`);
+    else if (!s.body.online || s.body.pending) why.push(`${n.id}: ${s.body.online ? 'online' : 'offline'}, ${s.body.pending} to push`);
+    return `${n.id}:${s.body?.pending}`;
+  });
+  return { ok: why.length === 0, why: why.slice(0, 4).join('; '), text: `${counters}|${states.join(',')}` };
+}
+
+/**
+ * The `dom chaos [--quick] [--seed N] [--nodes N] [--orders N] [--report FILE.md] [--keep]` command:
+ * runs the harness, prints the report, writes it as Markdown when asked, and exits 1 on any violation.
+ */
+export async function chaosCli(argv: string[]): Promise<number> {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' } },
+    strict: true,
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep });
+  if (values.report) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(values.report, `${formatMarkdown(report)}\n`);
+  }
+  console.log(JSON.stringify({ event: 'chaos_report', seed: report.seed, faults: report.faults, violations: report.violations }));
+  return report.violations === 0 ? 0 : 1;
+}

@@ -1,0 +1,69 @@
+/**
+ * `dom bench e2e --quick` runs every phase (hub, nodes in a child process, the gateway, autocannon
+ * in its own process, memory in child processes) and reports every figure. Timings depend on the
+ * machine, so only the presence and type of each figure is checked, never its value.
+ */
+import { describe, expect, it } from 'vitest';
+import { run } from '../../scripts/bench/e2e.js';
+
+const FIGURES = [
+  'throughput.orders',
+  'throughput.ordersPerSec',
+  'throughput.acceptedPerSec',
+  'throughput.dosInNodeDbs',
+  'throughput.rawBulkDocsPerSec',
+  'throughput.ratioToRaw',
+  'throughput.couchRequestsPerOrder',
+  'throughput.hubCpuMsPerOrder',
+  'latency.nodes',
+  'latency.down.p50',
+  'latency.down.p99',
+  'latency.down.max',
+  'latency.up.p50',
+  'latency.up.p99',
+  'latency.up.max',
+  'latency.upOrder.p50',
+  'latency.upOrder.p99',
+  'latency.upOrder.max',
+  'latency.probeDown.p99',
+  'latency.probeUp.p99',
+  'latency.hubCpuPct',
+  'latency.idleHubCpuPct',
+  'initialSync.docs',
+  'initialSync.nodeDocsPerSec',
+  'initialSync.directDocsPerSec',
+  'initialSync.gatewayPlainDocsPerSec',
+  'initialSync.gatewayCostPct',
+  'initialSync.proxyCostPct',
+  'atp.facilities',
+  'atp.requestsPerSec',
+  'atp.p50Ms',
+  'atp.p99Ms',
+  'atp.floorRequestsPerSec',
+  'atp.hubCpuUsPerCheck',
+  'memory.hub.positions',
+  'memory.hub.peakRssMb',
+  'memory.hub.baseRssMb',
+  'memory.hub.bytesPerPosition',
+  'memory.hub.loadSeconds',
+  'memory.hub.atpP50Ms',
+  'memory.node.skus',
+  'memory.node.peakRssMb',
+  'memory.node.baseRssMb',
+  'memory.node.countAppliedSeconds',
+];
+
+const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+
+describe('dom bench e2e --quick', () => {
+  it('reports every figure as a number', { timeout: 600_000 }, async () => {
+    const r = await run({ quick: true, record: false, print: false });
+    expect(r.notes).toEqual([]);
+    const missing = FIGURES.filter((f) => typeof at(r, f) !== 'number' || !Number.isFinite(at(r, f) as number));
+    expect(missing).toEqual([]);
+    // the work itself was done: orders released with their DOs in the node databases, every DO synced
+    expect(at(r, 'throughput.dosInNodeDbs')).toBeGreaterThan(0);
+    expect(at(r, 'latency.down.count')).toBeGreaterThan(0);
+    expect(at(r, 'initialSync.docs')).toBeGreaterThan(0);
+  });
+});
