@@ -234,6 +234,8 @@ class Dirs {
     return d;
   }
   clean() {
+    // DOM_E2E_KEEP=1 leaves the data folders (and the embedded CouchDB's log) for a post-mortem
+    if (process.env.DOM_E2E_KEEP) return void process.stderr.write(`kept: ${this.list.join(' ')}\n`);
     for (const d of this.list.splice(0)) rmSync(d, { recursive: true, force: true });
   }
 }
