@@ -20,6 +20,8 @@ export interface DemoOptions {
   port?: string;
   dataDir?: string;
   seconds?: number;
+  /** Called with the live hub and the summary before a quick run stops (tests check the figures). */
+  inspect?: (hub: Hub, summary: DemoSummary, orderIds: string[]) => Promise<void>;
 }
 
 export interface DemoSummary {
@@ -207,7 +209,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     await hub.stop();
     if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
   };
-  if (quick) await stopAll();
+  if (quick) {
+    try {
+      await opts.inspect?.(hub, summary, orderIds);
+    } finally {
+      await stopAll();
+    }
+  }
   else {
     print('\nRunning until Ctrl-C.');
     await new Promise<void>((resolve) => {
