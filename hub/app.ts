@@ -19,11 +19,22 @@ import { webApp } from './web/index.js';
 import { createHubMetrics } from './metrics.js';
 import { hubOpenApiDocument } from './openapi.js';
 import type { Allocator } from './allocator/service.js';
+import { requestId } from 'hono/request-id';
 
 export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
   const app = new Hono();
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
+  // every request gets an id (X-Request-Id, kept when the caller sends one) and one log line
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const line = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0) };
+    // replication traffic is constant: debug level; planner calls: info
+    if (c.req.path.startsWith('/sync/')) ctx.log.debug(line, 'request');
+    else ctx.log.info(line, 'request');
+  });
   app.use(metrics.http);
   // repeated bad planner tokens from one address: 429 (the gateway has its own, per node)
   app.use('/api/v1/*', limitAuthFailures(new FailureLimiter()));
