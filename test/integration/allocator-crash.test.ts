@@ -95,7 +95,7 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       const order = await waitFor('order released by the replay', async () => {
         const r = await api(hub.url, 'GET', '/api/v1/orders/R-1');
         return r.body.status === 'released' ? r.body : null;
-      });
+      }, 60_000);
       expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
       expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-1');
       expect((await hub.ctx.couch.db<any>('dom').get('alloc:R-1:0001')).done).toBe(true);
@@ -106,5 +106,5 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     } finally {
       await hub.stop();
     }
-  });
+  }, 150_000);
 });
