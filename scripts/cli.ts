@@ -13,6 +13,7 @@ const USAGE = `dom <command> [options]
   couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
   demo     [--quick] [--port 8080] [--data DIR]
   allocate --input instance.json [--output result.json]
+  chaos    [--quick] [--seed N] [--nodes N] [--orders N]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
   bench    <allocator|e2e|all> [--quick]
 
@@ -125,6 +126,13 @@ export async function main(argv: string[]): Promise<void> {
           benches.push(...all);
         }
         for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}) });
+        break;
+      }
+      case 'chaos': {
+        const { runChaos } = await import('./chaos/index.js');
+        const f = flags(rest, ['quick']);
+        const report = await runChaos({ quick: f.bools.has('quick'), ...(f.values.seed ? { seed: Number(f.values.seed) } : {}), ...(f.values.nodes ? { nodes: Number(f.values.nodes) } : {}), ...(f.values.orders ? { orders: Number(f.values.orders) } : {}) });
+        console.log(JSON.stringify(report, null, 2));
         break;
       }
       case 'replenish': {
