@@ -36,6 +36,7 @@ export interface DemoSummary {
   shortPicks: number;
   walkInSales: number;
   linkCuts: number;
+  replenishmentTransfers: number;
   syncDownMs: { p50: number; p99: number; max: number; count: number };
   syncUpMs: { p50: number; p99: number; max: number; count: number };
 }
@@ -98,6 +99,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     await call('POST', '/api/v1/inventory', { facility: f.id, positions });
   }
 
+  // model stock for the stores' best sellers, so the replenishment run has something to do
+  await call('PUT', '/api/v1/model-stock', stores0(facilities).flatMap((f) => items.slice(0, 8).map((it) => ({ facility: f.id, sku: it.sku, min: 4, max: 12 }))));
   const nodes: DomNode[] = [];
   for (const f of facilities) nodes.push(await startNode({ id: f.id, hubUrl: hub.url, token: tokens[f.id]!, port: 0, dataDir: join(dir, `node-${f.id}`), associateToken, initialBackoffMs: 250, maxBackoffMs: 4000 }, log));
 
@@ -116,7 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   });
 
   // traffic
-  const counters = { orders: 0, shortPicks: 0, sales: 0, cuts: 0, steps: 0 };
+  const counters = { orders: 0, shortPicks: 0, sales: 0, cuts: 0, steps: 0, replenishmentTransfers: -1 };
   const orderIds: string[] = [];
   const stores = facilities.filter((f) => f.type === 'store');
   const started = Date.now();
@@ -168,6 +171,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       cut.sync.resume();
       cutState = 'after';
     }
+    if (counters.replenishmentTransfers < 0 && elapsed > 0.7) counters.replenishmentTransfers = ((await call('POST', '/api/v1/replenishment/run', {})) as { transfers: unknown[] }).transfers.length;
     if (elapsed < 0.8) await Promise.all([placeOrder(), placeOrder()]).catch((err) => log.warn({ err }, 'order refused'));
     if (random() < 0.3) {
       const n = pick(nodes.slice(1));
@@ -193,7 +197,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   print(`  split orders      ${summary.splitOrders}`);
   print(`  average distance  ${summary.averageDistanceKm.toFixed(1)} km from facility to customer`);
   print(`  short picks       ${summary.shortPicks}, re-sourced ${summary.resourcedShortPicks}`);
-  print(`  walk-in sales     ${summary.walkInSales}; link cuts ${summary.linkCuts}`);
+  print(`  walk-in sales     ${summary.walkInSales}; link cuts ${summary.linkCuts}; replenishment transfer lines ${summary.replenishmentTransfers}`);
   print(`  sync latency      hub→node p50 ${summary.syncDownMs.p50} ms, p99 ${summary.syncDownMs.p99} ms; node→hub p50 ${summary.syncUpMs.p50} ms, p99 ${summary.syncUpMs.p99} ms`);
   print(`SUMMARY ${JSON.stringify(summary)}`);
   print('');
@@ -228,8 +232,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 }
 
 const stopFeeds: (() => void)[] = [];
+const stores0 = <F extends { type: string }>(fs: F[]) => fs.filter((f) => f.type === 'store');
 
-async function summarise(hub: Hub, orderIds: string[], facilities: { id: string; lat: number; lon: number }[], counters: { shortPicks: number; sales: number; cuts: number }, down: hdr.Histogram, up: hdr.Histogram): Promise<DemoSummary> {
+async function summarise(hub: Hub, orderIds: string[], facilities: { id: string; lat: number; lon: number }[], counters: { shortPicks: number; sales: number; cuts: number; replenishmentTransfers: number }, down: hdr.Histogram, up: hdr.Histogram): Promise<DemoSummary> {
   const byStatus: Record<string, number> = {};
   let unitsOrdered = 0;
   let unitsAllocated = 0;
@@ -268,6 +273,7 @@ async function summarise(hub: Hub, orderIds: string[], facilities: { id: string;
     shortPicks: counters.shortPicks,
     walkInSales: counters.sales,
     linkCuts: counters.cuts,
+    replenishmentTransfers: Math.max(0, counters.replenishmentTransfers),
     syncDownMs: pct(down),
     syncUpMs: pct(up),
   };
