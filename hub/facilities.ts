@@ -21,6 +21,9 @@ export class FacilityStore {
       const res = await this.dom.list({ startkey: 'facility:', endkey: 'facility:\ufff0', include_docs: true });
       const next = new Map<string, FacilityDoc>();
       for (const r of res.rows) if (r.doc) next.set(r.doc.id, r.doc);
+      // a facility upserted while the list was read may be missing from it: keep it (facilities are
+      // never deleted), or it stays unknown until the next refresh (seen registering 1,000 at once)
+      for (const [id, doc] of this.byId) if (!next.has(id)) next.set(id, doc);
       this.byId = next;
       this.loadedAt = Date.now();
     })().finally(() => (this.loading = null));
