@@ -27,7 +27,7 @@ export async function openPage(origin: string, context: BrowserContextOptions): 
   page.on('pageerror', (e) => t.pageErrors.push(String(e)));
   page.on('console', (m) => {
     // the browser logs every 4xx answer as "Failed to load resource"; those are expected here
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) t.consoleErrors.push(m.text());
+    if (m.type() === 'error' && !m.text().includes('Failed to load resource')) t.consoleErrors.push(m.text());
   });
   page.on('request', (r) => {
     if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) t.foreignRequests.push(r.url());
