@@ -30,6 +30,7 @@ export async function startNode(input: NodeConfigInput, log: Logger = createLogg
   const dataDir = resolve(config.dataDir ?? `./data/node-${config.id}`);
   let stopping: Promise<void> | undefined;
   let reopening: Promise<void> | null = null;
+  let started = false; // a storage failure while starting fails the start itself
 
   /** The local database, the store over it and the sync of it: replaced together when the database is reopened. */
   const open = async () => {
@@ -55,11 +56,12 @@ export async function startNode(input: NodeConfigInput, log: Logger = createLogg
     }
   };
   let cur = await open();
+  started = true;
 
   // A write the disk refused: LevelDB must be reopened before it may acknowledge another write
   // (node/store/db.ts). Reads keep being served from memory meanwhile; writes answer 503.
   function onStorageFailure(err: Error) {
-    if (reopening || stopping) return;
+    if (reopening || stopping || !started) return;
     log.error({ err: err.message }, 'local database write failed; reopening the database (writes refused until then)');
     reopening = (async () => {
       const old = cur;
@@ -77,7 +79,9 @@ export async function startNode(input: NodeConfigInput, log: Logger = createLogg
           await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
         }
       }
-    })().finally(() => (reopening = null));
+    })()
+      .catch((e) => log.error({ err: (e as Error).message }, 'reopening the local database failed'))
+      .finally(() => (reopening = null));
   }
 
   const app = createNodeApp({

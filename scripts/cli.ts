@@ -129,10 +129,8 @@ export async function main(argv: string[]): Promise<void> {
         break;
       }
       case 'chaos': {
-        const { runChaos } = await import('./chaos/index.js');
-        const f = flags(rest, ['quick']);
-        const report = await runChaos({ quick: f.bools.has('quick'), ...(f.values.seed ? { seed: Number(f.values.seed) } : {}), ...(f.values.nodes ? { nodes: Number(f.values.nodes) } : {}), ...(f.values.orders ? { orders: Number(f.values.orders) } : {}) });
-        console.log(JSON.stringify(report, null, 2));
+        const { chaosCli } = await import('./chaos/index.js');
+        process.exitCode = await chaosCli(rest); // --quick --seed N --nodes N --orders N --report FILE.md --keep
         break;
       }
       case 'replenish': {

@@ -100,7 +100,7 @@ export class Workload {
   private stopped = false;
   private running: Promise<unknown>[] = [];
   private nextOrder = 0;
-  /** Set while the workload should hold back (e.g. the drain). */
+  /** What every call answered: what the invariants check the end state against. */
   readonly tracker = new Tracker();
 
   constructor(
@@ -108,7 +108,6 @@ export class Workload {
     private readonly opts: WorkloadOptions,
     private readonly r: Rng,
     private readonly orders: OrderInput[],
-    private readonly log: (m: string) => void,
   ) {}
 
   get progress(): number {
