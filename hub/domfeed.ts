@@ -52,6 +52,11 @@ export class DomFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    await this.loop?.catch(() => undefined);
+    // Node 20's fetch can leave a body read pending after an abort that lands just as the
+    // headers arrive; the loop ends by itself once the CouchDB connection closes, so don't wait
+    // on it for ever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
   }
 }
