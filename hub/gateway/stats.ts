@@ -47,6 +47,7 @@ export class NodeStats {
   private dirty = new Set<string>();
   private revs = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly dom: DocumentScope<StatDoc>,
@@ -93,7 +94,17 @@ export class NodeStats {
     }
   }
 
-  async flush(): Promise<void> {
+  /**
+   * One flush at a time: when a flush outlasted the timer (a busy hub), the next one wrote the same
+   * documents with the revisions the first was replacing, and every conflict cost a read — a storm
+   * of ~140 reads/s with 100 nodes linked (docs/BENCHMARKS.md).
+   */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
     if (this.dirty.size === 0) return;
     const batch = [...this.dirty];
     this.dirty.clear();
@@ -122,6 +133,7 @@ export class NodeStats {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.flushing;
     await this.flush();
   }
 }

@@ -23,6 +23,13 @@ export interface MonitorOptions {
   couch: Couch;
   log: Logger;
   sweepMs?: number;
+  /**
+   * At most this many databases swept per second: each sweep of an idle database is a `_changes`
+   * read (~2-5 ms of the embedded CouchDB's CPU), so a sweep of 1,000 databases every 5 s took most
+   * of a core (docs/BENCHMARKS.md). Past `maxSweepPerSec × sweepMs / 1000` databases the sweep
+   * stretches out; uploads through this instance's gateway are still read at once (poke).
+   */
+  maxSweepPerSec?: number;
   concurrency?: number;
   /** This hub instance's name: each instance keeps its own checkpoints. */
   instance?: string;
@@ -32,6 +39,7 @@ export class Monitor {
   private followers = new Map<string, ChangesFollower>();
   private hooks: MonitorHooks = {};
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepCursor = 0;
   private active = 0;
   private waiting: (() => void)[] = [];
   private readonly concurrency: number;
@@ -41,7 +49,16 @@ export class Monitor {
     this.concurrency = opts.concurrency ?? 8;
     const sweepMs = opts.sweepMs ?? 5_000;
     if (sweepMs > 0) {
-      this.sweepTimer = setInterval(() => this.pokeAll(), sweepMs);
+      // the sweep in slices, every tick a share of the followers in turn
+      const tickMs = Math.min(sweepMs, 1_000);
+      const maxPerTick = Math.max(1, Math.ceil(((opts.maxSweepPerSec ?? 40) * tickMs) / 1000));
+      this.sweepTimer = setInterval(() => {
+        const all = [...this.followers.values()];
+        if (all.length === 0) return;
+        const n = Math.min(all.length, maxPerTick, Math.ceil((all.length * tickMs) / sweepMs));
+        for (let i = 0; i < n; i++) void all[(this.sweepCursor + i) % all.length]!.poke();
+        this.sweepCursor = (this.sweepCursor + n) % all.length;
+      }, tickMs);
       this.sweepTimer.unref();
     }
   }
