@@ -9,7 +9,7 @@ import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
 import { writeCancel } from '../dos.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
-import { OrderBody, type LineView, type OrderDoc } from '../orders/model.js';
+import { OrderBody, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
 
 export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<number, string | null>) {
   return {
@@ -51,8 +51,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
       if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
     }
     const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    const existing = await ctx.orders.get(body.id);
-    if (existing) return replay(existing, bodyHash);
+    // no read first: the insert itself finds a used id (409), and then the stored order answers
     const now = new Date().toISOString();
     const doc: OrderDoc = {
       ...body,
@@ -76,7 +75,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     ctx.events.emit('order', { id: doc.id, status: doc.status, channel: doc.channel, created: true });
     if (doc.hold && (!doc.hold.until || doc.hold.until > now)) allocator.hold(doc.id, doc.hold.until);
     else allocator.submit(doc.id);
-    return c.json(orderView(doc, (await ctx.orders.view(doc.id))!.lines), 201);
+    return c.json(orderView(doc, lineViews(doc, new Map())), 201);
 
     async function replay(o: OrderDoc, hash: string) {
       if (o.bodyHash !== hash) throw conflict('order_exists', `order "${o.id}" already exists with a different body`);

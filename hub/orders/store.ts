@@ -34,9 +34,52 @@ export class OrderStore {
     return res.rows.flatMap((r) => ('doc' in r && r.doc ? [r.doc as OrderDoc] : []));
   }
 
-  async insert(doc: OrderDoc): Promise<OrderDoc> {
-    const r = await this.dom.insert(doc);
-    return { ...doc, _rev: r.rev };
+  /**
+   * A new order. Inserts share `_bulk_docs` requests, a group commit: while one batch is being
+   * written the next gathers, so that under load accepting orders costs one CouchDB request per
+   * batch rather than one per order, and with no load an insert waits for nothing. A used id
+   * fails with a 409, as a single insert would.
+   */
+  insert(doc: OrderDoc): Promise<OrderDoc> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ doc, resolve, reject });
+      this.scheduleInserts();
+    });
+  }
+
+  private static readonly maxInsertBatch = 500;
+  private pendingInserts: { doc: OrderDoc; resolve: (d: OrderDoc) => void; reject: (e: unknown) => void }[] = [];
+  private insertsScheduled = false;
+  private insertsInFlight = 0;
+
+  private scheduleInserts() {
+    if (this.insertsScheduled || this.pendingInserts.length === 0) return;
+    // two batches in flight at most: the next one gathers behind them
+    if (this.insertsInFlight >= 2) return;
+    this.insertsScheduled = true;
+    setImmediate(() => {
+      this.insertsScheduled = false;
+      void this.flushInserts();
+    });
+  }
+
+  private async flushInserts(): Promise<void> {
+    const batch = this.pendingInserts.splice(0, OrderStore.maxInsertBatch);
+    if (batch.length === 0) return;
+    this.insertsInFlight++;
+    try {
+      const res = await this.dom.bulk({ docs: batch.map((b) => b.doc) });
+      batch.forEach((b, i) => {
+        const r = res[i];
+        if (r?.rev) b.resolve({ ...b.doc, _rev: r.rev });
+        else b.reject(Object.assign(new Error(`order ${b.doc._id}: ${r?.error ?? 'not saved'}`), { statusCode: r?.error === 'conflict' ? 409 : 500 }));
+      });
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    } finally {
+      this.insertsInFlight--;
+      this.scheduleInserts();
+    }
   }
 
   async statesOf(orders: OrderDoc[]): Promise<Map<string, DoStateDoc>> {
@@ -73,6 +116,59 @@ export class OrderStore {
       if (this.locks.get(id) === settled) this.locks.delete(id);
     });
     return run;
+  }
+
+  /**
+   * `update` for many orders at once: one read, one `_bulk_docs`; an order that another writer
+   * changed in between goes through `update` on its own. Holds each order's lock meanwhile.
+   * `fn` sees the DO states of every order in the batch (read once). Status changes reach the
+   * event feed, as with `refresh`.
+   */
+  updateMany(
+    orderIds: string[],
+    fn: (doc: OrderDoc, states: Map<string, DoStateDoc>) => boolean | void,
+  ): Promise<OrderDoc[]> {
+    const unique = [...new Set(orderIds)];
+    if (unique.length === 0) return Promise.resolve([]);
+    const prev = Promise.all(unique.map((id) => this.locks.get(id) ?? Promise.resolve()));
+    const run = prev.then(async () => {
+      const docs = await this.getMany(unique);
+      const states = await this.statesOf(docs);
+      const before = new Map(docs.map((d) => [d.id, d.status]));
+      const changed = docs.filter((d) => fn(d, states) !== false);
+      const now = new Date().toISOString();
+      for (const d of changed) d.updatedAt = now;
+      const saved: OrderDoc[] = [];
+      const retry: string[] = [];
+      if (changed.length) {
+        const res = await this.dom.bulk({ docs: changed });
+        changed.forEach((d, i) => {
+          if (res[i]?.rev) saved.push({ ...d, _rev: res[i]!.rev });
+          else retry.push(d.id);
+        });
+      }
+      for (const d of saved) if (d.status !== before.get(d.id)) this.onStatus(d);
+      return { saved, retry };
+    });
+    const settled = run.catch(() => undefined);
+    for (const id of unique) this.locks.set(id, settled);
+    void settled.then(() => {
+      for (const id of unique) if (this.locks.get(id) === settled) this.locks.delete(id);
+    });
+    return run.then(async ({ saved, retry }) => {
+      // the few that lost a race: one at a time, each against its latest copy
+      for (const id of retry) {
+        let was: string | undefined;
+        const d = await this.update(id, async (doc) => {
+          was = doc.status;
+          return fn(doc, await this.statesOf([doc]));
+        });
+        if (!d) continue;
+        saved.push(d);
+        if (d.status !== was) this.onStatus(d);
+      }
+      return saved;
+    });
   }
 
   /** Recompute line and order status from the DO states; saves when the status moved. */
