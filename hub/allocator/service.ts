@@ -17,7 +17,7 @@ import { newDoState } from '../monitor/dostate.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
 import { Network, allocateBatch, type OrderPlan } from './core.js';
 import { costStrategy, type SourcingOrder, type SourcingStrategy } from './strategy.js';
-import { lineViews, type Allocation, type OrderDoc } from '../orders/model.js';
+import { lineViews, orderStatus, type Allocation, type OrderDoc } from '../orders/model.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
 import { groupBy } from '../../shared/collections.js';
@@ -255,16 +255,27 @@ export class Allocator {
     }
     for (const h of handovers) allocs.push(this.handoverDoc(h.order, nextAttempt(h.order), h.transfers, states));
     if (allocs.length) {
+      // Hold the units decided before the first write, as the availability above was read: a
+      // replenishment run (or anything else reading the index) while the outbox is being written
+      // must not hand the same units out again.
+      for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
+      const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs }).catch((err: unknown) => {
+        // the batch is retried, and a decision stored after all is found then under the same ids
+        for (const a of allocs) for (const d of a.dos) index.forget(d.doId);
+        throw err;
+      });
       // an alloc id that exists already was decided by another allocator (a lease handover):
       // that decision stands, and this one is dropped whole
-      const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs });
+      const dropped = allocs.filter((_, i) => !res[i]?.rev);
       const kept = allocs.filter((a, i) => {
         if (res[i]?.rev) a._rev = res[i]!.rev;
         return !!res[i]?.rev;
       });
-      if (kept.length < allocs.length) this.ctx.log.warn({ dropped: allocs.length - kept.length }, 'allocations already decided elsewhere; dropped');
+      if (dropped.length) {
+        this.ctx.log.warn({ dropped: dropped.length }, 'allocations already decided elsewhere; dropped');
+        await this.holdStored(dropped);
+      }
       allocs.splice(0, allocs.length, ...kept);
-      for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
     }
     // 2. the DOs, 3. the orders and the alloc documents marked done
     await this.complete(allocs);
@@ -348,6 +359,24 @@ export class Allocator {
     return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { handover: transfers.map((t) => t.doId) }, unfilled: [], done: false, createdAt };
   }
 
+  /**
+   * Allocations of this batch dropped for ones already stored under their ids: take back what was
+   * held for them, and hold what the stored decisions list instead (DO ids are per order, attempt
+   * and facility, so the two can share a DO id; the stored one's state stands).
+   */
+  private async holdStored(dropped: AllocDoc[]): Promise<void> {
+    const { couch, index } = this.ctx;
+    for (const a of dropped) for (const d of a.dos) index.forget(d.doId);
+    const res = await couch.db<AllocDoc>('dom').fetch({ keys: dropped.map((a) => a._id) }).catch((err) => {
+      this.ctx.log.warn({ err: (err as Error).message }, 'reading the allocations that stand failed; their DO states will follow');
+      return { rows: [] };
+    });
+    for (const row of res.rows) {
+      const stored = 'doc' in row ? (row.doc as AllocDoc | null | undefined) : undefined;
+      if (stored) for (const d of stored.dos) index.applyDoState(newDoState(d));
+    }
+  }
+
   /** Steps 2 and 3 of the outbox; also what replay runs for an alloc found not done. */
   private async complete(allocs: AllocDoc[]): Promise<void> {
     if (allocs.length === 0) return;
@@ -355,18 +384,26 @@ export class Allocator {
     await writeDos(couch, allocs.flatMap((a) => a.dos));
     this.stats.dosCreated += allocs.reduce((s, a) => s + a.dos.length, 0);
     const now = new Date().toISOString();
-    await Promise.all(
-      allocs.map((a) =>
-        orders.update(a.orderId, (o) => {
-          if (o.attempts >= a.attempt) return false; // applied before a crash
-          o.attempts = a.attempt;
-          o.allocations = [...o.allocations, ...a.allocations];
-          o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
-          if (a.unfilled.length) o.backorderedAt = now;
-        }),
-      ),
-    );
-    await Promise.all([...new Set(allocs.map((a) => a.orderId))].map((id) => orders.refresh(id)));
+    // the orders take their allocations and the status the new DOs give them: one read and one
+    // write for the batch (an order can have two allocs in it: an allocation and a handover)
+    const byOrder = groupBy(allocs, (a) => a.orderId);
+    await orders.updateMany([...byOrder.keys()], (o, states) => {
+      let changed = false;
+      for (const a of byOrder.get(o.id) ?? []) {
+        if (o.attempts >= a.attempt) continue; // applied before a crash
+        o.attempts = a.attempt;
+        o.allocations = [...o.allocations, ...a.allocations];
+        o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
+        if (a.unfilled.length) o.backorderedAt = now;
+        changed = true;
+      }
+      const status = orderStatus(o, lineViews(o, states));
+      if (status !== o.status) {
+        o.status = status;
+        changed = true;
+      }
+      return changed;
+    });
     const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs.map((a) => ({ ...a, done: true })) });
     const failed = res.filter((r) => r.error);
     if (failed.length) this.ctx.log.warn({ failed: failed.length }, 'marking allocs done failed; replay will finish them');

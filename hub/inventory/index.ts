@@ -8,8 +8,8 @@
  */
 import type { DocumentScope } from 'nano';
 import type { Couch } from '../couch/index.js';
-import type { InvDoc, CountDoc } from '../../shared/schemas.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { InvDoc, CountDoc, DistributionOrderDoc } from '../../shared/schemas.js';
+import { newDoState, type DoStateDoc } from '../monitor/dostate.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
 
 export interface PositionView {
@@ -138,6 +138,22 @@ export class AvailabilityIndex {
     this.emit(s.facility, [...skus]);
   }
 
+  /**
+   * Take back the hold of a DO the hub reserved and then did not issue (an allocation that was not
+   * written, or was dropped for one decided elsewhere). A DO that has reported an event stays.
+   */
+  forget(doId: string): void {
+    if ((this.doSeen.get(doId) ?? 0) > 0) return;
+    this.doSeen.delete(doId);
+    this.released.delete(doId);
+    const before = this.doOpen.get(doId);
+    if (!before) return;
+    this.doOpen.delete(doId);
+    const m = this.hubOpen.get(before.facility)!;
+    for (const [sku, q] of before.units) m.set(sku, (m.get(sku) ?? 0) - q);
+    this.emit(before.facility, [...before.units.keys()]);
+  }
+
   reserved(facility: string, sku: string): number {
     let hub = this.hubOpen.get(facility)?.get(sku) ?? 0;
     for (const x of this.issued.get(facility)?.values() ?? []) hub += x.units.get(sku) ?? 0;
@@ -182,6 +198,11 @@ export class AvailabilityIndex {
     }
     const states = await pagedPrefix(couch.db<DoStateDoc>('dom'), 'dostate:');
     for (const s of states) this.applyDoState(s);
+    // DOs an allocator decided (its outbox written) and had not issued when it stopped: they have no
+    // state yet, and the allocator replays them only once it holds the lease. Held from the start,
+    // or a replenishment run in between would hand their units out again.
+    const allocs = await pagedPrefix(couch.db<{ _id: string; done: boolean; dos: DistributionOrderDoc[] }>('dom'), 'alloc:');
+    for (const a of allocs) if (!a.done) for (const d of a.dos) this.applyDoState(newDoState(d));
   }
 }
 

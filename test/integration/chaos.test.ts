@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
@@ -194,6 +195,85 @@ describe('regressions: the bugs the chaos harness found', () => {
       const asn = await hub.ctx.couch.db<any>('dom').get(`asn:${doId}`);
       expect(asn.pending).toBeUndefined();
       expect(asn.transfer).toBeUndefined();
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  // safety_stock_respected, "DC1 W-1: DOs took 18, supply less safety stock is 17": the allocator
+  // held the units it decided only once its outbox was written (and, after a crash, only once it
+  // had the lease again), and a replenishment run planning in between sent the same units to a store.
+  const dcWithStore = async (hub: Hub, dc: string, store: string) => {
+    await registerFacility(hub.url, { id: dc, type: 'dc', capacity: 100, pickup: false });
+    await registerFacility(hub.url, { id: store, servingDc: dc, lat: 34.2, lon: -84.0, capacity: 100 });
+    await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+    await api(hub.url, 'POST', '/api/v1/inventory', { facility: dc, positions: [{ sku: 'A', onHand: 10, safetyStock: 1 }] });
+    expect((await api(hub.url, 'PUT', '/api/v1/model-stock', [{ facility: store, sku: 'A', min: 5, max: 20 }])).status).toBe(200);
+  };
+
+  it('holds the units of an allocation from the moment it is decided, before its outbox is written', async () => {
+    const hub = await testHub(undefined, { batchWindowMs: 50 });
+    try {
+      await dcWithStore(hub, 'H1', 'HS1');
+      await hub.allocator.setActive(false); // one batch, run by hand below
+      expect((await api(hub.url, 'POST', '/api/v1/orders', { id: 'HOLD-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 6 }] })).status).toBe(201);
+      // what a replenishment run planning while the batch writes to `dom` sees free at the DC
+      const seen: number[] = [];
+      const onRequest = (m: unknown) => {
+        const { request } = m as { request: { method: string; path: string } };
+        if (request.method === 'POST' && request.path.startsWith('/dom/_bulk_docs')) seen.push(hub.ctx.index.available('H1', 'A'));
+      };
+      diagnostics.subscribe('undici:request:create', onRequest);
+      try {
+        await hub.allocator.runBatch(['HOLD-1']);
+      } finally {
+        diagnostics.unsubscribe('undici:request:create', onRequest);
+      }
+      expect((await get(hub, 'HOLD-1')).body.lines[0].allocations.map((a: any) => [a.facility, a.qty])).toEqual([['H1', 6]]);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen).toEqual(seen.map(() => 3)); // 10 on hand − 6 decided − 1 safety stock, from the outbox on
+      const run = await api(hub.url, 'POST', '/api/v1/replenishment/run', {});
+      expect(run.body.transfers.map((t: any) => [t.from, t.to, t.qty])).toEqual([['H1', 'HS1', 3]]);
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it('holds at start the units of an allocation decided before a crash, before the allocator replays it', async () => {
+    const dataDir = tempDir('held');
+    let hub = await testHub(dataDir, { batchWindowMs: 50 });
+    await dcWithStore(hub, 'H2', 'HS2');
+    await api(hub.url, 'POST', '/api/v1/orders', { id: 'HELD-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 6 }] });
+    const doId = doOf(await until(hub, 'HELD-1', (o) => o.status === 'released', 'released'), 'H2');
+    await hub.stop();
+    // what a hub killed right after step 1 of the outbox leaves: the alloc written, nothing after
+    // it; and its allocator lease, not expired yet, so the restarted hub does not replay it at once
+    const { openCouch } = await import('../../hub/couch/index.js');
+    const couch = await openCouch({ dataDir });
+    const dom = couch.db<any>('dom');
+    const alloc = await dom.get('alloc:HELD-1:0001');
+    await dom.insert({ ...alloc, done: false });
+    const state = await dom.get(`dostate:${doId}`);
+    await dom.destroy(state._id, state._rev);
+    const d = await couch.db<any>('node_h2').get(`do:${doId}`);
+    await couch.db('node_h2').destroy(d._id, d._rev);
+    const order = await dom.get('order:HELD-1');
+    await dom.insert({ ...order, attempts: 0, allocations: [], explanations: [], status: 'received' });
+    const lease = await dom.get('lease:allocator');
+    await dom.insert({ ...lease, holder: 'a-killed-hub', epoch: lease.epoch + 1, expiresAt: Date.now() + 120_000 });
+    await couch.stop();
+    hub = await testHub(dataDir, { batchWindowMs: 50 });
+    try {
+      expect(hub.allocator.isActive).toBe(false);
+      const dc = (await api(hub.url, 'GET', '/api/v1/inventory/A')).body.facilities.find((f: any) => f.facility === 'H2');
+      expect([dc.onHand, dc.reserved, dc.available]).toEqual([10, 6, 3]);
+      const run = await api(hub.url, 'POST', '/api/v1/replenishment/run', {});
+      expect(run.body.transfers.map((t: any) => [t.from, t.to, t.qty])).toEqual([['H2', 'HS2', 3]]);
+      // the allocator gets the lease back and issues the DO it had decided: 9 units at most leave H2
+      await hub.allocator.setActive(true);
+      await waitFor('the replayed DO at H2', () => hub.ctx.couch.db('node_h2').get(`do:${doId}`).then(() => true, () => false));
+      const dos = (await hub.ctx.couch.db<any>('node_h2').list({ include_docs: true })).rows.map((r) => r.doc).filter((x) => x?.type === 'do');
+      expect(dos.flatMap((x: any) => x.lines).reduce((s: number, l: any) => s + l.qty, 0)).toBe(9);
     } finally {
       await hub.stop();
     }
