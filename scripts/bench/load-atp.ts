@@ -1,7 +1,8 @@
 /**
  * The load generator of `dom bench e2e`'s availability phase, run as a process of its own so that
  * it does not share the hub's event loop: autocannon against `GET /api/v1/atp` with a random SKU
- * and customer location per request (or any fixed path, for the baseline). Prints one JSON line.
+ * and customer location per request (or any fixed path, for the baseline), or posting orders for
+ * the throughput phase. Prints one JSON line.
  *
  *   node --import tsx scripts/bench/load-atp.ts '{"url":"http://127.0.0.1:8080","token":"…",
  *     "skus":["A","B"],"box":[30,47,-122,-75],"connections":16,"duration":10}'
@@ -16,8 +17,13 @@ export interface LoadConfig {
   /** [minLat, maxLat, minLon, maxLon] of the customer locations. */
   box?: [number, number, number, number];
   path?: string;
+  /**
+   * Post orders instead: `amount` orders of 1–3 lines of these SKUs (the first ones more often),
+   * ids `<prefix><n>`, shipped to a random customer in `box`. Ends when all are answered.
+   */
+  orders?: { skus: string[]; prefix: string; amount: number };
   connections: number;
-  /** seconds */
+  /** seconds (ignored for orders) */
   duration: number;
 }
 
@@ -62,14 +68,32 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
       return { ...req, path: `/api/v1/atp?sku=${encodeURIComponent(sku)}&qty=1&lat=${lat}&lon=${lon}` };
     },
   };
+  const orders = cfg.orders;
+  let n = 0;
+  const post: AutocannonRequest = {
+    method: 'POST',
+    path: '/api/v1/orders',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (req) => {
+      const o = orders!;
+      const lines: { line: number; sku: string; qty: number }[] = [];
+      const k = 1 + Math.floor(Math.random() * 3);
+      while (lines.length < k) {
+        const sku = o.skus[Math.floor(Math.random() ** 2 * o.skus.length)]!;
+        if (!lines.some((l) => l.sku === sku)) lines.push({ line: lines.length + 1, sku, qty: 1 + Math.floor(Math.random() * 2) });
+      }
+      const body = { id: `${o.prefix}${n++}`, channel: 'web', priority: Math.random() < 0.1 ? 1 : 5, delivery: 'ship', shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) }, lines };
+      return { ...req, body: JSON.stringify(body) } as AutocannonRequest;
+    },
+  };
   return new Promise((ok, fail) => {
     autocannon(
       {
         url: cfg.url,
         connections: cfg.connections,
-        duration: cfg.duration,
+        ...(orders ? { amount: orders.amount } : { duration: cfg.duration }),
         headers: { authorization: `Bearer ${cfg.token}` },
-        requests: [request],
+        requests: [orders ? post : request],
       },
       (err, r) => {
         if (err) return fail(err);
