@@ -31,7 +31,7 @@ export class DomFeed {
       while (!this.stopped) {
         try {
           const url = `${this.couch.url}/dom/_changes?feed=longpoll&include_docs=true&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
-          const res = await fetch(url, { headers: { authorization: this.couch.authHeader }, signal: this.abort.signal });
+          const res = await fetch(url, { headers: { authorization: this.couch.authHeader, 'accept-encoding': 'identity' }, signal: this.abort.signal });
           if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
           const body = (await res.json()) as { results: { id: string; deleted?: boolean; doc?: Record<string, unknown> }[]; last_seq: string | number };
           const wanted = body.results.filter((r) => r.doc && !r.deleted && this.handlers.has(prefixOf(r.id)));
