@@ -163,10 +163,10 @@ export class Allocator {
 
   /** DO states moved: roll up order status, and re-source what a facility did not deliver. */
   async doStatesChanged(states: DoStateDoc[]): Promise<void> {
-    const orderIds = new Set(states.map((s) => s.orderId));
-    for (const id of orderIds) {
-      const r = await this.ctx.orders.refresh(id);
-      if (!r || r.order.cancelRequested) continue;
+    // one read and one write for the batch's orders, not three requests an order in turn
+    const views = await this.ctx.orders.refreshMany(states.map((s) => s.orderId));
+    for (const [id, r] of views) {
+      if (r.order.cancelRequested) continue;
       const needsWork = r.lines.some((l) => l.unallocated > 0 && l.excluded.length > 0);
       const handover = r.order.delivery === 'pickup' && r.order.allocations.some((a) => a.kind === 'transfer' && states.some((s) => s.doId === a.doId && s.state === 'shipped'));
       if (needsWork || handover) {

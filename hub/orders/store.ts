@@ -171,6 +171,25 @@ export class OrderStore {
     });
   }
 
+  /**
+   * `refresh` for many orders: one read of the orders, one of their DO states and one write of those
+   * whose status moved, per 500 orders. Answers every order found, with its line views.
+   */
+  async refreshMany(orderIds: Iterable<string>): Promise<Map<string, { order: OrderDoc; lines: LineView[] }>> {
+    const all = [...new Set(orderIds)];
+    const out = new Map<string, { order: OrderDoc; lines: LineView[] }>();
+    for (let i = 0; i < all.length; i += 500) {
+      await this.updateMany(all.slice(i, i + 500), (doc, states) => {
+        const lines = lineViews(doc, states);
+        out.set(doc.id, { order: doc, lines });
+        const status = orderStatus(doc, lines);
+        if (status === doc.status) return false;
+        doc.status = status;
+      });
+    }
+    return out;
+  }
+
   /** Recompute line and order status from the DO states; saves when the status moved. */
   async refresh(id: string): Promise<{ order: OrderDoc; lines: LineView[] } | null> {
     let lines: LineView[] = [];

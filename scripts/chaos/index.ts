@@ -167,7 +167,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       if (!n.up) await cluster.startNode(n);
     }
     if (!cluster.hubUp) await cluster.startHub();
-    const quiesced = await drain(cluster, workload, r.fork(4), quick ? 120_000 : 600_000, say);
+    const quiesced = await drain(cluster, workload, r.fork(4), quick ? 120_000 : Math.max(600_000, nOrders * 240), say);
     phases.drain = Date.now() - t2;
     say(`drain ${quiesced ? 'settled' : 'DID NOT SETTLE'} in ${(phases.drain / 1000).toFixed(1)} s`);
 
