@@ -49,6 +49,7 @@ export function hubConfigFromEnv(flags: Record<string, string | undefined>, env 
     couchUrl: pick('couch-url', 'COUCH_URL') || undefined,
     plannerToken: pick('planner-token', 'DOM_PLANNER_TOKEN') as string,
     sweepMs: pick('sweep-ms', 'DOM_SWEEP_MS') as unknown as number,
+    maxSyncConnections: pick('max-sync-connections', 'DOM_MAX_SYNC_CONNECTIONS') as unknown as number,
     batchWindowMs: pick('batch-window-ms', 'DOM_BATCH_WINDOW_MS') as unknown as number,
     batchSize: pick('batch-size', 'DOM_BATCH_SIZE') as unknown as number,
     instance: pick('instance', 'DOM_INSTANCE'),

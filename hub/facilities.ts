@@ -5,6 +5,7 @@
 import type { DocumentScope } from 'nano';
 import type { FacilityDoc } from '../shared/schemas.js';
 import { ids } from '../shared/ids.js';
+import { isStatus } from '../shared/errors.js';
 
 export class FacilityStore {
   private byId = new Map<string, FacilityDoc>();
@@ -39,9 +40,19 @@ export class FacilityStore {
     return [...this.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** A facility registered a moment ago through another hub instance is read through. */
   async get(id: string): Promise<FacilityDoc | undefined> {
     await this.fresh();
-    return this.byId.get(id);
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    try {
+      const doc = await this.dom.get(ids.facility(id));
+      this.byId.set(id, doc);
+      return doc;
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
   }
 
   /** The cached map, as of the last refresh; for hot paths that must not wait on I/O. */

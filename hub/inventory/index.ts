@@ -32,6 +32,8 @@ interface Pos {
 
 export class AvailabilityIndex {
   private readonly pos = new Map<string, Map<string, Pos>>();
+  /** The same positions by SKU: an availability check reads one SKU across every facility. */
+  private readonly bySku = new Map<string, Map<string, Pos>>();
   /** facility → sku → units on open DOs, as the hub sees them */
   private readonly hubOpen = new Map<string, Map<string, number>>();
   /** doId → its current contribution to hubOpen */
@@ -62,7 +64,12 @@ export class AvailabilityIndex {
     let m = this.pos.get(facility);
     if (!m) this.pos.set(facility, (m = new Map()));
     let p = m.get(sku);
-    if (!p) m.set(sku, (p = { onHand: 0, safetyStock: 0, nodeReserved: 0, asOf: '' }));
+    if (!p) {
+      m.set(sku, (p = { onHand: 0, safetyStock: 0, nodeReserved: 0, asOf: '' }));
+      let f = this.bySku.get(sku);
+      if (!f) this.bySku.set(sku, (f = new Map()));
+      f.set(facility, p);
+    }
     return p;
   }
 
@@ -155,16 +162,30 @@ export class AvailabilityIndex {
   }
 
   reserved(facility: string, sku: string): number {
+    return this.reservedAt(facility, sku, this.pos.get(facility)?.get(sku));
+  }
+
+  private reservedAt(facility: string, sku: string, p: Pos | undefined): number {
     let hub = this.hubOpen.get(facility)?.get(sku) ?? 0;
-    for (const x of this.issued.get(facility)?.values() ?? []) hub += x.units.get(sku) ?? 0;
-    const node = this.pos.get(facility)?.get(sku)?.nodeReserved ?? 0;
-    return Math.max(hub, node);
+    const issued = this.issued.get(facility);
+    if (issued) for (const x of issued.values()) hub += x.units.get(sku) ?? 0;
+    return Math.max(hub, p?.nodeReserved ?? 0);
   }
 
   available(facility: string, sku: string): number {
     const p = this.pos.get(facility)?.get(sku);
     if (!p) return 0;
-    return Math.max(0, p.onHand - this.reserved(facility, sku) - p.safetyStock);
+    return Math.max(0, p.onHand - this.reservedAt(facility, sku, p) - p.safetyStock);
+  }
+
+  /** Calls `fn` for every facility with units of `sku` available. */
+  forEachAvailable(sku: string, fn: (facility: string, available: number) => void): void {
+    const m = this.bySku.get(sku);
+    if (!m) return;
+    for (const [f, p] of m) {
+      const a = p.onHand - this.reservedAt(f, sku, p) - p.safetyStock;
+      if (a > 0) fn(f, a);
+    }
   }
 
   view(facility: string, sku: string): PositionView | null {
@@ -174,9 +195,7 @@ export class AvailabilityIndex {
   }
 
   facilitiesWith(sku: string): string[] {
-    const out: string[] = [];
-    for (const [f, m] of this.pos) if (m.has(sku)) out.push(f);
-    return out;
+    return [...(this.bySku.get(sku)?.keys() ?? [])];
   }
 
   /** Units of DOs created on `day` (YYYY-MM-DD) at each facility: today's use of capacity. */

@@ -39,6 +39,9 @@ describe('scale-out: two hub instances over one `dom couch`', () => {
     // the catalogue through one instance, the counts through the other, at once
     expect((await api(h2.url, 'POST', '/api/v1/items', ['A', 'B'].map((sku) => ({ sku, name: sku })))).status).toBe(201);
     for (const f of ids) expect((await api(h1.url, 'POST', '/api/v1/inventory', { facility: f, positions: [{ sku: 'A', onHand: 5000 }, { sku: 'B', onHand: 5000 }] })).status).toBe(201);
+    // read after write across instances: a facility registered on one is known at once on the other
+    await registerFacility(h1.url, { id: 'S9', lat: 40, lon: -100 });
+    expect((await api(h2.url, 'POST', '/api/v1/inventory', { facility: 'S9', positions: [{ sku: 'A', onHand: 0 }] })).status).toBe(201);
     await waitFor('nodes online', () => nodes.every((n) => n.sync.snapshot().online));
 
     const orders = Array.from({ length: 120 }, (_, i) => ({ id: `SO-${i}`, channel: 'web', delivery: 'ship', shipTo: { lat: 33.6 + (i % 5) * 0.1, lon: -84.4 }, lines: [{ line: 1, sku: i % 2 ? 'A' : 'B', qty: 1 + (i % 3) }] }));
