@@ -82,8 +82,9 @@ export class OrderStore {
     }
   }
 
-  async statesOf(orders: OrderDoc[]): Promise<Map<string, DoStateDoc>> {
-    const keys = orders.flatMap((o) => o.allocations.map((a) => ids.doState(a.doId)));
+  /** The DO states of these orders' allocations, and of `moreDoIds` (allocations about to be added). */
+  async statesOf(orders: OrderDoc[], moreDoIds: readonly string[] = []): Promise<Map<string, DoStateDoc>> {
+    const keys = [...new Set([...orders.flatMap((o) => o.allocations.map((a) => a.doId)), ...moreDoIds])].map(ids.doState);
     const out = new Map<string, DoStateDoc>();
     for (let i = 0; i < keys.length; i += 1000) {
       const res = await this.states.fetch({ keys: keys.slice(i, i + 1000) });
@@ -127,13 +128,15 @@ export class OrderStore {
   updateMany(
     orderIds: string[],
     fn: (doc: OrderDoc, states: Map<string, DoStateDoc>) => boolean | void,
+    /** DOs that `fn` adds to the orders: their states are read too (a node may be ahead of us). */
+    moreDoIds: readonly string[] = [],
   ): Promise<OrderDoc[]> {
     const unique = [...new Set(orderIds)];
     if (unique.length === 0) return Promise.resolve([]);
     const prev = Promise.all(unique.map((id) => this.locks.get(id) ?? Promise.resolve()));
     const run = prev.then(async () => {
       const docs = await this.getMany(unique);
-      const states = await this.statesOf(docs);
+      const states = await this.statesOf(docs, moreDoIds);
       const before = new Map(docs.map((d) => [d.id, d.status]));
       const changed = docs.filter((d) => fn(d, states) !== false);
       const now = new Date().toISOString();
@@ -161,7 +164,7 @@ export class OrderStore {
         let was: string | undefined;
         const d = await this.update(id, async (doc) => {
           was = doc.status;
-          return fn(doc, await this.statesOf([doc]));
+          return fn(doc, await this.statesOf([doc], moreDoIds));
         });
         if (!d) continue;
         saved.push(d);

@@ -77,6 +77,40 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     }
   }, 180_000);
 
+  it('rolls a replayed allocation up to what its DO has done meanwhile (shipped before the order was updated)', async () => {
+    const dataDir = tempDir('replay-shipped');
+    let hub = await testHub(dataDir, { batchWindowMs: 60_000 });
+    await registerFacility(hub.url, { id: 'S1', capacity: 100 });
+    await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+    await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'A', onHand: 10 }] });
+    const o = { id: 'R-2', channel: 'web', delivery: 'ship', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 2 }] };
+    expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
+    // the DO went out and the store shipped it, and the monitor stored that, all before the
+    // allocator updated the order (it died first): the order has no allocation yet
+    const doId = 'R-2.1.S1';
+    const at = new Date().toISOString();
+    const lines = [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }];
+    const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-2', attempt: 1, facility: 'S1', kind: 'ship', lines, shipTo: o.shipTo, createdAt: at };
+    const dom = hub.ctx.couch.db('dom');
+    await dom.insert({ _id: 'alloc:R-2:0001', type: 'alloc', orderId: 'R-2', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines }], explanation: {}, unfilled: [], done: false, createdAt: at } as never);
+    await hub.ctx.couch.ensureDb('node_s1');
+    await hub.ctx.couch.db('node_s1').insert(d as never);
+    const steps = ['picked', 'packed', 'shipped'];
+    await dom.insert({ _id: `dostate:${doId}`, type: 'dostate', doId, orderId: 'R-2', attempt: 1, facility: 'S1', kind: 'ship', lines, state: 'shipped', lastEvent: 3, picked: { 1: 2 }, history: steps.map((status, i) => ({ n: i + 1, status, at, applied: true })), createdAt: at, updatedAt: at } as never);
+    await hub.stop();
+    hub = await testHub(dataDir, { batchWindowMs: 50 });
+    try {
+      const order = await waitFor('the replayed order rolled up', async () => {
+        const r = await api(hub.url, 'GET', '/api/v1/orders/R-2');
+        return r.body.lines?.[0]?.allocations?.length ? r.body : null;
+      }, 60_000);
+      expect(order.status).toBe('shipped');
+      expect((await hub.ctx.couch.db<any>('dom').get('order:R-2')).status).toBe('shipped');
+    } finally {
+      await hub.stop();
+    }
+  }, 150_000);
+
   it('replays an allocation whose DOs were never written (a crash after step 1 of the outbox)', async () => {
     const dataDir = tempDir('replay');
     let hub = await testHub(dataDir, { batchWindowMs: 60_000 });
