@@ -15,7 +15,7 @@ const USAGE = `dom <command> [options]
   allocate --input instance.json [--output result.json]
   chaos    [--quick] [--seed N] [--nodes N] [--orders N]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
-  bench    <allocator|e2e|all> [--quick]
+  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick]
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
 
