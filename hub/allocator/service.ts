@@ -196,6 +196,7 @@ export class Allocator {
     const states = await store.statesOf(docs);
     const sourcing: SourcingOrder[] = [];
     const handovers: { order: OrderDoc; transfers: Allocation[] }[] = [];
+    const giveUp: { id: string; lines: { line: number; qty: number; tried: string[] }[] }[] = [];
     const now = new Date().toISOString();
     for (const o of docs) {
       if (o.cancelRequested) continue;
@@ -218,6 +219,10 @@ export class Allocator {
       if (lines.length === 0) {
         this.backorders.delete(o.id);
         this.ctx.planning.clearBackorder(o.id);
+        // units no facility is left to try for (each that was tried came up short): the order is
+        // backordered, with why, not left "received" as if nobody had looked at it
+        const exhausted = views.filter((v) => v.unallocated > 0);
+        if (exhausted.length && !o.backorderedAt) giveUp.push({ id: o.id, lines: exhausted.map((v) => ({ line: v.line, qty: v.unallocated, tried: v.excluded })) });
         continue;
       }
       sourcing.push({ id: o.id, priority: o.priority, createdAt: o.createdAt, dueDate: o.dueDate, channel: o.channel, shipTo: o.shipTo, delivery: o.delivery, pickupFacility: o.pickupFacility, lines });
@@ -305,6 +310,14 @@ export class Allocator {
         if (recorded) await store.refresh(p.order);
       }),
     );
+    for (const g of giveUp) {
+      await store.update(g.id, (o) => {
+        if (o.backorderedAt) return false;
+        o.backorderedAt = now;
+        o.explanations = [...o.explanations, { attempt: o.attempts, at: now, reason: 'resourcing_limit', note: `every facility tried for these lines came up short (at most ${this.maxShorts} a line)`, unfilled: g.lines }].slice(-10);
+      });
+      await store.refresh(g.id);
+    }
     this.stats.batches++;
     this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
     this.stats.backordered += plans.filter((p) => p.unfilled.length).length;

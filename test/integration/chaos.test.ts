@@ -9,9 +9,10 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
-import { api, cleanupDirs, registerFacility, tempDir, testHub, testNode, waitFor, ASSOCIATE } from '../helpers.js';
+import { api, cleanupDirs, registerFacility, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
 import { ids } from '../../shared/ids.js';
-import type { Hub } from '../../hub/index.js';
+import { startHub, type Hub } from '../../hub/index.js';
+import { createLogger } from '../../shared/log.js';
 
 afterAll(() => cleanupDirs());
 
@@ -105,6 +106,27 @@ describe('regressions: the bugs the chaos harness found', () => {
       expect(o.lines[0].unallocated).toBe(2);
       const stored = await hub.ctx.couch.db<any>('dom').get('order:ZERO-1');
       expect(stored.status).toBe('backordered');
+    } finally {
+      await node.stop();
+      await hub.stop();
+    }
+  });
+
+  it('reads "backordered", with why, once every facility tried for a line came up short', async () => {
+    // one try a line, so that one short pick uses them up
+    const hub = await startHub({ port: 0, dataDir: tempDir('giveup'), plannerToken: PLANNER, sweepMs: 1000, batchWindowMs: 50 }, createLogger('hub', 'error'), { maxShortsPerLine: 1 });
+    const node = await testNode(hub.url, 'Z2', await registerFacility(hub.url, { id: 'Z2', capacity: 100 }));
+    try {
+      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'Z2', positions: [{ sku: 'A', onHand: 3 }] });
+      await api(hub.url, 'POST', '/api/v1/orders', { id: 'GIVEUP-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 2 }] });
+      const doId = doOf(await until(hub, 'GIVEUP-1', (o) => o.status === 'released', 'released'));
+      await waitFor('the DO at the node', () => node.store.dos.has(doId));
+      await node.store.step(doId, 'pick', { lines: [{ line: 1, qty: 0, reason: 'not on the shelf' }] });
+      const o = await until(hub, 'GIVEUP-1', (x) => x.status === 'backordered', 'backordered');
+      expect(o.lines[0].unallocated).toBe(2);
+      expect(o.explanation.reason).toBe('resourcing_limit');
+      expect((await hub.ctx.couch.db<any>('dom').get('order:GIVEUP-1')).status).toBe('backordered');
     } finally {
       await node.stop();
       await hub.stop();
