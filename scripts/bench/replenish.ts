@@ -4,7 +4,7 @@
  * constrained; then a full run through a live hub's API at a smaller size (positions, model stock
  * and forecasts loaded through the API, transfer DOs written to the DC's database).
  */
-import { mkdtempSync, rmSync, appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
@@ -164,5 +164,11 @@ function record(result: Record<string, unknown>, quick?: boolean) {
     /* not a git checkout */
   }
   const machine = `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
-  appendFileSync(file, `\n### dom bench replenish — ${new Date().toISOString()} — ${commit}\n\nMachine: ${machine}\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n`);
+  const entry = `### dom bench replenish — ${new Date().toISOString()} — ${commit}\n\nMachine: ${machine}\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n`;
+  // at the end of the Replenishment section (before the next section), else at the end of the file
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf('\n## Replenishment');
+  const next = at < 0 ? -1 : text.indexOf('\n## ', at + 1);
+  if (next < 0) appendFileSync(file, `\n${entry}`);
+  else writeFileSync(file, `${text.slice(0, next).trimEnd()}\n\n${entry}${text.slice(next)}`);
 }
