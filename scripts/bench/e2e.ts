@@ -26,7 +26,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import hdr from 'hdr-histogram-js';
+import { BOX, pct, rng, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -88,31 +88,6 @@ const QUICK: Sizes = {
 };
 
 // ------------------------------------------------------------------------------------ helpers
-
-type Pct = { p50: number; p99: number; max: number; count: number };
-
-function pct(values: number[]): Pct {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
-  for (const v of values) h.recordValue(Math.max(0, Math.round(v)));
-  const out = { p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue, count: h.totalCount };
-  h.destroy();
-  return out;
-}
-
-/** mulberry32: the same data on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Continental US, where the facilities and customers are. */
-const BOX: [number, number, number, number] = [30, 47, -122, -75];
 
 function facilities(n: number, prefix: string, seed: number) {
   const r = rng(seed);
