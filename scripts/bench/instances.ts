@@ -14,6 +14,7 @@
  * - customers where people live, 1–4 lines, mostly single units, ~10% pickup orders at a nearby
  *   pickup store, mixed priorities and due dates.
  */
+import { rng } from './common.js';
 import { DEFAULT_COSTS, type Instance } from '../../shared/instance.js';
 import { distanceKm } from '../../shared/geo.js';
 
@@ -24,17 +25,6 @@ export interface InstanceSpec {
   seed: number;
 }
 
-/** mulberry32: small, fast, good enough for benchmark data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // [name, lat, lon, metro population in millions]
 const METROS: [string, number, number, number][] = [
