@@ -9,8 +9,11 @@
  * added (fill first, then cost); substitutes only for what the ordered SKUs could not fill.
  *
  * `allocateBatch` serves orders in rank order (no priority inversion: a lower-ranked order only sees
- * what higher-ranked ones left), then improves the batch without taking a unit of fill from any
- * order: it moves the orders in the way of an order that ended far above what it would cost alone
+ * what higher-ranked ones left). Price rounds then steer that pass: shadow prices on capacity and
+ * stock, raised where the demand orders would make alone exceeds what there is (subgradient steps on
+ * the Lagrangian dual of capacity and stock), so that the rank-order pass gives scarce capacity to
+ * the orders it saves most; the cheapest pass is kept. Fill is decided first in every pass, so prices
+ * only move costs. Then it improves the batch without taking a unit of fill from any order: it moves the orders in the way of an order that ended far above what it would cost alone
  * (an ejection: re-plan that order first, then the ones it displaced; kept only if every order keeps
  * its fill and the total costs less), then re-plans each order against what the others hold.
  *
@@ -109,6 +112,12 @@ class TopK {
   }
 }
 
+/** Shadow prices of capacity (per facility) and stock (per SKU id, per facility): see `Network.prices`. */
+export interface Prices {
+  cap: Float64Array;
+  stock: (Float64Array | undefined)[];
+}
+
 export class Network {
   readonly facilities: SourcingFacility[];
   private readonly byId = new Map<string, number>();
@@ -129,6 +138,11 @@ export class Network {
   capacity: Float64Array;
   /** strategy → eligibility key → per facility 0 unknown, 1 eligible, 2 not */
   private eligibility = new WeakMap<SourcingStrategy, Map<string, Uint8Array>>();
+  /**
+   * Prices added to a unit's cost while planning (not to a plan's cost): per facility for its
+   * capacity, per SKU id and facility for its stock. Set by the batch's price rounds, else null.
+   */
+  prices: Prices | null = null;
 
   constructor(facilities: SourcingFacility[]) {
     this.facilities = facilities;
@@ -178,6 +192,7 @@ export class Network {
     c.holderLists = this.holderLists.map((h) => (h ? { ids: h.ids.slice(), has: h.has.slice() } : undefined));
     c.stamp = new Uint32Array(this.facilities.length);
     c.stampGen = 0;
+    c.prices = null;
     return c;
   }
 
@@ -554,6 +569,7 @@ let sK = new Float64Array(32);
 let sRem = new Float64Array(8);
 let sUsed = new Uint8Array(32);
 let sShared = new Float64Array(8);
+let sUnitsCost = 0;
 
 /**
  * One order's wants against its candidates, as dense arrays: room per (candidate, SKU group) and
@@ -567,6 +583,8 @@ class Board {
   readonly group: Int32Array;
   readonly room: Float64Array;
   readonly cap: Float64Array;
+  /** cost per unit per (candidate, SKU group): the candidate's handling cost plus the network's prices */
+  readonly unit: Float64Array;
   /** (candidate, want) the want may not use the candidate, or null when no want excludes any */
   readonly excl: Uint8Array | null = null;
   readonly total: number;
@@ -594,9 +612,16 @@ class Board {
     const G = (this.G = skus.length);
     this.room = new Float64Array(C * G);
     this.cap = new Float64Array(C);
+    this.unit = new Float64Array(C * G);
+    const prices = net.prices;
     for (let g = 0; g < G; g++) {
       const row = net.row(skus[g]!);
       if (row) for (let c = 0; c < C; c++) this.room[c * G + g] = row[cands[c]!.fi]!;
+      const sp = prices ? prices.stock[net.skuId(skus[g]!)] : undefined;
+      for (let c = 0; c < C; c++) {
+        const fi = cands[c]!.fi;
+        this.unit[c * G + g] = cands[c]!.unit + (prices ? prices.cap[fi]! + (sp ? sp[fi]! : 0) : 0);
+      }
     }
     for (let c = 0; c < C; c++) this.cap[c] = net.capacity[cands[c]!.fi]!;
     if (anyExcl) {
@@ -614,14 +639,17 @@ class Board {
     if (sShared.length < G) sShared = new Float64Array(2 * G);
   }
 
-  /** Units candidate c could give now (room sR, capacity sK, remaining sRem), without taking them. */
+  /** Units candidate c could give now (room sR, capacity sK, remaining sRem), without taking them; their cost in sUnitsCost. */
   private units(c: number): number {
-    const { G, W, group, excl } = this;
+    const { G, W, group, excl, unit } = this;
+    sUnitsCost = 0;
     let capLeft = sK[c]!;
     if (capLeft <= 0) return 0;
     if (W === 1) {
       if (excl && excl[c]) return 0;
-      return Math.min(sRem[0]!, sR[c * G]!, capLeft);
+      const u = Math.min(sRem[0]!, sR[c * G]!, capLeft);
+      sUnitsCost = u * unit[c * G]!;
+      return u;
     }
     // wants of one SKU share its room: track what this candidate has given per group so far
     const shared = G < W;
@@ -636,6 +664,7 @@ class Board {
       const t = Math.min(need, avail, capLeft);
       if (t <= 0) continue;
       u += t;
+      sUnitsCost += t * unit[c * G + g]!;
       capLeft -= t;
       if (shared) sShared[g] = sShared[g]! + t;
     }
@@ -648,7 +677,7 @@ class Board {
    * left out (for drop-one), or -1.
    */
   greedy(paid: Uint8Array | null, banned = -1): Solution {
-    const { C, G, W, group, cands, excl } = this;
+    const { C, G, W, group, cands, excl, unit } = this;
     sR.set(this.room);
     sK.set(this.cap);
     for (let wi = 0; wi < W; wi++) sRem[wi] = this.wants[wi]!.qty;
@@ -664,7 +693,7 @@ class Board {
         const u = this.units(c);
         if (u <= 0) continue;
         const cd = cands[c]!;
-        const score = ((sUsed[c] ? 0 : cd.ship) + u * cd.unit) / u;
+        const score = ((sUsed[c] ? 0 : cd.ship) + sUnitsCost) / u;
         if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && u > bestUnits)) {
           best = c;
           bestScore = score;
@@ -687,7 +716,7 @@ class Board {
         sR[ri] = sR[ri]! - t;
         capLeft -= t;
         sol.filled += t;
-        sol.cost += t * cd.unit;
+        sol.cost += t * unit[ri]!;
       }
       sK[best] = capLeft;
       if (!sUsed[best]) sol.cost += cd.ship;
@@ -709,8 +738,8 @@ class Board {
       for (let g = 0; g < G && ok; g++) if (this.room[c * G + g]! < sShared[g]!) ok = false;
       if (excl) for (let wi = 0; wi < W && ok; wi++) if (excl[c * W + wi]) ok = false;
       if (!ok) continue;
-      const cd = cands[c]!;
-      const cost = cd.ship + total * cd.unit;
+      let cost = cands[c]!.ship;
+      for (let wi = 0; wi < W; wi++) cost += this.wants[wi]!.qty * this.unit[c * G + group[wi]!]!;
       if (cost < bestCost) {
         best = c;
         bestCost = cost;
@@ -960,13 +989,25 @@ function explainCandidates(net: Network, order: SourcingOrder, s: SourcingStrate
   return notes;
 }
 
+/** The batch path's effort: what the live allocator and `dom allocate` run (docs/BENCHMARKS.md measures it). */
+export const BATCH_EFFORT = { priceRounds: 4, improveRounds: 3 } as const;
+
 export interface BatchOptions {
   /**
-   * Improvement rounds after the rank-order pass (default 1; 0 is the single-order path): each moves
-   * the orders in the way of orders that cost far more than they would alone, then re-plans each
-   * order against what the others hold. No order's fill ever drops.
+   * Improvement rounds after the rank-order pass (default BATCH_EFFORT's; 0 is the single-order
+   * path): each moves the orders in the way of orders that cost far more than they would alone,
+   * then re-plans each order against what the others hold. No order's fill ever drops.
    */
   improveRounds?: number;
+  /**
+   * Price rounds before the improvement rounds (default BATCH_EFFORT's when improveRounds is not
+   * given, else 0): shadow prices on capacity and stock, from the demand each order would make alone
+   * at the current prices (a subgradient step on the Lagrangian dual), then a rank-order pass at
+   * those prices; the cheapest pass that fills no fewer of the ordered units is kept.
+   */
+  priceRounds?: number;
+  /** Step of the price rounds, in cost per unit at 100% over-demand (default 1). */
+  priceStep?: number;
   explain?: boolean;
 }
 
@@ -995,10 +1036,23 @@ function keepsFill(alt: OrderPlan, old: OrderPlan): boolean {
 export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {
   const ranked = [...orders].sort(compareRank);
   const strategies = ranked.map((o) => strategyFor(o));
-  const rounds = opts.improveRounds ?? 1;
-  const start = rounds > 0 ? net.clone() : null;
+  const rounds = opts.improveRounds ?? BATCH_EFFORT.improveRounds;
+  const pRounds = opts.priceRounds ?? (opts.improveRounds === undefined ? BATCH_EFFORT.priceRounds : 0);
+  const start = rounds > 0 || pRounds > 0 ? net.clone() : null;
   const geos = ranked.map((o, i) => geoOf(net, o, strategies[i]!));
-  const plans = ranked.map((o, i) => planOrder(net, o, strategies[i]!, substitutesOf, geos[i]!));
+  let plans = ranked.map((o, i) => planOrder(net, o, strategies[i]!, substitutesOf, geos[i]!));
+  if (start && pRounds > 0) {
+    const prices = priceRounds(start, ranked, strategies, geos, plans, substitutesOf, pRounds, opts.priceStep ?? 1);
+    if (prices) {
+      for (const p of plans) release(net, p);
+      net.prices = prices;
+      try {
+        plans = ranked.map((o, i) => planOrder(net, o, strategies[i]!, substitutesOf, geos[i]!));
+      } finally {
+        net.prices = null;
+      }
+    }
+  }
   if (start) {
     const batch: Batch = { net, start, ranked, strategies, geos, plans, substitutesOf, ideal: null, at: null, atSku: null };
     for (let r = 0; r < rounds; r++) {
@@ -1011,6 +1065,88 @@ export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor
     for (let i = 0; i < ranked.length; i++) explainPlan(net, ranked[i]!, strategies[i]!, plans[i]!);
   }
   return plans;
+}
+
+function totalsOf(plans: OrderPlan[]): { cost: number; filled: number; primary: number } {
+  let cost = 0;
+  let filled = 0;
+  let primary = 0;
+  for (const p of plans) {
+    cost += p.cost;
+    filled += filledOf(p);
+    primary += primaryOf(p);
+  }
+  return { cost, filled, primary };
+}
+
+/**
+ * Subgradient rounds on shadow prices of capacity and stock: each round plans every order alone
+ * against the untouched network at the current prices, raises the price where that demand exceeds
+ * what there is (lowers it where it falls short), and runs a rank-order pass at the new prices. Each
+ * pass serves orders in rank order, fill first, so none inverts priority; prices only change which
+ * of an order's equally filling plans is cheapest. The prices of the cheapest pass that fills as
+ * many units and ordered SKUs in all as `plans` (the pass at no prices), or null when none is cheaper.
+ */
+function priceRounds(start: Network, ranked: SourcingOrder[], strategies: SourcingStrategy[], geos: Geo[], plans: OrderPlan[], substitutesOf: (sku: string) => readonly string[], rounds: number, step0: number): Prices | null {
+  const n = start.facilities.length;
+  const prices: Prices = { cap: new Float64Array(n), stock: [] };
+  const base = totalsOf(plans);
+  let bestCost = base.cost;
+  let bestPrices: Prices | null = null;
+  const dCap = new Float64Array(n);
+  const dStock: (Float64Array | undefined)[] = [];
+  for (let k = 1; k <= rounds; k++) {
+    dCap.fill(0);
+    for (const d of dStock) d?.fill(0);
+    start.prices = prices;
+    try {
+      for (let i = 0; i < ranked.length; i++) {
+        const p = planOrder(start, ranked[i]!, strategies[i]!, substitutesOf, geos[i]!);
+        const r = refsOf(p);
+        for (let j = 0; j < p.picks.length; j++) {
+          const fi = r.fis[j]!;
+          const id = r.skus[j]!;
+          const q = p.picks[j]!.qty;
+          dCap[fi] = dCap[fi]! + q;
+          const d = (dStock[id] ??= new Float64Array(n));
+          d[fi] = d[fi]! + q;
+        }
+        release(start, p);
+      }
+    } finally {
+      start.prices = null;
+    }
+    const step = step0 / Math.sqrt(k);
+    for (let fi = 0; fi < n; fi++) {
+      const cap = start.capacity[fi]!;
+      const v = prices.cap[fi]! + (step * (dCap[fi]! - cap)) / Math.max(1, cap);
+      prices.cap[fi] = v > 0 ? v : 0;
+    }
+    for (let id = 0; id < dStock.length; id++) {
+      const d = dStock[id];
+      const sp = prices.stock[id];
+      if (!d && !sp) continue;
+      const row = start.rowAt(id);
+      const out = (prices.stock[id] ??= new Float64Array(n));
+      for (let fi = 0; fi < n; fi++) {
+        const dem = d ? d[fi]! : 0;
+        if (dem === 0 && out[fi] === 0) continue;
+        const v = out[fi]! + (step * (dem - row[fi]!)) / Math.max(1, row[fi]!);
+        out[fi] = v > 0 ? v : 0;
+      }
+    }
+    // a feasible pass at these prices
+    const trial = start.clone();
+    trial.prices = prices;
+    const tp = ranked.map((o, i) => planOrder(trial, o, strategies[i]!, substitutesOf, geos[i]!));
+    // fill first: kept only if it fills as many units, and as many of the ordered SKUs, as at no prices
+    const t = totalsOf(tp);
+    if (t.filled >= base.filled && t.primary >= base.primary && t.cost < bestCost - 1e-6) {
+      bestCost = t.cost;
+      bestPrices = { cap: prices.cap.slice(), stock: prices.stock.map((x) => x?.slice()) };
+    }
+  }
+  return bestPrices;
 }
 
 interface Batch {

@@ -55,7 +55,9 @@ export function costOf(inst: Instance, assignments: Assignment[], unfilled: { qt
 }
 
 export interface SolveOptions {
+  /** The batch path's rounds (core.ts BATCH_EFFORT when not given). */
   improveRounds?: number;
+  priceRounds?: number;
   maxCandidates?: number;
   explain?: boolean;
 }
@@ -63,7 +65,7 @@ export interface SolveOptions {
 export function solveInstance(inst: Instance, opts: SolveOptions = {}): AllocationResult & { plans: OrderPlan[] } {
   const net = networkOf(inst);
   const strategy = costStrategy(inst.costs, { maxCandidates: opts.maxCandidates });
-  const plans = allocateBatch(net, ordersOf(inst), () => strategy, substitutesOf(inst), { improveRounds: opts.improveRounds ?? 2, explain: opts.explain });
+  const plans = allocateBatch(net, ordersOf(inst), () => strategy, substitutesOf(inst), { improveRounds: opts.improveRounds, priceRounds: opts.priceRounds, explain: opts.explain });
   return { ...resultOf(inst, plans), plans };
 }
 

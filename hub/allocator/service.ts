@@ -238,7 +238,7 @@ export class Allocator {
       if (l.allowSubstitutes) for (const s of items.substitutesOf(l.sku)) skus.add(s);
     }
     for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
-    const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { improveRounds: 1, explain: true });
+    const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { explain: true });
 
     // 1. the outbox: one alloc document per order that gets DOs (or a handover)
     const byId = new Map(docs.map((o) => [o.id, o]));

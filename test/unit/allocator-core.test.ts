@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Instance } from '../../shared/instance.js';
 import { nearestFacilityGreedy, networkOf, ordersOf, resultOf, solveInstance, substitutesOf } from '../../hub/allocator/instance.js';
 import { Network, allocateBatch, allocateOrder, release } from '../../hub/allocator/core.js';
-import { costStrategy } from '../../hub/allocator/strategy.js';
+import { compareRank, costStrategy } from '../../hub/allocator/strategy.js';
 import { distanceKm } from '../../shared/geo.js';
 import { generateInstance } from '../../scripts/bench/instances.js';
 
@@ -192,6 +192,53 @@ describe('allocator core: search and batch improvement', () => {
     for (const p of inst.inventory) expect(perSku.get(`${p.facility}|${p.sku}`) ?? 0).toBeLessThanOrEqual(p.onHand - p.safetyStock);
     // the plans' own costs add up to DESIGN.md's cost
     expect(batch.plans.reduce((t, p) => t + p.cost, 0)).toBeCloseTo(batch.result.totals.cost, 0);
+  });
+
+  it('steers the rank-order pass with prices on scarce capacity and stock: cheaper, as much fill, each order served in rank order', () => {
+    const inst = generateInstance({ orders: 400, facilities: 60, skus: 80, seed: 3 });
+    const s = costStrategy(inst.costs);
+    const run = (priceRounds: number) => {
+      const net = networkOf(inst);
+      const plans = allocateBatch(net, ordersOf(inst), () => s, substitutesOf(inst), { improveRounds: 0, priceRounds });
+      return { plans, net, result: resultOf(inst, plans) };
+    };
+    const plain = run(0);
+    const priced = run(4);
+    const primary = (r: typeof plain) => r.plans.reduce((t, p) => t + p.picks.filter((x) => !x.substitute).reduce((u, x) => u + x.qty, 0), 0);
+    expect(priced.result.totals.cost).toBeLessThan(plain.result.totals.cost);
+    expect(priced.result.totals.unitsFilled).toBeGreaterThanOrEqual(plain.result.totals.unitsFilled);
+    expect(primary(priced)).toBeGreaterThanOrEqual(primary(plain));
+    // the network holds what the kept pass took, no more (no prices left behind), within stock and capacity
+    expect(priced.net.prices).toBeNull();
+    const used = new Map<string, number>();
+    for (const x of priced.result.assignments) used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
+    for (const p of inst.inventory) {
+      const fi = priced.net.indexOf(p.facility)!;
+      expect(priced.net.available(fi, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
+    }
+    for (const f of inst.facilities) {
+      const took = priced.result.assignments.filter((x) => x.facility === f.id).reduce((t, x) => t + x.qty, 0);
+      expect(priced.net.capacity[priced.net.indexOf(f.id)!]).toBe(f.capacity - took);
+    }
+    // no inversion: replaying the kept plans in rank order, an order left short of a SKU left none of it behind at a
+    // facility it ships from and that had capacity left (so no lower-ranked order took a unit it could have used there)
+    const ranked = ordersOf(inst).sort(compareRank);
+    const byOrder = new Map(priced.plans.map((p) => [p.order, p]));
+    const replay = networkOf(inst);
+    let shortChecked = 0;
+    for (const o of ranked) {
+      const p = byOrder.get(o.id)!;
+      for (const x of p.picks) replay.take(replay.indexOf(x.facility)!, x.sku, x.qty);
+      for (const u of p.unfilled) {
+        const sku = o.lines.find((l) => l.line === u.line)!.sku;
+        for (const x of p.picks) {
+          const fi = replay.indexOf(x.facility)!;
+          if (replay.capacity[fi]! > 0) expect(replay.available(fi, sku)).toBeLessThanOrEqual(0);
+          shortChecked++;
+        }
+      }
+    }
+    expect(shortChecked).toBeGreaterThan(0);
   });
 
   it('releases exactly what it took, on the network it planned against and through facility ids on a copy', () => {
