@@ -23,11 +23,11 @@ describe('dom bench allocator --quick', () => {
       const r = await run({ quick: true, record: file, progress: false, print: (s) => printed.push(s) });
       expect(r.instances).toHaveLength(2);
       for (const i of r.instances) {
-        for (const m of [i.batch, i.single]) {
+        for (const m of [i.batch, i.light, i.single]) {
           finite(m.ordersPerSec);
           expect(m.ordersPerSec).toBeGreaterThan(0);
         }
-        for (const m of [i.batch, i.single, i.greedy]) {
+        for (const m of [i.batch, i.light, i.single, i.greedy]) {
           for (const k of ['cost', 'shipments', 'filled', 'substituted', 'unfilled', 'value', 'ratio'] as const) finite(m[k]);
           expect(m.filled + m.unfilled).toBe(i.stats.units);
           // the optimum (or its lower bound) is never above a feasible result of the same model
@@ -51,7 +51,8 @@ describe('dom bench allocator --quick', () => {
       expect(md.indexOf('### dom bench allocator --quick')).toBeGreaterThan(md.indexOf('## Allocator'));
       expect(md.indexOf('### dom bench allocator --quick')).toBeLessThan(md.indexOf('## Other'));
       expect(md).toContain(r.commit);
-      expect(md).toContain('| batch path (improveRounds 1) |');
+      expect(md).toContain('| batch path (4 price + 3 improvement rounds) |');
+      expect(md).toContain('| light batch path (improveRounds 1) |');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
