@@ -11,11 +11,15 @@
  * `allocateBatch` serves orders in rank order (no priority inversion: a lower-ranked order only sees
  * what higher-ranked ones left). Price rounds then steer that pass: shadow prices on capacity and
  * stock, raised where the demand orders would make alone exceeds what there is (subgradient steps on
- * the Lagrangian dual of capacity and stock), so that the rank-order pass gives scarce capacity to
- * the orders it saves most; the cheapest pass is kept. Fill is decided first in every pass, so prices
- * only move costs. Then it improves the batch without taking a unit of fill from any order: it moves the orders in the way of an order that ended far above what it would cost alone
- * (an ejection: re-plan that order first, then the ones it displaced; kept only if every order keeps
- * its fill and the total costs less), then re-plans each order against what the others hold.
+ * the Lagrangian dual of capacity and stock), so that a rank-order pass at those prices gives scarce
+ * capacity and stock to the orders they save most. Every pass serves orders in rank order, fill
+ * first; the cheapest is kept, a unit less filled weighing more than any order's cost (priceRounds).
+ * Then it improves the batch without taking a unit of fill from any order: it moves the orders in
+ * the way of an order that ended far above what it would cost alone (an ejection: re-plan that
+ * order first, then the ones it displaced; kept only if every order keeps its fill and the total
+ * costs less), re-plans each order against what the others hold, and, per SKU some facility ran out
+ * of, reassigns the units the batch took of it among the lines holding them by a min-cost flow
+ * (stock moves: a unit goes where the order already ships from, freeing a shipment).
  *
  * Hot paths work on small dense arrays (candidates × SKUs of one order) and interned SKU rows; the
  * nearest-neighbour search visits rings of 1° grid cells around the point, ranking facilities by
@@ -990,24 +994,28 @@ function explainCandidates(net: Network, order: SourcingOrder, s: SourcingStrate
 }
 
 /** The batch path's effort: what the live allocator and `dom allocate` run (docs/BENCHMARKS.md measures it). */
-export const BATCH_EFFORT = { priceRounds: 4, improveRounds: 3 } as const;
+export const BATCH_EFFORT = { priceRounds: 4, improveRounds: 5 } as const;
 
 export interface BatchOptions {
   /**
    * Improvement rounds after the rank-order pass (default BATCH_EFFORT's; 0 is the single-order
    * path): each moves the orders in the way of orders that cost far more than they would alone,
-   * then re-plans each order against what the others hold. No order's fill ever drops.
+   * re-plans each order against what the others hold, then reassigns the units of each SKU some
+   * facility ran out of among the lines that hold them (stock moves). No order's fill ever drops.
+   * Rounds stop early when one changes nothing.
    */
   improveRounds?: number;
   /**
    * Price rounds before the improvement rounds (default BATCH_EFFORT's when improveRounds is not
    * given, else 0): shadow prices on capacity and stock, from the demand each order would make alone
    * at the current prices (a subgradient step on the Lagrangian dual), then a rank-order pass at
-   * those prices; the cheapest pass that fills no fewer of the ordered units is kept.
+   * those prices; the cheapest pass is kept (see priceRounds for how fill weighs).
    */
   priceRounds?: number;
   /** Step of the price rounds, in cost per unit at 100% over-demand (default 1). */
   priceStep?: number;
+  /** Stock moves in the improvement rounds (default true): see `reassign`. */
+  stockMoves?: boolean;
   explain?: boolean;
 }
 
@@ -1054,11 +1062,12 @@ export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor
     }
   }
   if (start) {
-    const batch: Batch = { net, start, ranked, strategies, geos, plans, substitutesOf, ideal: null, at: null, atSku: null };
+    const batch: Batch = { net, start, ranked, strategies, geos, plans, substitutesOf, ideal: null, at: null, atSku: null, dirty: null };
     for (let r = 0; r < rounds; r++) {
       const moved = eject(batch);
       const replanned = replanEach(batch);
-      if (!moved && !replanned) break;
+      const swapped = opts.stockMoves === false ? false : reassign(batch);
+      if (!moved && !replanned && !swapped) break;
     }
   }
   if (opts.explain) {
@@ -1083,15 +1092,18 @@ function totalsOf(plans: OrderPlan[]): { cost: number; filled: number; primary: 
  * Subgradient rounds on shadow prices of capacity and stock: each round plans every order alone
  * against the untouched network at the current prices, raises the price where that demand exceeds
  * what there is (lowers it where it falls short), and runs a rank-order pass at the new prices. Each
- * pass serves orders in rank order, fill first, so none inverts priority; prices only change which
- * of an order's equally filling plans is cheapest. The prices of the cheapest pass that fills as
- * many units and ordered SKUs in all as `plans` (the pass at no prices), or null when none is cheaper.
+ * pass serves orders in rank order, fill first, so none inverts priority; prices change which of an
+ * order's equally filling plans is cheapest, and so what is left for the orders after it, which can
+ * move a unit of fill between orders. Passes are compared by cost plus UNFILLED_WEIGHT per unit less
+ * filled than `plans` (the pass at no prices), and none may fill fewer units of the ordered SKUs,
+ * beyond the units it fills fewer of in all (no substitute takes an ordered SKU's place). The
+ * prices of the best pass, or null when none beats `plans`.
  */
 function priceRounds(start: Network, ranked: SourcingOrder[], strategies: SourcingStrategy[], geos: Geo[], plans: OrderPlan[], substitutesOf: (sku: string) => readonly string[], rounds: number, step0: number): Prices | null {
   const n = start.facilities.length;
   const prices: Prices = { cap: new Float64Array(n), stock: [] };
   const base = totalsOf(plans);
-  let bestCost = base.cost;
+  let bestScore = base.cost;
   let bestPrices: Prices | null = null;
   const dCap = new Float64Array(n);
   const dStock: (Float64Array | undefined)[] = [];
@@ -1139,10 +1151,11 @@ function priceRounds(start: Network, ranked: SourcingOrder[], strategies: Sourci
     const trial = start.clone();
     trial.prices = prices;
     const tp = ranked.map((o, i) => planOrder(trial, o, strategies[i]!, substitutesOf, geos[i]!));
-    // fill first: kept only if it fills as many units, and as many of the ordered SKUs, as at no prices
+    // fill first: a unit less filled weighs UNFILLED_WEIGHT; units of the ordered SKUs drop no more than fill does
     const t = totalsOf(tp);
-    if (t.filled >= base.filled && t.primary >= base.primary && t.cost < bestCost - 1e-6) {
-      bestCost = t.cost;
+    const sc = t.cost + UNFILLED_WEIGHT * (base.filled - t.filled);
+    if (t.primary - base.primary >= Math.min(0, t.filled - base.filled) && sc < bestScore - 1e-6) {
+      bestScore = sc;
       bestPrices = { cap: prices.cap.slice(), stock: prices.stock.map((x) => x?.slice()) };
     }
   }
@@ -1163,6 +1176,8 @@ interface Batch {
   /** facility index → orders with picks there, and (SKU id × facilities + facility) → orders with that SKU there */
   at: Set<number>[] | null;
   atSku: Map<number, Set<number>> | null;
+  /** SKU ids whose users' plans changed since the last stock moves (null: all) */
+  dirty: Set<number> | null;
 }
 
 /** Fill first: a unit of fill outweighs any cost. */
@@ -1198,6 +1213,349 @@ function replanEach(b: Batch): boolean {
   return improved;
 }
 
+/** SKUs with at most this many orders using them in the batch have their units reassigned (reassign). */
+const REASSIGN_MAX_ORDERS = 400;
+/** Facilities per line in the reassignment beyond those its units came from: the cheapest for it. */
+const REASSIGN_ARCS = 16;
+const opts: { f: number; cost: number; was: boolean }[] = [];
+function old(p: OrderPlan, k: number, d: Demand): boolean {
+  const x = p.picks[k]!;
+  return x.line === d.line && x.substitute === d.substitute;
+}
+
+/**
+ * Stock moves: for each SKU some facility has run out of, the units the batch took of it are
+ * reassigned among the lines that took them (each line keeps its units of that SKU, so no fill
+ * changes hands, and rank is not in play) by a min-cost flow over the facilities they came from and
+ * those the orders already ship from: a unit costs its handling, plus the shipment, spread over the
+ * units it could carry, where the order does not already ship from that facility. Kept when the
+ * plans' own costs (a shipment per facility) add up to less.
+ */
+function reassign(b: Batch): boolean {
+  const { net, plans } = b;
+  const users = new Map<number, number[]>();
+  for (let i = 0; i < plans.length; i++) {
+    const r = refsOf(plans[i]!);
+    for (let k = 0; k < r.skus.length; k++) {
+      const id = r.skus[k]!;
+      let l = users.get(id);
+      if (!l) users.set(id, (l = []));
+      if (l[l.length - 1] !== i) l.push(i);
+    }
+  }
+  let improved = false;
+  const dirty = b.dirty;
+  b.dirty = new Set();
+  for (const [id, orders] of users) {
+    if (orders.length < 2 || orders.length > REASSIGN_MAX_ORDERS || (dirty && !dirty.has(id))) continue;
+    const row = net.rowAt(id);
+    let contested = false;
+    for (const i of orders) {
+      const r = refsOf(plans[i]!);
+      for (let k = 0; k < r.skus.length && !contested; k++) if (r.skus[k] === id && row[r.fis[k]!]! <= 0) contested = true;
+      if (contested) break;
+    }
+    if (contested && reassignSku(b, id, orders)) improved = true;
+  }
+  return improved;
+}
+
+interface Demand {
+  i: number;
+  line: number;
+  substitute: boolean;
+  qty: number;
+}
+
+function reassignSku(b: Batch, id: number, orders: number[]): boolean {
+  const { net, plans } = b;
+  const row = net.rowAt(id);
+  const sku = (() => {
+    for (const i of orders) {
+      const r = refsOf(plans[i]!);
+      for (let k = 0; k < r.skus.length; k++) if (r.skus[k] === id) return plans[i]!.picks[k]!.sku;
+    }
+    return '';
+  })();
+  // the lines' units of this SKU, released
+  const demands: Demand[] = [];
+  const facs: number[] = [];
+  for (const i of orders) {
+    const p = plans[i]!;
+    const r = refsOf(p);
+    for (let k = 0; k < p.picks.length; k++) {
+      if (r.skus[k] !== id) continue;
+      const x = p.picks[k]!;
+      let d = demands.find((e) => e.i === i && e.line === x.line && e.substitute === x.substitute);
+      if (!d) demands.push((d = { i, line: x.line, substitute: x.substitute, qty: 0 }));
+      d.qty += x.qty;
+      net.giveAt(r.fis[k]!, id, x.qty);
+      if (!facs.includes(r.fis[k]!)) facs.push(r.fis[k]!);
+    }
+  }
+  // and the facilities the orders already ship from, where they hold the SKU
+  for (const i of orders) {
+    const r = refsOf(plans[i]!);
+    for (let k = 0; k < r.fis.length; k++) if (r.skus[k] !== id && row[r.fis[k]!]! > 0 && !facs.includes(r.fis[k]!)) facs.push(r.fis[k]!);
+  }
+  const D = demands.length;
+  const F = facs.length;
+  const flow = new MinCostFlow(D + F + 1);
+  const sink = D + F;
+  let total = 0;
+  let current = 0;
+  let bound = 0;
+  const arcs: { d: number; f: number; e: number }[] = [];
+  for (let d = 0; d < D; d++) {
+    const dm = demands[d]!;
+    total += dm.qty;
+    const o = b.ranked[dm.i]!;
+    const s = b.strategies[dm.i]!;
+    const geo = b.geos[dm.i]!;
+    const line = o.lines.find((l) => l.line === dm.line);
+    const r = refsOf(plans[dm.i]!);
+    // arcs to the cheapest few facilities, and always to those the line's units came from (the old assignment stays feasible)
+    opts.length = 0;
+    for (let f = 0; f < F; f++) {
+      const fi = facs[f]!;
+      const fac = net.facilities[fi]!;
+      let oldQ = 0;
+      let ships = false;
+      for (let k = 0; k < r.fis.length; k++) {
+        if (r.fis[k] !== fi) continue;
+        if (r.skus[k] !== id) ships = true;
+        else if (old(plans[dm.i]!, k, dm)) oldQ += plans[dm.i]!.picks[k]!.qty;
+      }
+      const was = oldQ > 0;
+      if (!was) {
+        if (line?.exclude?.includes(fac.id)) continue;
+        setQuery(net, o, s, geo.memo);
+        if (!eligibleQ(fi)) continue;
+      }
+      const c = cand(net, o, s, geo.to!, fi);
+      const carry = Math.max(1, Math.min(dm.qty, row[fi]!, net.capacity[fi]!));
+      const unit = c.unit + (ships ? 0 : c.ship / carry);
+      opts.push({ f, cost: unit, was });
+      current += oldQ * unit;
+    }
+    opts.sort((x, y) => x.cost - y.cost);
+    if (opts.length > 0) bound += dm.qty * opts[0]!.cost;
+    let kept = 0;
+    for (const a of opts) {
+      if (!a.was && kept >= REASSIGN_ARCS) continue;
+      if (!a.was) kept++;
+      arcs.push({ d, f: a.f, e: flow.add(d, D + a.f, dm.qty, a.cost) });
+    }
+  }
+  for (let f = 0; f < F; f++) flow.add(D + f, sink, Math.max(0, Math.min(row[facs[f]!]!, net.capacity[facs[f]!]!)), 0);
+  // nothing to gain when every line is at its cheapest facility already
+  const sent = current - bound > 1e-6 ? flow.run(Array.from(demands.keys()), demands.map((x) => x.qty), sink) : -1;
+  // the new plans: each order's other picks as they were, its units of this SKU as the flow sends them
+  const touched = new Map<number, { line: number; fi: number; qty: number; substitute: boolean }[]>();
+  if (sent === total) {
+    for (const a of arcs) {
+      const q = flow.flowOn(a.e);
+      if (q <= 0) continue;
+      const dm = demands[a.d]!;
+      let l = touched.get(dm.i);
+      if (!l) touched.set(dm.i, (l = []));
+      l.push({ line: dm.line, fi: facs[a.f]!, qty: q, substitute: dm.substitute });
+    }
+  }
+  const news = new Map<number, OrderPlan>();
+  let delta = 0;
+  if (sent === total)
+    for (const i of orders) {
+      const old = plans[i]!;
+      const alt = withSkuPicks(net, b.ranked[i]!, b.strategies[i]!, b.geos[i]!, old, id, sku, touched.get(i) ?? []);
+      news.set(i, alt);
+      delta += alt.cost - old.cost;
+    }
+  if (sent === total && delta < -1e-6) {
+    for (const [i, alt] of news) {
+      const r = refsOf(alt);
+      for (let k = 0; k < r.fis.length; k++) if (r.skus[k] === id) net.takeAt(r.fis[k]!, id, alt.picks[k]!.qty);
+      setPlan(b, i, alt);
+    }
+    return true;
+  }
+  for (const i of orders) {
+    const p = plans[i]!;
+    const r = refsOf(p);
+    for (let k = 0; k < r.fis.length; k++) if (r.skus[k] === id) net.takeAt(r.fis[k]!, id, p.picks[k]!.qty);
+  }
+  return false;
+}
+
+/** A copy of `old` whose picks of SKU id are `picks`, with its cost worked out afresh. */
+function withSkuPicks(net: Network, order: SourcingOrder, s: SourcingStrategy, geo: Geo, old: OrderPlan, id: number, sku: string, picks: { line: number; fi: number; qty: number; substitute: boolean }[]): OrderPlan {
+  const r = refsOf(old);
+  const plan: OrderPlan = { order: old.order, picks: [], unfilled: old.unfilled, cost: 0, shipments: 0, explanation: old.explanation };
+  const refs: Refs = { net, fis: [], skus: [] };
+  for (let k = 0; k < old.picks.length; k++) {
+    if (r.skus[k] === id) continue;
+    plan.picks.push(old.picks[k]!);
+    refs.fis.push(r.fis[k]!);
+    refs.skus.push(r.skus[k]!);
+  }
+  for (const x of picks) {
+    plan.picks.push({ line: x.line, facility: net.facilities[x.fi]!.id, sku, qty: x.qty, substitute: x.substitute });
+    refs.fis.push(x.fi);
+    refs.skus.push(id);
+  }
+  const seen: number[] = [];
+  let cost = 0;
+  for (let k = 0; k < plan.picks.length; k++) {
+    const fi = refs.fis[k]!;
+    const c = cand(net, order, s, geo.to!, fi);
+    if (!seen.includes(fi)) {
+      seen.push(fi);
+      cost += c.ship;
+    }
+    cost += plan.picks[k]!.qty * c.unit;
+  }
+  plan.cost = cost;
+  plan.shipments = seen.length;
+  (plan as Indexed)[REFS] = refs;
+  return plan;
+}
+
+/** Min-cost flow on a small graph: the reassignment's. */
+class MinCostFlow {
+  private readonly to: number[] = [];
+  private readonly cap: number[] = [];
+  private readonly cost: number[] = [];
+  private readonly next: number[] = [];
+  private readonly head: Int32Array;
+  private readonly flow0: number[] = [];
+  constructor(readonly n: number) {
+    this.head = new Int32Array(n).fill(-1);
+  }
+  /** An arc u→v; returns its index (for flowOn). */
+  add(u: number, v: number, cap: number, cost: number): number {
+    const e = this.to.length;
+    this.to.push(v, u);
+    this.cap.push(cap, 0);
+    this.flow0.push(cap, 0);
+    this.cost.push(cost, -cost);
+    this.next.push(this.head[u]!, this.head[v]!);
+    this.head[u] = e;
+    this.head[v] = e + 1;
+    return e;
+  }
+  flowOn(e: number): number {
+    return this.flow0[e]! - this.cap[e]!;
+  }
+  /**
+   * Send `supply[k]` units from each node `from[k]` to t, at least cost for all of them together:
+   * successive shortest paths, one source at a time, by Dijkstra on costs reduced by node potentials
+   * (every arc's cost is ≥ 0 to begin with), stopping once t is settled. The units sent.
+   */
+  run(from: number[], supply: number[], t: number): number {
+    const { n, to, cap, cost, next, head } = this;
+    const dist = new Float64Array(n);
+    const pot = new Float64Array(n);
+    const prev = new Int32Array(n);
+    const done = new Uint8Array(n);
+    const heap = new MinHeap(n);
+    let sent = 0;
+    for (let k = 0; k < from.length; k++) {
+      const s = from[k]!;
+      let left = supply[k]!;
+      while (left > 0) {
+        dist.fill(Infinity);
+        prev.fill(-1);
+        done.fill(0);
+        heap.size = 0;
+        dist[s] = 0;
+        heap.push(s, 0);
+        while (heap.size > 0) {
+          const u = heap.pop();
+          if (done[u]) continue;
+          done[u] = 1;
+          if (u === t) break;
+          const du = dist[u]!;
+          for (let e = head[u]!; e >= 0; e = next[e]!) {
+            if (cap[e]! <= 0) continue;
+            const v = to[e]!;
+            if (done[v]) continue;
+            const rc = cost[e]! + pot[u]! - pot[v]!;
+            const nd = du + (rc > 0 ? rc : 0);
+            if (nd < dist[v]! - 1e-12) {
+              dist[v] = nd;
+              prev[v] = e;
+              heap.push(v, nd);
+            }
+          }
+        }
+        const dt = dist[t]!;
+        if (dt === Infinity) return sent;
+        // potentials stay valid: settled nodes move by their distance, the rest by t's
+        for (let v = 0; v < n; v++) pot[v] = pot[v]! + (done[v] ? dist[v]! : dt);
+        let push = left;
+        for (let v = t; v !== s; v = to[prev[v]! ^ 1]!) push = Math.min(push, cap[prev[v]!]!);
+        for (let v = t; v !== s; v = to[prev[v]! ^ 1]!) {
+          cap[prev[v]!] = cap[prev[v]!]! - push;
+          cap[prev[v]! ^ 1] = cap[prev[v]! ^ 1]! + push;
+        }
+        left -= push;
+        sent += push;
+      }
+    }
+    return sent;
+  }
+}
+
+/** A binary min-heap of (node, key), stale entries allowed (the caller skips nodes already done). */
+class MinHeap {
+  private ids: Int32Array;
+  private keys: Float64Array;
+  size = 0;
+  constructor(n: number) {
+    this.ids = new Int32Array(Math.max(4, n));
+    this.keys = new Float64Array(Math.max(4, n));
+  }
+  push(id: number, key: number): void {
+    if (this.size === this.ids.length) {
+      const ids = new Int32Array(this.size * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const keys = new Float64Array(this.size * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.keys[p]! <= key) break;
+      this.ids[i] = this.ids[p]!;
+      this.keys[i] = this.keys[p]!;
+      i = p;
+    }
+    this.ids[i] = id;
+    this.keys[i] = key;
+  }
+  pop(): number {
+    const top = this.ids[0]!;
+    const n = --this.size;
+    const id = this.ids[n]!;
+    const key = this.keys[n]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.keys[c + 1]! < this.keys[c]!) c++;
+      if (this.keys[c]! >= key) break;
+      this.ids[i] = this.ids[c]!;
+      this.keys[i] = this.keys[c]!;
+      i = c;
+    }
+    this.ids[i] = id;
+    this.keys[i] = key;
+    return top;
+  }
+}
+
 function refsOf(p: OrderPlan): Refs {
   return (p as Indexed)[REFS]!;
 }
@@ -1221,6 +1579,10 @@ function index(b: Batch, i: number, on: boolean) {
 }
 
 function setPlan(b: Batch, i: number, p: OrderPlan) {
+  if (b.dirty) {
+    for (const id of refsOf(b.plans[i]!).skus) b.dirty.add(id);
+    for (const id of refsOf(p).skus) b.dirty.add(id);
+  }
   if (b.at) index(b, i, false);
   b.plans[i] = p;
   if (b.at) index(b, i, true);

@@ -241,6 +241,38 @@ describe('allocator core: search and batch improvement', () => {
     expect(shortChecked).toBeGreaterThan(0);
   });
 
+  it('moves units of a SKU that ran out to where their orders already ship from: cheaper, no order filled less, stock and capacity exact', () => {
+    const inst = generateInstance({ orders: 300, facilities: 40, skus: 60, seed: 5 });
+    const s = costStrategy(inst.costs);
+    const run = (improveRounds: number, stockMoves: boolean) => {
+      const net = networkOf(inst);
+      const plans = allocateBatch(net, ordersOf(inst), () => s, substitutesOf(inst), { improveRounds, priceRounds: 0, stockMoves });
+      return { plans, net, result: resultOf(inst, plans) };
+    };
+    const single = run(0, false);
+    const without = run(3, false);
+    const moved = run(3, true);
+    expect(moved.result.totals.cost).toBeLessThan(without.result.totals.cost);
+    const filled = (p: (typeof single.plans)[number], sku?: boolean) => p.picks.filter((x) => !sku || !x.substitute).reduce((t, x) => t + x.qty, 0);
+    const before = new Map(single.plans.map((p) => [p.order, p]));
+    for (const p of moved.plans) {
+      expect(filled(p)).toBeGreaterThanOrEqual(filled(before.get(p.order)!));
+      expect(filled(p, true)).toBeGreaterThanOrEqual(filled(before.get(p.order)!, true));
+      // a plan's cost is DESIGN.md's: a shipment per facility it uses, handling per unit
+      const facilities = new Set(p.picks.map((x) => x.facility));
+      expect(p.shipments).toBe(facilities.size);
+    }
+    expect(moved.plans.reduce((t, p) => t + p.cost, 0)).toBeCloseTo(moved.result.totals.cost, 0);
+    const used = new Map<string, number>();
+    const usedCap = new Map<string, number>();
+    for (const x of moved.result.assignments) {
+      used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
+      usedCap.set(x.facility, (usedCap.get(x.facility) ?? 0) + x.qty);
+    }
+    for (const p of inst.inventory) expect(moved.net.available(moved.net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
+    for (const f of inst.facilities) expect(moved.net.capacity[moved.net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
+  });
+
   it('releases exactly what it took, on the network it planned against and through facility ids on a copy', () => {
     const inst = generateInstance({ orders: 50, facilities: 300, skus: 40, seed: 2 });
     const s = costStrategy(inst.costs);
