@@ -91,6 +91,7 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
   mirror('dom_lines_resourced_total', 'Order lines re-sourced after a short pick or a rejection', () => stats.resourced);
   mirror('dom_dos_created_total', 'Distribution orders written to node databases', () => stats.dosCreated);
   mirror('dom_allocation_batches_total', 'Allocation batches run', () => stats.batches);
+  mirror('dom_allocation_light_batches_total', 'Allocation batches optimised less because orders were waiting behind them', () => stats.lightBatches);
   const batchSeconds = new Histogram({
     name: 'dom_allocation_batch_duration_seconds',
     help: 'Time to plan and write one allocation batch',

@@ -15,7 +15,10 @@
  *   relaxation is tractable); the share of the greedy baseline's gap to the optimum that the
  *   single-order path closes;
  * - the batch result's cost against the cheapest sourcing of exactly its own fill (same SKUs per
- *   line), which isolates the sourcing decisions from the fill ones.
+ *   line), which isolates the sourcing decisions from the fill ones. The "within 2% of the optimum"
+ *   target is judged on this: the full model's optimum breaks the allocator's priority and
+ *   substitute rules (highs.ts), so its fill is out of the allocator's reach by design. The fixed
+ *   fill model is smaller, and HiGHS solves it as a MIP on both instances.
  *
  * HiGHS runs in worker threads, two at a time, after all the timing is done.
  */
@@ -57,7 +60,7 @@ interface Plan {
 
 const FULL: Plan[] = [
   { name: '1,000 orders × 100 facilities', spec: { orders: 1000, facilities: 100, skus: 300, seed: 42 }, method: 'mip', timeLimitSec: 80, sameFillMethod: 'mip', sameFillTimeLimitSec: 240, runs: 9 },
-  { name: '5,000 orders × 1,000 facilities', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'lp', sameFillTimeLimitSec: 200, runs: 7 },
+  { name: '5,000 orders × 1,000 facilities', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 900, runs: 7 },
 ];
 const QUICK: Plan[] = [
   { name: '100 orders × 15 facilities', spec: { orders: 100, facilities: 15, skus: 60, seed: 42 }, method: 'mip', timeLimitSec: 4, sameFillMethod: 'mip', sameFillTimeLimitSec: 4, runs: 3 },

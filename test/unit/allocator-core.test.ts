@@ -3,6 +3,7 @@ import { Instance } from '../../shared/instance.js';
 import { nearestFacilityGreedy, networkOf, ordersOf, resultOf, solveInstance, substitutesOf } from '../../hub/allocator/instance.js';
 import { Network, allocateBatch, allocateOrder, release } from '../../hub/allocator/core.js';
 import { compareRank, costStrategy } from '../../hub/allocator/strategy.js';
+import { effortFor } from '../../hub/allocator/service.js';
 import { distanceKm } from '../../shared/geo.js';
 import { generateInstance } from '../../scripts/bench/instances.js';
 
@@ -271,6 +272,13 @@ describe('allocator core: search and batch improvement', () => {
     }
     for (const p of inst.inventory) expect(moved.net.available(moved.net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
     for (const f of inst.facilities) expect(moved.net.capacity[moved.net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
+  });
+
+  it('optimises a batch less when orders wait behind it, so that optimising never builds a backlog', () => {
+    expect(effortFor(0, 500)).toEqual({});
+    expect(effortFor(499, 500)).toEqual({});
+    expect(effortFor(500, 500)).toEqual({ improveRounds: 1 });
+    expect(effortFor(1000, 500)).toEqual({ improveRounds: 0 });
   });
 
   it('releases exactly what it took, on the network it planned against and through facility ids on a copy', () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../scripts/bench/allocator.js';
+import { BATCH_EFFORT } from '../../hub/allocator/core.js';
 import { formulate } from '../../scripts/bench/highs.js';
 import { generateInstance } from '../../scripts/bench/instances.js';
 import { Instance } from '../../shared/instance.js';
@@ -51,7 +52,7 @@ describe('dom bench allocator --quick', () => {
       expect(md.indexOf('### dom bench allocator --quick')).toBeGreaterThan(md.indexOf('## Allocator'));
       expect(md.indexOf('### dom bench allocator --quick')).toBeLessThan(md.indexOf('## Other'));
       expect(md).toContain(r.commit);
-      expect(md).toContain('| batch path (4 price + 3 improvement rounds) |');
+      expect(md).toContain(`| batch path (${BATCH_EFFORT.priceRounds} price + ${BATCH_EFFORT.improveRounds} improvement rounds) |`);
       expect(md).toContain('| light batch path (improveRounds 1) |');
     } finally {
       rmSync(dir, { recursive: true, force: true });
