@@ -1,7 +1,13 @@
 /**
  * What the end-to-end and scale-out benchmarks share: percentiles from an HDR histogram, a seeded
- * random source, and the box (continental US) where their facilities and customers are.
+ * random source, the box (continental US) where their facilities and customers are, a bounded
+ * pool of async jobs, scratch folders, progress bars, and the machine and commit a run is on.
  */
+import { execSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
 
 export type Pct = { p50: number; p99: number; max: number; count: number };
@@ -29,3 +35,92 @@ export function rng(seed: number): () => number {
 
 /** Continental US, where the facilities and customers are: [minLat, maxLat, minLon, maxLon]. */
 export const BOX: [number, number, number, number] = [30, 47, -122, -75];
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run fn over items, at most `concurrency` at a time. */
+export async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+/** Scratch folders of a run, removed at its end unless the environment variable `keepEnv` is set (for a post-mortem). */
+export class Dirs {
+  private list: string[] = [];
+  constructor(
+    private readonly prefix: string,
+    private readonly keepEnv: string,
+  ) {}
+  make(name: string): string {
+    const d = mkdtempSync(join(os.tmpdir(), `${this.prefix}-${name}-`));
+    this.list.push(d);
+    return d;
+  }
+  clean() {
+    if (process.env[this.keepEnv]) return void process.stderr.write(`kept: ${this.list.join(' ')}\n`);
+    for (const d of this.list.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+export interface Progress {
+  update(n: number): void;
+  setTotal(n: number): void;
+  stop(): void;
+}
+
+/** A progress bar on stderr (none when `on` is false, or stderr is not a terminal). */
+export function progress(label: string, total: number, unit: string, on = true): Progress {
+  if (!on || !process.stderr.isTTY) return { update: () => undefined, setTotal: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: `  ${label.padEnd(28)} [{bar}] {value}/{total} ${unit} | {duration_formatted}`, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return {
+    update: (n) => bar.update(Math.min(n, total)),
+    setTotal: (n) => {
+      total = n;
+      bar.setTotal(n);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  ramGb: number;
+  node: string;
+  loadAvgStart: number;
+  loadAvgEnd: number;
+}
+
+/** The machine a run is on (loadAvgEnd to be filled at the end). */
+export function machine(): Machine {
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    ramGb: Math.round(os.totalmem() / 1e9),
+    node: process.version,
+    loadAvgStart: Math.round(os.loadavg()[0]! * 100) / 100,
+    loadAvgEnd: 0,
+  };
+}
+
+/** The commit of the repository at `repo`, marked when the work tree has uncommitted changes. */
+export function commit(repo: string): string {
+  try {
+    const sha = execSync('git rev-parse --short HEAD', { cwd: repo, encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: repo, encoding: 'utf8' }).trim();
+    return dirty ? `${sha}+uncommitted` : sha;
+  } catch {
+    return 'unknown';
+  }
+}

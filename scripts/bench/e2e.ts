@@ -21,12 +21,11 @@
  * docs/BENCHMARKS.md ("End to end").
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
-import { BOX, pct, rng, type Pct } from './common.js';
+import { BOX, Dirs, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -103,20 +102,7 @@ function facilities(n: number, prefix: string, seed: number) {
   }));
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
 const quickIdleMs = (s: Sizes) => Math.min(5_000, s.latencySeconds * 500);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * DOM_E2E_CPU_PROFILE=<prefix>: a CPU profile of this process over each measured window, written to
@@ -258,36 +244,6 @@ function ulimitN(): number {
   } catch {
     return 1024;
   }
-}
-
-class Dirs {
-  private list: string[] = [];
-  make(name: string): string {
-    const d = mkdtempSync(join(os.tmpdir(), `dom-e2e-${name}-`));
-    this.list.push(d);
-    return d;
-  }
-  clean() {
-    // DOM_E2E_KEEP=1 leaves the data folders (and the embedded CouchDB's log) for a post-mortem
-    if (process.env.DOM_E2E_KEEP) return void process.stderr.write(`kept: ${this.list.join(' ')}\n`);
-    for (const d of this.list.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
-}
-
-function progress(label: string, total: number, unit: string): { update(n: number): void; setTotal(n: number): void; stop(): void } {
-  const bar = new cliProgress.SingleBar(
-    { format: `  ${label.padEnd(26)} [{bar}] {value}/{total} ${unit} | {duration_formatted}`, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return {
-    update: (n) => bar.update(Math.min(n, total)),
-    setTotal: (n) => {
-      total = n;
-      bar.setTotal(n);
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 // ------------------------------------------------------------------------ child processes
@@ -1207,36 +1163,6 @@ async function hubMemoryChild(start: HubMemStart, log: Logger): Promise<void> {
 
 // --------------------------------------------------------------------------- the report
 
-interface Machine {
-  cpu: string;
-  cores: number;
-  ramGb: number;
-  node: string;
-  loadAvgStart: number;
-  loadAvgEnd: number;
-}
-
-function machine(): Machine {
-  return {
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.cpus().length,
-    ramGb: Math.round(os.totalmem() / 1e9),
-    node: process.version,
-    loadAvgStart: Math.round(os.loadavg()[0]! * 100) / 100,
-    loadAvgEnd: 0,
-  };
-}
-
-function commit(): string {
-  try {
-    const sha = execSync('git rev-parse --short HEAD', { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: REPO, encoding: 'utf8' }).trim();
-    return dirty ? `${sha}+uncommitted` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
 const lat = (p: Pct) => `${fmt(p.p50)} / ${fmt(p.p99)} / ${fmt(p.max)} ms`;
@@ -1317,11 +1243,12 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
   const s: Sizes = { ...(quick ? QUICK : FULL), ...(process.env.DOM_E2E_SIZES ? (JSON.parse(process.env.DOM_E2E_SIZES) as Partial<Sizes>) : {}) };
   const want = (p: string) => !opts.only || opts.only.includes(p);
   const log = createLogger('bench-e2e', process.env.DOM_LOG_LEVEL ?? 'error');
-  const dirs = new Dirs();
+  // DOM_E2E_KEEP=1 leaves the data folders (and the embedded CouchDB's log) for a post-mortem
+  const dirs = new Dirs('dom-e2e', 'DOM_E2E_KEEP');
   const notes: string[] = [];
   const m = machine();
   const started = Date.now();
-  const out: Record<string, any> = { quick, date: new Date().toISOString(), commit: commit(), machine: m };
+  const out: Record<string, any> = { quick, date: new Date().toISOString(), commit: commitOf(REPO), machine: m };
   const say = (x: string) => opts.print !== false && process.stdout.write(`${x}\n`);
   say(`dom bench e2e${quick ? ' --quick' : ''}: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; load average ${m.loadAvgStart}`);
   const phase = async <T>(name: string, title: string, fn: () => Promise<T>) => {

@@ -21,13 +21,12 @@
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
-import { BOX, pct, rng, type Pct } from './common.js';
+import { BOX, Dirs, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -104,19 +103,6 @@ function facilities(from: number, to: number, prefix: string, seed: number): Fac
   return all;
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
@@ -279,36 +265,6 @@ async function spawnDom(args: string[], readyEvent: string, env: Record<string, 
         child.once('exit', () => (clearTimeout(t), done()));
         child.kill('SIGTERM');
       }),
-  };
-}
-
-class Dirs {
-  private list: string[] = [];
-  make(name: string): string {
-    const d = mkdtempSync(join(os.tmpdir(), `dom-scale-${name}-`));
-    this.list.push(d);
-    return d;
-  }
-  clean() {
-    if (process.env.DOM_SCALE_KEEP) return void process.stderr.write(`kept: ${this.list.join(' ')}\n`);
-    for (const d of this.list.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
-}
-
-function progress(on: boolean, label: string, total: number, unit: string): { update(n: number): void; setTotal(n: number): void; stop(): void } {
-  if (!on || !process.stdout.isTTY) return { update: () => undefined, setTotal: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    { format: `  ${label.padEnd(28)} [{bar}] {value}/{total} ${unit} | {duration_formatted}`, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return {
-    update: (n) => bar.update(Math.min(n, total)),
-    setTotal: (n) => {
-      total = n;
-      bar.setTotal(n);
-    },
-    stop: () => bar.stop(),
   };
 }
 
@@ -659,7 +615,7 @@ class Cluster {
   /** Register facilities (each gets its node database) with a count of these SKUs, through the instances in turn. */
   async register(specs: FacilitySpec[], skus: string[]): Promise<{ id: string; token: string }[]> {
     const out: { id: string; token: string }[] = [];
-    const bar = progress(this.print, 'facilities registered', specs.length, 'facilities');
+    const bar = progress('facilities registered', specs.length, 'facilities', this.print);
     await pool(specs, 4, async (f) => {
       // both through one instance: another learns of the facility through the `dom` feed, a moment later
       const hub = this.hub();
@@ -686,7 +642,7 @@ class Cluster {
       return { id: f.id, token: byId.get(f.id)!, hubUrl: order.join(',') };
     });
     // fill the last child up to perFleet, then start new ones
-    const bar = progress(this.print, 'nodes ready', nodes.length, 'nodes');
+    const bar = progress('nodes ready', nodes.length, 'nodes', this.print);
     let done = 0;
     const waits: Promise<void>[] = [];
     while (nodes.length) {
@@ -741,7 +697,7 @@ class Cluster {
         lines: [...picked].map((sku, j) => ({ line: j + 1, sku, qty: 1 + Math.floor(r() * 2) })),
       };
     });
-    const bar = progress(this.print, `orders allocated (${this.instances} inst.)`, count, 'orders');
+    const bar = progress(`orders allocated (${this.instances} inst.)`, count, 'orders', this.print);
     const ids = new Set(bodies.map((b) => b.id));
     const done = () => {
       let n = 0;
@@ -843,7 +799,7 @@ class Cluster {
     for (const f of this.fleets) f.send({ cmd: 'measure', prefix });
     const total = Math.max(1, Math.round(seconds * s.rate));
     const r = rng(3 + total);
-    const bar = progress(this.print, `orders at ${s.rate}/s (${this.nodeFacilities.length} nodes)`, total, 'orders');
+    const bar = progress(`orders at ${s.rate}/s (${this.nodeFacilities.length} nodes)`, total, 'orders', this.print);
     const posts: Promise<unknown>[] = [];
     const cpu = cpuWindow(this.pids());
     const t0 = Date.now();
@@ -1144,36 +1100,6 @@ function capacity(steps: CapacityStep[]): Capacity {
 
 // --------------------------------------------------------------------------- the report
 
-interface Machine {
-  cpu: string;
-  cores: number;
-  ramGb: number;
-  node: string;
-  loadAvgStart: number;
-  loadAvgEnd: number;
-}
-
-function machine(): Machine {
-  return {
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.cpus().length,
-    ramGb: Math.round(os.totalmem() / 1e9),
-    node: process.version,
-    loadAvgStart: round(os.loadavg()[0]!, 2),
-    loadAvgEnd: 0,
-  };
-}
-
-function commit(): string {
-  try {
-    const sha = execSync('git rev-parse --short HEAD', { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: REPO, encoding: 'utf8' }).trim();
-    return dirty ? `${sha}+uncommitted` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const lat = (p: Pct) => `${fmt(p.p50)} / ${fmt(p.p99)} ms`;
 /** what the load generator (this process) and the rest of the machine used, % of a core */
@@ -1285,11 +1211,11 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
   const s: Sizes = { ...(quick ? QUICK : FULL), ...(process.env.DOM_SCALE_SIZES ? (JSON.parse(process.env.DOM_SCALE_SIZES) as Partial<Sizes>) : {}) };
   const print = opts.print !== false;
   const say = (x: string) => print && process.stdout.write(`${x}\n`);
-  const dirs = new Dirs();
+  const dirs = new Dirs('dom-scale', 'DOM_SCALE_KEEP');
   const notes: string[] = [];
   const m = machine();
   const started = Date.now();
-  const out: ScaleResult = { quick, date: new Date().toISOString(), commit: commit(), machine: m, sizes: s, ratio: { throughput: Number.NaN, downP99: Number.NaN, upOrderP99: Number.NaN }, seconds: 0, notes };
+  const out: ScaleResult = { quick, date: new Date().toISOString(), commit: commitOf(REPO), machine: m, sizes: s, ratio: { throughput: Number.NaN, downP99: Number.NaN, upOrderP99: Number.NaN }, seconds: 0, notes };
   say(`dom bench scale${quick ? ' --quick' : ''}: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; load average ${m.loadAvgStart}`);
 
   const timed = async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
