@@ -17,9 +17,10 @@
  * Then it improves the batch without taking a unit of fill from any order: it moves the orders in
  * the way of an order that ended far above what it would cost alone (an ejection: re-plan that
  * order first, then the ones it displaced; kept only if every order keeps its fill and the total
- * costs less), re-plans each order against what the others hold, and, per SKU some facility ran out
- * of, reassigns the units the batch took of it among the lines holding them by a min-cost flow
- * (stock moves: a unit goes where the order already ships from, freeing a shipment).
+ * costs less; or to merge one of its shipments into another), re-plans each order against what the
+ * others hold, and, per SKU some facility ran out of, reassigns the units the batch took of it
+ * among the lines holding them by a min-cost flow (stock moves: a unit goes where the order already
+ * ships from, freeing a shipment).
  *
  * Hot paths work on small dense arrays (candidates × SKUs of one order) and interned SKU rows; the
  * nearest-neighbour search visits rings of 1° grid cells around the point, ranking facilities by
@@ -1216,7 +1217,7 @@ function replanEach(b: Batch): boolean {
 /** SKUs with at most this many orders using them in the batch have their units reassigned (reassign). */
 const REASSIGN_MAX_ORDERS = 400;
 /** Facilities per line in the reassignment beyond those its units came from: the cheapest for it. */
-const REASSIGN_ARCS = 16;
+const REASSIGN_ARCS = 32;
 const opts: { f: number; cost: number; was: boolean }[] = [];
 function old(p: OrderPlan, k: number, d: Demand): boolean {
   const x = p.picks[k]!;
@@ -1648,6 +1649,7 @@ function eject(b: Batch): boolean {
       (c) => b.start.capacity[c.fi]! >= total && !(needs.size === 1 && needs.has(c.fi)) && o.lines.every((l) => b.start.available(c.fi, l.sku) >= l.qty && !l.exclude?.includes(net.facilities[c.fi]!.id)),
     );
     whole.sort((p, q) => p.ship + total * p.unit - (q.ship + total * q.unit));
+    let done = false;
     for (const c of whole.slice(0, EJECT_TARGETS)) {
       const m = new Map<number, number>();
       for (const l of o.lines) {
@@ -1655,12 +1657,46 @@ function eject(b: Batch): boolean {
         if (id >= 0) m.set(id, (m.get(id) ?? 0) + l.qty);
       }
       if (tryEject(b, i, new Map([[c.fi, m]]))) {
-        moved = true;
+        moved = done = true;
         break;
       }
     }
+    if (!done && mergeShipments(b, i)) moved = true;
   }
   return moved;
+}
+
+/**
+ * One shipment fewer: the units an order ships from its smallest shipments, from one of its other
+ * facilities instead (the largest first), moving the orders in the way there. At most EJECT_TARGETS tries.
+ */
+function mergeShipments(b: Batch, i: number): boolean {
+  const cur = b.plans[i]!;
+  const r = refsOf(cur);
+  const fis: number[] = [];
+  const units: number[] = [];
+  for (let k = 0; k < r.fis.length; k++) {
+    let j = fis.indexOf(r.fis[k]!);
+    if (j < 0) {
+      j = fis.push(r.fis[k]!) - 1;
+      units.push(0);
+    }
+    units[j] = units[j]! + cur.picks[k]!.qty;
+  }
+  if (fis.length < 2) return false;
+  const bySize = fis.map((_, j) => j).sort((x, y) => units[x]! - units[y]! || fis[x]! - fis[y]!);
+  let tries = 0;
+  for (const g of bySize) {
+    for (let t = bySize.length - 1; t >= 0; t--) {
+      const f = bySize[t]!;
+      if (f === g) continue;
+      if (tries++ >= EJECT_TARGETS) return false;
+      const m = new Map<number, number>();
+      for (let k = 0; k < r.fis.length; k++) if (r.fis[k] === fis[f] || r.fis[k] === fis[g]) m.set(r.skus[k]!, (m.get(r.skus[k]!) ?? 0) + cur.picks[k]!.qty);
+      if (tryEject(b, i, new Map([[fis[f]!, m]]))) return true;
+    }
+  }
+  return false;
 }
 
 // scratch for pickBlockers: the best few so far (smallest at the facility first)
