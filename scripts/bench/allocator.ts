@@ -67,6 +67,8 @@ const QUICK: Plan[] = [
   { name: '300 orders × 40 facilities', spec: { orders: 300, facilities: 40, skus: 80, seed: 42 }, method: 'lp', timeLimitSec: 20, sameFillMethod: 'lp', sameFillTimeLimitSec: 20, runs: 3 },
 ];
 const MIP_REL_GAP = 2e-3;
+/** The own-fill model is smaller: solved closer, so that its bound is tight enough to judge a 2% target by. */
+const SAME_FILL_MIP_REL_GAP = 5e-4;
 const BATCH_NAME = `batch path (${BATCH_EFFORT.priceRounds} price + ${BATCH_EFFORT.improveRounds} improvement rounds)`;
 
 export interface MethodFigures {
@@ -92,8 +94,9 @@ export interface MethodFigures {
 export interface OptimumFigures {
   method: 'MIP' | 'LP';
   status: string;
-  /** true: `value` is the proven optimum (within the MIP gap); false: a lower bound on it */
+  /** true: the MIP closed its relative gap (`gap`); false: the LP, or a MIP at its time limit */
   optimal: boolean;
+  /** a proven lower bound on the optimum: the MIP's dual bound, or the LP's optimum */
   value: number;
   incumbent: number | null;
   gap: number | null;
@@ -334,7 +337,7 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
       });
       jobs.push(() => {
         bar?.update({ phase: `HiGHS ${m.p.sameFillMethod.toUpperCase()} running (${m.p.name}, own fill)` });
-        return solveOptimum(m.inst, { method: m.p.sameFillMethod, timeLimitSec: m.p.sameFillTimeLimitSec, mipRelGap: MIP_REL_GAP, include: usedByBatch, fill }).then(done('same-fill optimum'));
+        return solveOptimum(m.inst, { method: m.p.sameFillMethod, timeLimitSec: m.p.sameFillTimeLimitSec, mipRelGap: SAME_FILL_MIP_REL_GAP, include: usedByBatch, fill }).then(done('same-fill optimum'));
       });
     }
     bar?.update({ phase: 'HiGHS' });
@@ -403,12 +406,12 @@ function fmt(x: number, digits = 2): string {
 
 function boundName(o: OptimumFigures): string {
   if (o.method === 'LP') return 'the LP relaxation bound';
-  if (o.optimal) return `the MIP optimum (gap ≤ ${fmt(100 * MIP_REL_GAP, 1)}%)`;
+  if (o.optimal) return `the MIP's bound (solved to a gap of ${fmt(100 * (o.gap ?? 0), 2)}%)`;
   return `the MIP's best bound at its time limit (gap ${fmt(100 * (o.gap ?? NaN), 2)}%)`;
 }
 
 function optimumLine(o: OptimumFigures): string {
-  const what = o.method === 'LP' ? 'LP relaxation (a lower bound)' : o.optimal ? `MIP, optimal (gap ${fmt(100 * (o.gap ?? 0), 2)}%)` : `MIP, ${o.status} (gap ${fmt(100 * (o.gap ?? NaN), 2)}%): its best bound is used`;
+  const what = o.method === 'LP' ? 'LP relaxation (a lower bound)' : o.optimal ? `MIP, optimal within a gap of ${fmt(100 * (o.gap ?? 0), 2)}%: its bound is used` : `MIP, ${o.status} (gap ${fmt(100 * (o.gap ?? NaN), 2)}%): its best bound is used`;
   return `HiGHS ${what}; ${fmt(o.columns, 0)} columns × ${fmt(o.rows, 0)} rows, ${fmt(o.candidatesPerOrder, 1)} candidate facilities per order, ${fmt(o.seconds, 1)} s`;
 }
 
@@ -420,9 +423,8 @@ function rowsOf(i: InstanceFigures): Row[] {
   const sol = (name: string, value: number): Row => [name, '—', fmt(o.cost), fmt(o.shipments, d), fmt(o.filled, d), fmt(o.substituted, d), fmt(o.unfilled, d), fmt(value), fmt(value / o.value, 4)];
   const rows = [m(i.batch), m(i.light), m(i.single), m(i.greedy)];
   if (o.method === 'LP') rows.push(sol('HiGHS LP relaxation (bound)', o.value));
-  else if (o.optimal) rows.push(sol('HiGHS MIP optimum', o.value));
   else {
-    rows.push(['HiGHS MIP best bound', '—', '—', '—', '—', '—', '—', fmt(o.value), '1.0000']);
+    rows.push(['HiGHS MIP bound', '—', '—', '—', '—', '—', '—', fmt(o.value), '1.0000']);
     if (o.incumbent !== null) rows.push(sol('HiGHS MIP incumbent', o.incumbent));
   }
   return rows;

@@ -243,9 +243,9 @@ export interface OptimumResult {
   method: 'MIP' | 'LP';
   /** HiGHS's model status: optimal, timeLimit, … */
   status: string;
-  /** True when `value` is the MIP's optimum (within its relative gap); false when it is a lower bound (the LP's value, or the MIP's best bound at its time limit). */
+  /** True when the MIP reached its relative gap (its incumbent is that close to the optimum); false for the LP, or a MIP stopped at its time limit. */
   optimal: boolean;
-  /** What results are compared against: the optimum, or a lower bound on it. Penalised. */
+  /** What results are compared against: a proven lower bound on the optimum (the MIP's dual bound, or the LP's optimum). Penalised. */
   value: number;
   /** Best integer solution found, penalised (MIP only). */
   incumbent?: number;
@@ -356,7 +356,8 @@ export async function solveOptimum(inst: Instance, opts: SolveOptions): Promise<
   const nCols = f.yCols + f.xCols + f.uCols;
   if (raw.values && ((f.yCols && raw.firstCol !== 'y0') || (f.uCols && raw.lastCol !== `u${f.uCols - 1}`) || raw.values.length !== nCols)) throw new Error('unexpected HiGHS column order');
   let value: number;
-  if (mip) value = raw.optimal ? raw.objective : raw.dualBound;
+  // a MIP's dual bound: a proven lower bound on its optimum, even when it stopped within its relative gap
+  if (mip) value = Number.isFinite(raw.dualBound) ? Math.min(raw.dualBound, raw.hasSolution ? raw.objective : Infinity) : raw.optimal ? raw.objective : NaN;
   else if (raw.optimal) value = raw.objective;
   else throw new Error(`HiGHS LP ended ${raw.status}`);
   if (!Number.isFinite(value)) throw new Error(`HiGHS ${opts.method.toUpperCase()} ended (${raw.status}) without a bound`);
