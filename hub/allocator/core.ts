@@ -1253,7 +1253,7 @@ function reassign(b: Batch): boolean {
     let contested = false;
     for (const i of orders) {
       const r = refsOf(plans[i]!);
-      for (let k = 0; k < r.skus.length && !contested; k++) if (r.skus[k] === id && row[r.fis[k]!]! <= 0) contested = true;
+      for (let k = 0; k < r.skus.length && !contested; k++) if (r.skus[k] === id && (row[r.fis[k]!]! <= 0 || net.capacity[r.fis[k]!]! <= 0)) contested = true;
       if (contested) break;
     }
     if (contested && reassignSku(b, id, orders)) improved = true;
