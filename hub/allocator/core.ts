@@ -1334,6 +1334,7 @@ function reassignSku(b: Batch, id: number, orders: number[]): boolean {
         if (!eligibleQ(fi)) continue;
       }
       const c = cand(net, o, s, geo.to!, fi);
+      if (!was && c.km > s.maxDistanceKm) continue;
       const carry = Math.max(1, Math.min(dm.qty, row[fi]!, net.capacity[fi]!));
       const unit = c.unit + (ships ? 0 : c.ship / carry);
       opts.push({ f, cost: unit, was });

@@ -274,6 +274,23 @@ describe('allocator core: search and batch improvement', () => {
     for (const f of inst.facilities) expect(moved.net.capacity[moved.net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
   });
 
+  it('keeps every unit within the strategy\'s distance limit, through all the batch\'s moves', () => {
+    const inst = generateInstance({ orders: 300, facilities: 40, skus: 60, seed: 5 });
+    const s = costStrategy(inst.costs, { maxDistanceKm: 600 });
+    const plans = allocateBatch(networkOf(inst), ordersOf(inst), () => s, substitutesOf(inst));
+    const at = new Map(inst.facilities.map((f) => [f.id, f]));
+    let units = 0;
+    for (const p of plans) {
+      const o = inst.orders.find((x) => x.id === p.order)!;
+      const to = o.delivery === 'pickup' ? at.get(o.pickupFacility!)! : o.shipTo!;
+      for (const x of p.picks) {
+        expect(distanceKm(at.get(x.facility)!, to)).toBeLessThanOrEqual(600);
+        units += x.qty;
+      }
+    }
+    expect(units).toBeGreaterThan(0);
+  });
+
   it('optimises a batch less when orders wait behind it, so that optimising never builds a backlog', () => {
     expect(effortFor(0, 500)).toEqual({});
     expect(effortFor(499, 500)).toEqual({});
