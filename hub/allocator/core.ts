@@ -1218,8 +1218,10 @@ function replanEach(b: Batch): boolean {
 const REASSIGN_MAX_ORDERS = 400;
 /** Facilities per line in the reassignment beyond those its units came from: the cheapest for it. */
 const REASSIGN_ARCS = 32;
-const opts: { f: number; cost: number; was: boolean }[] = [];
-function old(p: OrderPlan, k: number, d: Demand): boolean {
+/** scratch: one line's possible facilities in the reassignment */
+const arcOpts: { f: number; cost: number; was: boolean }[] = [];
+/** Whether pick k of plan p is one of demand d's units (the same line, as the ordered SKU or a substitute alike). */
+function ofDemand(p: OrderPlan, k: number, d: Demand): boolean {
   const x = p.picks[k]!;
   return x.line === d.line && x.substitute === d.substitute;
 }
@@ -1316,7 +1318,7 @@ function reassignSku(b: Batch, id: number, orders: number[]): boolean {
     const line = o.lines.find((l) => l.line === dm.line);
     const r = refsOf(plans[dm.i]!);
     // arcs to the cheapest few facilities, and always to those the line's units came from (the old assignment stays feasible)
-    opts.length = 0;
+    arcOpts.length = 0;
     for (let f = 0; f < F; f++) {
       const fi = facs[f]!;
       const fac = net.facilities[fi]!;
@@ -1325,7 +1327,7 @@ function reassignSku(b: Batch, id: number, orders: number[]): boolean {
       for (let k = 0; k < r.fis.length; k++) {
         if (r.fis[k] !== fi) continue;
         if (r.skus[k] !== id) ships = true;
-        else if (old(plans[dm.i]!, k, dm)) oldQ += plans[dm.i]!.picks[k]!.qty;
+        else if (ofDemand(plans[dm.i]!, k, dm)) oldQ += plans[dm.i]!.picks[k]!.qty;
       }
       const was = oldQ > 0;
       if (!was) {
@@ -1337,13 +1339,13 @@ function reassignSku(b: Batch, id: number, orders: number[]): boolean {
       if (!was && c.km > s.maxDistanceKm) continue;
       const carry = Math.max(1, Math.min(dm.qty, row[fi]!, net.capacity[fi]!));
       const unit = c.unit + (ships ? 0 : c.ship / carry);
-      opts.push({ f, cost: unit, was });
+      arcOpts.push({ f, cost: unit, was });
       current += oldQ * unit;
     }
-    opts.sort((x, y) => x.cost - y.cost);
-    if (opts.length > 0) bound += dm.qty * opts[0]!.cost;
+    arcOpts.sort((x, y) => x.cost - y.cost);
+    if (arcOpts.length > 0) bound += dm.qty * arcOpts[0]!.cost;
     let kept = 0;
-    for (const a of opts) {
+    for (const a of arcOpts) {
       if (!a.was && kept >= REASSIGN_ARCS) continue;
       if (!a.was) kept++;
       arcs.push({ d, f: a.f, e: flow.add(d, D + a.f, dm.qty, a.cost) });
