@@ -47,8 +47,8 @@ export interface AllocatorOptions {
 
 /**
  * How hard a batch is optimised, by how many orders wait behind it: the full batch path when none
- * do; with a batch or more waiting, one improvement round (about 5× faster); with two or more, the
- * single-order path (about 20× faster), so that optimising never builds a backlog.
+ * do; with a batch or more waiting, one improvement round (4–5× faster); with two or more, the
+ * single-order path (17–40× faster, docs/BENCHMARKS.md), so that optimising never builds a backlog.
  */
 export function effortFor(waiting: number, maxBatch: number): BatchOptions {
   if (waiting >= 2 * maxBatch) return { improveRounds: 0 };
