@@ -1,7 +1,8 @@
 /**
  * What the end-to-end and scale-out benchmarks share: percentiles from an HDR histogram, a seeded
  * random source, the box (continental US) where their facilities and customers are, a bounded
- * pool of async jobs, scratch folders, progress bars, and the machine and commit a run is on.
+ * pool of async jobs, scratch folders, progress bars, the machine and commit a run is on, and a
+ * client for the hub's HTTP API.
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -123,4 +124,36 @@ export function commit(repo: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+export interface Api {
+  call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  ok<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+/** A hub's HTTP API with a bearer token: `call` answers status and body (JSON when it parses), `ok` throws on a status ≥ 300. */
+export function api(base: string, token: string): Api {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as any };
+  };
+  return {
+    call,
+    async ok(method, path, body) {
+      const r = await call(method, path, body);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      return r.body;
+    },
+  };
 }

@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -134,37 +134,6 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
   }
   process.stderr.write(`  (gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s)\n`);
   return false;
-}
-
-interface Api {
-  call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
-  ok<T = any>(method: string, path: string, body?: unknown): Promise<T>;
-}
-
-function api(base: string): Api {
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${PLANNER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed as any };
-  };
-  return {
-    call,
-    async ok(method, path, body) {
-      const r = await call(method, path, body);
-      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-      return r.body;
-    },
-  };
 }
 
 /**
@@ -364,7 +333,7 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<Throu
   const hub = await startHub({ port: 0, dataDir: dirs.make('tput'), plannerToken: PLANNER, batchWindowMs: 100, batchSize: 1000 }, log);
   const sub: { unsubscribe(): void }[] = [];
   try {
-    const http = api(hub.url);
+    const http = api(hub.url, PLANNER);
     const facs = facilities(s.throughputFacilities, 'TP', 1);
     for (const f of facs) await http.ok('POST', '/api/v1/facilities', f);
     const skus = Array.from({ length: s.throughputSkus }, (_, i) => `TP-${i}`);
@@ -530,7 +499,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]):
   let fleet: ChildHandle | undefined;
   const stopProbe = new AbortController();
   try {
-    const http = api(hub.url);
+    const http = api(hub.url, PLANNER);
     const facs = facilities(n, 'LT', 2);
     const tokens: { id: string; token: string }[] = [];
     const regBar = progress('facilities', n, 'registered');
@@ -843,7 +812,7 @@ interface InitialResult {
 async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<InitialResult> {
   const hub = await startHub({ port: 0, dataDir: dirs.make('init'), plannerToken: PLANNER }, log);
   try {
-    const http = api(hub.url);
+    const http = api(hub.url, PLANNER);
     const N = s.initialDocs;
     // a store with N SKUs: its catalogue and its first count, which the hub writes into its database
     const skus = Array.from({ length: N }, (_, i) => `IS-${String(i).padStart(6, '0')}`);
@@ -1012,7 +981,7 @@ function load(cfg: LoadConfig): Promise<LoadResult> {
 async function atpPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<AtpResult> {
   const hub = await startHub({ port: 0, dataDir: dirs.make('atp'), plannerToken: PLANNER }, log);
   try {
-    const http = api(hub.url);
+    const http = api(hub.url, PLANNER);
     const facs = facilities(s.atpFacilities, 'AT', 4);
     const skus = Array.from({ length: s.atpSkus }, (_, i) => `AT-${i}`);
     await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));

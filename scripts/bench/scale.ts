@@ -26,7 +26,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -114,27 +114,8 @@ async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number, ev
   return false;
 }
 
-async function call<T = any>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${PLANNER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed as T };
-}
-
-async function ok<T = any>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const r = await call<T>(base, method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-  return r.body;
-}
+const call = <T = any>(base: string, method: string, path: string, body?: unknown) => api(base, PLANNER).call<T>(method, path, body);
+const ok = <T = any>(base: string, method: string, path: string, body?: unknown) => api(base, PLANNER).ok<T>(method, path, body);
 
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
