@@ -106,6 +106,18 @@ describe('allocator core', () => {
 });
 
 
+/** The network after a batch holds exactly what its assignments did not take: stock above safety stock, and capacity. */
+function expectNetworkHolds(inst: Instance, net: Network, assignments: { facility: string; sku: string; qty: number }[]) {
+  const used = new Map<string, number>();
+  const usedCap = new Map<string, number>();
+  for (const x of assignments) {
+    used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
+    usedCap.set(x.facility, (usedCap.get(x.facility) ?? 0) + x.qty);
+  }
+  for (const p of inst.inventory) expect(net.available(net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
+  for (const f of inst.facilities) expect(net.capacity[net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
+}
+
 describe('allocator core: search and batch improvement', () => {
   const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
 
@@ -211,16 +223,7 @@ describe('allocator core: search and batch improvement', () => {
     expect(primary(priced)).toBeGreaterThanOrEqual(primary(plain));
     // the network holds what the kept pass took, no more (no prices left behind), within stock and capacity
     expect(priced.net.prices).toBeNull();
-    const used = new Map<string, number>();
-    for (const x of priced.result.assignments) used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
-    for (const p of inst.inventory) {
-      const fi = priced.net.indexOf(p.facility)!;
-      expect(priced.net.available(fi, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
-    }
-    for (const f of inst.facilities) {
-      const took = priced.result.assignments.filter((x) => x.facility === f.id).reduce((t, x) => t + x.qty, 0);
-      expect(priced.net.capacity[priced.net.indexOf(f.id)!]).toBe(f.capacity - took);
-    }
+    expectNetworkHolds(inst, priced.net, priced.result.assignments);
     // no inversion: replaying the kept plans in rank order, an order left short of a SKU left none of it behind at a
     // facility it ships from and that had capacity left (so no lower-ranked order took a unit it could have used there)
     const ranked = ordersOf(inst).sort(compareRank);
@@ -264,14 +267,7 @@ describe('allocator core: search and batch improvement', () => {
       expect(p.shipments).toBe(facilities.size);
     }
     expect(moved.plans.reduce((t, p) => t + p.cost, 0)).toBeCloseTo(moved.result.totals.cost, 0);
-    const used = new Map<string, number>();
-    const usedCap = new Map<string, number>();
-    for (const x of moved.result.assignments) {
-      used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
-      usedCap.set(x.facility, (usedCap.get(x.facility) ?? 0) + x.qty);
-    }
-    for (const p of inst.inventory) expect(moved.net.available(moved.net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
-    for (const f of inst.facilities) expect(moved.net.capacity[moved.net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
+    expectNetworkHolds(inst, moved.net, moved.result.assignments);
   });
 
   it('keeps every unit within the strategy\'s distance limit, through all the batch\'s moves', () => {
