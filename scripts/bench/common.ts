@@ -1,10 +1,10 @@
 /**
  * What the end-to-end and scale-out benchmarks share: percentiles from an HDR histogram, a seeded
  * random source, the box (continental US) where their facilities and customers are, a bounded
- * pool of async jobs, scratch folders, progress bars, the machine and commit a run is on, and a
- * client for the hub's HTTP API.
+ * pool of async jobs, scratch folders, progress bars, the machine and commit a run is on, a
+ * client for the hub's HTTP API, and child processes that answer over IPC.
  */
-import { execSync } from 'node:child_process';
+import { execSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -155,5 +155,76 @@ export function api(base: string, token: string): Api {
       if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
       return r.body;
     },
+  };
+}
+
+/** A child process of a bench (the bench's own file again, in a role) that answers over IPC. */
+export interface ChildHandle {
+  proc: ChildProcess;
+  send(msg: object): void;
+  /** The next message of `type` (one that came early is kept for this). */
+  next<T = any>(type: string, timeoutMs: number): Promise<T>;
+  onProgress(fn: (m: any) => void): void;
+  /** Ask it to stop ({ cmd: 'stop' }); killed after `exitGraceMs`. */
+  exit(): Promise<void>;
+}
+
+/**
+ * Fork `file` under tsx as `role`, with `env` added (the child reads its role from there). Messages
+ * `{ type: 'progress' }` go to onProgress, `{ type: 'error', message }` fail every wait.
+ */
+export function forkChild(file: string, cwd: string, role: string, env: Record<string, string>, opts: { execArgv?: string[]; exitGraceMs?: number } = {}): ChildHandle {
+  const proc = fork(file, [], {
+    cwd,
+    execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
+    env: { ...process.env, ...env, DOM_LOG_LEVEL: process.env.DOM_LOG_LEVEL ?? 'error' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, { ok: (m: any) => void; fail: (e: Error) => void }>();
+  const early = new Map<string, any>();
+  let progressFn: (m: any) => void = () => undefined;
+  proc.on('message', (m: any) => {
+    if (m?.type === 'progress') return progressFn(m);
+    if (m?.type === 'error') {
+      for (const w of waiting.values()) w.fail(new Error(`${role} child: ${m.message}`));
+      waiting.clear();
+      return;
+    }
+    const w = waiting.get(m?.type);
+    if (w) {
+      waiting.delete(m.type);
+      w.ok(m);
+    } else early.set(m?.type, m);
+  });
+  proc.on('exit', (code) => {
+    for (const w of waiting.values()) w.fail(new Error(`${role} child exited (${code}) before answering`));
+    waiting.clear();
+  });
+  return {
+    proc,
+    send: (msg) => void (proc.connected && proc.send(msg)),
+    next: (type, timeoutMs) => {
+      if (early.has(type)) {
+        const m = early.get(type);
+        early.delete(type);
+        return Promise.resolve(m);
+      }
+      return new Promise((ok, fail) => {
+        const t = setTimeout(() => {
+          waiting.delete(type);
+          fail(new Error(`${role} child: no "${type}" within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
+        waiting.set(type, { ok: (m) => (clearTimeout(t), ok(m)), fail: (e) => (clearTimeout(t), fail(e)) });
+      });
+    },
+    onProgress: (fn) => (progressFn = fn),
+    exit: () =>
+      new Promise<void>((ok) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return ok();
+        const t = setTimeout(() => proc.kill('SIGKILL'), opts.exitGraceMs ?? 15_000);
+        proc.once('exit', () => (clearTimeout(t), ok()));
+        if (proc.connected) proc.send({ cmd: 'stop' });
+        else proc.kill('SIGTERM');
+      }),
   };
 }

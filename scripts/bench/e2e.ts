@@ -20,12 +20,12 @@
  * IPC. Every run prints a table and appends it, with the machine, date and commit, to
  * docs/BENCHMARKS.md ("End to end").
  */
-import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, type ChildHandle, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -217,69 +217,9 @@ function ulimitN(): number {
 
 // ------------------------------------------------------------------------ child processes
 
-interface ChildHandle {
-  proc: ChildProcess;
-  send(msg: object): void;
-  next<T = any>(type: string, timeoutMs: number): Promise<T>;
-  onProgress(fn: (m: any) => void): void;
-  exit(): Promise<void>;
-}
-
 /** This file again, as a child process in `role`, with its own event loop (and core). */
 function child(role: string, extraArgs: string[] = []): ChildHandle {
-  const proc = fork(SELF, [], {
-    cwd: REPO,
-    execArgv: ['--import', 'tsx', ...extraArgs],
-    env: { ...process.env, DOM_E2E_CHILD: role, DOM_LOG_LEVEL: process.env.DOM_LOG_LEVEL ?? 'error' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting = new Map<string, { ok: (m: any) => void; fail: (e: Error) => void }>();
-  const early = new Map<string, any>();
-  let progressFn: (m: any) => void = () => undefined;
-  proc.on('message', (m: any) => {
-    if (m?.type === 'progress') return progressFn(m);
-    if (m?.type === 'error') {
-      for (const w of waiting.values()) w.fail(new Error(`${role} child: ${m.message}`));
-      waiting.clear();
-      return;
-    }
-    const w = waiting.get(m?.type);
-    if (w) {
-      waiting.delete(m.type);
-      w.ok(m);
-    } else early.set(m?.type, m);
-  });
-  proc.on('exit', (code) => {
-    for (const w of waiting.values()) w.fail(new Error(`${role} child exited (${code}) before answering`));
-    waiting.clear();
-  });
-  return {
-    proc,
-    send: (msg) => proc.send(msg),
-    next: (type, timeoutMs) => {
-      if (early.has(type)) {
-        const m = early.get(type);
-        early.delete(type);
-        return Promise.resolve(m);
-      }
-      return new Promise((ok, fail) => {
-        const t = setTimeout(() => {
-          waiting.delete(type);
-          fail(new Error(`${role} child: no "${type}" within ${Math.round(timeoutMs / 1000)} s`));
-        }, timeoutMs);
-        waiting.set(type, { ok: (m) => (clearTimeout(t), ok(m)), fail: (e) => (clearTimeout(t), fail(e)) });
-      });
-    },
-    onProgress: (fn) => (progressFn = fn),
-    exit: () =>
-      new Promise<void>((ok) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return ok();
-        const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-        proc.once('exit', () => (clearTimeout(t), ok()));
-        if (proc.connected) proc.send({ cmd: 'stop' });
-        else proc.kill('SIGTERM');
-      }),
-  };
+  return forkChild(SELF, REPO, role, { DOM_E2E_CHILD: role }, { execArgv: extraArgs, exitGraceMs: 15_000 });
 }
 
 function childReply(msg: object) {

@@ -19,14 +19,14 @@
  * costs, not what scale-out gains. Every run says so. A full run appends its table to
  * docs/BENCHMARKS.md ("Scale-out"); a quick one, or one under vitest, does not.
  */
-import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, machine, pct, pool, progress, rng, sleep, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, type ChildHandle, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -356,71 +356,13 @@ interface FleetReport {
   stepErrors: number;
 }
 
-interface FleetHandle {
-  proc: ChildProcess;
+interface FleetHandle extends ChildHandle {
   nodes: number;
-  send(msg: object): void;
-  next<T = any>(type: string, timeoutMs: number): Promise<T>;
-  onProgress(fn: (m: any) => void): void;
-  exit(): Promise<void>;
 }
 
 /** This file again, as a child process holding many nodes, talking over IPC. */
 function fleetChild(): FleetHandle {
-  const proc = fork(SELF, [], {
-    cwd: REPO,
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, [CHILD_ENV]: 'fleet', DOM_LOG_LEVEL: process.env.DOM_LOG_LEVEL ?? 'error' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting = new Map<string, { ok: (m: any) => void; fail: (e: Error) => void }>();
-  const early = new Map<string, any>();
-  let progressFn: (m: any) => void = () => undefined;
-  proc.on('message', (m: any) => {
-    if (m?.type === 'progress') return progressFn(m);
-    if (m?.type === 'error') {
-      for (const w of waiting.values()) w.fail(new Error(`fleet child: ${m.message}`));
-      waiting.clear();
-      return;
-    }
-    const w = waiting.get(m?.type);
-    if (w) {
-      waiting.delete(m.type);
-      w.ok(m);
-    } else early.set(m?.type, m);
-  });
-  proc.on('exit', (code) => {
-    for (const w of waiting.values()) w.fail(new Error(`fleet child exited (${code}) before answering`));
-    waiting.clear();
-  });
-  return {
-    proc,
-    nodes: 0,
-    send: (msg) => proc.connected && proc.send(msg),
-    next: (type, timeoutMs) => {
-      if (early.has(type)) {
-        const m = early.get(type);
-        early.delete(type);
-        return Promise.resolve(m);
-      }
-      return new Promise((ok, fail) => {
-        const t = setTimeout(() => {
-          waiting.delete(type);
-          fail(new Error(`fleet child: no "${type}" within ${Math.round(timeoutMs / 1000)} s`));
-        }, timeoutMs);
-        waiting.set(type, { ok: (m) => (clearTimeout(t), ok(m)), fail: (e) => (clearTimeout(t), fail(e)) });
-      });
-    },
-    onProgress: (fn) => (progressFn = fn),
-    exit: () =>
-      new Promise<void>((ok) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return ok();
-        const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-        proc.once('exit', () => (clearTimeout(t), ok()));
-        if (proc.connected) proc.send({ cmd: 'stop' });
-        else proc.kill('SIGTERM');
-      }),
-  };
+  return Object.assign(forkChild(SELF, REPO, 'fleet', { [CHILD_ENV]: 'fleet' }, { exitGraceMs: 20_000 }), { nodes: 0 });
 }
 
 /** The child: nodes started on demand; while measuring, each DO of the window is acknowledged at once and picked a moment later. */
