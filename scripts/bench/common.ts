@@ -228,3 +228,20 @@ export function forkChild(file: string, cwd: string, role: string, env: Record<s
       }),
   };
 }
+
+/**
+ * An associate's step on a DO at a node, retried while the node's store has not taken the DO in
+ * from its feed yet (404); false when it did not go through.
+ */
+export async function stepWhenSeen(node: { store: { step(doId: string, name: 'ack' | 'pick', body: object): Promise<unknown> } }, doId: string, name: 'ack' | 'pick', body: object): Promise<boolean> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await node.store.step(doId, name, body);
+      return true;
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) return false;
+      await sleep(20);
+    }
+  }
+  return false;
+}

@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, type ChildHandle, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, stepWhenSeen, type ChildHandle, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -610,17 +610,7 @@ async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
   let cpu0 = process.cpuUsage();
 
   const step = async (node: DomNode, doId: string, name: 'ack' | 'pick', body: object) => {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      try {
-        await node.store.step(doId, name, body);
-        return;
-      } catch (err) {
-        // the store's own feed may not have taken the DO in yet
-        if ((err as { status?: number }).status !== 404) break;
-        await sleep(20);
-      }
-    }
-    stepErrors++;
+    if (!(await stepWhenSeen(node, doId, name, body))) stepErrors++;
   };
 
   await pool(start.nodes, 8, async (n) => {

@@ -26,8 +26,9 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, type ChildHandle, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, stepWhenSeen, type ChildHandle, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
+import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
 
@@ -81,16 +82,6 @@ const QUICK: Sizes = {
 
 export type { Pct } from './common.js';
 
-interface FacilitySpec {
-  id: string;
-  type: 'dc' | 'store';
-  name: string;
-  lat: number;
-  lon: number;
-  capacity: number;
-  shipFromStore: boolean;
-  pickup: boolean;
-}
 
 function facilities(from: number, to: number, prefix: string, seed: number): FacilitySpec[] {
   const r = rng(seed);
@@ -375,17 +366,7 @@ async function fleetMain(log: Logger): Promise<void> {
   let stepErrors = 0;
 
   const step = async (node: DomNode, doId: string, name: 'ack' | 'pick', body: object) => {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      try {
-        await node.store.step(doId, name, body);
-        return;
-      } catch (err) {
-        // the store's own feed may not have taken the DO in yet
-        if ((err as { status?: number }).status !== 404) break;
-        await sleep(20);
-      }
-    }
-    stepErrors++;
+    if (!(await stepWhenSeen(node, doId, name, body))) stepErrors++;
   };
 
   const add = async (specs: FleetNodeSpec[], dir: string, skus: number) => {
