@@ -10,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
+import type { DomNode } from '../../node/index.js';
 
 export type Pct = { p50: number; p99: number; max: number; count: number };
 
@@ -233,7 +234,7 @@ export function forkChild(file: string, cwd: string, role: string, env: Record<s
  * An associate's step on a DO at a node, retried while the node's store has not taken the DO in
  * from its feed yet (404); false when it did not go through.
  */
-export async function stepWhenSeen(node: { store: { step(doId: string, name: 'ack' | 'pick', body: object): Promise<unknown> } }, doId: string, name: 'ack' | 'pick', body: object): Promise<boolean> {
+export async function stepWhenSeen(node: DomNode, doId: string, name: 'ack' | 'pick', body: object): Promise<boolean> {
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
       await node.store.step(doId, name, body);
@@ -244,4 +245,22 @@ export async function stepWhenSeen(node: { store: { step(doId: string, name: 'ac
     }
   }
   return false;
+}
+
+/** A status event a node wrote for a DO (an associate's step). */
+export interface FleetEvent {
+  doId: string;
+  orderId: string;
+  status: string;
+  at: string;
+}
+
+/** The status events the nodes hold for these DOs (DO id → the node it went to). */
+export async function statusEvents(dos: Map<string, DomNode>): Promise<FleetEvent[]> {
+  const out: FleetEvent[] = [];
+  for (const node of new Set(dos.values())) {
+    const res = await node.db.allDocs<{ doId: string; status: string; at: string }>({ startkey: 'evt:', endkey: 'evt:\ufff0', include_docs: true });
+    for (const r of res.rows) if (r.doc && dos.has(r.doc.doId)) out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
+  }
+  return out;
 }

@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, stepWhenSeen, type ChildHandle, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -418,12 +418,6 @@ interface FleetStart {
   skus: number;
 }
 
-interface FleetEvent {
-  doId: string;
-  orderId: string;
-  status: string;
-  at: string;
-}
 
 async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]): Promise<LatencyResult> {
   // each node: a LevelDB (~4-6 fds), its HTTP server, the pull's long poll and the push
@@ -662,14 +656,6 @@ async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
   }
   childReply({ type: 'ready' });
 
-  const events = async (dos: Map<string, DomNode>): Promise<FleetEvent[]> => {
-    const out: FleetEvent[] = [];
-    for (const node of new Set(dos.values())) {
-      const res = await node.db.allDocs<{ doId: string; status: string; at: string }>({ startkey: 'evt:', endkey: 'evt:\ufff0', include_docs: true });
-      for (const r of res.rows) if (r.doc && dos.has(r.doc.doId)) out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
-    }
-    return out;
-  };
   await new Promise<void>((done) => {
     process.on('message', (m: any) => {
       if (m?.cmd === 'measure') {
@@ -685,7 +671,7 @@ async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
         const p = probeDown.splice(0);
         const errors = stepErrors;
         stepErrors = 0;
-        void events(dos).then((evts) => childReply({ type: 'report', down: d, probeDown: p, dosSeen: d.length, events: evts, stepErrors: errors, cpuMs: (c.user + c.system) / 1000 }));
+        void statusEvents(dos).then((evts) => childReply({ type: 'report', down: d, probeDown: p, dosSeen: d.length, events: evts, stepErrors: errors, cpuMs: (c.user + c.system) / 1000 }));
       } else if (m?.cmd === 'stop') done();
     });
   });

@@ -26,7 +26,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, stepWhenSeen, type ChildHandle, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -333,12 +333,6 @@ interface FleetNodeSpec {
   hubUrl: string;
 }
 
-interface FleetEvent {
-  doId: string;
-  orderId: string;
-  status: string;
-  at: string;
-}
 
 interface FleetReport {
   down: number[];
@@ -403,14 +397,6 @@ async function fleetMain(log: Logger): Promise<void> {
     process.send?.({ type: 'added', nodes: nodes.length });
   };
 
-  const events = async (dos: Map<string, DomNode>): Promise<FleetEvent[]> => {
-    const out: FleetEvent[] = [];
-    for (const node of new Set(dos.values())) {
-      const res = await node.db.allDocs<{ doId: string; status: string; at: string }>({ startkey: 'evt:', endkey: 'evt:\ufff0', include_docs: true });
-      for (const r of res.rows) if (r.doc && dos.has(r.doc.doId)) out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
-    }
-    return out;
-  };
 
   await new Promise<void>((done) => {
     process.on('message', (m: any) => {
@@ -424,7 +410,7 @@ async function fleetMain(log: Logger): Promise<void> {
         const d = down.splice(0);
         const errors = stepErrors;
         stepErrors = 0;
-        void events(dos).then((evts) => process.send?.({ type: 'report', down: d, dosSeen: d.length, events: evts, stepErrors: errors } satisfies FleetReport & { type: string }));
+        void statusEvents(dos).then((evts) => process.send?.({ type: 'report', down: d, dosSeen: d.length, events: evts, stepErrors: errors } satisfies FleetReport & { type: string }));
       } else if (m?.cmd === 'stop') done();
     });
   });
