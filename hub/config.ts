@@ -23,6 +23,12 @@ export const HubConfig = z.object({
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().min(1).default('./data/hub'),
   couchUrl: z.string().url().optional(),
+  /** Prefix of every database name, so that several deployments (or test runs) can share one CouchDB. */
+  dbPrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9_$()+/-]*$/, 'DOM_DB_PREFIX must start with a lowercase letter and hold only a-z, 0-9 and _$()+-/ (CouchDB database names)')
+    .max(100)
+    .optional(),
   plannerToken: z.string().min(8, 'DOM_PLANNER_TOKEN must be at least 8 characters'),
   /** Sweep interval of the node-database followers (ms). */
   sweepMs: z.coerce.number().int().min(0).default(5_000),
@@ -47,6 +53,7 @@ export function hubConfigFromEnv(flags: Record<string, string | undefined>, env 
     host: pick('host', 'DOM_HOST'),
     dataDir: pick('data', 'DOM_DATA'),
     couchUrl: pick('couch-url', 'COUCH_URL') || undefined,
+    dbPrefix: pick('db-prefix', 'DOM_DB_PREFIX') || undefined,
     plannerToken: pick('planner-token', 'DOM_PLANNER_TOKEN') as string,
     sweepMs: pick('sweep-ms', 'DOM_SWEEP_MS') as unknown as number,
     maxSyncConnections: pick('max-sync-connections', 'DOM_MAX_SYNC_CONNECTIONS') as unknown as number,

@@ -24,13 +24,13 @@ export class DomFeed {
   }
 
   async start(): Promise<void> {
-    const info = await this.couch.server.db.get('dom');
+    const info = await this.couch.dbInfo('dom');
     let since: string = String(info.update_seq);
     this.loop = (async () => {
       let failures = 0;
       while (!this.stopped) {
         try {
-          const url = `${this.couch.url}/dom/_changes?feed=longpoll&include_docs=true&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
+          const url = `${this.couch.dbUrl('dom')}/_changes?feed=longpoll&include_docs=true&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
           const res = await fetch(url, { headers: { authorization: this.couch.authHeader, 'accept-encoding': 'identity' }, signal: this.abort.signal });
           if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
           const body = (await res.json()) as { results: { id: string; deleted?: boolean; doc?: Record<string, unknown> }[]; last_seq: string | number };

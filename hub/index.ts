@@ -46,7 +46,7 @@ export interface Hub {
 export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub'), allocatorOptions: AllocatorOptions = {}): Promise<Hub> {
   const config = parseWith(HubConfig, input, 'invalid_config');
   config.dataDir = resolve(config.dataDir);
-  const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir });
+  const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir, dbPrefix: config.dbPrefix });
   await couch.ensureDb('dom');
 
   const dom = couch.db('dom');

@@ -50,7 +50,7 @@ async function readNodes(ctx: HubContext): Promise<NodeSample[]> {
       ...(await Promise.all(
         nodes.slice(i, i + INFO_CONCURRENCY).map(async (n) => {
           const s = await ctx.stats.load(n.id);
-          const info = await ctx.couch.server.db.get(n.db).catch(() => null);
+          const info = await ctx.couch.dbInfo(n.db).catch(() => null);
           const head = seqNumber(info?.update_seq);
           const pulled = seqNumber(s.lastPullSeq);
           return {

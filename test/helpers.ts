@@ -1,27 +1,79 @@
-/** Test harness: real hubs and nodes on loopback, each in a fresh temporary data folder. */
+/**
+ * Test harness: real hubs and nodes on loopback, each in a fresh temporary data folder.
+ *
+ * The backend: with DOM_TEST_COUCH_URL set (e.g. http://admin:pw@127.0.0.1:5999), every hub a test
+ * starts uses that Apache CouchDB, its databases named with a prefix of its own (derived from the
+ * hub's data folder, so a hub restarted on the same folder finds its data again); without it, each
+ * hub embeds its own CouchDB-compatible server in its data folder, as before.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startHub, type Hub } from '../hub/index.js';
+import { openCouch, parseCouchUrl, type Couch } from '../hub/couch/index.js';
 import { startNode, type DomNode } from '../node/index.js';
 import type { Facility } from '../shared/schemas.js';
 
 export const PLANNER = 'planner-secret-token';
 export const ASSOCIATE = 'associate-secret';
 
+/** The Apache CouchDB the tests run on, or undefined for the embedded server. */
+export const TEST_COUCH_URL = process.env.DOM_TEST_COUCH_URL || undefined;
+export const BACKEND: 'couchdb' | 'embedded' = TEST_COUCH_URL ? 'couchdb' : 'embedded';
+
 const dirs: string[] = [];
+const prefixes = new Set<string>();
 export function tempDir(name = 'dom'): string {
   const d = mkdtempSync(join(tmpdir(), `${name}-`));
   dirs.push(d);
   return d;
 }
-export function cleanupDirs() {
+
+/** The database prefix of the hub whose data folder (or shared name) this is, on CouchDB. */
+export function dbPrefixFor(key: string): string {
+  const p = `t${createHash('sha1').update(resolve(key)).digest('hex').slice(0, 12)}_`;
+  prefixes.add(p);
+  return p;
+}
+
+/** Where a hub on this data folder keeps its databases: nothing to add for the embedded server. */
+export function backendFor(dataDir: string): { couchUrl?: string; dbPrefix?: string } {
+  return TEST_COUCH_URL ? { couchUrl: TEST_COUCH_URL, dbPrefix: dbPrefixFor(dataDir) } : {};
+}
+
+/** The same, as a `dom hub` process's environment. */
+export function backendEnv(dataDir: string): Record<string, string> {
+  return TEST_COUCH_URL ? { COUCH_URL: TEST_COUCH_URL, DOM_DB_PREFIX: dbPrefixFor(dataDir) } : {};
+}
+
+/** The stored data of a hub that is not running (its embedded server, or its CouchDB databases). */
+export function openTestCouch(dataDir: string): Promise<Couch> {
+  return openCouch({ dataDir, ...backendFor(dataDir) });
+}
+
+/** Credentials and database-name prefix for reading a hub's CouchDB straight from a test. */
+export function couchAccess(dataDir: string): { url: string; auth: string; prefix: string } | null {
+  if (!TEST_COUCH_URL) return null;
+  const { url, user, password } = parseCouchUrl(TEST_COUCH_URL);
+  return { url, auth: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, prefix: dbPrefixFor(dataDir) };
+}
+
+/** Remove the temporary folders and, on CouchDB, every database the tests of this file created. */
+export async function cleanupDirs(): Promise<void> {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  const access = TEST_COUCH_URL ? parseCouchUrl(TEST_COUCH_URL) : null;
+  if (!access || prefixes.size === 0) return;
+  const auth = `Basic ${Buffer.from(`${access.user}:${access.password}`).toString('base64')}`;
+  const all = (await fetch(`${access.url}/_all_dbs`, { headers: { authorization: auth } }).then((r) => r.json())) as string[];
+  const mine = all.filter((db) => [...prefixes].some((p) => db.startsWith(p)));
+  prefixes.clear();
+  for (const db of mine) await fetch(`${access.url}/${encodeURIComponent(db)}`, { method: 'DELETE', headers: { authorization: auth } });
 }
 
 export async function testHub(dataDir = tempDir('hub'), extra: Record<string, unknown> = {}): Promise<Hub> {
-  return startHub({ port: 0, dataDir, plannerToken: PLANNER, sweepMs: 1000, ...extra });
+  return startHub({ port: 0, dataDir, plannerToken: PLANNER, sweepMs: 1000, ...backendFor(dataDir), ...extra });
 }
 
 export async function api<T = any>(base: string, method: string, path: string, body?: unknown, token = PLANNER): Promise<{ status: number; body: T }> {
@@ -84,7 +136,7 @@ export interface HubProcess {
 }
 
 export async function spawnHub(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HubProcess> {
-  return spawnDom(['hub', '--port', String(port), '--data', dataDir], 'hub_ready', { DOM_PLANNER_TOKEN: PLANNER, DOM_SWEEP_MS: '1000', ...env });
+  return spawnDom(['hub', '--port', String(port), '--data', dataDir], 'hub_ready', { DOM_PLANNER_TOKEN: PLANNER, DOM_SWEEP_MS: '1000', ...backendEnv(dataDir), ...env });
 }
 
 /** Any `dom` command as a child process; resolves once it prints its ready event. */

@@ -18,7 +18,7 @@ export function nodesApi(ctx: HubContext) {
     const out = await Promise.all(
       nodes.map(async (n) => {
         const s = await ctx.stats.load(n.id);
-        const info = await ctx.couch.server.db.get(n.db).catch(() => null);
+        const info = await ctx.couch.dbInfo(n.db).catch(() => null);
         const head = seqNumber(info?.update_seq as string | number | undefined);
         const pulled = seqNumber(s.lastPullSeq);
         return {

@@ -16,7 +16,14 @@ export interface Couch {
   /** `Basic …` header for direct fetches (the gateway proxy). */
   authHeader: string;
   server: ServerScope;
+  /** Prefix of every database name this hub uses (several deployments or test runs on one server). */
+  prefix: string;
+  /** A database by its logical name (`dom`, `node_<id>`); the prefix is added here. */
   db<T extends object = Record<string, unknown>>(name: string): DocumentScope<T>;
+  /** The database's URL (no credentials) for direct fetches. */
+  dbUrl(name: string): string;
+  /** `GET /db`: the database's info (update_seq, doc_count, …). */
+  dbInfo(name: string): Promise<{ update_seq: string | number; doc_count: number; [k: string]: unknown }>;
   /** Create the database if it does not exist (cached: one PUT per name per process). */
   ensureDb(name: string): Promise<void>;
   embedded: boolean;
@@ -26,6 +33,8 @@ export interface Couch {
 export interface CouchOptions {
   couchUrl?: string;
   dataDir: string;
+  /** Prepended to every database name (default none). */
+  dbPrefix?: string;
 }
 
 /** Split credentials out of a URL: fetch refuses URLs that carry them. */
@@ -71,16 +80,20 @@ export async function openCouch(opts: CouchOptions): Promise<Couch> {
   }
 
   const known = new Set<string>();
+  const prefix = opts.dbPrefix ?? '';
   return {
     url: base.url,
     authHeader,
     server,
+    prefix,
     embedded: embedded !== undefined,
-    db: <T extends object>(name: string) => server.use<T>(name),
+    db: <T extends object>(name: string) => server.use<T>(prefix + name),
+    dbUrl: (name) => `${base.url}/${encodeURIComponent(prefix + name)}`,
+    dbInfo: (name) => server.db.get(prefix + name) as never,
     async ensureDb(name) {
       if (known.has(name)) return;
       try {
-        await server.db.create(name);
+        await server.db.create(prefix + name);
       } catch (err) {
         if (!isStatus(err, 412)) throw err;
       }

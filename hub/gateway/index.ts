@@ -107,7 +107,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (r.endpoint === 'changes') stats.touch(nodeId, { lastPullSeq: query.get('since') ?? '0' });
     else stats.touch(nodeId);
 
-    const target = `${couch.url}/${node.db}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
+    const target = `${couch.dbUrl(node.db)}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
     open++;
     stats.get(nodeId).openConnections++;
     let released = false;
@@ -131,6 +131,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
         opts.onUpload?.(nodeId);
       }
       const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
+        // the database's own name, without the deployment's prefix (CouchDB names it in full)
+        const info = (await upstream.json()) as Record<string, unknown>;
+        release();
+        return new Response(JSON.stringify({ ...info, db_name: node.db }), { status: upstream.status, headers: out });
+      }
       if (!upstream.body) {
         release();
         return new Response(null, { status: upstream.status, headers: out });
@@ -192,6 +198,9 @@ function checkWrite(endpoint: string, docId: string | undefined, body: unknown, 
       return Array.isArray(b.docs) && b.docs.length > 0 && b.docs.length <= MAX_KEYS && b.docs.every(isBulkGetItem) ? null : { status: 400, reason: '"docs" must be a non-empty array of {"id","rev"?,"atts_since"?}' };
     case 'all_docs':
       return b.keys === undefined || (isStringArray(b.keys) && b.keys.length <= MAX_KEYS) ? null : { status: 400, reason: '"keys" must be an array of document ids' };
+    case 'local':
+      // CouchDB keeps `_local` revisions as "0-N" and answers 500 to any other shape
+      return b._rev === undefined || (typeof b._rev === 'string' && /^0-\d{1,9}$/.test(b._rev)) ? null : { status: 400, reason: '"_rev" of a _local document must be "0-N"' };
     default:
       return null;
   }

@@ -291,11 +291,8 @@ export class NodeStore {
   private async writeEvent(doId: string, status: EventStatus, extra: Partial<DoEventDoc>): Promise<DoEventDoc> {
     const n = (this.events.get(doId)?.length ?? 0) + 1;
     const evt: DoEventDoc = { _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility: this.facility, ...extra, at: new Date().toISOString() };
-    const r = await this.db.put(evt);
-    evt._rev = r.rev;
-    this.ingest(evt as unknown as AnyDoc);
     const d = this.dos.get(doId);
-    if (d) await this.refreshPositions(d.lines.map((l) => l.sku));
+    await this.commit(evt as unknown as AnyDoc, d ? d.lines.map((l) => l.sku) : []);
     return evt;
   }
 
@@ -308,10 +305,7 @@ export class NodeStore {
   sale(sku: string, qty: number): Promise<{ sale: SaleDoc; position: InvDoc; atRisk: string[] }> {
     return this.serial(async () => {
       const sale: SaleDoc = { _id: `sale:${randomUUID()}`, type: 'sale', sku, qty, at: new Date().toISOString() };
-      const r = await this.db.put(sale);
-      sale._rev = r.rev;
-      this.ingest(sale as unknown as AnyDoc);
-      await this.refreshPositions([sku]);
+      await this.commit(sale as unknown as AnyDoc, [sku]);
       const pos = this.inv.get(sku)!;
       // A walk-in sale may eat into units held for DOs: flag those DOs at risk, newest first.
       const atRisk: string[] = [];
@@ -416,7 +410,30 @@ export class NodeStore {
   }
 
   /** Recompute positions (all SKUs when `skus` is null) from the ledger and write the ones that changed. */
-  private async refreshPositions(skus: string[] | null, safety?: Map<string, number>): Promise<void> {
+  /**
+   * Store a new ledger entry or event together with the positions it changes, in one write (one
+   * LevelDB batch: both or neither). A write that fails leaves nothing behind, in memory or on
+   * disk, so a failed request never counts: the associate may simply try again.
+   */
+  private async commit(doc: AnyDoc, skus: string[]): Promise<void> {
+    this.ingest(doc);
+    try {
+      await this.refreshPositions(skus, undefined, doc);
+    } catch (err) {
+      this.forget(doc);
+      throw err;
+    }
+  }
+
+  /** Undo `ingest` of a document that was never stored. */
+  private forget(doc: AnyDoc): void {
+    if (doc.type === 'evt') {
+      const e = doc as unknown as DoEventDoc;
+      this.events.set(e.doId, (this.events.get(e.doId) ?? []).filter((x) => x._id !== doc._id));
+    } else this.ledger.delete(doc._id);
+  }
+
+  private async refreshPositions(skus: string[] | null, safety?: Map<string, number>, withDoc?: AnyDoc): Promise<void> {
     const events: DoEventDoc[] = [...this.events.values()].flat();
     const picks = new Map<string, Record<string, number>>();
     for (const d of this.dos.keys()) {
@@ -434,11 +451,19 @@ export class NodeStore {
       if (cur && cur.onHand === p.onHand && cur.reserved === p.reserved && cur.safetyStock === p.safetyStock) continue;
       writes.push({ _id: ids.inv(sku), ...(cur?._rev ? { _rev: cur._rev } : {}), type: 'inv', ...p, updatedAt: now });
     }
-    // in bulks of 5,000: one bulk of a whole 50,000-SKU count held ~0.5 GB at once (docs/BENCHMARKS.md)
-    for (let i = 0; i < writes.length; i += 5_000) {
+    // in bulks of 5,000: one bulk of a whole 50,000-SKU count held ~0.5 GB at once (docs/BENCHMARKS.md);
+    // a new ledger entry or event goes in the first, with the positions it moves (one batch)
+    for (let i = 0; i === 0 || i < writes.length; i += 5_000) {
       const chunk = writes.slice(i, i + 5_000);
-      const res = await this.db.bulkDocs(chunk);
-      res.forEach((r, j) => {
+      const lead = i === 0 && withDoc ? [withDoc] : [];
+      if (chunk.length + lead.length === 0) break;
+      const res = await this.db.bulkDocs([...lead, ...chunk] as never[]);
+      if (lead.length) {
+        const own = res[0]!;
+        if (!('rev' in own) || !own.rev) throw new Error(`writing ${withDoc!._id} failed: ${JSON.stringify(own)}`);
+        withDoc!._rev = own.rev;
+      }
+      res.slice(lead.length).forEach((r, j) => {
         if ('rev' in r && r.rev) {
           chunk[j]!._rev = r.rev;
           this.inv.set(chunk[j]!.sku, chunk[j]!);

@@ -80,7 +80,7 @@ describe('associate page in a browser', () => {
     await browser?.close();
     await node?.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('refuses a wrong token and signs in with the associate token', async () => {

@@ -71,7 +71,7 @@ describe('planner dashboard in a browser', () => {
     await browser?.close();
     await node?.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('refuses a wrong token, then signs in with the planner token and shows the network', async () => {

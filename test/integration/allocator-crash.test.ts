@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, cleanupDirs, freePort, registerFacility, spawnHub, tempDir, testHub, waitFor } from '../helpers.js';
-import { openCouch } from '../../hub/couch/index.js';
+import { api, cleanupDirs, freePort, openTestCouch, registerFacility, spawnHub, tempDir, testHub, waitFor } from '../helpers.js';
 
 describe('allocation is an outbox: kill -9 in the middle of a stream of orders', () => {
   afterAll(() => cleanupDirs());
@@ -54,7 +53,7 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     );
     await hub.kill('SIGTERM');
 
-    const couch = await openCouch({ dataDir });
+    const couch = await openTestCouch(dataDir);
     try {
       const units = new Map<string, number>();
       const doIds: string[] = [];

@@ -51,7 +51,7 @@ describe('sales order management through the API, with real nodes', () => {
   afterAll(async () => {
     for (const n of Object.values(nodes)) await n.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('allocates an order, releases the DO to the nearest store, and rolls up its fulfilment', async () => {

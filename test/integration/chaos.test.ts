@@ -9,7 +9,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
-import { api, cleanupDirs, registerFacility, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
+import { api, backendFor, cleanupDirs, openTestCouch, registerFacility, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
 import { ids } from '../../shared/ids.js';
 import { startHub, type Hub } from '../../hub/index.js';
 import { createLogger } from '../../shared/log.js';
@@ -114,7 +114,8 @@ describe('regressions: the bugs the chaos harness found', () => {
 
   it('reads "backordered", with why, once every facility tried for a line came up short', async () => {
     // one try a line, so that one short pick uses them up
-    const hub = await startHub({ port: 0, dataDir: tempDir('giveup'), plannerToken: PLANNER, sweepMs: 1000, batchWindowMs: 50 }, createLogger('hub', 'error'), { maxShortsPerLine: 1 });
+    const giveupDir = tempDir('giveup');
+    const hub = await startHub({ port: 0, dataDir: giveupDir, plannerToken: PLANNER, sweepMs: 1000, batchWindowMs: 50, ...backendFor(giveupDir) }, createLogger('hub', 'error'), { maxShortsPerLine: 1 });
     const node = await testNode(hub.url, 'Z2', await registerFacility(hub.url, { id: 'Z2', capacity: 100 }));
     try {
       await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
@@ -171,8 +172,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     const doId = doOf(await until(hub, 'ROLL-1', (o) => o.status === 'released', 'released'));
     await hub.stop();
     // what a monitor that died after storing the state and before rolling the order up leaves behind
-    const { openCouch } = await import('../../hub/couch/index.js');
-    const couch = await openCouch({ dataDir });
+    const couch = await openTestCouch(dataDir);
     const at = new Date().toISOString();
     await couch.db('node_u1').bulk({ docs: [1, 2, 3].map((n) => ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status: ['picked', 'packed', 'shipped'][n - 1], facility: 'U1', at, ...(n === 1 ? { lines: [{ line: 1, qty: 1 }] } : {}) })) });
     const state = await couch.db<any>('dom').get(`dostate:${doId}`);
@@ -196,8 +196,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
     await hub.stop();
     // step 1 of the run's outbox and nothing after it
-    const { openCouch } = await import('../../hub/couch/index.js');
-    const couch = await openCouch({ dataDir });
+    const couch = await openTestCouch(dataDir);
     const now = new Date().toISOString();
     const doId = 'RPL-dead-ST9.1.DC9';
     const lines = [{ sku: 'A', qty: 3 }];
@@ -243,7 +242,7 @@ describe('regressions: the bugs the chaos harness found', () => {
       const seen: number[] = [];
       const onRequest = (m: unknown) => {
         const { request } = m as { request: { method: string; path: string } };
-        if (request.method === 'POST' && request.path.startsWith('/dom/_bulk_docs')) seen.push(hub.ctx.index.available('H1', 'A'));
+        if (request.method === 'POST' && request.path.startsWith(`${new URL(hub.ctx.couch.dbUrl('dom')).pathname}/_bulk_docs`)) seen.push(hub.ctx.index.available('H1', 'A'));
       };
       diagnostics.subscribe('undici:request:create', onRequest);
       try {
@@ -270,8 +269,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     await hub.stop();
     // what a hub killed right after step 1 of the outbox leaves: the alloc written, nothing after
     // it; and its allocator lease, not expired yet, so the restarted hub does not replay it at once
-    const { openCouch } = await import('../../hub/couch/index.js');
-    const couch = await openCouch({ dataDir });
+    const couch = await openTestCouch(dataDir);
     const dom = couch.db<any>('dom');
     const alloc = await dom.get('alloc:HELD-1:0001');
     await dom.insert({ ...alloc, done: false });

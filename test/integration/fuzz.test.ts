@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import PouchDB from 'pouchdb';
-import { ASSOCIATE, PLANNER, api, cleanupDirs, freePort, spawnHub, tempDir, waitFor, type HubProcess } from '../helpers.js';
+import { ASSOCIATE, PLANNER, api, cleanupDirs, couchAccess, freePort, spawnHub, tempDir, waitFor, type HubProcess } from '../helpers.js';
 import { spawnNodeProc, type Proc } from '../../scripts/chaos/procs.js';
 
 type Body = unknown | { raw: string; type?: string };
@@ -79,6 +79,7 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
   let node: Proc;
   let couchUrl = '';
   let couchAuth = '';
+  let dbPrefix = '';
   let gaToken = '';
   let nodeDataDir = '';
   const tally = { requests: 0, refused: 0, accepted: 0 };
@@ -87,7 +88,7 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
 
   /** The documents (id → revision) under a prefix of a database, read straight from CouchDB. */
   async function revs(db: string, prefix: string): Promise<string> {
-    const url = `${couchUrl}/${db}/_all_docs?startkey=${encodeURIComponent(JSON.stringify(prefix))}&endkey=${encodeURIComponent(JSON.stringify(`${prefix}\ufff0`))}`;
+    const url = `${couchUrl}/${dbPrefix}${db}/_all_docs?startkey=${encodeURIComponent(JSON.stringify(prefix))}&endkey=${encodeURIComponent(JSON.stringify(`${prefix}\ufff0`))}`;
     const res = await fetch(url, { headers: { authorization: couchAuth } });
     const body = (await res.json()) as { rows: { id: string; value: { rev: string } }[] };
     return body.rows.map((r) => `${r.id}@${r.value.rev}`).join(',');
@@ -96,7 +97,7 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
     return (await revs(db, prefix)).replace(/@[^,]+/g, '');
   }
   async function updateSeq(db: string): Promise<string> {
-    const res = await fetch(`${couchUrl}/${db}`, { headers: { authorization: couchAuth } });
+    const res = await fetch(`${couchUrl}/${dbPrefix}${db}`, { headers: { authorization: couchAuth } });
     return String(((await res.json()) as { update_seq: unknown }).update_seq);
   }
 
@@ -123,9 +124,17 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
   beforeAll(async () => {
     const dataDir = tempDir('fuzz-hub');
     hub = await spawnHub(dataDir, await freePort(), { DOM_LOG_LEVEL: 'info', DOM_BATCH_WINDOW_MS: '50' });
-    // the embedded CouchDB's address, from the hub's start log
-    couchUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(hub.output())?.[1]);
-    couchAuth = `Basic ${Buffer.from(`admin:${readFileSync(join(dataDir, 'couch-admin-password'), 'utf8').trim()}`).toString('base64')}`;
+    const access = couchAccess(dataDir);
+    if (access) {
+      // the test's Apache CouchDB, the hub's databases under its prefix
+      couchUrl = access.url;
+      couchAuth = access.auth;
+      dbPrefix = access.prefix;
+    } else {
+      // the embedded CouchDB's address, from the hub's start log
+      couchUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(hub.output())?.[1]);
+      couchAuth = `Basic ${Buffer.from(`admin:${readFileSync(join(dataDir, 'couch-admin-password'), 'utf8').trim()}`).toString('base64')}`;
+    }
     const reg = async (id: string, extra: object = {}) => {
       const r = await api(hub.url, 'POST', '/api/v1/facilities', { id, type: 'store', name: id, lat: 33.7, lon: -84.4, capacity: 100_000, pickup: true, ...extra });
       expect(r.status).toBe(201);
@@ -154,7 +163,7 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
   afterAll(async () => {
     await node?.kill('SIGKILL');
     await hub?.kill('SIGKILL');
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('the planner API answers 4xx, never 5xx, and a refused request stores nothing', async () => {
@@ -299,10 +308,10 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
     await fc.assert(
       fc.asyncProperty(oddString, fc.oneof(fc.record({ last_seq: maybe(num), session_id: maybe(fc.string()), _rev: maybe(fc.constantFrom('0-1', '0-9', '1-abc', 'x')) }, { requiredKeys: [] }), junkBody), async (id, b) => {
         const path = `/sync/GA/_local/${encodeURIComponent(id)}`;
-        const before = await fetch(`${couchUrl}/node_ga/_local/${encodeURIComponent(id)}`, { headers: { authorization: couchAuth } }).then((r) => r.status);
+        const before = await fetch(`${couchUrl}/${dbPrefix}node_ga/_local/${encodeURIComponent(id)}`, { headers: { authorization: couchAuth } }).then((r) => r.status);
         const status = await probe(hub.url, 'PUT', path, b, async () => '', gaToken);
         if (status >= 400 && before === 404) {
-          const after = await fetch(`${couchUrl}/node_ga/_local/${encodeURIComponent(id)}`, { headers: { authorization: couchAuth } }).then((r) => r.status);
+          const after = await fetch(`${couchUrl}/${dbPrefix}node_ga/_local/${encodeURIComponent(id)}`, { headers: { authorization: couchAuth } }).then((r) => r.status);
           expect(after, `refused PUT ${path} stored a document`).not.toBe(200);
         }
         await probe(hub.url, 'GET', path, undefined, async () => '', gaToken);
@@ -317,7 +326,7 @@ describe('fuzzing: no 5xx, no crash, nothing stored by a refused request', () =>
     for (const m of ['DELETE', 'COPY', 'PATCH', 'OPTIONS']) await G(m, fc.oneof(docPath, fc.constantFrom('', '/', '/_changes', '/_bulk_docs')), undefined, 10);
     // CouchDB is alive and the database still readable
     expect((await api(hub.url, 'GET', '/sync/GA/', undefined, gaToken)).status).toBe(200);
-    expect((await fetch(`${couchUrl}/node_ga`, { headers: { authorization: couchAuth } })).status).toBe(200);
+    expect((await fetch(`${couchUrl}/${dbPrefix}node_ga`, { headers: { authorization: couchAuth } })).status).toBe(200);
     alive(false);
     expect(tally.refused).toBeGreaterThan(1000);
   }, 180_000);

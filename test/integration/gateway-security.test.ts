@@ -24,7 +24,7 @@ describe('gateway: a node reaches only its own database and its own document typ
   });
   afterAll(async () => {
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('stores the registration token hashed, never in clear', async () => {

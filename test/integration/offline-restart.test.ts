@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupDirs, freePort, registerFacility, spawnHub, tempDir, testHub, testNode, waitFor } from '../helpers.js';
-import { openCouch } from '../../hub/couch/index.js';
+import { cleanupDirs, freePort, openTestCouch, registerFacility, spawnHub, tempDir, testHub, testNode, waitFor } from '../helpers.js';
 import { writeDos } from '../../hub/dos.js';
 import { ids } from '../../shared/ids.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -22,7 +21,7 @@ describe('offline and crash', () => {
   const nodes: DomNode[] = [];
   afterAll(async () => {
     for (const n of nodes) await n.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('keeps working with the hub stopped and converges when it returns, without conflicts', async () => {
@@ -90,7 +89,7 @@ describe('offline and crash', () => {
       await waitFor('node pushed everything', () => node.sync.snapshot().online && node.sync.snapshot().pending === 0, 30_000);
       await proc.kill('SIGTERM');
       // read the hub's data folder directly once the hub has stopped cleanly
-      const couch = await openCouch({ dataDir });
+      const couch = await openTestCouch(dataDir);
       try {
         const rows = (await couch.db('node_k1').list({ include_docs: true, conflicts: true } as never)).rows as { id: string; doc?: { _conflicts?: string[] } }[];
         expect(rows.filter((r) => r.id.startsWith('sale:'))).toHaveLength(30);

@@ -106,7 +106,7 @@ describe('operator surface of a hub', () => {
   afterAll(async () => {
     await node?.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('serves a valid OpenAPI 3.1 document that documents every route the hub serves', async () => {

@@ -37,7 +37,7 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
   afterAll(async () => {
     for (const n of Object.values(nodes)) await n.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('takes model stock and forecasts as CSV and JSON, and shows the gaps', async () => {

@@ -1,26 +1,37 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, cleanupDirs, freePort, registerFacility, spawnDom, spawnHub, tempDir, testNode, waitFor, type HubProcess } from '../helpers.js';
+import { api, cleanupDirs, dbPrefixFor, freePort, registerFacility, spawnDom, spawnHub, tempDir, testNode, waitFor, TEST_COUCH_URL, type HubProcess } from '../helpers.js';
+import { parseCouchUrl } from '../../hub/couch/index.js';
 import type { DomNode } from '../../node/index.js';
 import nano from 'nano';
 
 const COUCH_ENV = { COUCH_USER: 'admin', COUCH_PASSWORD: 'scale-out-secret' };
 
-describe('scale-out: two hub instances over one `dom couch`', () => {
+describe('scale-out: two hub instances over one CouchDB', () => {
   const procs: HubProcess[] = [];
   const nodes: DomNode[] = [];
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     for (const p of procs) await p.kill('SIGKILL');
-    cleanupDirs();
+    await cleanupDirs();
   }, 120_000);
 
   it('allocates every order exactly once, across instances and through the death of the lease holder', async () => {
-    const couchPort = await freePort();
-    const couch = await spawnDom(['couch', '--port', String(couchPort), '--data', tempDir('couch')], 'couch_ready', COUCH_ENV);
-    procs.push(couch);
-    const couchUrl = `http://admin:scale-out-secret@127.0.0.1:${couchPort}`;
+    // one CouchDB for both instances: the suite's Apache CouchDB, or a `dom couch` of its own
+    let couchUrl: string;
+    let shared: Record<string, string> = {};
+    if (TEST_COUCH_URL) {
+      couchUrl = TEST_COUCH_URL;
+      shared = { DOM_DB_PREFIX: dbPrefixFor(tempDir('scale-out-shared')) };
+    } else {
+      const couchPort = await freePort();
+      procs.push(await spawnDom(['couch', '--port', String(couchPort), '--data', tempDir('couch')], 'couch_ready', COUCH_ENV));
+      couchUrl = `http://admin:scale-out-secret@127.0.0.1:${couchPort}`;
+    }
+    const { url: couchBase, user, password } = parseCouchUrl(couchUrl);
+    const server = nano({ url: couchBase, headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } });
+    const dbPrefix = shared.DOM_DB_PREFIX ?? '';
     const start = async (name: string) => {
-      const p = await spawnHub(tempDir(name), await freePort(), { COUCH_URL: couchUrl, DOM_INSTANCE: name, DOM_LEASE_TTL_MS: '3000' });
+      const p = await spawnHub(tempDir(name), await freePort(), { COUCH_URL: couchUrl, ...shared, DOM_INSTANCE: name, DOM_LEASE_TTL_MS: '3000' });
       procs.push(p);
       return p;
     };
@@ -57,7 +68,7 @@ describe('scale-out: two hub instances over one `dom couch`', () => {
     // the first half to both instances
     for (const [i, o] of orders.slice(0, 60).entries()) await post(o, i);
     // who allocates? kill that one, in the middle of the stream
-    const db = nano({ url: `http://127.0.0.1:${couchPort}`, headers: { authorization: `Basic ${Buffer.from('admin:scale-out-secret').toString('base64')}` } }).use<any>('dom');
+    const db = server.use<any>(`${dbPrefix}dom`);
     const holder = (await db.get('lease:allocator')).holder as string;
     const victim = holder.startsWith('hub1/') ? h1 : h2;
     const survivor = victim === h1 ? h2 : h1;
@@ -81,11 +92,10 @@ describe('scale-out: two hub instances over one `dom couch`', () => {
     expect(takeoverMs).toBeLessThan(20_000);
 
     // exactly once: the DOs in the facilities' databases add up to each order line, no DO twice
-    const server = nano({ url: `http://127.0.0.1:${couchPort}`, headers: { authorization: `Basic ${Buffer.from('admin:scale-out-secret').toString('base64')}` } });
     const units = new Map<string, number>();
     const doIds: string[] = [];
     for (const f of ids) {
-      const rows = (await server.use<any>(`node_${f.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0', include_docs: true })).rows;
+      const rows = (await server.use<any>(`${dbPrefix}node_${f.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0', include_docs: true })).rows;
       for (const r of rows) {
         doIds.push(r.id);
         for (const l of r.doc.lines) units.set(r.doc.orderId, (units.get(r.doc.orderId) ?? 0) + l.qty);

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { ASSOCIATE, PLANNER, api, cleanupDirs, freePort, spawnHub, tempDir, waitFor, type HubProcess } from '../helpers.js';
+import { ASSOCIATE, BACKEND, PLANNER, api, cleanupDirs, couchAccess, freePort, spawnHub, tempDir, waitFor, type HubProcess } from '../helpers.js';
 import { spawnNodeProc, type Proc } from '../../scripts/chaos/procs.js';
 
 interface Res {
@@ -89,6 +89,8 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
   let hubDir = '';
   let nodeDir = '';
   let couchUrl = '';
+  let couchAdmin = '';
+  let dbPrefix = '';
   let tokenA = '';
   let tokenB = '';
   const forbidden = { attempts: 0, refused: 0, failures: [] as string[] };
@@ -107,6 +109,9 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     hubDir = tempDir('sec-hub');
     hub = await spawnHub(hubDir, await freePort(), { DOM_LOG_LEVEL: 'info' });
     couchUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(hub.output())?.[1]);
+    const access = couchAccess(hubDir);
+    couchAdmin = access ? access.auth : `Basic ${Buffer.from(`admin:${readFileSync(join(hubDir, 'couch-admin-password'), 'utf8').trim()}`).toString('base64')}`;
+    dbPrefix = access?.prefix ?? '';
     const reg = async (id: string) => (await api(hub.url, 'POST', '/api/v1/facilities', { id, type: 'store', name: id, lat: 33.7, lon: -84.4, capacity: 100, pickup: true })).body.token as string;
     tokenA = await reg('A');
     tokenB = await reg('B');
@@ -120,7 +125,7 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
   afterAll(async () => {
     await node?.kill('SIGKILL');
     await hub?.kill('SIGKILL');
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('refuses every planner route without the planner token (none, a wrong one, a node\'s, an associate\'s)', async () => {
@@ -202,7 +207,7 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
 
   it('stores the node tokens hashed: never in clear in any database or file of the hub or the node', async () => {
     const hashes = await Promise.all(['A', 'B'].map(async (id) => {
-      const r = await call(`${couchUrl}/dom/node:${id}`, 'GET', null, undefined, '127.0.0.1', { authorization: `Basic ${Buffer.from(`admin:${readFileSync(join(hubDir, 'couch-admin-password'), 'utf8').trim()}`).toString('base64')}` });
+      const r = await call(`${couchUrl}/${dbPrefix}dom/node:${id}`, 'GET', null, undefined, '127.0.0.1', { authorization: couchAdmin });
       return r.body.tokenHash as string;
     }));
     for (const h of hashes) expect(h).toMatch(/^[0-9a-f]{64}$/);
@@ -262,40 +267,53 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     expect(node.alive()).toBe(true);
   }, 60_000);
 
-  it('keeps the embedded CouchDB on loopback only, behind its admin password', async () => {
-    const u = new URL(couchUrl);
-    expect(u.hostname).toBe('127.0.0.1');
-    // the listening socket itself: bound to 127.0.0.1, not to every interface
-    const port = Number(u.port).toString(16).toUpperCase().padStart(4, '0');
-    const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
-    expect(listening.map((f) => f[1])).toEqual([`0100007F:${port}`]);
-    const tcp6 = readFileSync('/proc/net/tcp6', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
-    expect(tcp6).toEqual([]);
-    // not reachable on the machine's other addresses
-    const others = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4').map((i) => i!.address);
-    for (const addr of others) {
-      const r = await call(`http://${addr}:${u.port}/`, 'GET', null).catch((err: NodeJS.ErrnoException) => ({ status: err.code ?? 'error', body: null }));
-      expect(r.status, addr).toBe('ECONNREFUSED');
-      forbidden.attempts++;
-      forbidden.refused++;
+  // about the embedded server itself: on the Apache CouchDB pass, a hub of its own embeds one
+  it('keeps the embedded CouchDB on loopback only, behind its admin password (embedded server)', async () => {
+    let own: HubProcess | null = null;
+    let embeddedDir = hubDir;
+    let embeddedUrl = couchUrl;
+    if (BACKEND !== 'embedded') {
+      embeddedDir = tempDir('sec-embedded');
+      own = await spawnHub(embeddedDir, await freePort(), { DOM_LOG_LEVEL: 'info', COUCH_URL: '', DOM_DB_PREFIX: '' });
+      embeddedUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(own!.output())?.[1]);
     }
-    // on loopback: nothing without the admin password
-    const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
-    for (const [path, headers] of [
-      ['/', {}], ['/_all_dbs', {}], ['/dom', {}], ['/dom/_all_docs', {}], ['/node_a/_changes', {}], ['/_utils/', {}], ['/_session', {}],
-      ['/dom', basic('admin', 'wrong')], ['/dom', basic('admin', '')], ['/dom', basic('', '')], ['/dom', { authorization: `Bearer ${PLANNER}` }], ['/dom', { authorization: `Bearer ${tokenA}` }],
-    ] as [string, Record<string, string>][]) {
-      const r = await call(`${couchUrl}${path}`, 'GET', null, undefined, '127.0.0.1', headers);
-      forbidden.attempts++;
-      if (r.status === 401) forbidden.refused++;
-      else forbidden.failures.push(`CouchDB ${path} ${JSON.stringify(headers)} answered ${r.status}`);
+    try {
+      const u = new URL(embeddedUrl);
+      expect(u.hostname).toBe('127.0.0.1');
+      // the listening socket itself: bound to 127.0.0.1, not to every interface
+      const port = Number(u.port).toString(16).toUpperCase().padStart(4, '0');
+      const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
+      expect(listening.map((f) => f[1])).toEqual([`0100007F:${port}`]);
+      const tcp6 = readFileSync('/proc/net/tcp6', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
+      expect(tcp6).toEqual([]);
+      // not reachable on the machine's other addresses
+      const others = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4').map((i) => i!.address);
+      for (const addr of others) {
+        const r = await call(`http://${addr}:${u.port}/`, 'GET', null).catch((err: NodeJS.ErrnoException) => ({ status: err.code ?? 'error', body: null }));
+        expect(r.status, addr).toBe('ECONNREFUSED');
+        forbidden.attempts++;
+        forbidden.refused++;
+      }
+      // on loopback: nothing without the admin password
+      const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+      for (const [path, headers] of [
+        ['/', {}], ['/_all_dbs', {}], ['/dom', {}], ['/dom/_all_docs', {}], ['/node_a/_changes', {}], ['/_utils/', {}], ['/_session', {}],
+        ['/dom', basic('admin', 'wrong')], ['/dom', basic('admin', '')], ['/dom', basic('', '')], ['/dom', { authorization: `Bearer ${PLANNER}` }], ['/dom', { authorization: `Bearer ${tokenA}` }],
+      ] as [string, Record<string, string>][]) {
+        const r = await call(`${embeddedUrl}${path}`, 'GET', null, undefined, '127.0.0.1', headers);
+        forbidden.attempts++;
+        if (r.status === 401) forbidden.refused++;
+        else forbidden.failures.push(`CouchDB ${path} ${JSON.stringify(headers)} answered ${r.status}`);
+      }
+      const pw = readFileSync(join(embeddedDir, 'couch-admin-password'), 'utf8').trim();
+      expect((await call(`${embeddedUrl}/dom`, 'GET', null, undefined, '127.0.0.1', basic('admin', pw))).status).toBe(200);
+      // the hub's own port is on loopback too (DOM_HOST defaults to 127.0.0.1)
+      expect(new URL(hub.url).hostname).toBe('127.0.0.1');
+      expect(forbidden.failures).toEqual([]);
+    } finally {
+      await own?.kill('SIGKILL');
     }
-    const pw = readFileSync(join(hubDir, 'couch-admin-password'), 'utf8').trim();
-    expect((await call(`${couchUrl}/dom`, 'GET', null, undefined, '127.0.0.1', basic('admin', pw))).status).toBe(200);
-    // the hub's own port is on loopback too (DOM_HOST defaults to 127.0.0.1)
-    expect(new URL(hub.url).hostname).toBe('127.0.0.1');
-    expect(forbidden.failures).toEqual([]);
-  });
+  }, 60_000);
 
   it('answers 429 to an address that keeps sending bad tokens, on the gateway, the planner API and the associate API, and not to other addresses', async () => {
     const cases: [string, string, string][] = [

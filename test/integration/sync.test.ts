@@ -40,7 +40,7 @@ describe('sync backbone: hub and two nodes on loopback', () => {
     await a?.stop();
     await b?.stop();
     await hub?.stop();
-    cleanupDirs();
+    await cleanupDirs();
   });
 
   it('delivers a DO written into node_a to node A only', async () => {
