@@ -8,14 +8,15 @@ import { DomError } from '../shared/errors.js';
 
 const USAGE = `dom <command> [options]
 
-  hub      [--port 8080] [--data DIR] [--couch-url URL] [--planner-token T]
+  hub      [--port 8080] [--data DIR] [--couch-url URL] [--db-prefix P] [--planner-token T]
   node     --id ID --hub URL --token TOKEN [--port N] [--data DIR] [--associate-token T]
   couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
   demo     [--quick] [--port 8080] [--data DIR]
   allocate --input instance.json [--output result.json]
-  chaos    [--quick] [--seed N] [--nodes N] [--orders N]
+  chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb] [--report F.md]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
-  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick]
+  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--no-record]
+           [--backend embedded|couchdb|both] [--couch-url URL]   (e2e, scale; a full run: both)
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
 
@@ -115,7 +116,7 @@ export async function main(argv: string[]): Promise<void> {
         const which = f.positionals[0];
         const dir = new URL('./bench/', import.meta.url);
         const known = readdirSync(dir).filter((n) => n.endsWith('.ts')).map((n) => n.slice(0, -3));
-        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: false }) => Promise<unknown> };
+        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: false; backend?: string; couchUrl?: string }) => Promise<unknown> };
         const benches: string[] = [];
         if (which && which !== 'all' && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
         else {
@@ -125,7 +126,12 @@ export async function main(argv: string[]): Promise<void> {
           if (which !== 'all') throw new DomError(400, 'unknown_bench', `which bench? ${which ? `"${which}" is not one; ` : ''}one of: all, ${all.join(', ')}`);
           benches.push(...all);
         }
-        for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}) });
+        // --backend embedded|couchdb|both and --couch-url URL: the e2e and scale benches' storage
+        const backend = f.values.backend;
+        if (backend !== undefined && !['embedded', 'couchdb', 'both'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb or both, not "${backend}"`);
+        const couchUrl = f.values['couch-url'];
+        if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
+        for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });
         break;
       }
       case 'chaos': {

@@ -36,3 +36,18 @@ export function isStatus(err: unknown, status: number): boolean {
   const e = err as { statusCode?: number; status?: number };
   return e.statusCode === status || e.status === status;
 }
+
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|fetch failed|error happened in your connection/;
+
+/**
+ * Is this the database being out of reach (refused, reset, timed out) or answering 5xx itself
+ * (a CouchDB restarting, a cluster that lost its quorum)? The caller answers 503: try again.
+ * nano reports a refused connection as a plain Error whose message names the cause.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { statusCode?: number; status?: number; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const status = e.statusCode ?? e.status;
+  if (typeof status === 'number' && status >= 500 && status < 600) return true;
+  return [e.code, e.message, e.cause?.code, e.cause?.message].some((v) => typeof v === 'string' && UNREACHABLE.test(v));
+}

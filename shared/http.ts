@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
-import { DomError, badRequest, unauthorized } from './errors.js';
+import { DomError, badRequest, isStorageUnavailable, unauthorized } from './errors.js';
 import type { Logger } from './log.js';
 
 export function zodMessage(err: z.ZodError): string {
@@ -53,6 +53,12 @@ export function errorHandler(log: Logger): ErrorHandler {
       const status = err.status;
       const code = status === 413 ? 'body_too_large' : status === 401 ? 'unauthorized' : 'http_error';
       return c.json({ error: { code, message: err.message || 'request refused' } }, status);
+    }
+    if (isStorageUnavailable(err)) {
+      // CouchDB restarting, or out of reach: not our fault, and the client should try again
+      log.warn({ err: (err as Error).message, path: c.req.path }, 'storage unavailable');
+      c.header('Retry-After', '1');
+      return c.json({ error: { code: 'storage_unavailable', message: 'the database is not reachable just now; retry' } }, 503);
     }
     log.error({ err, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

@@ -26,6 +26,9 @@ import { onHandFromLedger, position, reservedBySku, type LedgerEntry, type OpenD
 
 type AnyDoc = { _id: string; _rev?: string; type?: string; [k: string]: unknown };
 
+/** The generation of a revision ("3-abc" → 3); 0 for none. */
+const revGeneration = (rev: string | undefined) => (rev ? parseInt(rev, 10) || 0 : 0);
+
 export interface StepBody {
   lines?: { line: number; qty: number; reason?: string }[];
   packages?: { lines: number[] }[];
@@ -132,9 +135,16 @@ export class NodeStore {
         return false;
       case 'count':
         return !this.counts.has((doc as unknown as CountDoc).countId);
-      case 'inv':
-        this.inv.set((doc as unknown as InvDoc).sku, doc as unknown as InvDoc);
+      case 'inv': {
+        // The changes feed may deliver a revision this store has already written past (it reads
+        // each change as it was): keeping that one would make the next position write conflict,
+        // and the position would stay stale for good. Positions have one writer, so the newest
+        // generation is the current one.
+        const pos = doc as unknown as InvDoc;
+        const cur = this.inv.get(pos.sku);
+        if (!cur?._rev || revGeneration(pos._rev) > revGeneration(cur._rev)) this.inv.set(pos.sku, pos);
         return false;
+      }
       case 'sale':
       case 'adj':
       case 'rcpt': {
@@ -463,12 +473,21 @@ export class NodeStore {
         if (!('rev' in own) || !own.rev) throw new Error(`writing ${withDoc!._id} failed: ${JSON.stringify(own)}`);
         withDoc!._rev = own.rev;
       }
+      const conflicted: InvDoc[] = [];
       res.slice(lead.length).forEach((r, j) => {
         if ('rev' in r && r.rev) {
           chunk[j]!._rev = r.rev;
           this.inv.set(chunk[j]!.sku, chunk[j]!);
-        } else this.log.error({ r, sku: chunk[j]!.sku }, 'position write failed');
+        } else if ((r as { status?: number }).status === 409) conflicted.push(chunk[j]!);
+        else this.log.error({ r, sku: chunk[j]!.sku }, 'position write failed');
       });
+      // a stale revision in memory: write the position again over the stored one
+      for (const d of conflicted) {
+        const stored = await this.db.get<InvDoc>(d._id).catch(() => null);
+        const { _rev: _stale, ...body } = d;
+        const again = await this.db.put(stored?._rev ? { ...body, _rev: stored._rev } : body);
+        this.inv.set(d.sku, { ...body, _rev: again.rev });
+      }
     }
   }
 }

@@ -264,3 +264,93 @@ export async function statusEvents(dos: Map<string, DomNode>): Promise<FleetEven
   }
   return out;
 }
+
+// ------------------------------------------------------------------------------ backends
+
+export type BackendName = 'embedded' | 'couchdb';
+
+/**
+ * The CouchDB a bench's hubs store their data in: each hub's own embedded server, or one Apache
+ * CouchDB 3.4 (at a given URL, or started here from ../shared/couchdb), each hub's databases under
+ * a prefix of their own so that the phases of a run never see each other's data.
+ */
+export interface Backend {
+  name: BackendName;
+  /** e.g. "Apache CouchDB 3.4.3 (started by the bench, q=1)" */
+  label: string;
+  /** Options for one hub (`startHub`), or for `dom hub` as environment variables. */
+  hub(tag: string): { couchUrl?: string; dbPrefix?: string };
+  hubEnv(tag: string): Record<string, string>;
+  /** The CouchDB process's pid when this run started it (for its CPU and memory), else null. */
+  pid(): number | null;
+  /** Drop every database this backend's hubs created (nothing to do for the embedded server). */
+  dropDatabases(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const embeddedBackend = (): Backend => ({
+  name: 'embedded',
+  label: 'embedded server (express-pouchdb over LevelDB)',
+  hub: () => ({}),
+  hubEnv: () => ({}),
+  pid: () => null,
+  dropDatabases: async () => undefined,
+  stop: async () => undefined,
+});
+
+/** Apache CouchDB at `url` (with credentials), or one started for this run when `url` is absent. */
+export async function couchBackend(url: string | undefined, dirs: Dirs): Promise<Backend> {
+  const { startCouchDb } = await import('../couchdb.js');
+  const started = url ? null : await startCouchDb({ dir: dirs.make('couchdb') });
+  const full = url ?? started!.url;
+  const u = new URL(full);
+  const base = `${u.protocol}//${u.host}`;
+  const auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  const version = ((await (await fetch(`${base}/`)).json()) as { version: string }).version;
+  const run = `b${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+  const prefixes = new Set<string>();
+  const prefix = (tag: string) => {
+    const p = `${run}_${tag.toLowerCase().replace(/[^a-z0-9]/g, '')}_`;
+    prefixes.add(p);
+    return p;
+  };
+  const backend: Backend = {
+    name: 'couchdb',
+    label: `Apache CouchDB ${version}${started ? ' (started by the bench, q=1)' : ` at ${base}`}`,
+    hub: (tag) => ({ couchUrl: full, dbPrefix: prefix(tag) }),
+    hubEnv: (tag) => ({ COUCH_URL: full, DOM_DB_PREFIX: prefix(tag) }),
+    pid: () => started?.pid() ?? null,
+    async dropDatabases() {
+      const all = (await (await fetch(`${base}/_all_dbs`, { headers: { authorization: auth } })).json()) as string[];
+      const mine = all.filter((db) => [...prefixes].some((p) => db.startsWith(p)));
+      await pool(mine, 8, async (db) => void (await fetch(`${base}/${encodeURIComponent(db)}`, { method: 'DELETE', headers: { authorization: auth } })));
+    },
+    async stop() {
+      await backend.dropDatabases().catch(() => undefined);
+      await started?.stop();
+    },
+  };
+  return backend;
+}
+
+/**
+ * Which backends a bench runs on: `--backend embedded|couchdb|both`, or `--couch-url URL` (that
+ * CouchDB only); by default a full run measures both (when ../shared/couchdb is here) and a quick
+ * one the suite's backend (DOM_BENCH_COUCH_URL, set by scripts/with-couchdb.sh) or the embedded one.
+ */
+export async function chooseBackends(opts: { backend?: string; couchUrl?: string; quick?: boolean }, dirs: Dirs, say: (s: string) => void = () => undefined): Promise<Backend[]> {
+  const { couchDist } = await import('../couchdb.js');
+  const env = process.env.DOM_BENCH_COUCH_URL || undefined;
+  const url = opts.couchUrl ?? env;
+  let want = opts.backend ?? (opts.couchUrl ? 'couchdb' : opts.quick || process.env.VITEST ? (env ? 'couchdb' : 'embedded') : 'both');
+  if (!['embedded', 'couchdb', 'both'].includes(want)) throw new Error(`--backend must be embedded, couchdb or both, not "${want}"`);
+  if (want !== 'embedded' && !url && !couchDist()) {
+    if (opts.backend) throw new Error('--backend couchdb needs --couch-url or the CouchDB release in ../shared/couchdb');
+    say('note: no Apache CouchDB here (../shared/couchdb absent, no --couch-url): the embedded server only');
+    want = 'embedded';
+  }
+  const out: Backend[] = [];
+  if (want !== 'couchdb') out.push(embeddedBackend());
+  if (want !== 'embedded') out.push(await couchBackend(url, dirs));
+  return out;
+}

@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, chooseBackends, type Backend, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -48,6 +48,10 @@ export interface E2eOptions {
   only?: string[];
   /** Print the table (default yes). */
   print?: boolean;
+  /** embedded, couchdb or both (default: both for a full run, the suite's backend for a quick one). */
+  backend?: string;
+  /** An Apache CouchDB to measure (with credentials); implies --backend couchdb. */
+  couchUrl?: string;
 }
 
 interface Sizes {
@@ -140,7 +144,8 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
  * Count this process's HTTP requests to CouchDB (nano and the gateway both use the global fetch),
  * by kind: method and the path with database names and document ids folded.
  */
-function countCouchRequests(couchUrl: string): { total(): number; top(n: number): Record<string, number>; stop(): void } {
+function countCouchRequests(couch: { url: string; prefix: string }): { total(): number; top(n: number): Record<string, number>; stop(): void } {
+  const couchUrl = couch.url;
   const realFetch = globalThis.fetch;
   const kinds = new Map<string, number>();
   let total = 0;
@@ -150,7 +155,7 @@ function countCouchRequests(couchUrl: string): { total(): number; top(n: number)
       total++;
       const path = new URL(u).pathname
         .split('/')
-        .map((p, i) => (i === 1 ? p.replace(/^node_.*/, 'node_*') : i === 2 && !p.startsWith('_') ? p.replace(/(%3A|:).*/, ':*') : i === 3 ? '*' : p))
+        .map((p, i) => (i === 1 ? decodeURIComponent(p).replace(couch.prefix, '').replace(/^node_.*/, 'node_*') : i === 2 && !p.startsWith('_') ? p.replace(/(%3A|:).*/, ':*') : i === 3 ? '*' : p))
         .join('/');
       const k = `${(init?.method ?? 'GET').toUpperCase()} ${path}`;
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
@@ -170,7 +175,7 @@ function countCouchRequests(couchUrl: string): { total(): number; top(n: number)
 async function settle(hub: Hub, perSec: number, maxMs: number): Promise<void> {
   const end = Date.now() + maxMs;
   while (Date.now() < end) {
-    const c = countCouchRequests(hub.ctx.couch.url);
+    const c = countCouchRequests(hub.ctx.couch);
     await sleep(1000);
     c.stop();
     if (c.total() <= perSec) return;
@@ -179,7 +184,7 @@ async function settle(hub: Hub, perSec: number, maxMs: number): Promise<void> {
 
 /** The hub left alone for `ms`: its CPU (% of one core) and its requests to CouchDB. */
 async function idleWindow(hub: Hub, ms: number): Promise<{ cpuPct: number; couchRequestsPerSec: number; kinds: Record<string, number> }> {
-  const count = countCouchRequests(hub.ctx.couch.url);
+  const count = countCouchRequests(hub.ctx.couch);
   const c0 = process.cpuUsage();
   const t0 = Date.now();
   await sleep(ms);
@@ -269,8 +274,8 @@ interface ThroughputResult {
   ratioToRaw: number;
 }
 
-async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<ThroughputResult> {
-  const hub = await startHub({ port: 0, dataDir: dirs.make('tput'), plannerToken: PLANNER, batchWindowMs: 100, batchSize: 1000 }, log);
+async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Promise<ThroughputResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('tput'), plannerToken: PLANNER, batchWindowMs: 100, batchSize: 1000, ...backend.hub('tput') }, log);
   const sub: { unsubscribe(): void }[] = [];
   try {
     const http = api(hub.url, PLANNER);
@@ -307,7 +312,7 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<Throu
       return n;
     };
     const ticker = setInterval(() => bar.update(done()), 250);
-    const requests = countCouchRequests(hub.ctx.couch.url);
+    const requests = countCouchRequests(hub.ctx.couch);
     // the clients: autocannon in a process of its own, `orderConcurrency` POSTs in flight
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -419,7 +424,7 @@ interface FleetStart {
 }
 
 
-async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]): Promise<LatencyResult> {
+async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], backend: Backend): Promise<LatencyResult> {
   // each node: a LevelDB (~4-6 fds), its HTTP server, the pull's long poll and the push
   const limit = ulimitN();
   let n = s.nodes;
@@ -428,7 +433,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]):
     notes.push(`ulimit -n is ${limit}: ran ${fits} nodes instead of ${n}`);
     n = Math.max(1, fits);
   }
-  const hub = await startHub({ port: 0, dataDir: dirs.make('lat'), plannerToken: PLANNER }, log);
+  const hub = await startHub({ port: 0, dataDir: dirs.make('lat'), plannerToken: PLANNER, ...backend.hub('lat') }, log);
   const subs: { unsubscribe(): void }[] = [];
   let fleet: ChildHandle | undefined;
   const stopProbe = new AbortController();
@@ -453,7 +458,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]):
     fleet = child('fleet');
     const startBar = progress('nodes live', n, 'nodes');
     fleet.onProgress((m) => startBar.update(m.ready));
-    fleet.send({ hubUrl: hub.url, couchUrl: `${hub.ctx.couch.url}/bench_probe`, couchAuth: hub.ctx.couch.authHeader, nodes: tokens, dir: dirs.make('fleet'), skus: skus.length } satisfies FleetStart);
+    fleet.send({ hubUrl: hub.url, couchUrl: hub.ctx.couch.dbUrl('bench_probe'), couchAuth: hub.ctx.couch.authHeader, nodes: tokens, dir: dirs.make('fleet'), skus: skus.length } satisfies FleetStart);
     await fleet.next('ready', 300_000);
     startBar.update(n);
     startBar.stop();
@@ -478,13 +483,13 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]):
       }),
     );
     const probeDb = hub.ctx.couch.db('bench_probe');
-    const probeInfo = await hub.ctx.couch.server.db.get('bench_probe');
+    const probeInfo = await hub.ctx.couch.dbInfo('bench_probe');
     let measuring = true;
     void (async () => {
       let since = String(probeInfo.update_seq);
       while (!stopProbe.signal.aborted) {
         try {
-          const res = await fetch(`${hub.ctx.couch.url}/bench_probe/_changes?feed=longpoll&include_docs=true&timeout=5000&since=${encodeURIComponent(since)}`, { headers: { authorization: hub.ctx.couch.authHeader }, signal: stopProbe.signal });
+          const res = await fetch(`${hub.ctx.couch.dbUrl('bench_probe')}/_changes?feed=longpoll&include_docs=true&timeout=5000&since=${encodeURIComponent(since)}`, { headers: { authorization: hub.ctx.couch.authHeader }, signal: stopProbe.signal });
           const body = (await res.json()) as { results: { id: string; doc?: { at?: string } }[]; last_seq: string | number };
           for (const r of body.results) if (r.id.startsWith('pup:') && r.doc?.at && measuring) probeUp.push(Date.now() - Date.parse(r.doc.at));
           since = String(body.last_seq);
@@ -504,7 +509,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[]):
       const bar = progress(`orders at ${rate}/s`, total, 'orders');
       const posts: Promise<unknown>[] = [];
       const cpu0 = process.cpuUsage();
-      const traffic = countCouchRequests(hub.ctx.couch.url);
+      const traffic = countCouchRequests(hub.ctx.couch);
       const dos0 = hub.allocator.stats.dosCreated;
       const t0 = Date.now();
       for (let i = 0; i < total; i++) {
@@ -725,8 +730,8 @@ interface InitialResult {
   node: { skus: number; baseRssMb: number; peakRssMb: number; rssMb: number; heapUsedMb: number; countAppliedSeconds: number; atPeak?: PullResult['atPeak'] };
 }
 
-async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<InitialResult> {
-  const hub = await startHub({ port: 0, dataDir: dirs.make('init'), plannerToken: PLANNER }, log);
+async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Promise<InitialResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('init'), plannerToken: PLANNER, ...backend.hub('init') }, log);
   try {
     const http = api(hub.url, PLANNER);
     const N = s.initialDocs;
@@ -742,7 +747,7 @@ async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<Init
     for (let i = 0; i < N; i += 50_000) {
       await http.ok('POST', '/api/v1/inventory', { facility: 'BULK', positions: skus.slice(i, i + 50_000).map((sku, j) => ({ sku, onHand: (i + j) % 40, safetyStock: 1 })) });
     }
-    const info = await hub.ctx.couch.server.db.get('node_bulk');
+    const info = await hub.ctx.couch.dbInfo('node_bulk');
     const expectDocs = info.doc_count;
 
     const pull = async (label: string, start: Omit<PullStart, 'dir' | 'expectDocs'>): Promise<PullResult> => {
@@ -761,7 +766,7 @@ async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<Init
         await c.exit();
       }
     };
-    const direct = await pull('pull: PouchDB direct', { mode: 'plain', url: `${hub.ctx.couch.url}/node_bulk`, auth: hub.ctx.couch.authHeader });
+    const direct = await pull('pull: PouchDB direct', { mode: 'plain', url: hub.ctx.couch.dbUrl('node_bulk'), auth: hub.ctx.couch.authHeader });
     const viaGateway = await pull('pull: PouchDB via gateway', { mode: 'plain', url: `${hub.url}/sync/BULK`, auth: `Bearer ${token}` });
     // last: the node writes its positions back into the database the others read
     const node = await pull('pull: startNode', { mode: 'node', hubUrl: hub.url, id: 'BULK', token, expectPositions: N });
@@ -894,8 +899,8 @@ function load(cfg: LoadConfig): Promise<LoadResult> {
   });
 }
 
-async function atpPhase(s: Sizes, log: Logger, dirs: Dirs): Promise<AtpResult> {
-  const hub = await startHub({ port: 0, dataDir: dirs.make('atp'), plannerToken: PLANNER }, log);
+async function atpPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Promise<AtpResult> {
+  const hub = await startHub({ port: 0, dataDir: dirs.make('atp'), plannerToken: PLANNER, ...backend.hub('atp') }, log);
   try {
     const http = api(hub.url, PLANNER);
     const facs = facilities(s.atpFacilities, 'AT', 4);
@@ -954,6 +959,8 @@ interface HubMemStart {
   facilities: number;
   skus: number;
   dir: string;
+  /** where the child's hub keeps its data (the parent's backend) */
+  backend: { couchUrl?: string; dbPrefix?: string };
 }
 
 interface HubMemResult {
@@ -970,13 +977,13 @@ interface HubMemResult {
   atpP99Ms: number;
 }
 
-async function hubMemoryPhase(s: Sizes, dirs: Dirs): Promise<HubMemResult> {
+async function hubMemoryPhase(s: Sizes, dirs: Dirs, backend: Backend): Promise<HubMemResult> {
   // a heap limit well above the expected ~1-2 GB, so the figure is the need, not the cap
   const c = child('hubmem', ['--max-old-space-size=8192', '--expose-gc']);
   const bar = progress('positions loaded', s.memFacilities * s.memSkus, 'positions');
   c.onProgress((m) => bar.update(m.positions));
   try {
-    c.send({ facilities: s.memFacilities, skus: s.memSkus, dir: dirs.make('hubmem') } satisfies HubMemStart);
+    c.send({ facilities: s.memFacilities, skus: s.memSkus, dir: dirs.make('hubmem'), backend: backend.hub('hubmem') } satisfies HubMemStart);
     const { type: _type, ...r } = await c.next<HubMemResult & { type: string }>('done', 600_000);
     bar.update(s.memFacilities * s.memSkus);
     return r;
@@ -987,7 +994,7 @@ async function hubMemoryPhase(s: Sizes, dirs: Dirs): Promise<HubMemResult> {
 }
 
 async function hubMemoryChild(start: HubMemStart, log: Logger): Promise<void> {
-  const hub: Hub = await startHub({ port: 0, dataDir: start.dir, plannerToken: PLANNER }, log);
+  const hub: Hub = await startHub({ port: 0, dataDir: start.dir, plannerToken: PLANNER, ...start.backend }, log);
   try {
     (globalThis as { gc?: () => void }).gc?.();
     const baseRssMb = rssMb();
@@ -1052,8 +1059,19 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
 const lat = (p: Pct) => `${fmt(p.p50)} / ${fmt(p.p99)} / ${fmt(p.max)} ms`;
 
-function table(r: Record<string, any>): string {
+/** One table, every figure once per backend, the backend named in the first column. */
+function table(byBackend: Record<string, Record<string, any>>): string {
   const rows: string[][] = [];
+  for (const [name, r] of Object.entries(byBackend)) {
+    const before = rows.length;
+    figureRows(r, rows);
+    for (let i = before; i < rows.length; i++) rows[i]!.unshift(name);
+  }
+  const head = ['Backend', 'Figure', 'Measured', 'Limit beneath (same run)', 'Share / cost', 'Target', 'Target met'];
+  return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+function figureRows(r: Record<string, any>, rows: string[][]): void {
   const t: ThroughputResult | undefined = r.throughput;
   if (t) {
     rows.push([
@@ -1097,8 +1115,6 @@ function table(r: Record<string, any>): string {
   if (nm) {
     rows.push([`Node memory, ${fmt(nm.skus)} SKUs (catalogue, count, positions; count applied in ${nm.countAppliedSeconds} s)`, `peak RSS ${fmt(nm.peakRssMb)} MB${nm.atPeak ? ` (during the ${nm.atPeak.phase}, heap then ${fmt(nm.atPeak.heapUsedMb)} MB)` : ''}; after: ${fmt(nm.rssMb)} MB, heap ${fmt(nm.heapUsedMb)} MB`, `same node process at start ${fmt(nm.baseRssMb)} MB`, '', '', '']);
   }
-  const head = ['Figure', 'Measured', 'Limit beneath (same run)', 'Share / cost', 'Target', 'Target met'];
-  return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
 }
 
 const SECTION = '## End to end';
@@ -1150,14 +1166,30 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
       say(`  (${Math.round((Date.now() - t0) / 1000)} s)`);
     }
   };
+  const backends = await chooseBackends(opts, dirs, say);
+  out.backends = {};
   try {
-    out.throughput = await phase('throughput', 'Order throughput', () => throughputPhase(s, log, dirs));
-    out.latency = await phase('latency', 'Sync latency', () => latencyPhase(s, log, dirs, notes));
-    out.initialSync = await phase('initial', 'Initial sync and node memory', () => initialSyncPhase(s, log, dirs));
-    out.atp = await phase('atp', 'Availability checks', () => atpPhase(s, log, dirs));
-    const hubMem = await phase('memory', 'Hub memory', () => hubMemoryPhase(s, dirs));
-    out.memory = { ...(hubMem ? { hub: hubMem } : {}), ...(out.initialSync ? { node: out.initialSync.node } : {}) };
+    for (const backend of backends) {
+      say(`\n=== on the ${backend.label} ===`);
+      const r: Record<string, any> = { label: backend.label };
+      out.backends[backend.name] = r;
+      const on = async <T>(name: string, title: string, fn: () => Promise<T>) => {
+        try {
+          return await phase(name, `${title} (${backend.name})`, fn);
+        } finally {
+          await backend.dropDatabases().catch(() => undefined);
+        }
+      };
+      r.throughput = await on('throughput', 'Order throughput', () => throughputPhase(s, log, dirs, backend));
+      r.latency = await on('latency', 'Sync latency', () => latencyPhase(s, log, dirs, notes, backend));
+      r.initialSync = await on('initial', 'Initial sync and node memory', () => initialSyncPhase(s, log, dirs, backend));
+      r.atp = await on('atp', 'Availability checks', () => atpPhase(s, log, dirs, backend));
+      const hubMem = await on('memory', 'Hub memory', () => hubMemoryPhase(s, dirs, backend));
+      r.memory = { ...(hubMem ? { hub: hubMem } : {}), ...(r.initialSync ? { node: r.initialSync.node } : {}) };
+      for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
+    }
   } finally {
+    for (const b of backends) await b.stop().catch(() => undefined);
     dirs.clean();
   }
   m.loadAvgEnd = Math.round(os.loadavg()[0]! * 100) / 100;
@@ -1165,7 +1197,11 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
   out.notes = notes;
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
 
-  const md = table(out);
+  const md = [
+    ...Object.entries(out.backends as Record<string, Record<string, any>>).map(([name, r]) => `Backend **${name}**: ${r.label}.`),
+    '',
+    table(out.backends),
+  ].join('\n');
   say(`\n${md}\n`);
   for (const n of notes) say(`note: ${n}`);
   if (opts.record ?? (!quick && !process.env.VITEST)) {

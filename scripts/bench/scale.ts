@@ -1,10 +1,11 @@
 /**
  * `dom bench scale`: several hub instances over one CouchDB (issue #9), with real processes: a
- * spawned `dom couch`, spawned `dom hub`s sharing it through COUCH_URL (the allocator under the
+ * spawned CouchDB (`dom couch` on the embedded backend, Apache CouchDB 3.4 on the couchdb one; a full
+ * run measures both), spawned `dom hub`s sharing it through COUCH_URL (the allocator under the
  * lease), and real nodes (startNode, many to a child process of this file). In one run:
  *
  * - **order throughput** (orders POSTed over HTTP, allocated by the lease holder, DOs written into
- *   the node databases) with ONE hub instance over `dom couch`, then with TWO over a fresh one
+ *   the node databases) with ONE hub instance over that CouchDB, then with TWO over another (or other databases)
  *   (orders posted round-robin to both): orders/s and the ratio two-vs-one, with the CPU each
  *   process spent per order;
  * - **sync latency**, both ways, with N nodes live (split across the instances in the second
@@ -26,7 +27,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, chooseBackends, commit as commitOf, type Backend, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -42,6 +43,10 @@ const CHILD_ENV = 'DOM_SCALE_CHILD';
 
 export interface ScaleOptions {
   quick?: boolean;
+  /** embedded, couchdb or both (default: both for a full run, the suite's backend for a quick one). */
+  backend?: string;
+  /** An Apache CouchDB to measure (with credentials); implies --backend couchdb. */
+  couchUrl?: string;
   /** Append the run to docs/BENCHMARKS.md (default: a full run does, a quick one or one under vitest does not). */
   record?: boolean;
   /** Print progress and the table (default yes). */
@@ -432,11 +437,13 @@ async function childMain(): Promise<void> {
 
 // --------------------------------------------------------------------------- a cluster
 
-/** `dom couch` and k hub instances over it, the nodes in child processes, the hubs' events merged. */
+/** One CouchDB (`dom couch`, or the run's Apache CouchDB) and k hub instances over it, the nodes in child processes, the hubs' events merged. */
 class Cluster {
-  couch!: Proc;
+  /** the configuration's own `dom couch` (embedded backend only) */
+  couch?: Proc;
   couchAuth = '';
   couchBase = '';
+  dbPrefix = '';
   hubs: Proc[] = [];
   fleets: FleetHandle[] = [];
   events = new HubEvents();
@@ -453,6 +460,7 @@ class Cluster {
     readonly dirs: Dirs,
     readonly say: (x: string) => void,
     readonly print: boolean,
+    readonly backend: Backend,
   ) {
     this.tpFacilities = facilities(0, s.tpFacilities, 'TP', 1);
     this.tpSkus = Array.from({ length: s.tpSkus }, (_, i) => `TP-${i}`);
@@ -460,16 +468,24 @@ class Cluster {
   }
 
   async start(): Promise<void> {
-    const password = randomBytes(12).toString('hex');
-    const port = await freePort();
-    this.couch = await spawnDom(['couch', '--port', String(port), '--data', this.dirs.make(`${this.name}-couch`)], 'couch_ready', { COUCH_USER: 'admin', COUCH_PASSWORD: password });
-    this.couchBase = `http://127.0.0.1:${port}`;
-    this.couchAuth = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
+    // the instances' CouchDB: a `dom couch` of this configuration's own, or the run's Apache
+    // CouchDB with a database prefix for this configuration
+    let shared: Record<string, string>;
+    if (this.backend.name === 'embedded') {
+      const password = randomBytes(12).toString('hex');
+      const port = await freePort();
+      this.couch = await spawnDom(['couch', '--port', String(port), '--data', this.dirs.make(`${this.name}-couch`)], 'couch_ready', { COUCH_USER: 'admin', COUCH_PASSWORD: password });
+      shared = { COUCH_URL: `http://admin:${password}@127.0.0.1:${port}` };
+    } else shared = this.backend.hubEnv(this.name);
+    const u = new URL(shared.COUCH_URL!);
+    this.couchBase = `${u.protocol}//${u.host}`;
+    this.couchAuth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    this.dbPrefix = shared.DOM_DB_PREFIX ?? '';
     for (let i = 0; i < this.instances; i++) {
       // one at a time: the first creates `dom` and takes the lease
       this.hubs.push(
         await spawnDom(['hub', '--port', String(await freePort()), '--data', this.dirs.make(`${this.name}-hub${i + 1}`)], 'hub_ready', {
-          COUCH_URL: `http://admin:${password}@127.0.0.1:${port}`,
+          ...shared,
           DOM_PLANNER_TOKEN: PLANNER,
           DOM_INSTANCE: `${this.name}-hub${i + 1}`,
         }),
@@ -488,7 +504,9 @@ class Cluster {
   }
 
   pids(): Record<string, number> {
-    const out: Record<string, number> = { couch: this.couch.pid };
+    const out: Record<string, number> = {};
+    const couchPid = this.couch?.pid ?? this.backend.pid();
+    if (couchPid) out.couch = couchPid;
     this.hubs.forEach((h, i) => (out[`hub${i + 1}`] = h.pid));
     this.fleets.forEach((f, i) => (out[`nodes${i + 1}`] = f.proc.pid!));
     out.bench = process.pid;
@@ -496,7 +514,7 @@ class Cluster {
   }
 
   async holder(): Promise<string> {
-    const res = await fetch(`${this.couchBase}/dom/lease%3Aallocator`, { headers: { authorization: this.couchAuth } });
+    const res = await fetch(`${this.couchBase}/${this.dbPrefix}dom/lease%3Aallocator`, { headers: { authorization: this.couchAuth } });
     const doc = (await res.json()) as { holder?: string };
     const i = this.hubs.findIndex((_, k) => doc.holder?.startsWith(`${this.name}-hub${k + 1}/`));
     return i < 0 ? 'none' : `hub${i + 1}`;
@@ -631,7 +649,7 @@ class Cluster {
     const got = new Map<string, number>();
     let dos = 0;
     for (const f of this.tpFacilities) {
-      const res = await fetch(`${this.couchBase}/node_${f.id.toLowerCase()}/_all_docs?startkey=%22do%3A%22&endkey=%22do%3A%EF%BF%B0%22&include_docs=true`, { headers: { authorization: this.couchAuth } });
+      const res = await fetch(`${this.couchBase}/${this.dbPrefix}node_${f.id.toLowerCase()}/_all_docs?startkey=%22do%3A%22&endkey=%22do%3A%EF%BF%B0%22&include_docs=true`, { headers: { authorization: this.couchAuth } });
       const body = (await res.json()) as { rows: { doc: DistributionOrderDoc }[] };
       for (const row of body.rows) {
         dos++;
@@ -1001,13 +1019,21 @@ const cpuList = (r: Record<string, number>) =>
     .join(', ');
 
 export const HONEST_NOTE =
-  'This machine has 2 cores, shared by `dom couch`, the hub instance(s), the nodes and the load generator (and other jobs): ' +
+  'This machine has 2 cores, shared by CouchDB, the hub instance(s), the nodes and the load generator (and other jobs): ' +
   'two instances compete for the cores one instance already had, and every order still goes through the single lease holder ' +
-  '(the allocator) and the single `dom couch` process. The 2-vs-1 ratio therefore shows what coordinating two instances costs ' +
+  '(the allocator) and the single CouchDB process. The 2-vs-1 ratio therefore shows what coordinating two instances costs ' +
   '(the `dom` changes feed each instance follows, the orders reaching the holder through it, each instance following every node ' +
   'database), not what scale-out gains on separate machines.';
 
-function table(r: ScaleResult): string {
+/** One table, each backend's rows in turn, the backend named in the first column. */
+function tables(byBackend: ScaleResult['backends'], sizes: Sizes): string {
+  const rows: string[][] = [];
+  for (const [name, r] of Object.entries(byBackend)) for (const row of figureRows(r!, sizes)) rows.push([name, ...row]);
+  const head = ['Backend', ...HEAD];
+  return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+function figureRows(r: BackendScale, sizes: Sizes): string[][] {
   const rows: string[][] = [];
   const one = r.one;
   const two = r.two;
@@ -1016,7 +1042,7 @@ function table(r: ScaleResult): string {
       ? `${fmt(c.throughput.ordersPerSec)} orders/s (windows: ${c.throughput.windows.map((w) => fmt(w)).join(', ')}; ${fmt(c.throughput.orders)} orders, ${c.throughput.concurrency} in flight; accepted ${fmt(c.throughput.acceptedPerSec)}/s; ${fmt(c.throughput.dosInNodeDbs)} DOs; not exactly once: ${c.throughput.ordersNotExactlyOnce}; lease holder ${c.throughput.holder})`
       : 'failed';
   const cpuPer = (c: ConfigResult | undefined) =>
-    c ? `CPU % of a core: ${cpuList(c.throughput.cpuPct)} (${besides(c.throughput.cpuPct)}); CPU ms/order: ${cpuList(c.throughput.cpuMsPerOrder)}; one core of the lease holder would carry ${fmt(c.throughput.holderOrdersPerCoreSec)} orders/s, of \`dom couch\` ${fmt(c.throughput.couchOrdersPerCoreSec)}` : '';
+    c ? `CPU % of a core: ${cpuList(c.throughput.cpuPct)} (${besides(c.throughput.cpuPct)}); CPU ms/order: ${cpuList(c.throughput.cpuMsPerOrder)}; one core of the lease holder would carry ${fmt(c.throughput.holderOrdersPerCoreSec)} orders/s, of CouchDB ${fmt(c.throughput.couchOrdersPerCoreSec)}` : '';
   rows.push(['Order throughput, 1 instance: POST → allocated → DOs in node DBs', tp(one), cpuPer(one)]);
   rows.push(['Order throughput, 2 instances (POSTs round-robin; the lease holder allocates)', tp(two), cpuPer(two)]);
   rows.push(['Throughput ratio 2 vs 1', `${fmt(r.ratio.throughput, 2)}×`, 'windows alternated: one, two, two, one, both configurations up throughout; 2 cores for everything: see the note']);
@@ -1033,7 +1059,7 @@ function table(r: ScaleResult): string {
   if (cap) {
     for (const s of cap.steps) {
       rows.push([
-        `One instance, ${fmt(s.nodes)} live nodes (${r.sizes.rate} orders/s)`,
+        `One instance, ${fmt(s.nodes)} live nodes (${sizes.rate} orders/s)`,
         `hub→node ${lat(s.down)}; node→hub ${lat(s.up)}; ack→order ${lat(s.upOrder)}${s.p99UnderOneSecond ? '' : ' **(p99 ≥ 1 s)**'}`,
         `hub CPU idle ${fmt(s.idleHubCpuPct, 1)}%, traffic ${fmt(s.trafficHubCpuPct, 1)}% (${fmt(s.hubSyncCpuMsPerOrder, 1)} ms/order above idle); hub RSS ${fmt(s.hubRssMb)} MB; couch CPU idle ${fmt(s.idleCouchCpuPct, 1)}%, RSS ${fmt(s.couchRssMb)} MB; ${fmt(s.syncConnections)} sync connections open; nodes' processes ${fmt(s.nodesCpuPct, 1)}%; rest of the machine ${fmt(s.othersCpuPct, 1)}%`,
       ]);
@@ -1044,9 +1070,10 @@ function table(r: ScaleResult): string {
       `per live node: hub CPU ${fmt(cap.hubCpuMsPerSecPerNode, 3)} ms/s, hub RSS ${fmt(cap.hubRssMbPerNode * 1024)} KB; couch CPU ${fmt(cap.couchCpuMsPerSecPerNode, 3)} ms/s, couch RSS ${fmt(cap.couchRssMbPerNode * 1024)} KB (least squares over the steps; hub with no node: ${fmt(cap.hubBaseCpuPct, 1)}% CPU, ${fmt(cap.hubBaseRssMb)} MB); per order of sync traffic: hub ${fmt(cap.hubSyncCpuMsPerOrder, 1)} ms, couch ${fmt(cap.couchSyncCpuMsPerOrder, 1)} ms`,
     ]);
   }
-  const head = ['Figure', 'Measured', 'Detail (same run)'];
-  return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+  return rows;
 }
+
+const HEAD = ['Figure', 'Measured', 'Detail (same run)'];
 
 const SECTION = '## Scale-out';
 const SECTION_INTRO = `\`dom bench scale\` (\`scripts/bench/scale.ts\`): real processes — a spawned \`dom couch\`, one then two
@@ -1081,16 +1108,22 @@ export function appendToBenchmarks(entry: string, file = BENCHMARKS_MD): void {
 
 // ------------------------------------------------------------------------------------- run
 
+/** The figures on one backend. */
+export interface BackendScale {
+  label: string;
+  one?: ConfigResult;
+  two?: ConfigResult;
+  ratio: { throughput: number; downP99: number; upOrderP99: number };
+  capacity?: Capacity;
+}
+
 export interface ScaleResult {
   quick: boolean;
   date: string;
   commit: string;
   machine: Machine;
   sizes: Sizes;
-  one?: ConfigResult;
-  two?: ConfigResult;
-  ratio: { throughput: number; downP99: number; upOrderP99: number };
-  capacity?: Capacity;
+  backends: Partial<Record<'embedded' | 'couchdb', BackendScale>>;
   seconds: number;
   notes: string[];
 }
@@ -1105,7 +1138,7 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
   const notes: string[] = [];
   const m = machine();
   const started = Date.now();
-  const out: ScaleResult = { quick, date: new Date().toISOString(), commit: commitOf(REPO), machine: m, sizes: s, ratio: { throughput: Number.NaN, downP99: Number.NaN, upOrderP99: Number.NaN }, seconds: 0, notes };
+  const out: ScaleResult = { quick, date: new Date().toISOString(), commit: commitOf(REPO), machine: m, sizes: s, backends: {}, seconds: 0, notes };
   say(`dom bench scale${quick ? ' --quick' : ''}: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; load average ${m.loadAvgStart}`);
 
   const timed = async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
@@ -1162,69 +1195,88 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
     return capacity(steps);
   };
 
-  const one = new Cluster('one', 1, s, dirs, say, print);
-  const two = new Cluster('two', 2, s, dirs, say, print);
+  /** One then two instances over one CouchDB of this backend, nodes live, the capacity ramp. */
+  const measure = async (backend: Backend): Promise<BackendScale> => {
+    const one = new Cluster('one', 1, s, dirs, say, print, backend);
+    const two = new Cluster('two', 2, s, dirs, say, print, backend);
+    const out: BackendScale = { label: backend.label, ratio: { throughput: Number.NaN, downP99: Number.NaN, upOrderP99: Number.NaN } };
+    try {
+      // both configurations up at once, so that their throughput windows can alternate (one, two,
+      // two, one): what else runs on the machine then weighs on both alike
+      let up1 = await timed('\n1 hub instance over one CouchDB: starting', () => one.start()).then(() => true, (err) => (failed(`${backend.name}, 1 instance: start`, err, one), false));
+      let up2 = await timed('2 hub instances over one CouchDB: starting', () => two.start()).then(() => true, (err) => (failed(`${backend.name}, 2 instances: start`, err, two), false));
+      const half = Math.max(1, Math.round(s.tpPostSeconds / 2));
+      const count = Math.ceil(s.tpOrders / 2);
+      for (const [c, tag] of [[one, 'a'], [two, 'a'], [two, 'b'], [one, 'b']] as const) {
+        if (!(c === one ? up1 : up2)) continue;
+        await timed(`order throughput, ${c.instances} instance${c.instances > 1 ? 's' : ''} (window ${tag})`, () => c.throughputWindow(tag, half, count)).catch((err) => {
+          failed(`${c.instances} instance(s): throughput`, err, c);
+          if (c === one) up1 = false;
+          else up2 = false;
+        });
+      }
+      const results: Partial<Record<1 | 2, Throughput>> = {};
+      for (const c of [one, two]) {
+        if (!(c === one ? up1 : up2)) continue;
+        const t = await c.throughput();
+        results[c.instances as 1 | 2] = t;
+        say(`  ${c.instances} instance(s): ${fmt(t.ordersPerSec)} orders/s (windows ${t.windows.join(', ')}; ${t.orders} orders, lease holder ${t.holder}); CPU % of a core: ${JSON.stringify(t.cpuPct)}`);
+        if (!t.allFinished) notes.push(`${c.instances} instance(s): ${t.orders - t.allocated} orders were not allocated within 5 minutes`);
+        if (t.ordersNotExactlyOnce) notes.push(`${c.instances} instance(s): ${t.ordersNotExactlyOnce} orders' DOs do not add up to their lines`);
+      }
+      // then the nodes: the two instances first (and stopped), then the one with its capacity ramp
+      if (up2 && results[2]) {
+        say('\n2 hub instances, nodes split over them');
+        try {
+          const { idle, latency } = await liveAndLatency(two);
+          out.two = { instances: 2, throughput: results[2], idle, latency };
+        } catch (err) {
+          failed('2 instances: sync', err, two);
+        }
+      }
+      await two.stop().catch(() => undefined);
+      if (up1 && results[1]) {
+        say('\n1 hub instance');
+        try {
+          const { idle, latency } = await liveAndLatency(one);
+          out.one = { instances: 1, throughput: results[1], idle, latency };
+          out.capacity = await capacityRamp(one, idle, latency);
+        } catch (err) {
+          failed('1 instance: sync', err, one);
+        }
+      }
+    } finally {
+      await two.stop().catch(() => undefined);
+      await one.stop().catch(() => undefined);
+    }
+    if (out.one && out.two) {
+      out.ratio = {
+        throughput: round(out.two.throughput.ordersPerSec / Math.max(1, out.one.throughput.ordersPerSec), 2),
+        downP99: round(out.two.latency.down.p99 / Math.max(1, out.one.latency.down.p99), 2),
+        upOrderP99: round(out.two.latency.upOrder.p99 / Math.max(1, out.one.latency.upOrder.p99), 2),
+      };
+    }
+    return out;
+  };
+
+  const backends = await chooseBackends(opts, dirs, say);
   try {
-    // both configurations up at once, so that their throughput windows can alternate (one, two,
-    // two, one): what else runs on the machine then weighs on both alike
-    let up1 = await timed('\n1 hub instance over one `dom couch`: starting', () => one.start()).then(() => true, (err) => (failed('1 instance: start', err, one), false));
-    let up2 = await timed('2 hub instances over one `dom couch`: starting', () => two.start()).then(() => true, (err) => (failed('2 instances: start', err, two), false));
-    const half = Math.max(1, Math.round(s.tpPostSeconds / 2));
-    const count = Math.ceil(s.tpOrders / 2);
-    for (const [c, tag] of [[one, 'a'], [two, 'a'], [two, 'b'], [one, 'b']] as const) {
-      if (!(c === one ? up1 : up2)) continue;
-      await timed(`order throughput, ${c.instances} instance${c.instances > 1 ? 's' : ''} (window ${tag})`, () => c.throughputWindow(tag, half, count)).catch((err) => {
-        failed(`${c.instances} instance(s): throughput`, err, c);
-        if (c === one) up1 = false;
-        else up2 = false;
-      });
-    }
-    const results: Partial<Record<1 | 2, Throughput>> = {};
-    for (const c of [one, two]) {
-      if (!(c === one ? up1 : up2)) continue;
-      const t = await c.throughput();
-      results[c.instances as 1 | 2] = t;
-      say(`  ${c.instances} instance(s): ${fmt(t.ordersPerSec)} orders/s (windows ${t.windows.join(', ')}; ${t.orders} orders, lease holder ${t.holder}); CPU % of a core: ${JSON.stringify(t.cpuPct)}`);
-      if (!t.allFinished) notes.push(`${c.instances} instance(s): ${t.orders - t.allocated} orders were not allocated within 5 minutes`);
-      if (t.ordersNotExactlyOnce) notes.push(`${c.instances} instance(s): ${t.ordersNotExactlyOnce} orders' DOs do not add up to their lines`);
-    }
-    // then the nodes: the two instances first (and stopped), then the one with its capacity ramp
-    if (up2 && results[2]) {
-      say('\n2 hub instances, nodes split over them');
-      try {
-        const { idle, latency } = await liveAndLatency(two);
-        out.two = { instances: 2, throughput: results[2], idle, latency };
-      } catch (err) {
-        failed('2 instances: sync', err, two);
-      }
-    }
-    await two.stop().catch(() => undefined);
-    if (up1 && results[1]) {
-      say('\n1 hub instance');
-      try {
-        const { idle, latency } = await liveAndLatency(one);
-        out.one = { instances: 1, throughput: results[1], idle, latency };
-        out.capacity = await capacityRamp(one, idle, latency);
-      } catch (err) {
-        failed('1 instance: sync', err, one);
-      }
+    for (const backend of backends) {
+      say(`\n=== on the ${backend.label} ===`);
+      out.backends[backend.name] = await measure(backend);
     }
   } finally {
-    await two.stop().catch(() => undefined);
-    await one.stop().catch(() => undefined);
+    for (const b of backends) await b.stop().catch(() => undefined);
     dirs.clean();
-  }
-  if (out.one && out.two) {
-    out.ratio = {
-      throughput: round(out.two.throughput.ordersPerSec / Math.max(1, out.one.throughput.ordersPerSec), 2),
-      downP99: round(out.two.latency.down.p99 / Math.max(1, out.one.latency.down.p99), 2),
-      upOrderP99: round(out.two.latency.upOrder.p99 / Math.max(1, out.one.latency.upOrder.p99), 2),
-    };
   }
   m.loadAvgEnd = round(os.loadavg()[0]!, 2);
   out.seconds = Math.round((Date.now() - started) / 1000);
 
-  const md = table(out);
+  const md = [
+    ...Object.entries(out.backends).map(([name, r]) => `Backend **${name}**: ${r!.label}.`),
+    '',
+    tables(out.backends, s),
+  ].join('\n');
   say(`\n${md}\n`);
   say(`note: ${HONEST_NOTE}`);
   for (const n of notes) say(`note: ${n}`);

@@ -10,6 +10,7 @@ import { FaultProxy } from './proxy.js';
 import { spawnHubProc, spawnNodeProc, type Proc } from './procs.js';
 import { FullDisk, type DiskMode } from './disk.js';
 import { http, sleep } from './util.js';
+import type { CouchProcess } from '../couchdb.js';
 
 const firstLine = (err: unknown) => {
   const lines = String((err as Error).message).split('\n');
@@ -68,6 +69,14 @@ export class Cluster {
   readonly nodes: NodeHandle[] = [];
   readonly hubDir: string;
   diskMode: DiskMode | null = null;
+  /** Apache CouchDB as a process of the harness (the couchdb backend), or none (the embedded server). */
+  couch: CouchProcess | null = null;
+  couchUp = false;
+  couchStarts = 0;
+  /** When CouchDB was last started again (ms since the epoch). */
+  couchBackAt = 0;
+  /** The hub's CouchDB settings (COUCH_URL, DOM_DB_PREFIX) when it is not the embedded server. */
+  hubEnv: Record<string, string> = {};
 
   constructor(
     readonly baseDir: string,
@@ -87,7 +96,7 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       try {
         // the same port as before (nodes' proxies point at it), unless it was taken meanwhile
-        this.hub = await spawnHubProc({ port: attempt > 3 ? await freePort() : this.hubPort, dataDir: this.hubDir, plannerToken: this.plannerToken });
+        this.hub = await spawnHubProc({ port: attempt > 3 ? await freePort() : this.hubPort, dataDir: this.hubDir, plannerToken: this.plannerToken, env: this.hubEnv });
         break;
       } catch (err) {
         if (attempt >= 6) throw err;
@@ -102,6 +111,32 @@ export class Cluster {
     }
     this.hubStarts++;
     this.hubUp = true;
+  }
+
+  /** Run the hub on Apache CouchDB, this process of the harness's, under a database prefix. */
+  useCouch(couch: CouchProcess, dbPrefix: string): void {
+    this.couch = couch;
+    this.couchUp = true;
+    this.couchStarts = 1;
+    this.hubEnv = { COUCH_URL: couch.url, DOM_DB_PREFIX: dbPrefix };
+  }
+
+  async killCouch(): Promise<void> {
+    this.couchUp = false;
+    await this.couch?.kill9();
+  }
+
+  async startCouch(): Promise<void> {
+    if (!this.couch) return;
+    await this.couch.restart();
+    this.couchUp = true;
+    this.couchBackAt = Date.now();
+    this.couchStarts++;
+  }
+
+  /** Is CouchDB down, or was it started again less than `graceMs` ago? */
+  couchOutage(graceMs: number): boolean {
+    return !!this.couch && (!this.couchUp || Date.now() - this.couchBackAt < graceMs);
   }
 
   async killHub(): Promise<void> {

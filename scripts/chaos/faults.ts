@@ -1,14 +1,14 @@
 /**
  * The fault schedule: link cuts, slow links and mid-response resets on the node ↔ hub proxies,
  * kill -9 and restart of the hub (one of them while a replenishment run is in flight) and of
- * nodes, and a full disk at one node. Faults fire as the workload progresses (by the share of
+ * nodes, a full disk at one node, and on Apache CouchDB kill -9 of CouchDB itself. Faults fire as the workload progresses (by the share of
  * orders accepted), so a slow machine gets the same faults as a fast one, only later.
  */
 import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { sleep, type Rng } from './util.js';
 
-export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull';
+export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull' | 'couchKill';
 
 export interface FaultCounts {
   linkCut: number;
@@ -17,6 +17,8 @@ export interface FaultCounts {
   hubKill: number;
   nodeKill: number;
   diskFull: number;
+  /** kill -9 of Apache CouchDB (a process of its own) and its restart on the same data */
+  couchKill: number;
 }
 
 export interface FaultLogEntry {
@@ -27,7 +29,7 @@ export interface FaultLogEntry {
   note?: string;
 }
 
-export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0 });
+export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0 });
 
 export class FaultInjector {
   readonly counts = emptyCounts();
@@ -137,6 +139,18 @@ export class FaultInjector {
         const t0 = Date.now();
         await cluster.startNode(n);
         return { kind, target: n.id, note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again` };
+      }
+      case 'couchKill': {
+        if (!cluster.couch) return { kind, target: 'none', note: 'no CouchDB process of the harness (embedded server)' };
+        // the hub keeps running: it must ride out its database vanishing mid-request and coming back
+        await sleep(r.int(0, 200));
+        await cluster.killCouch();
+        this.counts.couchKill++;
+        const downMs = r.int(500, 2500);
+        await sleep(downMs);
+        const t0 = Date.now();
+        await cluster.startCouch();
+        return { kind, target: 'couchdb', note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
       }
       case 'diskFull': {
         const n = cluster.nodes.find((x) => x.disk);

@@ -9,6 +9,7 @@
  *   runChaos({ quick: true })                       3 nodes, 60 orders, every kind of fault (30–90 s)
  *   runChaos({ seed: 7, nodes: 20, orders: 1200 })  the long run of docs/RELIABILITY.md (≈ 12 min here)
  *   runChaos({})                                    20 nodes, 5,000 orders, 12 link cuts, 3 hub and 5 node kills
+ *   runChaos({ backend: 'couchdb' })                the same on Apache CouchDB, with 3 kills -9 of CouchDB too
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,11 @@ export interface ChaosOptions {
   keep?: boolean;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
+  /**
+   * Where the hub keeps its data: its embedded server (default), or Apache CouchDB from
+   * ../shared/couchdb as a process of its own, which the harness also kills with -9 and restarts.
+   */
+  backend?: 'embedded' | 'couchdb';
 }
 
 const PLANNER = 'chaos-planner-token';
@@ -46,12 +52,13 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const nNodes = Math.max(2, opts.nodes ?? (quick ? 3 : 20));
   const nOrders = Math.max(1, opts.orders ?? (quick ? 60 : 5000));
   const say = opts.log ?? ((m: string) => process.stderr.write(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
+  const backend = opts.backend ?? 'embedded';
   const want: FaultCounts = {
     ...(quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2 }),
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'couchdb' ? 1 : 0 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'couchdb' ? 3 : 0 }),
     ...opts.faults,
-  };
+  } as FaultCounts;
   const r = rng(seed);
   const base = mkdtempSync(join(tmpdir(), 'dom-chaos-'));
   const cluster = new Cluster(base, PLANNER, ASSOCIATE, say);
@@ -66,8 +73,17 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  let backendLabel = 'the embedded server (express-pouchdb over LevelDB, inside the hub process)';
   try {
     // ------------------------------------------------------------ setup
+    if (backend === 'couchdb') {
+      const { startCouchDb } = await import('../couchdb.js');
+      const couch = await startCouchDb({ dir: join(base, 'couchdb') });
+      cluster.useCouch(couch, 'chaos_');
+      const version = ((await http<{ version: string }>(couch.base, 'GET', '/')).body as { version: string }).version;
+      backendLabel = `Apache CouchDB ${version}, a process of its own (q=1), at ${couch.base}`;
+      say(`CouchDB ${version} up at ${couch.base}`);
+    }
     await cluster.startHub();
     const nSkus = quick ? 8 : 24;
     const tightSkus = Array.from({ length: nSkus / 2 }, (_, i) => `T-${i + 1}`);
@@ -166,6 +182,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       if (n.disk?.full) n.disk.free();
       if (!n.up) await cluster.startNode(n);
     }
+    if (cluster.couch && !cluster.couchUp) await cluster.startCouch();
     if (!cluster.hubUp) await cluster.startHub();
     const quiesced = await drain(cluster, workload, r.fork(4), quick ? 120_000 : Math.max(600_000, nOrders * 240), say);
     phases.drain = Date.now() - t2;
@@ -186,7 +203,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     await cluster.stopAll();
     const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand };
     const { openCouch } = await import('../../hub/couch/index.js');
-    const couch = await openCouch({ dataDir: cluster.hubDir });
+    const couch = await openCouch({ dataDir: cluster.hubDir, couchUrl: cluster.hubEnv.COUCH_URL, dbPrefix: cluster.hubEnv.DOM_DB_PREFIX });
     try {
       snap.dom = await readAll(couch.db('dom') as never);
       for (const n of cluster.nodes) snap.hubDbs.set(n.id, await readAll(couch.db(`node_${n.id.toLowerCase()}`) as never));
@@ -220,6 +237,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const proxy = cluster.nodes.reduce((a, n) => ({ connections: a.connections + n.proxy.stats.connections, refusedOrDropped: a.refusedOrDropped + n.proxy.stats.refusedOrDropped, resets: a.resets + n.proxy.stats.resets, mbUp: a.mbUp + n.proxy.stats.bytesUp / 1e6, mbDown: a.mbDown + n.proxy.stats.bytesDown / 1e6 }), { connections: 0, refusedOrDropped: 0, resets: 0, mbUp: 0, mbDown: 0 });
     const report: Report = {
       seed,
+      backend: backendLabel,
       quick,
       nodes: nNodes,
       orders: nOrders,
@@ -232,7 +250,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       faults: faults.counts,
       faultLog: faults.log,
       proxy,
-      restarts: { hub: cluster.hubStarts - 1, nodes: cluster.nodes.reduce((s, n) => s + n.starts - 1, 0) },
+      restarts: { hub: cluster.hubStarts - 1, nodes: cluster.nodes.reduce((s, n) => s + n.starts - 1, 0), ...(cluster.couch ? { couch: cluster.couchStarts - 1 } : {}) },
       workload: {
         ordersAccepted: t.acceptedOrders.size,
         orderAttempts: t.orderAttempts,
@@ -246,6 +264,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
         purchaseOrders: t.purchaseOrders,
         unknownOutcomes: t.unknown,
         refusedWhileDiskFull: t.serverErrors.filter((e) => e.diskFull).length,
+        refusedWhileCouchDown: t.serverErrors.filter((e) => e.couchDown).length,
       },
       outcome: {
         ordersByStatus,
@@ -268,6 +287,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await cluster.destroy();
+    await cluster.couch?.stop().catch(() => undefined);
     if (!opts.keep && !keepForPostMortem) rmSync(base, { recursive: true, force: true });
     else say(`data kept in ${base}`);
   }
@@ -332,18 +352,29 @@ async function signature(cluster: Cluster): Promise<{ ok: boolean; why: string; 
 }
 
 /**
- * The `dom chaos [--quick] [--seed N] [--nodes N] [--orders N] [--report FILE.md] [--keep]` command:
+ * The `dom chaos [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb] [--report FILE.md] [--keep]` command:
  * runs the harness, prints the report, writes it as Markdown when asked, and exits 1 on any violation.
  */
 export async function chaosCli(argv: string[]): Promise<number> {
   const { parseArgs } = await import('node:util');
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, backend: { type: 'string' } },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep });
+  if (values.backend !== undefined && values.backend !== 'embedded' && values.backend !== 'couchdb') {
+    console.error(`dom chaos: --backend must be embedded or couchdb, not "${values.backend}"`);
+    return 2;
+  }
+  if (values.backend === 'couchdb') {
+    const { couchDist } = await import('../couchdb.js');
+    if (!couchDist()) {
+      console.error('dom chaos: --backend couchdb needs the Apache CouchDB release in ../shared/couchdb (or DOM_COUCHDB_DIST)');
+      return 2;
+    }
+  }
+  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | undefined });
   if (values.report) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(values.report, `${formatMarkdown(report)}\n`);

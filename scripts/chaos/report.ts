@@ -5,6 +5,8 @@ import type { DiskMode } from './disk.js';
 
 export interface Report {
   seed: number;
+  /** where the hub kept its data: the embedded server, or Apache CouchDB as a process of its own */
+  backend: string;
   quick: boolean;
   nodes: number;
   orders: number;
@@ -18,7 +20,7 @@ export interface Report {
   faults: FaultCounts;
   faultLog: FaultLogEntry[];
   proxy: { connections: number; refusedOrDropped: number; resets: number; mbUp: number; mbDown: number };
-  restarts: { hub: number; nodes: number };
+  restarts: { hub: number; nodes: number; couch?: number };
   workload: {
     ordersAccepted: number;
     orderAttempts: number;
@@ -32,6 +34,8 @@ export interface Report {
     purchaseOrders: number;
     unknownOutcomes: Record<string, number>;
     refusedWhileDiskFull: number;
+    /** hub calls answered 503 storage_unavailable while its CouchDB was down */
+    refusedWhileCouchDown?: number;
   };
   outcome: {
     ordersByStatus: Record<string, number>;
@@ -46,7 +50,7 @@ export interface Report {
 export function formatMarkdown(r: Report): string {
   const lines: string[] = [];
   const f = r.faults;
-  lines.push(`Seed ${r.seed}, ${r.nodes} nodes, ${r.orders} orders${r.quick ? ' (quick)' : ''}; started ${r.startedAt}, ran ${(r.durationMs / 1000).toFixed(0)} s (setup ${(r.phasesMs.setup / 1000).toFixed(0)} s, workload under faults ${(r.phasesMs.workload / 1000).toFixed(0)} s, drain ${(r.phasesMs.drain / 1000).toFixed(0)} s, checks ${(r.phasesMs.verify / 1000).toFixed(0)} s). Quiesced: ${r.quiesced ? 'yes' : '**no**'}.`);
+  lines.push(`Backend: ${r.backend}. Seed ${r.seed}, ${r.nodes} nodes, ${r.orders} orders${r.quick ? ' (quick)' : ''}; started ${r.startedAt}, ran ${(r.durationMs / 1000).toFixed(0)} s (setup ${(r.phasesMs.setup / 1000).toFixed(0)} s, workload under faults ${(r.phasesMs.workload / 1000).toFixed(0)} s, drain ${(r.phasesMs.drain / 1000).toFixed(0)} s, checks ${(r.phasesMs.verify / 1000).toFixed(0)} s). Quiesced: ${r.quiesced ? 'yes' : '**no**'}.`);
   lines.push('');
   lines.push('| fault | planned | injected |');
   lines.push('|---|---:|---:|');
@@ -57,11 +61,12 @@ export function formatMarkdown(r: Report): string {
     hubKill: 'hub kill -9 and restart',
     nodeKill: 'node kill -9 and restart',
     diskFull: `full disk at one node (${r.diskMode === 'tmpfs' ? 'a real tmpfs filled up: ENOSPC from the kernel' : 'simulated ENOSPC'})`,
+    couchKill: 'CouchDB kill -9 and restart on the same data',
   };
   for (const k of Object.keys(names) as (keyof FaultCounts)[]) lines.push(`| ${names[k]} | ${r.faultsPlanned[k]} | ${f[k]} |`);
   lines.push('');
   const w = r.workload;
-  lines.push(`Workload: ${w.ordersAccepted} orders accepted (${w.orderAttempts} POSTs, the retries included), ${w.cancelsRequested} cancellations, ${w.associateSteps} associate steps (${w.stepsRefused} refused as out of order), ${w.sales} walk-in sales, ${w.receipts} receipts, ${w.adjustments} cycle counts, ${w.replenishmentRuns} replenishment runs, ${w.purchaseOrders} purchase orders. Calls whose answer was lost to a fault: ${Object.entries(w.unknownOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; refused while the disk was full: ${w.refusedWhileDiskFull}. The proxies carried ${r.proxy.connections} connections, ${r.proxy.mbUp.toFixed(1)} MB up and ${r.proxy.mbDown.toFixed(1)} MB down (while a link was cut its port was closed: connections were refused by the kernel). Processes started again: hub ${r.restarts.hub}, nodes ${r.restarts.nodes}.`);
+  lines.push(`Workload: ${w.ordersAccepted} orders accepted (${w.orderAttempts} POSTs, the retries included), ${w.cancelsRequested} cancellations, ${w.associateSteps} associate steps (${w.stepsRefused} refused as out of order), ${w.sales} walk-in sales, ${w.receipts} receipts, ${w.adjustments} cycle counts, ${w.replenishmentRuns} replenishment runs, ${w.purchaseOrders} purchase orders. Calls whose answer was lost to a fault: ${Object.entries(w.unknownOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; refused while the disk was full: ${w.refusedWhileDiskFull}${w.refusedWhileCouchDown !== undefined ? `; answered 503 while CouchDB was down: ${w.refusedWhileCouchDown}` : ''}. The proxies carried ${r.proxy.connections} connections, ${r.proxy.mbUp.toFixed(1)} MB up and ${r.proxy.mbDown.toFixed(1)} MB down (while a link was cut its port was closed: connections were refused by the kernel). Processes started again: hub ${r.restarts.hub}, nodes ${r.restarts.nodes}${r.restarts.couch ? `, CouchDB ${r.restarts.couch}` : ''}.`);
   lines.push('');
   lines.push(`End state: ${r.outcome.dos} DOs, ${r.outcome.events} status events, ${r.outcome.docsAtNodes} documents in the node databases; orders by status: ${Object.entries(r.outcome.ordersByStatus).sort().map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   lines.push('');

@@ -34,6 +34,8 @@ export interface ServerError {
   body: unknown;
   /** A node refusing writes (503 storage_failed) because its disk failed: the designed answer. */
   diskFull: boolean;
+  /** The hub answering 503 storage_unavailable while its CouchDB was killed: the designed answer. */
+  couchDown: boolean;
 }
 
 export class Tracker {
@@ -137,8 +139,11 @@ export class Workload {
   private note5xx(where: string, res: HttpResult, node?: NodeHandle) {
     if (res.status < 500) return;
     // the node's designed answer while its disk refuses writes, or while it reopens its database after
-    const refusal = res.status === 503 && (res.body as { error?: { code?: string } } | null)?.error?.code === 'storage_failed';
-    this.tracker.serverErrors.push({ where, status: res.status, body: res.body, diskFull: !!node?.disk && refusal });
+    const code = (res.body as { error?: { code?: string } } | null)?.error?.code;
+    const refusal = res.status === 503 && code === 'storage_failed';
+    // the hub's answer while its CouchDB is down (or just back, its shards reopening)
+    const couchOut = !node && res.status === 503 && code === 'storage_unavailable' && this.cluster.couchOutage(10_000);
+    this.tracker.serverErrors.push({ where, status: res.status, body: res.body, diskFull: !!node?.disk && refusal, couchDown: couchOut });
   }
 
   // ------------------------------------------------------------------ orders

@@ -9,7 +9,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
-import { api, backendFor, cleanupDirs, openTestCouch, registerFacility, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
+import { api, backendFor, BACKEND, cleanupDirs, freePort, openTestCouch, registerFacility, spawnDom, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
+import { startCouchDb } from '../../scripts/couchdb.js';
 import { ids } from '../../shared/ids.js';
 import { startHub, type Hub } from '../../hub/index.js';
 import { createLogger } from '../../shared/log.js';
@@ -17,13 +18,15 @@ import { createLogger } from '../../shared/log.js';
 afterAll(() => cleanupDirs());
 
 describe('chaos: faults injected while a seeded workload runs, then the invariants', () => {
-  it('injects every kind of fault and finds zero violations (quick)', async () => {
-    const report = await runChaos({ quick: true, seed: 20260601, log: () => undefined });
+  it(`injects every kind of fault and finds zero violations (quick, ${BACKEND === 'couchdb' ? 'Apache CouchDB as a process of its own, killed -9 too' : 'embedded server'})`, async () => {
+    // on the CouchDB pass the harness runs a CouchDB of its own from ../shared/couchdb, to kill it
+    const report = await runChaos({ quick: true, seed: 20260601, log: () => undefined, backend: BACKEND });
     console.log(formatConsole(report));
     for (const [kind, n] of Object.entries(report.faultsPlanned)) expect(report.faults[kind as keyof typeof report.faults], kind).toBe(n);
     expect(report.faults.linkCut).toBeGreaterThanOrEqual(2);
     expect(report.faults.hubKill).toBeGreaterThanOrEqual(1);
     expect(report.faults.nodeKill).toBeGreaterThanOrEqual(1);
+    if (BACKEND === 'couchdb') expect(report.faults.couchKill).toBeGreaterThanOrEqual(1);
     expect(report.quiesced).toBe(true);
     expect(report.workload.ordersAccepted).toBe(report.orders);
     expect(report.invariants.every((i) => i.checked > 0 || i.name === 'replenishment_complete'), 'every invariant checked something').toBe(true);
@@ -314,6 +317,51 @@ describe('regressions: the bugs the chaos harness found', () => {
       await hub.stop();
     }
   });
+
+  it('answers 503 storage_unavailable, never 500, while its CouchDB is down, and carries on once it is back', async () => {
+    // a CouchDB of its own to kill: Apache CouchDB on the CouchDB pass, `dom couch` on the embedded one
+    const dir = tempDir('couch-outage');
+    let couchUrl: string;
+    let kill: () => Promise<void>;
+    let restart: () => Promise<void>;
+    let stopCouch: () => Promise<void>;
+    if (BACKEND === 'couchdb') {
+      const couch = await startCouchDb({ dir });
+      couchUrl = couch.url;
+      kill = () => couch.kill9();
+      restart = () => couch.restart();
+      stopCouch = () => couch.stop();
+    } else {
+      const port = await freePort();
+      const env = { COUCH_USER: 'admin', COUCH_PASSWORD: 'outage-secret' };
+      const start = () => spawnDom(['couch', '--port', String(port), '--data', join(dir, 'couch')], 'couch_ready', env);
+      let proc = await start();
+      couchUrl = `http://admin:outage-secret@127.0.0.1:${port}`;
+      kill = () => proc.kill('SIGKILL');
+      restart = async () => void (proc = await start());
+      stopCouch = () => proc.kill('SIGTERM');
+    }
+    const hub = await testHub(join(dir, 'hub'), { couchUrl, dbPrefix: undefined });
+    try {
+      await registerFacility(hub.url, { id: 'OUT1', type: 'dc', pickup: false });
+      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      const po = (id: string) => api(hub.url, 'POST', '/api/v1/purchase-orders', { id, facility: 'OUT1', supplier: 'ACME', expectedAt: new Date(Date.now() + 86_400_000).toISOString(), lines: [{ sku: 'A', qty: 5 }] });
+      expect((await po('PO-BEFORE')).status).toBe(201);
+      await kill();
+      const down = await po('PO-DOWN');
+      expect(down.status).toBe(503);
+      expect(down.body.error.code).toBe('storage_unavailable');
+      expect((await api(hub.url, 'GET', '/readyz')).status).toBe(503);
+      await restart();
+      // the same call, retried, goes through once CouchDB answers again
+      await waitFor('the retried call accepted', async () => (await po('PO-DOWN')).status === 201, 30_000, 200);
+      expect((await api(hub.url, 'GET', '/api/v1/purchase-orders')).body.map((p: any) => p.id).sort()).toEqual(['PO-BEFORE', 'PO-DOWN']);
+      await waitFor('ready again', async () => (await api(hub.url, 'GET', '/readyz')).status === 200, 30_000);
+    } finally {
+      await hub.stop();
+      await stopCouch();
+    }
+  }, 120_000);
 
   it('gives node tokens no leading "-", which `dom node --token` would read as an option', async () => {
     const { newToken } = await import('../../hub/registry.js');
