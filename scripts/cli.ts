@@ -13,7 +13,7 @@ const USAGE = `dom <command> [options]
   couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
   demo     [--quick] [--port 8080] [--data DIR]
   allocate --input instance.json [--output result.json]
-  chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb] [--report F.md]
+  chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
   bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--no-record]
            [--backend embedded|couchdb|both] [--couch-url URL]   (e2e, scale; a full run: both)

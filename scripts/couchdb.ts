@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,147 @@ export async function startCouchDb(opts: StartCouchOptions): Promise<CouchProces
     },
     async stop() {
       await run('bash', [join(dist, 'stop-couchdb.sh'), install], { env, timeout: 60_000 }).catch(() => undefined);
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------ a cluster
+
+/**
+ * A TCP load balancer over the cluster's nodes, as a retailer's would be: each new connection goes
+ * to the next node, round-robin; a node that refuses is skipped (and tried again a second later).
+ * Connections open to a node that dies break, as they would behind a real balancer.
+ */
+class Balancer {
+  private server = createServer((client) => this.route(client));
+  private next = 0;
+  private downUntil = new Map<number, number>();
+  port = 0;
+
+  constructor(private readonly targets: number[]) {}
+
+  async start(): Promise<void> {
+    await new Promise<void>((ok) => this.server.listen(0, '127.0.0.1', () => ok()));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  private route(client: Socket, tried = 0): void {
+    client.pause();
+    const now = Date.now();
+    const live = this.targets.filter((t) => (this.downUntil.get(t) ?? 0) <= now);
+    const pool = live.length ? live : this.targets;
+    const target = pool[this.next++ % pool.length]!;
+    const upstream = connect(target, '127.0.0.1');
+    // an error before 'connect' is a refused connection: that node is down, try the next one
+    const onError = () => {
+      upstream.destroy();
+      this.downUntil.set(target, Date.now() + 1000);
+      if (tried + 1 < this.targets.length) this.route(client, tried + 1);
+      else client.destroy();
+    };
+    upstream.once('error', onError);
+    upstream.once('connect', () => {
+      upstream.off('error', onError);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((ok) => this.server.close(() => ok()));
+  }
+}
+
+export interface CouchCluster {
+  /** The balancer's URL with the admin credentials, for COUCH_URL. */
+  url: string;
+  /** The balancer's URL without credentials. */
+  base: string;
+  size: number;
+  /** The nodes up now (1-based). */
+  upNodes(): number[];
+  /** SIGKILL one node (1-based). */
+  kill9(node: number): Promise<void>;
+  /** Start every node that is down again, on its data, and wait until the cluster is whole. */
+  restartDown(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Three free ports in a row, below the kernel's ephemeral range. */
+async function freePortRun(n: number): Promise<number> {
+  const free = (p: number) =>
+    new Promise<boolean>((done) => {
+      const s = createServer();
+      s.once('error', () => done(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => done(true)));
+    });
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await free(base + i);
+    if (ok) return base;
+  }
+}
+
+/** An N-node Apache CouchDB cluster (n = min(3, N)) from ../shared/couchdb, behind a balancer. */
+export async function startCouchCluster(opts: { dir: string; size?: number; q?: number }): Promise<CouchCluster> {
+  const dist = couchDist();
+  if (!dist) throw new Error('no Apache CouchDB release here (../shared/couchdb or DOM_COUCHDB_DIST)');
+  const size = opts.size ?? 3;
+  mkdirSync(opts.dir, { recursive: true });
+  const basePort = await freePortRun(size);
+  const extra = join(opts.dir, 'extra.ini');
+  writeFileSync(extra, '[couchdb]\nmax_dbs_open = 5000\n');
+  const env = { ...process.env, COUCH_BASE_PORT: String(basePort), COUCH_Q: String(opts.q ?? 2), COUCH_LOG_LEVEL: process.env.COUCH_LOG_LEVEL ?? 'warning', COUCH_EXTRA_INI: extra };
+  const base = join(opts.dir, 'cluster');
+  const start = () => run('bash', [join(dist, 'start-cluster.sh'), String(size), base], { env, timeout: 180_000 });
+  await start();
+  const conf = Object.fromEntries(
+    readFileSync(join(base, 'cluster.env'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]),
+  );
+  const ports = Array.from({ length: size }, (_, i) => basePort + i);
+  const lb = new Balancer(ports);
+  await lb.start();
+  const pidOf = (node: number) => {
+    try {
+      return Number(readFileSync(join(base, `node${node}`, 'var', 'run', 'couchdb.pid'), 'utf8').trim()) || null;
+    } catch {
+      return null;
+    }
+  };
+  const alive = (pid: number | null) => {
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      // a zombie (killed, not yet reaped) answers kill 0 too
+      return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  return {
+    url: `http://${encodeURIComponent(conf.CL_USER!)}:${encodeURIComponent(conf.CL_PASSWORD!)}@127.0.0.1:${lb.port}`,
+    base: `http://127.0.0.1:${lb.port}`,
+    size,
+    upNodes: () => ports.map((_, i) => i + 1).filter((i) => alive(pidOf(i))),
+    async kill9(node) {
+      const pid = pidOf(node);
+      if (!pid || !alive(pid)) return;
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    },
+    async restartDown() {
+      await start();
+    },
+    async stop() {
+      await lb.stop().catch(() => undefined);
+      await run('bash', [join(dist, 'stop-cluster.sh'), base], { env, timeout: 120_000 }).catch(() => undefined);
     },
   };
 }

@@ -10,7 +10,17 @@ import { FaultProxy } from './proxy.js';
 import { spawnHubProc, spawnNodeProc, type Proc } from './procs.js';
 import { FullDisk, type DiskMode } from './disk.js';
 import { http, sleep } from './util.js';
-import type { CouchProcess } from '../couchdb.js';
+/** Apache CouchDB run by the harness: one process, or a cluster behind a balancer. */
+export interface HarnessCouch {
+  /** Base URL with the admin credentials (the balancer's, for a cluster). */
+  url: string;
+  base: string;
+  /** kill -9: the single process, or one node of the cluster picked by `pick`; names the target. */
+  kill(pick: <T>(xs: T[]) => T): Promise<string>;
+  /** Start again what was killed, on the same data. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 const firstLine = (err: unknown) => {
   const lines = String((err as Error).message).split('\n');
@@ -69,8 +79,8 @@ export class Cluster {
   readonly nodes: NodeHandle[] = [];
   readonly hubDir: string;
   diskMode: DiskMode | null = null;
-  /** Apache CouchDB as a process of the harness (the couchdb backend), or none (the embedded server). */
-  couch: CouchProcess | null = null;
+  /** Apache CouchDB run by the harness (the couchdb and cluster backends), or none (the embedded server). */
+  couch: HarnessCouch | null = null;
   couchUp = false;
   couchStarts = 0;
   /** When CouchDB was last started again (ms since the epoch). */
@@ -114,16 +124,17 @@ export class Cluster {
   }
 
   /** Run the hub on Apache CouchDB, this process of the harness's, under a database prefix. */
-  useCouch(couch: CouchProcess, dbPrefix: string): void {
+  useCouch(couch: HarnessCouch, dbPrefix: string): void {
     this.couch = couch;
     this.couchUp = true;
     this.couchStarts = 1;
     this.hubEnv = { COUCH_URL: couch.url, DOM_DB_PREFIX: dbPrefix };
   }
 
-  async killCouch(): Promise<void> {
+  async killCouch(pick: <T>(xs: T[]) => T): Promise<string> {
+    if (!this.couch) return 'none';
     this.couchUp = false;
-    await this.couch?.kill9();
+    return this.couch.kill(pick);
   }
 
   async startCouch(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The fault schedule: link cuts, slow links and mid-response resets on the node ↔ hub proxies,
  * kill -9 and restart of the hub (one of them while a replenishment run is in flight) and of
- * nodes, a full disk at one node, and on Apache CouchDB kill -9 of CouchDB itself. Faults fire as the workload progresses (by the share of
+ * nodes, a full disk at one node, and on Apache CouchDB kill -9 of CouchDB itself (of one node at
+ * a time, on a cluster). Faults fire as the workload progresses (by the share of
  * orders accepted), so a slow machine gets the same faults as a fast one, only later.
  */
 import type { Cluster, NodeHandle } from './cluster.js';
@@ -144,13 +145,13 @@ export class FaultInjector {
         if (!cluster.couch) return { kind, target: 'none', note: 'no CouchDB process of the harness (embedded server)' };
         // the hub keeps running: it must ride out its database vanishing mid-request and coming back
         await sleep(r.int(0, 200));
-        await cluster.killCouch();
+        const target = await cluster.killCouch((xs) => r.pick(xs));
         this.counts.couchKill++;
         const downMs = r.int(500, 2500);
         await sleep(downMs);
         const t0 = Date.now();
         await cluster.startCouch();
-        return { kind, target: 'couchdb', note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
+        return { kind, target, note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
       }
       case 'diskFull': {
         const n = cluster.nodes.find((x) => x.disk);

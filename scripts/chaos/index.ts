@@ -10,6 +10,7 @@
  *   runChaos({ seed: 7, nodes: 20, orders: 1200 })  the long run of docs/RELIABILITY.md (≈ 12 min here)
  *   runChaos({})                                    20 nodes, 5,000 orders, 12 link cuts, 3 hub and 5 node kills
  *   runChaos({ backend: 'couchdb' })                the same on Apache CouchDB, with 3 kills -9 of CouchDB too
+ *   runChaos({ backend: 'cluster' })                on a 3-node CouchDB cluster, killing one node at a time
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,9 +38,10 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /**
    * Where the hub keeps its data: its embedded server (default), or Apache CouchDB from
-   * ../shared/couchdb as a process of its own, which the harness also kills with -9 and restarts.
+   * ../shared/couchdb as a process of its own, which the harness also kills with -9 and restarts,
+   * or a 3-node CouchDB cluster behind a TCP balancer, whose nodes it kills one at a time.
    */
-  backend?: 'embedded' | 'couchdb';
+  backend?: 'embedded' | 'couchdb' | 'cluster';
 }
 
 const PLANNER = 'chaos-planner-token';
@@ -55,8 +57,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const backend = opts.backend ?? 'embedded';
   const want: FaultCounts = {
     ...(quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'couchdb' ? 1 : 0 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'couchdb' ? 3 : 0 }),
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3 }),
     ...opts.faults,
   } as FaultCounts;
   const r = rng(seed);
@@ -78,11 +80,31 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     // ------------------------------------------------------------ setup
     if (backend === 'couchdb') {
       const { startCouchDb } = await import('../couchdb.js');
-      const couch = await startCouchDb({ dir: join(base, 'couchdb') });
-      cluster.useCouch(couch, 'chaos_');
-      const version = ((await http<{ version: string }>(couch.base, 'GET', '/')).body as { version: string }).version;
-      backendLabel = `Apache CouchDB ${version}, a process of its own (q=1), at ${couch.base}`;
-      say(`CouchDB ${version} up at ${couch.base}`);
+      const one = await startCouchDb({ dir: join(base, 'couchdb') });
+      cluster.useCouch({ url: one.url, base: one.base, kill: async () => (await one.kill9(), 'couchdb'), restart: () => one.restart(), stop: () => one.stop() }, 'chaos_');
+      const version = ((await http<{ version: string }>(one.base, 'GET', '/')).body as { version: string }).version;
+      backendLabel = `Apache CouchDB ${version}, a process of its own (q=1), at ${one.base}`;
+      say(`CouchDB ${version} up at ${one.base}`);
+    } else if (backend === 'cluster') {
+      const { startCouchCluster } = await import('../couchdb.js');
+      const many = await startCouchCluster({ dir: join(base, 'couchdb'), size: 3 });
+      cluster.useCouch(
+        {
+          url: many.url,
+          base: many.base,
+          kill: async (pick) => {
+            const node = pick(many.upNodes());
+            await many.kill9(node);
+            return `couchdb node${node}`;
+          },
+          restart: () => many.restartDown(),
+          stop: () => many.stop(),
+        },
+        'chaos_',
+      );
+      const version = ((await http<{ version: string }>(many.base, 'GET', '/')).body as { version: string }).version;
+      backendLabel = `a 3-node Apache CouchDB ${version} cluster (n=3, q=2) behind a TCP balancer at ${many.base}; its nodes killed one at a time`;
+      say(`CouchDB ${version} cluster up behind ${many.base}`);
     }
     await cluster.startHub();
     const nSkus = quick ? 8 : 24;
@@ -352,7 +374,7 @@ async function signature(cluster: Cluster): Promise<{ ok: boolean; why: string; 
 }
 
 /**
- * The `dom chaos [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb] [--report FILE.md] [--keep]` command:
+ * The `dom chaos [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report FILE.md] [--keep]` command:
  * runs the harness, prints the report, writes it as Markdown when asked, and exits 1 on any violation.
  */
 export async function chaosCli(argv: string[]): Promise<number> {
@@ -363,18 +385,18 @@ export async function chaosCli(argv: string[]): Promise<number> {
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  if (values.backend !== undefined && values.backend !== 'embedded' && values.backend !== 'couchdb') {
-    console.error(`dom chaos: --backend must be embedded or couchdb, not "${values.backend}"`);
+  if (values.backend !== undefined && !['embedded', 'couchdb', 'cluster'].includes(values.backend)) {
+    console.error(`dom chaos: --backend must be embedded, couchdb or cluster, not "${values.backend}"`);
     return 2;
   }
-  if (values.backend === 'couchdb') {
+  if (values.backend === 'couchdb' || values.backend === 'cluster') {
     const { couchDist } = await import('../couchdb.js');
     if (!couchDist()) {
-      console.error('dom chaos: --backend couchdb needs the Apache CouchDB release in ../shared/couchdb (or DOM_COUCHDB_DIST)');
+      console.error('dom chaos: --backend couchdb|cluster needs the Apache CouchDB release in ../shared/couchdb (or DOM_COUCHDB_DIST)');
       return 2;
     }
   }
-  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | undefined });
+  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | 'cluster' | undefined });
   if (values.report) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(values.report, `${formatMarkdown(report)}\n`);
