@@ -16,7 +16,7 @@ const USAGE = `dom <command> [options]
   chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
   bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--no-record]
-           [--backend embedded|couchdb|both] [--couch-url URL]   (e2e, scale; a full run: both)
+           [--backend embedded|couchdb|cluster|both|all] [--couch-url URL]   (e2e, scale)
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
 
@@ -128,7 +128,7 @@ export async function main(argv: string[]): Promise<void> {
         }
         // --backend embedded|couchdb|both and --couch-url URL: the e2e and scale benches' storage
         const backend = f.values.backend;
-        if (backend !== undefined && !['embedded', 'couchdb', 'both'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb or both, not "${backend}"`);
+        if (backend !== undefined && !['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb, cluster, both or all, not "${backend}"`);
         const couchUrl = f.values['couch-url'];
         if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
         for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });

@@ -267,7 +267,7 @@ export async function statusEvents(dos: Map<string, DomNode>): Promise<FleetEven
 
 // ------------------------------------------------------------------------------ backends
 
-export type BackendName = 'embedded' | 'couchdb';
+export type BackendName = 'embedded' | 'couchdb' | 'cluster';
 
 /**
  * The CouchDB a bench's hubs store their data in: each hub's own embedded server, or one Apache
@@ -283,6 +283,8 @@ export interface Backend {
   hubEnv(tag: string): Record<string, string>;
   /** The CouchDB process's pid when this run started it (for its CPU and memory), else null. */
   pid(): number | null;
+  /** The phases measured on this backend (default all). */
+  phases?: string[];
   /** Drop every database this backend's hubs created (nothing to do for the embedded server). */
   dropDatabases(): Promise<void>;
   stop(): Promise<void>;
@@ -298,8 +300,16 @@ export const embeddedBackend = (): Backend => ({
   stop: async () => undefined,
 });
 
+/** A 3-node Apache CouchDB cluster (n=3, q=2) started for this run, behind a TCP balancer. */
+export async function clusterBackend(dirs: Dirs, phases?: string[]): Promise<Backend> {
+  const { startCouchCluster } = await import('../couchdb.js');
+  const cluster = await startCouchCluster({ dir: dirs.make('cluster'), size: 3 });
+  const b = await couchBackend(cluster.url, dirs, { name: 'cluster', label: '3-node cluster (n=3, q=2) behind a TCP balancer, started by the bench', stop: () => cluster.stop() });
+  return { ...b, ...(phases ? { phases } : {}) };
+}
+
 /** Apache CouchDB at `url` (with credentials), or one started for this run when `url` is absent. */
-export async function couchBackend(url: string | undefined, dirs: Dirs): Promise<Backend> {
+export async function couchBackend(url: string | undefined, dirs: Dirs, as?: { name: BackendName; label: string; stop(): Promise<void> }): Promise<Backend> {
   const { startCouchDb } = await import('../couchdb.js');
   const started = url ? null : await startCouchDb({ dir: dirs.make('couchdb') });
   const full = url ?? started!.url;
@@ -315,8 +325,8 @@ export async function couchBackend(url: string | undefined, dirs: Dirs): Promise
     return p;
   };
   const backend: Backend = {
-    name: 'couchdb',
-    label: `Apache CouchDB ${version}${started ? ' (started by the bench, q=1)' : ` at ${base}`}`,
+    name: as?.name ?? 'couchdb',
+    label: `Apache CouchDB ${version}${as ? `, ${as.label}` : started ? ' (started by the bench, q=1)' : ` at ${base}`}`,
     hub: (tag) => ({ couchUrl: full, dbPrefix: prefix(tag) }),
     hubEnv: (tag) => ({ COUCH_URL: full, DOM_DB_PREFIX: prefix(tag) }),
     pid: () => started?.pid() ?? null,
@@ -328,29 +338,35 @@ export async function couchBackend(url: string | undefined, dirs: Dirs): Promise
     async stop() {
       await backend.dropDatabases().catch(() => undefined);
       await started?.stop();
+      await as?.stop();
     },
   };
   return backend;
 }
 
 /**
- * Which backends a bench runs on: `--backend embedded|couchdb|both`, or `--couch-url URL` (that
- * CouchDB only); by default a full run measures both (when ../shared/couchdb is here) and a quick
- * one the suite's backend (DOM_BENCH_COUCH_URL, set by scripts/with-couchdb.sh) or the embedded one.
+ * Which backends a bench runs on: `--backend embedded|couchdb|cluster|both|all`, or `--couch-url
+ * URL` (that CouchDB only). By default a full run measures `all` (when ../shared/couchdb is here):
+ * the embedded server and a single CouchDB node in full, and a 3-node cluster in the phases the
+ * bench names; a quick one measures the suite's backend (DOM_BENCH_COUCH_URL, set by
+ * scripts/with-couchdb.sh) or the embedded one.
  */
-export async function chooseBackends(opts: { backend?: string; couchUrl?: string; quick?: boolean }, dirs: Dirs, say: (s: string) => void = () => undefined): Promise<Backend[]> {
+export async function chooseBackends(opts: { backend?: string; couchUrl?: string; quick?: boolean; /** on `all`: the phases the cluster runs, null for no cluster */ clusterPhases?: string[] | null }, dirs: Dirs, say: (s: string) => void = () => undefined): Promise<Backend[]> {
   const { couchDist } = await import('../couchdb.js');
   const env = process.env.DOM_BENCH_COUCH_URL || undefined;
   const url = opts.couchUrl ?? env;
-  let want = opts.backend ?? (opts.couchUrl ? 'couchdb' : opts.quick || process.env.VITEST ? (env ? 'couchdb' : 'embedded') : 'both');
-  if (!['embedded', 'couchdb', 'both'].includes(want)) throw new Error(`--backend must be embedded, couchdb or both, not "${want}"`);
-  if (want !== 'embedded' && !url && !couchDist()) {
-    if (opts.backend) throw new Error('--backend couchdb needs --couch-url or the CouchDB release in ../shared/couchdb');
+  let want = opts.backend ?? (opts.couchUrl ? 'couchdb' : opts.quick || process.env.VITEST ? (env ? 'couchdb' : 'embedded') : 'all');
+  if (!['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(want)) throw new Error(`--backend must be embedded, couchdb, cluster, both or all, not "${want}"`);
+  if (want !== 'embedded' && !couchDist() && (want === 'cluster' || !url)) {
+    if (opts.backend) throw new Error(`--backend ${want} needs the CouchDB release in ../shared/couchdb${want === 'cluster' ? '' : ' or --couch-url'}`);
     say('note: no Apache CouchDB here (../shared/couchdb absent, no --couch-url): the embedded server only');
     want = 'embedded';
   }
   const out: Backend[] = [];
-  if (want !== 'couchdb') out.push(embeddedBackend());
-  if (want !== 'embedded') out.push(await couchBackend(url, dirs));
+  if (want === 'embedded' || want === 'both' || want === 'all') out.push(embeddedBackend());
+  if (want === 'couchdb' || want === 'both' || want === 'all') out.push(await couchBackend(url, dirs));
+  // a full run adds the cluster's write figures (the throughput phase) beside the single node's
+  if (want === 'cluster') out.push(await clusterBackend(dirs));
+  if (want === 'all' && opts.clusterPhases !== null) out.push(await clusterBackend(dirs, opts.clusterPhases));
   return out;
 }

@@ -48,7 +48,7 @@ export interface E2eOptions {
   only?: string[];
   /** Print the table (default yes). */
   print?: boolean;
-  /** embedded, couchdb or both (default: both for a full run, the suite's backend for a quick one). */
+  /** embedded, couchdb, cluster, both or all (default: all for a full run, the suite's backend for a quick one). */
   backend?: string;
   /** An Apache CouchDB to measure (with credentials); implies --backend couchdb. */
   couchUrl?: string;
@@ -1166,7 +1166,8 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
       say(`  (${Math.round((Date.now() - t0) / 1000)} s)`);
     }
   };
-  const backends = await chooseBackends(opts, dirs, say);
+  // a full run: the embedded server and one CouchDB node in full, a 3-node cluster's write path beside them
+  const backends = await chooseBackends({ ...opts, clusterPhases: ['throughput'] }, dirs, say);
   out.backends = {};
   try {
     for (const backend of backends) {
@@ -1174,6 +1175,7 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
       const r: Record<string, any> = { label: backend.label };
       out.backends[backend.name] = r;
       const on = async <T>(name: string, title: string, fn: () => Promise<T>) => {
+        if (backend.phases && !backend.phases.includes(name)) return undefined;
         try {
           return await phase(name, `${title} (${backend.name})`, fn);
         } finally {

@@ -27,7 +27,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, chooseBackends, commit as commitOf, type Backend, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, chooseBackends, commit as commitOf, type Backend, type BackendName, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -1123,7 +1123,7 @@ export interface ScaleResult {
   commit: string;
   machine: Machine;
   sizes: Sizes;
-  backends: Partial<Record<'embedded' | 'couchdb', BackendScale>>;
+  backends: Partial<Record<BackendName, BackendScale>>;
   seconds: number;
   notes: string[];
 }
@@ -1259,7 +1259,8 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
     return out;
   };
 
-  const backends = await chooseBackends(opts, dirs, say);
+  // the cluster is measured by the e2e bench (its write path), not here
+  const backends = await chooseBackends({ ...opts, clusterPhases: null }, dirs, say);
   try {
     for (const backend of backends) {
       say(`\n=== on the ${backend.label} ===`);
