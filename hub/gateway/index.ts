@@ -1,7 +1,9 @@
 /**
  * The sync gateway, `/sync/:nodeId/*`: the only door a node has to CouchDB. It authenticates the
  * node's token, maps it to `node_<id>` and nothing else, passes through exactly the endpoints that
- * PouchDB replication uses, and validates every uploaded document against the ownership table.
+ * PouchDB replication uses, and validates every uploaded document against the ownership table: a
+ * refused document gets CouchDB's own per-document `forbidden` answer and the others are written,
+ * so one bad document never stops a node's uploads.
  * Responses are rebuilt with fresh headers: copying upstream hop-by-hop or stale length/encoding
  * headers breaks replication (DESIGN.md).
  */
@@ -13,7 +15,7 @@ import { FailureLimiter } from '../ratelimit.js';
 import { bearerToken, errorHandler, limitBody } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
-import { checkNodeDoc, checkUpload } from './validate.js';
+import { checkNodeDoc, type UploadRefusal } from './validate.js';
 import type { NodeStats } from './stats.js';
 
 export interface GatewayOptions {
@@ -85,20 +87,42 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (open >= maxConnections) return fail(c, 503, 'busy', 'hub instance at its connection limit; retry', { retry: true });
 
     let body: string | undefined;
+    /** Documents of a `_bulk_docs` refused one by one: answered as CouchDB's validate_doc_update would. */
+    let refusedDocs: BulkRefusal | null = null;
     if (c.req.method === 'POST' || c.req.method === 'PUT') {
       body = await c.req.text();
       let parsed: unknown;
+      // CouchDB's replicator posts `_ensure_full_commit` with no body at all
+      if (r.endpoint === 'ensure_full_commit' && body.trim() === '') body = '{}';
       try {
         parsed = JSON.parse(body);
       } catch {
         stats.error(nodeId, 400, 'bad_request', 'malformed JSON');
         return fail(c, 400, 'bad_request', 'the body is not valid JSON');
       }
+      // CouchDB's replicator asks an empty `_bulk_get` to learn whether it is served: CouchDB's
+      // own answer, given here (express-pouchdb never answers one, and the gateway refuses to ask it)
+      const asked = typeof parsed === 'object' && parsed !== null ? (parsed as { docs?: unknown }).docs : undefined;
+      if (r.endpoint === 'bulk_get' && Array.isArray(asked) && asked.length === 0) {
+        stats.touch(nodeId);
+        return c.json({ results: [] }, 200);
+      }
       const refusal = checkWrite(r.endpoint, r.docId, parsed, query);
       if (refusal) {
         stats.error(nodeId, refusal.status, 'forbidden', refusal.reason);
         log.warn({ nodeId, reason: refusal.reason }, 'upload refused');
         return fail(c, refusal.status, refusal.status === 403 ? 'forbidden' : 'bad_request', refusal.reason, { refused: refusal.refused });
+      }
+      if (r.endpoint === 'bulk_docs') {
+        refusedDocs = splitUpload(parsed as { docs: unknown[]; new_edits?: boolean });
+        if (refusedDocs.refused.length) {
+          const first = refusedDocs.refused[0]!;
+          stats.error(nodeId, 403, 'forbidden', `${refusedDocs.refused.length} document(s) refused: ${first.id ?? '(no id)'}: ${first.reason}`);
+          log.warn({ nodeId, refused: refusedDocs.refused.slice(0, 5) }, 'documents refused');
+          // nothing left to write: CouchDB's answer for every document refused
+          if (refusedDocs.accepted.length === 0) return c.json(refusedDocs.answer([]), 201);
+          body = JSON.stringify({ ...(parsed as object), docs: refusedDocs.accepted });
+        } else refusedDocs = null;
       }
       if (r.endpoint === 'local' && typeof (parsed as { last_seq?: unknown }).last_seq !== 'undefined') {
         stats.touch(nodeId, { lastCheckpoint: String((parsed as { last_seq: unknown }).last_seq) });
@@ -131,6 +155,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
         opts.onUpload?.(nodeId);
       }
       const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      if (refusedDocs && upstream.ok) {
+        // the written documents' results and the refused ones', in the order they were sent
+        const written = (await upstream.json()) as BulkResult[];
+        release();
+        return new Response(JSON.stringify(refusedDocs.answer(written)), { status: upstream.status, headers: out });
+      }
       if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
         // the database's own name, without the deployment's prefix (CouchDB names it in full)
         const info = (await upstream.json()) as Record<string, unknown>;
@@ -167,6 +197,44 @@ function isBulkGetItem(v: unknown): boolean {
   return typeof d.id === 'string' && d.id.length > 0 && (d.rev === undefined || typeof d.rev === 'string') && (d.atts_since === undefined || isStringArray(d.atts_since));
 }
 
+type BulkResult = { id?: string; rev?: string; ok?: boolean; error?: string; reason?: string };
+
+interface BulkRefusal {
+  accepted: unknown[];
+  refused: UploadRefusal[];
+  /** The whole `_bulk_docs` answer, given what CouchDB answered for the accepted documents. */
+  answer(written: BulkResult[]): BulkResult[];
+}
+
+/**
+ * Split a `_bulk_docs` upload into the documents a node may write and the ones it may not, and
+ * build the answer CouchDB gives when `validate_doc_update` refuses some: 201, a result per
+ * document in order, `{"id","error":"forbidden","reason"}` for the refused ones. With
+ * `new_edits: false` (replication) CouchDB lists only the failures; so does this answer.
+ */
+function splitUpload(b: { docs: unknown[]; new_edits?: boolean }): BulkRefusal {
+  const newEdits = b.new_edits !== false;
+  const accepted: unknown[] = [];
+  const refused: UploadRefusal[] = [];
+  const slots: (UploadRefusal | null)[] = [];
+  for (const doc of b.docs) {
+    const r = checkNodeDoc(doc, newEdits);
+    slots.push(r);
+    if (r) refused.push(r);
+    else accepted.push(doc);
+  }
+  const forbidden = (r: UploadRefusal): BulkResult => ({ ...(r.id !== null ? { id: r.id } : {}), error: 'forbidden', reason: r.reason });
+  return {
+    accepted,
+    refused,
+    answer(written) {
+      if (!newEdits) return [...written, ...refused.map(forbidden)];
+      let k = 0;
+      return slots.map((r) => (r ? forbidden(r) : written[k++] ?? { error: 'unknown', reason: 'no result from the database' }));
+    },
+  };
+}
+
 interface WriteRefusal {
   status: 400 | 403;
   reason: string;
@@ -180,8 +248,7 @@ function checkWrite(endpoint: string, docId: string | undefined, body: unknown, 
     case 'bulk_docs': {
       if (!Array.isArray(b.docs)) return { status: 400, reason: '"docs" must be an array' };
       if (b.new_edits !== undefined && typeof b.new_edits !== 'boolean') return { status: 400, reason: '"new_edits" must be a boolean' };
-      const refused = checkUpload(b.docs, b.new_edits !== false);
-      if (refused.length) return { status: 403, reason: `${refused.length} document(s) refused: ${refused[0]!.reason}`, refused: refused.slice(0, 20) };
+      // each document is checked on its own (splitUpload): a refused one never stops the others
       return null;
     }
     case 'doc': {

@@ -1,8 +1,8 @@
 /**
  * What a node may upload: only node-owned document types, in its own database, each valid against
  * its schema, with the id its fields imply, never deleted, never with attachments, and append-only
- * types only ever as their first revision. Pure: the gateway refuses the whole request when any
- * document fails, and writes nothing then.
+ * types only ever as their first revision. Pure: the gateway writes the documents that pass and
+ * answers `forbidden` for each one that does not, as CouchDB's validate_doc_update does.
  */
 import { nodeDbOwnership } from '../../shared/ownership.js';
 
@@ -35,13 +35,4 @@ export function checkNodeDoc(doc: unknown, newEdits: boolean): UploadRefusal | n
     }
   }
   return null;
-}
-
-export function checkUpload(docs: unknown[], newEdits: boolean): UploadRefusal[] {
-  const refusals: UploadRefusal[] = [];
-  for (const doc of docs) {
-    const r = checkNodeDoc(doc, newEdits);
-    if (r) refusals.push(r);
-  }
-  return refusals;
 }

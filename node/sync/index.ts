@@ -17,8 +17,17 @@ export interface SyncErrorEvent {
   status?: number;
 }
 
+/** A document of this node's that the hub refused (it is kept here, and never uploaded). */
+export interface RefusedDoc {
+  id: string;
+  reason: string;
+  at: string;
+}
+
 export interface SyncState {
   online: boolean;
+  /** Documents the hub refused, newest first (at most 50): each needs a person to look at it. */
+  refused: RefusedDoc[];
   /** Node-written documents not yet uploaded to the hub. */
   pending: number;
   lastSyncAt: string | null;
@@ -69,6 +78,7 @@ export class HubSync {
   private down = { push: false, pull: false };
   private lastError: SyncErrorEvent | null = null;
   private counts = { pulled: 0, pushed: 0 };
+  private refused = new Map<string, RefusedDoc>();
   private recount?: NodeJS.Timeout;
   private stopped = false;
   private readonly hubs: string[];
@@ -85,6 +95,7 @@ export class HubSync {
   snapshot(): SyncState {
     return {
       online: this.online.value,
+      refused: [...this.refused.values()].reverse(),
       pending: this.pending.value,
       lastSyncAt: this.lastSync.value,
       lastError: this.lastError,
@@ -95,8 +106,9 @@ export class HubSync {
   }
 
   async start(): Promise<void> {
-    const saved = await this.opts.db.get<{ pushedSeq: number | string }>(STATE_DOC).catch(() => null);
+    const saved = await this.opts.db.get<{ pushedSeq: number | string; refused?: RefusedDoc[] }>(STATE_DOC).catch(() => null);
     if (saved) this.pushedSeq = saved.pushedSeq;
+    for (const r of saved?.refused ?? []) this.refused.set(r.id, r);
     this.connect();
     this.localFeed = this.opts.db.changes({ since: 'now', live: true, return_docs: false });
     this.localFeed.on('change', (ch: PouchDB.Change<object>) => {
@@ -183,7 +195,16 @@ export class HubSync {
     });
     // emitted at every failed retry round (`paused` only at the first)
     r.on('requestError', () => live() && this.maybeFailover());
-    r.on('denied', (e: { doc?: unknown }) => this.report(direction, { name: 'denied', message: JSON.stringify(e.doc ?? e).slice(0, 200), status: 403 }));
+    // a document the hub refused (`forbidden`): the replication goes on with the others
+    r.on('denied', (e: { id?: string; reason?: string; message?: string; doc?: { id?: string; reason?: string } }) => {
+      const id = e.id ?? e.doc?.id ?? '(unknown)';
+      const reason = e.reason ?? e.doc?.reason ?? e.message ?? 'refused';
+      this.refused.delete(id);
+      this.refused.set(id, { id, reason, at: new Date().toISOString() });
+      while (this.refused.size > 50) this.refused.delete(this.refused.keys().next().value!);
+      this.report(direction, { name: 'forbidden', message: `${id}: ${reason}`, status: 403 });
+      void this.savePushed(this.pushedSeq);
+    });
     r.on('error', (err: unknown) => this.report(direction, err));
   }
 
@@ -236,7 +257,7 @@ export class HubSync {
   private async savePushed(seq: number | string) {
     this.pushedSeq = seq;
     const cur = await this.opts.db.get(STATE_DOC).catch(() => null);
-    await this.opts.db.put({ _id: STATE_DOC, ...(cur?._rev ? { _rev: cur._rev } : {}), pushedSeq: seq }).catch(() => undefined);
+    await this.opts.db.put({ _id: STATE_DOC, ...(cur?._rev ? { _rev: cur._rev } : {}), pushedSeq: seq, refused: [...this.refused.values()] }).catch(() => undefined);
     this.scheduleRecount();
   }
 

@@ -444,7 +444,12 @@
       banner.innerHTML = html`Offline — ${plural(s.pending, 'change')} waiting to sync<span class="small">Keep working: this store saves everything and sends it when the hub is back.${s.lastSyncAt ? ` Last sync ${ago(s.lastSyncAt)}.` : ''}</span>`.s;
       return;
     }
-    banner.hidden = true;
+    if (s.refused && s.refused.length) {
+      // documents the hub refused stay here and are never uploaded: someone has to look at them
+      const r = s.refused[0];
+      banner.className = 'banner bad'; banner.hidden = false;
+      banner.innerHTML = html`The hub refused ${plural(s.refused.length, 'change')} from this store<span class="small">Latest: ${r.id}: ${r.reason}. Everything else keeps syncing; tell your support desk.</span>`.s;
+    } else banner.hidden = true;
     pill.className = 'pill on';
     pill.textContent = s.pending > 0 ? `Syncing · ${s.pending} waiting` : s.lastSyncAt ? `Synced ${ago(s.lastSyncAt)}` : 'Online';
     pill.title = s.lastSyncAt ? `Last sync ${new Date(s.lastSyncAt).toLocaleString()}` : '';

@@ -308,7 +308,9 @@ describe('regressions: the bugs the chaos harness found', () => {
     try {
       for (const q of ['__proto__=', 'constructor=1', 'toString=x', 'hasOwnProperty=1']) expect((await api(hub.url, 'GET', `/sync/G1/_changes?${q}`, undefined, token)).status, q).toBe(400);
       const t0 = Date.now();
-      for (const docs of [[], [null], [{}], [{ id: 1 }], 'x']) expect((await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs }, token)).status, JSON.stringify(docs)).toBe(400);
+      for (const docs of [[null], [{}], [{ id: 1 }], 'x']) expect((await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs }, token)).status, JSON.stringify(docs)).toBe(400);
+      // an empty one (CouchDB's replicator asks it to learn that _bulk_get is served): answered by the gateway itself
+      expect(await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs: [] }, token)).toEqual({ status: 200, body: { results: [] } });
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect((await api(hub.url, 'POST', '/sync/G1/_revs_diff', { a: 1 }, token)).status).toBe(400);
       expect((await api(hub.url, 'POST', '/sync/G1/_all_docs', { keys: [1] }, token)).status).toBe(400);

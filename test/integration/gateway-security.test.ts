@@ -66,36 +66,50 @@ describe('gateway: a node reaches only its own database and its own document typ
     expect((await api(hub.url, 'GET', '/sync/A/', undefined, tokenA)).status).toBe(200);
   });
 
-  it('refuses a DO uploaded by a node and stores nothing of that request', async () => {
+  // a refused document gets CouchDB's own answer (validate_doc_update): 201, `forbidden` for that
+  // document, and the others are written, so one bad document never stops a node's uploads
+  it('refuses a DO uploaded by a node, document by document, and writes the node\'s own documents sent with it', async () => {
     const d = { _id: 'do:X.1.A', type: 'do', doId: 'X.1.A', orderId: 'X', attempt: 1, facility: 'A', kind: 'ship', lines: [{ line: 1, sku: 'S', qty: 1 }], createdAt: new Date().toISOString() };
     const r = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(1), d] }, tokenA);
-    expect(r.status).toBe(403);
-    expect(r.body.reason).toMatch(/written by the hub only/);
+    expect(r.status).toBe(201);
+    expect(r.body).toHaveLength(2);
+    expect(r.body[0]).toMatchObject({ id: evt(1)._id, ok: true });
+    expect(r.body[1]).toMatchObject({ id: d._id, error: 'forbidden' });
+    expect(r.body[1].reason).toMatch(/written by the hub only/);
     const all = await hub.ctx.couch.db('node_a').list();
-    expect(all.rows.map((x) => x.id)).toEqual([]);
+    expect(all.rows.map((x) => x.id)).toEqual([evt(1)._id]);
   });
 
-  it('refuses a malformed document and the valid ones sent with it', async () => {
-    const bad = evt(2, { status: 'teleported' });
-    const r = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(1), bad] }, tokenA);
-    expect(r.status).toBe(403);
-    expect(r.body.refused[0].id).toBe(bad._id);
-    expect((await hub.ctx.couch.db('node_a').list()).rows).toHaveLength(0);
-    const wrongId = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(3), _id: 'evt:other:0001' }] }, tokenA);
-    expect(wrongId.status).toBe(403);
+  it('refuses a malformed document and writes the valid ones sent with it', async () => {
+    const bad = evt(3, { status: 'teleported' });
+    const r = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(2), bad] }, tokenA);
+    expect(r.status).toBe(201);
+    expect(r.body.map((x: any) => [x.id, x.error ?? 'ok'])).toEqual([[evt(2)._id, 'ok'], [bad._id, 'forbidden']]);
+    expect((await hub.ctx.couch.db('node_a').list()).rows.map((x) => x.id)).toEqual([evt(1)._id, evt(2)._id]);
+    const wrongId = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(4), _id: 'evt:other:0001' }] }, tokenA);
+    expect(wrongId.status).toBe(201);
+    expect(wrongId.body).toEqual([{ id: 'evt:other:0001', error: 'forbidden', reason: expect.stringMatching(/_id must be/) }]);
+    // as a replicated revision (new_edits: false), CouchDB lists only the failures: so does the gateway
+    const replicated = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(5), _rev: '1-0123456789abcdef0123456789abcdef' }, { ...bad, _rev: '1-0123456789abcdef0123456789abcdef' }], new_edits: false }, tokenA);
+    expect(replicated.status).toBe(201);
+    expect(replicated.body).toEqual([{ id: bad._id, error: 'forbidden', reason: expect.any(String) }]);
+    expect((await hub.ctx.couch.db('node_a').list()).rows.map((x) => x.id)).toEqual([evt(1)._id, evt(2)._id, evt(5)._id]);
     const notJson = await api(hub.url, 'POST', '/sync/A/_bulk_docs', '{"docs": [', tokenA);
     expect(notJson.status).toBe(400);
   });
 
   it('refuses edits of append-only documents and deletions', async () => {
-    const ok = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(1)] }, tokenA);
+    const ok = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(6)] }, tokenA);
     expect(ok.status).toBe(201);
     const rev = ok.body[0].rev;
-    const edit = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(1), _rev: rev, status: 'shipped' }] }, tokenA);
-    expect(edit.status).toBe(403);
-    const del = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(1), _rev: rev, _deleted: true }] }, tokenA);
-    expect(del.status).toBe(403);
-    const stored = await hub.ctx.couch.db<any>('node_a').get(evt(1)._id);
+    const edit = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(6), _rev: rev, status: 'shipped' }] }, tokenA);
+    expect(edit.body).toEqual([{ id: evt(6)._id, error: 'forbidden', reason: expect.stringMatching(/append-only/) }]);
+    const del = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(6), _rev: rev, _deleted: true }] }, tokenA);
+    expect(del.body).toEqual([{ id: evt(6)._id, error: 'forbidden', reason: expect.stringMatching(/never deleted/) }]);
+    // a single document PUT is refused as CouchDB refuses it: 403 forbidden
+    const put = await api(hub.url, 'PUT', `/sync/A/${encodeURIComponent(evt(6)._id)}`, { ...evt(6), _rev: rev, status: 'shipped' }, tokenA);
+    expect(put.status).toBe(403);
+    const stored = await hub.ctx.couch.db<any>('node_a').get(evt(6)._id);
     expect(stored.status).toBe('ack');
     expect(stored._rev).toBe(rev);
   });
