@@ -5,8 +5,9 @@
  * receipt; a walk-in sale and a count; the offline banner while the hub is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { openPage, type TestPage } from './browser.js';
 import { ASSOCIATE, api, cleanupDirs, freePort, registerFacility, tempDir, testHub, testNode, waitFor } from '../helpers.js';
@@ -14,7 +15,8 @@ import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 import { nodeDbName } from '../../shared/ids.js';
 
-const SCREENSHOT = resolve('docs/associate-page.png');
+// into a temporary folder; `DOM_SCREENSHOT_DIR=docs npx vitest --run test/e2e` refreshes the ones in docs/
+const SCREENSHOT = join(process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')), 'associate-page.png');
 const ATL = { lat: 33.749, lon: -84.388 };
 const TEE = { sku: 'TEE-RED-M', name: 'Red tee, medium', barcode: '0123456789012', substitutes: [] };
 const MUG = { sku: 'MUG-01', name: 'Coffee mug', barcode: '0099887766', substitutes: [] };

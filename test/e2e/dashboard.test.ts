@@ -5,15 +5,17 @@
  * the order turn shipped live, without a reload, when the store ships it. Also Swagger UI at /docs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { openPage, type TestPage } from './browser.js';
 import { PLANNER, api, cleanupDirs, registerFacility, testHub, testNode, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 
-const SCREENSHOT = resolve('docs/dashboard.png');
+// into a temporary folder; `DOM_SCREENSHOT_DIR=docs npx vitest --run test/e2e` refreshes the ones in docs/
+const SCREENSHOT = join(process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')), 'dashboard.png');
 const ATL = { lat: 33.749, lon: -84.388 };
 const XSS = '<img src=x onerror="window.__xss=1">';
 
