@@ -18,7 +18,76 @@ const USAGE = `dom <command> [options]
   bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--no-record]
            [--backend embedded|couchdb|cluster|both|all] [--couch-url URL]   (e2e, scale)
 
-Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.`;
+Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.
+dom <command> --help: that command's options.`;
+
+/** `dom <command> --help`: each command's own flags, with their environment variables and defaults. */
+const HELP: Record<string, string> = {
+  hub: `dom hub: the hub (planner API, sync gateway, allocator, monitor) on one port
+
+  --port N                 DOM_PORT               8080
+  --host H                 DOM_HOST               127.0.0.1 (0.0.0.0 behind a load balancer)
+  --data DIR               DOM_DATA               ./data/hub (the embedded CouchDB's folder)
+  --couch-url URL          COUCH_URL              Apache CouchDB 3.x, e.g. http://admin:secret@127.0.0.1:5984
+                                                  (none: the embedded CouchDB-compatible server in --data)
+  --db-prefix P            DOM_DB_PREFIX          before every database name (several deployments on one CouchDB)
+  --planner-token T        DOM_PLANNER_TOKEN      required, at least 8 characters
+  --instance NAME          DOM_INSTANCE           unique per hub sharing a CouchDB (default host-port)
+  --batch-window-ms N      DOM_BATCH_WINDOW_MS    200
+  --batch-size N           DOM_BATCH_SIZE         500
+  --sweep-ms N             DOM_SWEEP_MS           5000
+  --lease-ttl-ms N         DOM_LEASE_TTL_MS       10000
+  --max-sync-connections N DOM_MAX_SYNC_CONNECTIONS 5000
+  --sourcing JSON          DOM_SOURCING           per channel, e.g. {"default":{"perShipment":6}}
+                           DOM_LOG_LEVEL          info
+Prints {"event":"hub_ready","url":…} when it serves. See docs/OPERATIONS.md.`,
+  node: `dom node: a store's or DC's node (local PouchDB, associate API and page), syncing with the hub
+
+  --id ID                  DOM_NODE_ID            the facility id it was registered under
+  --hub URL[,URL…]         DOM_HUB_URL            the hub (several instances: comma-separated)
+  --token T                DOM_NODE_TOKEN         the node token the registration answered
+  --port N                 DOM_PORT               8081
+  --data DIR               DOM_DATA               ./data/node-<id>
+  --associate-token T      DOM_ASSOCIATE_TOKEN    the associates' sign-in token
+Prints {"event":"node_ready","url":…} when it serves.`,
+  couch: `dom couch: the embedded CouchDB-compatible server alone (express-pouchdb over LevelDB), for
+several hubs to share through COUCH_URL. Apache CouchDB 3.x is the production engine.
+
+  --port N                 DOM_PORT               5984
+  --data DIR               DOM_DATA               ./data/couch
+                           COUCH_USER, COUCH_PASSWORD   the admin account (required)`,
+  demo: `dom demo: an embedded hub, a DC and 12 stores, seeded, live traffic and a summary (npm start)
+
+  --quick                  a shorter run
+  --port N                 the hub's port (default 8080)
+  --data DIR               where the demo keeps its data (default a temporary folder)`,
+  allocate: `dom allocate: allocate a batch offline with the live allocator (the instance format of docs/CONTRACT.md)
+
+  --input FILE             the instance (JSON), required
+  --output FILE            where the result goes (default: standard output)`,
+  chaos: `dom chaos: the fault harness (real hub and node processes, faults, then the invariants)
+
+  --quick                  3 nodes, 60 orders, every kind of fault once or twice
+  --seed N --nodes N --orders N
+  --backend B              embedded (default), couchdb (Apache CouchDB from ../shared/couchdb, killed -9 too)
+                           or cluster (a 3-node CouchDB cluster, its nodes killed one at a time)
+  --report FILE.md         the report as Markdown
+  --keep                   keep the data folders
+Exits 1 on any violation. See docs/RELIABILITY.md.`,
+  replenish: `dom replenish: a replenishment run on a running hub
+
+  --hub URL                DOM_HUB_URL            http://127.0.0.1:8080
+  --planner-token T        DOM_PLANNER_TOKEN
+  --json                   the run's answer as JSON`,
+  bench: `dom bench <allocator|e2e|scale|replenish|instances|highs|all>: the benchmarks
+
+  --quick                  small sizes (the smoke tests)
+  --no-record              print only; do not append to docs/BENCHMARKS.md
+  --backend B              e2e and scale: embedded, couchdb, cluster (e2e), both or all
+                           (default for a full run: all where ../shared/couchdb is here)
+  --couch-url URL          e2e and scale: measure that Apache CouchDB
+See docs/BENCHMARKS.md.`,
+};
 
 type Flags = Record<string, string | undefined>;
 
@@ -59,6 +128,14 @@ function stopOnSignals(stop: () => Promise<void>, log: Logger) {
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd && (rest.includes('--help') || rest.includes('-h'))) {
+    if (HELP[cmd]) console.log(HELP[cmd]);
+    else {
+      console.error(`unknown command "${cmd}"\n\n${USAGE}`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   try {
     switch (cmd) {
       case 'hub': {
