@@ -112,8 +112,19 @@ export class FaultInjector {
         n.proxy.resetNext(1);
         // it fires on the next response through that link; wait (bounded) until it has
         for (let i = 0; i < 100 && n.proxy.stats.resets === before; i++) await sleep(100);
-        if (n.proxy.stats.resets > before) this.counts.midResponseReset++;
-        return { kind, target: n.id, note: n.proxy.stats.resets > before ? 'reset after half a response' : 'no response came through' };
+        if (n.proxy.stats.resets > before) {
+          this.counts.midResponseReset++;
+          return { kind, target: n.id, note: 'reset after half a response' };
+        }
+        // an idle link (its node's pull waiting, heartbeats only): the reset stays armed and is
+        // counted when the next DO or count comes down, before the workload ends
+        this.background.push(
+          (async () => {
+            for (let i = 0; i < 600 && !this.stopped && n.proxy.stats.resets === before; i++) await sleep(100);
+            if (n.proxy.stats.resets > before) this.counts.midResponseReset++;
+          })(),
+        );
+        return { kind, target: n.id, note: 'armed: no response came through within 10 s, fires on the next one' };
       }
       case 'hubKill': {
         let note = '';
