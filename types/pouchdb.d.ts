@@ -102,6 +102,8 @@ declare module 'pouchdb' {
       fetch?: (url: string | URL, opts: RequestInit & { headers: Headers }) => Promise<Response>;
       auto_compaction?: boolean;
       revs_limit?: number;
+      /** the LevelDB adapter's leveldown (shared/leveldb.ts: one that syncs every write) */
+      db?: (location: string) => unknown;
     }
     interface Database<T extends object = Record<string, unknown>> extends EventEmitter {
       name: string;

@@ -1,6 +1,6 @@
 /**
  * The embedded CouchDB-compatible server: express-pouchdb over PouchDB/LevelDB, in a data folder,
- * on loopback only, behind an admin password. Used by the hub when no COUCH_URL is given, and by
+ * on loopback only, behind an admin password; every write is on disk before it is answered. Used by the hub when no COUCH_URL is given, and by
  * `dom couch` as a process of its own for several hubs to share.
  */
 import { mkdirSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb';
+import { durableLeveldown } from '../../shared/leveldb.js';
 
 export interface EmbeddedCouchOptions {
   dataDir: string;
@@ -37,7 +38,8 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  const LocalPouch = PouchDB.defaults({ prefix });
+  // every write synced before it is acknowledged, as Apache CouchDB does (shared/leveldb.ts)
+  const LocalPouch = PouchDB.defaults({ prefix, db: durableLeveldown });
   const expected = Buffer.from(`${opts.user}:${opts.password}`);
 
   const app = express();

@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import PouchDB from 'pouchdb';
 import { DomError } from '../../shared/errors.js';
+import { durableLeveldown } from '../../shared/leveldb.js';
 
 /**
- * The facility's local database: PouchDB on LevelDB in the node's data folder.
+ * The facility's local database: PouchDB on LevelDB in the node's data folder, every write synced
+ * to disk before it is acknowledged (shared/leveldb.ts): a sale, a pick or a receipt the node has
+ * answered survives a power cut.
  *
  * A write that the disk refuses (full, or failing) leaves LevelDB's log with a torn record: every
  * write acknowledged after it is lost when the database is next opened (LevelDB drops the log
@@ -15,7 +18,7 @@ import { DomError } from '../../shared/errors.js';
 export function openLocalDb(dataDir: string, onStorageFailure?: (err: Error) => void): PouchDB.Database {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
-  const db = new PouchDB(join(dir, 'db'), { auto_compaction: false });
+  const db = new PouchDB(join(dir, 'db'), { auto_compaction: false, db: durableLeveldown });
   // the store, the sync (two replications and a pending counter) and tools each follow the feed
   db.setMaxListeners(50);
   guardWrites(db, onStorageFailure);
