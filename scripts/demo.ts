@@ -201,10 +201,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   print(`  sync latency      hub→node p50 ${summary.syncDownMs.p50} ms, p99 ${summary.syncDownMs.p99} ms; node→hub p50 ${summary.syncUpMs.p50} ms, p99 ${summary.syncUpMs.p99} ms`);
   print(`SUMMARY ${JSON.stringify(summary)}`);
   print('');
-  print(`  hub API           ${hub.url}/api/v1  (planner token: ${plannerToken})`);
-  print(`  API docs          ${hub.url}/openapi.json`);
-  print(`  node sync health  ${hub.url}/api/v1/nodes`);
-  print(`  associate page    ${nodes[1]!.url}/  (${nodes[1]!.config.id}; associate token: ${associateToken})`);
+  print('Open in a browser:');
+  print(`  planner dashboard  ${hub.url}/   (sign in with the planner token: ${plannerToken})`);
+  print(`  API docs           ${hub.url}/docs   (try calls there with the same token; the OpenAPI document is ${hub.url}/openapi.json)`);
+  print(`  associate pages    (sign in with the associate token: ${associateToken})`);
+  for (const n of nodes) print(`    ${n.config.id.padEnd(8)} ${n.url}/`);
+  print(`From a shell: curl -H 'authorization: Bearer ${plannerToken}' ${hub.url}/api/v1/nodes   (sync health of every node)`);
 
   const stopAll = async () => {
     sub.unsubscribe();

@@ -3,7 +3,8 @@
  * CLI does not expose (a harness wants reconnection within seconds of a restored link, not the
  * production cap of 30 s). Run as `node --import tsx scripts/node-proc.ts --id … --hub … --token …
  * [--port N] [--data DIR] [--initial-backoff-ms 100] [--max-backoff-ms 2000]`; prints
- * `{"event":"node_ready","url","id"}` once serving, stops cleanly on SIGTERM/SIGINT.
+ * `{"event":"node_ready","url","id"}` once serving, stops cleanly on SIGTERM/SIGINT. SIGUSR2 toggles
+ * a simulated full disk, SIGUSR1 writes a poison document (below).
  */
 import { parseArgs } from 'node:util';
 import { startNode } from '../node/index.js';
@@ -54,6 +55,16 @@ for (const m of ['put', 'post', 'bulkDocs'] as const) {
 process.on('SIGUSR2', () => {
   diskFull = !diskFull;
   log.warn({ diskFull }, 'simulated disk full toggled');
+});
+
+// A poison document, for the harness: SIGUSR1 writes into the node's own database a document of a
+// node-owned type that the gateway must refuse (an event with a status no DO has). Uploads of
+// everything else must go on, and the refusal must show at the node and the hub.
+process.on('SIGUSR1', () => {
+  const doId = `POISON-${Date.now()}.1.${node.config.id}`;
+  node.db
+    .put({ _id: `evt:${doId}:0001`, type: 'evt', doId, n: 1, status: 'teleported', facility: node.config.id, at: new Date().toISOString() })
+    .then(() => log.warn({ doId }, 'poison document written'), (err: unknown) => log.error({ err }, 'writing the poison document failed'));
 });
 
 let stopping = false;

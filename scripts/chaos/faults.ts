@@ -1,15 +1,16 @@
 /**
  * The fault schedule: link cuts, slow links and mid-response resets on the node ↔ hub proxies,
  * kill -9 and restart of the hub (one of them while a replenishment run is in flight) and of
- * nodes, a full disk at one node, and on Apache CouchDB kill -9 of CouchDB itself (of one node at
- * a time, on a cluster). Faults fire as the workload progresses (by the share of
+ * nodes, a full disk at one node, a poison document in a node's database (which the gateway must
+ * refuse, the rest going on), and on Apache CouchDB kill -9 of CouchDB itself (of one node at a
+ * time, on a cluster). Faults fire as the workload progresses (by the share of
  * orders accepted), so a slow machine gets the same faults as a fast one, only later.
  */
 import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { sleep, type Rng } from './util.js';
 
-export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull' | 'couchKill';
+export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull' | 'couchKill' | 'poisonDoc';
 
 export interface FaultCounts {
   linkCut: number;
@@ -20,6 +21,8 @@ export interface FaultCounts {
   diskFull: number;
   /** kill -9 of Apache CouchDB (a process of its own) and its restart on the same data */
   couchKill: number;
+  /** a document the gateway must refuse, written into a node's own database */
+  poisonDoc: number;
 }
 
 export interface FaultLogEntry {
@@ -30,7 +33,7 @@ export interface FaultLogEntry {
   note?: string;
 }
 
-export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0 });
+export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0, poisonDoc: 0 });
 
 export class FaultInjector {
   readonly counts = emptyCounts();
@@ -163,6 +166,14 @@ export class FaultInjector {
         const t0 = Date.now();
         await cluster.startCouch();
         return { kind, target, note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
+      }
+      case 'poisonDoc': {
+        const n = this.pickNode((x) => !x.disk?.full && !!x.proc);
+        if (!n.proc) return { kind, target: 'none', note: 'no node process up' };
+        n.proc.child.kill('SIGUSR1');
+        this.workload.tracker.poisoned.set(n.id, (this.workload.tracker.poisoned.get(n.id) ?? 0) + 1);
+        this.counts.poisonDoc++;
+        return { kind, target: n.id, note: 'an event with a status no DO has, in the node\'s own database' };
       }
       case 'diskFull': {
         const n = cluster.nodes.find((x) => x.disk);

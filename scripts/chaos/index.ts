@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Cluster, type FacilitySpec, type NodeHandle } from './cluster.js';
 import { Workload, generateOrders, type WorkloadOptions } from './workload.js';
 import { FaultInjector, type FaultCounts } from './faults.js';
-import { checkInvariants, type Doc, type Snapshot } from './invariants.js';
+import { checkInvariants, isPoison, type Doc, type Snapshot } from './invariants.js';
 import { formatConsole, formatMarkdown, type Report } from './report.js';
 import { http, mapLimit, rng, sleep } from './util.js';
 
@@ -57,8 +57,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const backend = opts.backend ?? 'embedded';
   const want: FaultCounts = {
     ...(quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3 }),
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2 }),
     ...opts.faults,
   } as FaultCounts;
   const r = rng(seed);
@@ -223,7 +223,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       for (const f of res.body?.facilities ?? []) hubOnHand.set(`${f.facility}|${sku}`, f.onHand);
     }
     await cluster.stopAll();
-    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand };
+    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand, nodePoison: new Map(), nodeRefused: new Map() };
     const { openCouch } = await import('../../hub/couch/index.js');
     const couch = await openCouch({ dataDir: cluster.hubDir, couchUrl: cluster.hubEnv.COUCH_URL, dbPrefix: cluster.hubEnv.DOM_DB_PREFIX });
     try {
@@ -237,7 +237,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       const db = new PouchDB(join(n.dataDir, 'db'));
       try {
         const res = await db.allDocs({ include_docs: true, conflicts: true });
-        snap.nodeDbs.set(n.id, res.rows.map((x) => x.doc as unknown as Doc));
+        const docs = res.rows.map((x) => x.doc as unknown as Doc);
+        // the harness's poison documents are checked on their own (poison_refused)
+        snap.nodeDbs.set(n.id, docs.filter((d) => !isPoison(d._id)));
+        snap.nodePoison!.set(n.id, docs.filter((d) => isPoison(d._id)));
+        const state = await db.get<{ refused?: { id: string }[] }>('_local/dom-sync-state').catch(() => null);
+        snap.nodeRefused!.set(n.id, (state?.refused ?? []).map((r) => r.id));
       } finally {
         await db.close();
       }

@@ -23,7 +23,14 @@ export interface Snapshot {
   apiOrders: Map<string, { status: number; orderStatus?: string }>;
   /** `facility|sku` → on hand in the hub's availability index (GET /api/v1/inventory/:sku) */
   hubOnHand: Map<string, number>;
+  /** facility → the poison documents the harness wrote into its node's database (kept out of nodeDbs) */
+  nodePoison?: Map<string, Doc[]>;
+  /** facility → the ids its node lists as refused by the hub */
+  nodeRefused?: Map<string, string[]>;
 }
+
+/** A poison document of the harness's (scripts/node-proc.ts, SIGUSR1). */
+export const isPoison = (id: string) => id.startsWith('evt:POISON-');
 
 export interface InvariantResult {
   name: string;
@@ -280,6 +287,19 @@ export function checkInvariants(s: Snapshot, t: Tracker): InvariantResult[] {
     for (const [sku, q] of taken) {
       const bound = (supply.get(sku) ?? 0) + (pickupIn.get(`${f}|${sku}`) ?? 0) - (Number.isFinite(safety.get(sku)) ? safety.get(sku)! : 0);
       safe.ok(q <= bound, () => `${f} ${sku}: DOs took ${q}, supply less safety stock is ${bound}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- poison documents
+  const poison = check('poison_refused', 'every poison document written into a node\'s database was refused by the gateway: never in the hub\'s copy, listed as refused at the node, while its other uploads went on (the other invariants)');
+  for (const [f, want] of t.poisoned) {
+    const docs = s.nodePoison?.get(f) ?? [];
+    const hub = new Set((s.hubDbs.get(f) ?? []).map((d) => d._id));
+    const refused = new Set(s.nodeRefused?.get(f) ?? []);
+    poison.ok(docs.length === want, () => `${f}: ${want} poison documents injected, ${docs.length} in the node's database`);
+    for (const d of docs) {
+      poison.ok(!hub.has(d._id), () => `${f}: ${d._id} reached the hub`);
+      poison.ok(refused.has(d._id), () => `${f}: ${d._id} not listed as refused at the node (it lists ${[...refused].join(', ') || 'none'})`);
     }
   }
 

@@ -62,6 +62,7 @@ export function formatMarkdown(r: Report): string {
     nodeKill: 'node kill -9 and restart',
     diskFull: `full disk at one node (${r.diskMode === 'tmpfs' ? 'a real tmpfs filled up: ENOSPC from the kernel' : 'simulated ENOSPC'})`,
     couchKill: 'CouchDB kill -9 and restart on the same data',
+    poisonDoc: 'poison document in a node\'s database (the gateway must refuse it, the rest going on)',
   };
   for (const k of Object.keys(names) as (keyof FaultCounts)[]) lines.push(`| ${names[k]} | ${r.faultsPlanned[k]} | ${f[k]} |`);
   lines.push('');

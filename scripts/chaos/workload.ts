@@ -59,6 +59,8 @@ export class Tracker {
   replenishmentRuns = 0;
   purchaseOrders = 0;
   ops = 0;
+  /** facility → poison documents written into its node's database (the gateway must refuse them) */
+  readonly poisoned = new Map<string, number>();
 
   unknownOutcome(kind: string) {
     this.unknown[kind] = (this.unknown[kind] ?? 0) + 1;
