@@ -140,7 +140,7 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
       this.set((await nodeSamples()).length);
     },
   });
-  nodeGauge('dom_node_online', '1 when the node was heard from in the last minute', (n) => (n.lastSeen !== null && Date.now() - n.lastSeen < ONLINE_WINDOW_MS ? 1 : 0));
+  nodeGauge('dom_node_online', '1 when the node is linked now (an open sync request to this instance) or was heard from in the last minute', (n) => (n.openConnections > 0 || (n.lastSeen !== null && Date.now() - n.lastSeen < ONLINE_WINDOW_MS) ? 1 : 0));
   nodeGauge('dom_node_last_seen_timestamp_seconds', 'When the node last called the sync gateway (unix time; 0: never)', (n) => (n.lastSeen === null ? 0 : n.lastSeen / 1000));
   nodeGauge('dom_node_sync_lag_seconds', 'Seconds since the node last called the sync gateway', (n) => (n.lastSeen === null ? null : Math.max(0, (Date.now() - n.lastSeen) / 1000)));
   nodeGauge('dom_node_sync_pending_changes', 'Changes in the node database the node has not pulled yet', (n) => n.pending);

@@ -2,7 +2,11 @@
 import { Hono } from 'hono';
 import type { HubContext } from '../context.js';
 
-/** A node that has not been heard from for this long is reported offline. */
+/**
+ * Online means linked now: this instance holds an open sync request from the node (its live pull
+ * waits in a longpoll between changes), or the node was heard from within this window (between
+ * two requests, or through another hub instance). Last seen is reported beside it.
+ */
 const ONLINE_WINDOW_MS = 60_000;
 
 function seqNumber(seq: string | number | null | undefined): number | null {
@@ -24,7 +28,8 @@ export function nodesApi(ctx: HubContext) {
         return {
           id: n.id,
           db: n.db,
-          online: s.lastSeen !== null && Date.now() - Date.parse(s.lastSeen) < ONLINE_WINDOW_MS,
+          online: s.openConnections > 0 || (s.lastSeen !== null && Date.now() - Date.parse(s.lastSeen) < ONLINE_WINDOW_MS),
+          linked: s.openConnections > 0,
           lastSeen: s.lastSeen,
           lastCheckpoint: s.lastCheckpoint,
           lastUploadAt: s.lastUploadAt,

@@ -76,6 +76,20 @@ describe('sync backbone: hub and two nodes on loopback', () => {
     expect(nodeA.docsUploaded).toBeGreaterThan(0);
   });
 
+  it('reports an idle node that is linked (its live pull waiting at the hub) as online, however long ago it last sent anything', async () => {
+    const get = async () => (await api(hub.url, 'GET', '/api/v1/nodes')).body.find((n: any) => n.id === 'A');
+    await waitFor('node A linked', async () => (await get()).linked === true);
+    // as after ten quiet minutes: nothing heard, the pull still open (retried if A spoke meanwhile)
+    const quiet = await waitFor('a quiet reading', async () => {
+      hub.ctx.stats.get('A').lastSeen = new Date(Date.now() - 10 * 60_000).toISOString();
+      const n = await get();
+      return Date.parse(n.lastSeen) < Date.now() - 9 * 60_000 ? n : null;
+    });
+    expect(quiet).toMatchObject({ linked: true, online: true });
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/dom_node_online\{[^}]*node="A"[^}]*\} 1/);
+  });
+
   it('keeps uploading a node\'s other documents when the hub refuses one, and shows the refused one at the node and the hub', async () => {
     // a document the gateway must refuse, in the node's own database (a bug, or a tampered store)
     const poison = { _id: 'evt:P.1.B:0001', type: 'evt', doId: 'P.1.B', n: 1, status: 'teleported', facility: 'B', at: new Date().toISOString() };
