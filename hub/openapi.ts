@@ -194,7 +194,7 @@ function buildHub(): OpenApiDocument {
   for (const m of ['put', 'post'] as const) plan(m, '/api/v1/model-stock', { summary: 'set model stock (JSON array or CSV)', body: modelStock, csv: true, responses: { 200: ['written', Written] } });
   plan('get', '/api/v1/model-stock', { summary: 'model stock with the actual position and the gap', query: { facility: Ident.optional(), sku: Sku.optional() }, responses: { 200: ['rows', Rows] } });
   plan('post', '/api/v1/forecasts', { summary: 'load daily or weekly forecasts (JSON array or CSV)', body: forecasts, csv: true, responses: { 201: ['written', z.object({ written: z.number().int(), rows: z.number().int() })] } });
-  plan('post', '/api/v1/replenishment/run', { summary: 'plan transfers and purchase suggestions', responses: { 200: ['the plan', z.object({ transfers: Rows, purchaseSuggestions: Rows }).loose()] } });
+  plan('post', '/api/v1/replenishment/run', { summary: 'plan transfers and purchase suggestions; {"dryRun":true} plans only and writes nothing', body: z.strictObject({ dryRun: z.boolean().optional() }), responses: { 200: ['the plan, with the stores served by their nearest DC and the rows skipped with their reasons', z.object({ transfers: Rows, purchaseSuggestions: Rows, servedByNearestDc: Rows, skipped: Rows, dryRun: z.boolean() }).loose()], 400: ['an unknown field or a bad value', ErrorBody] } });
   const atpQuery = (planning as Record<string, unknown>).AtpQuery;
   plan('get', '/api/v1/atp', {
     summary: 'time-phased availability: quantity by date, best facilities',

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import type { PlanningStore, SupplyDoc, ModelStockDoc, ForecastDoc } from '../planning/store.js';
 import { runReplenishment } from '../planning/run.js';
+import { modelTarget } from '../planning/replenish.js';
 import { csvRecords } from '../planning/csv.js';
 import { parseWith, readJson } from '../../shared/http.js';
 import { badRequest, conflict, isStatus } from '../../shared/errors.js';
@@ -18,6 +19,7 @@ import { distanceKm } from '../../shared/geo.js';
 const Qty = z.number().int('must be a whole number').positive('must be positive');
 const Lines = z.array(z.object({ sku: Sku, qty: Qty })).min(1).max(5_000);
 const Future = z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) >= startOfToday(), 'must not be in the past');
+export const RunBody = z.strictObject({ dryRun: z.boolean().default(false) });
 export const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
 export const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
 export const ModelStockRow = z
@@ -127,7 +129,9 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
         const onOrder = planning.onOrder(m.facility, m.sku);
         const committed = ctx.index.reserved(m.facility, m.sku);
         const actual = onHand + inTransit + onOrder - committed;
-        return { facility: m.facility, sku: m.sku, min: m.min, max: m.max, ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}), onHand, inTransit, onOrder, committed, actual, gap: Math.max(0, m.max - actual), belowMin: actual <= m.min };
+        // days of supply in units of today's forecast, as the next run will use them
+        const { min, max } = modelTarget(m, planning.daily(m.facility, m.sku) ?? 0);
+        return { facility: m.facility, sku: m.sku, min, max, ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}), onHand, inTransit, onOrder, committed, actual, gap: Math.max(0, max - actual), belowMin: actual <= min };
       })
       .sort((a, b) => a.facility.localeCompare(b.facility) || a.sku.localeCompare(b.sku));
     return c.json(out);
@@ -156,7 +160,20 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     return c.json({ written: saved.length, rows: list.length }, 201);
   });
 
-  app.post('/replenishment/run', async (c) => c.json(await runReplenishment(ctx, planning)));
+  app.post('/replenishment/run', async (c) => {
+    // an empty body, {} or {"dryRun": true} (plan only, nothing written); anything else is refused
+    const text = (await c.req.text()).trim();
+    let raw: unknown = {};
+    if (text) {
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw badRequest('malformed_json', 'the body is not valid JSON');
+      }
+    }
+    const { dryRun } = parseWith(RunBody, raw);
+    return c.json(await runReplenishment(ctx, planning, { dryRun }));
+  });
 
   app.get('/atp', async (c) => {
     const q = parseWith(AtpQuery, c.req.query(), 'invalid_query');

@@ -183,3 +183,26 @@ export function planReplenishment(input: PlanInput): ReplenishmentPlan {
   }
   return { transfers, purchaseSuggestions, fairShare: reports };
 }
+
+/**
+ * A model stock's min and max as they stand now: given as units, or as days of supply of the
+ * forecast (or sales-history) demand at the time of the run, reordering at half the target.
+ */
+export function modelTarget(m: { min: number; max: number; daysOfSupply?: number }, daily: number): { min: number; max: number } {
+  if (!m.daysOfSupply) return { min: m.min, max: m.max };
+  const max = Math.max(1, Math.ceil(daily * m.daysOfSupply));
+  return { min: Math.floor(max / 2), max };
+}
+
+/** The DC nearest a store (great-circle km), among the enabled DCs; null when there is none. */
+export function nearestDc<F extends { id: string; type: string; lat: number; lon: number; enabled?: boolean }>(store: F, facilities: F[], km: (a: F, b: F) => number): F | null {
+  let best: F | null = null;
+  let bestKm = Infinity;
+  for (const f of facilities) {
+    if (f.type !== 'dc' || f.enabled === false) continue;
+    const d = km(store, f);
+    if (d < bestKm || (d === bestKm && best && f.id < best.id)) [best, bestKm] = [f, d];
+  }
+  return best;
+}
+

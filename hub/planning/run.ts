@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { HubContext } from '../context.js';
 import type { PlanningStore, SupplyDoc } from './store.js';
-import { planReplenishment, type StoreNeedInput, type ReplenishmentPlan } from './replenish.js';
+import { modelTarget, nearestDc, planReplenishment, type StoreNeedInput, type ReplenishmentPlan } from './replenish.js';
+import { distanceKm } from '../../shared/geo.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DistributionOrderDoc, InboundDoc, SaleDoc } from '../../shared/schemas.js';
 import { writeDos } from '../dos.js';
@@ -20,13 +21,25 @@ export interface RunSummary extends ReplenishmentPlan {
   stores: number;
   skus: number;
   forecastSource: { forecast: number; salesHistory: number; none: number };
+  /** Stores without a serving DC, served by their nearest DC in this run. */
+  servedByNearestDc: { store: string; dc: string; km: number }[];
+  /** Model-stock rows the run could not plan, each with its reason. */
+  skipped: { facility: string; sku: string; reason: string }[];
+  /** Planned only: nothing was written (`{"dryRun": true}`). */
+  dryRun: boolean;
+}
+
+export interface RunOptions {
+  /** Plan and answer, write nothing. */
+  dryRun?: boolean;
 }
 
 const LEAD_DAYS = 2;
 const HISTORY_DAYS = 28;
 
-export async function runReplenishment(ctx: HubContext, planning: PlanningStore): Promise<RunSummary> {
-  await finishTransfers(ctx, planning); // what an earlier run decided and did not finish writing
+export async function runReplenishment(ctx: HubContext, planning: PlanningStore, opts: RunOptions = {}): Promise<RunSummary> {
+  const dryRun = !!opts.dryRun;
+  if (!dryRun) await finishTransfers(ctx, planning); // what an earlier run decided and did not finish writing
   const facilities = await ctx.facilities.list();
   const byId = new Map(facilities.map((f) => [f.id, f]));
   const stores: StoreNeedInput[] = [];
@@ -43,16 +56,21 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore)
     return history.get(facility)!.get(sku);
   };
   const dcModel: Parameters<typeof planReplenishment>[0]['dcModelStock'] = [];
+  const skipped: RunSummary['skipped'] = [];
+  const nearest = new Map<string, { dc: string; km: number }>();
   for (const m of planning.modelStock.values()) {
     const f = byId.get(m.facility);
-    if (!f) continue;
-    const committed = ctx.index.reserved(m.facility, m.sku);
-    const onHand = ctx.index.view(m.facility, m.sku)?.onHand ?? 0;
-    if (f.type === 'dc') {
-      dcModel.push({ dc: f.id, sku: m.sku, min: m.min, max: m.max, onHand, onOrder: planning.onOrder(f.id, m.sku) + planning.inTransit(f.id, m.sku), committed });
+    if (!f) {
+      skipped.push({ facility: m.facility, sku: m.sku, reason: 'no such facility' });
       continue;
     }
-    if (!f.servingDc) continue;
+    if (f.enabled === false) {
+      skipped.push({ facility: m.facility, sku: m.sku, reason: 'facility disabled' });
+      continue;
+    }
+    const committed = ctx.index.reserved(m.facility, m.sku);
+    const onHand = ctx.index.view(m.facility, m.sku)?.onHand ?? 0;
+    // demand as it is now: the forecast, else the last 28 days of sales
     let daily = planning.daily(f.id, m.sku);
     if (daily !== null) source.forecast++;
     else {
@@ -60,8 +78,28 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore)
       if (daily !== null) source.salesHistory++;
       else source.none++;
     }
-    stores.push({ store: f.id, dc: f.servingDc, sku: m.sku, onHand, inTransit: planning.inTransit(f.id, m.sku), onOrder: planning.onOrder(f.id, m.sku), committed, min: m.min, max: m.max, daily: daily ?? 0 });
+    // days of supply are turned into units here, with the demand of today (not when it was saved)
+    const { min, max } = modelTarget(m, daily ?? 0);
+    if (f.type === 'dc') {
+      dcModel.push({ dc: f.id, sku: m.sku, min, max, onHand, onOrder: planning.onOrder(f.id, m.sku) + planning.inTransit(f.id, m.sku), committed });
+      continue;
+    }
+    let dc = f.servingDc && byId.get(f.servingDc)?.enabled !== false ? f.servingDc : undefined;
+    if (!dc) {
+      // no serving DC (or a disabled one): the nearest DC serves it, and the answer says so
+      if (!nearest.has(f.id)) {
+        const n = nearestDc(f, facilities, distanceKm);
+        if (n) nearest.set(f.id, { dc: n.id, km: Math.round(distanceKm(f, n) * 10) / 10 });
+      }
+      dc = nearest.get(f.id)?.dc;
+    }
+    if (!dc) {
+      skipped.push({ facility: m.facility, sku: m.sku, reason: 'no DC in the network to serve this store' });
+      continue;
+    }
+    stores.push({ store: f.id, dc, sku: m.sku, onHand, inTransit: planning.inTransit(f.id, m.sku), onOrder: planning.onOrder(f.id, m.sku), committed, min, max, daily: daily ?? 0 });
   }
+  const servedByNearestDc = [...nearest].map(([store, n]) => ({ store, ...n }));
   const plan = planReplenishment({ stores, dcAvailable: (dc, sku) => ctx.index.available(dc, sku), dcModelStock: dcModel });
   const runId = createHash('sha256').update(JSON.stringify(plan.transfers)).digest('hex').slice(0, 10);
 
@@ -89,6 +127,8 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore)
   }
   // Reserve what was decided before the first write: the allocator, or another run, reading the
   // DC's availability or the stores' supply meanwhile must not hand out the same units again.
+  const summary = { ...plan, runId, stores: new Set(stores.map((s) => s.store)).size, skus: new Set(stores.map((s) => s.sku)).size, forecastSource: source, servedByNearestDc, skipped, dryRun };
+  if (dryRun) return { ...summary, transfers: withIds, created: 0 };
   const fresh = shipments.filter((x) => !planning.supply.has(x.id));
   for (const x of fresh) {
     planning.addSupply(x);
@@ -112,7 +152,7 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore)
     throw err;
   }
   await finishTransfers(ctx, planning, fresh.filter((x) => x._rev));
-  return { ...plan, transfers: withIds, runId, created, stores: new Set(stores.map((s) => s.store)).size, skus: new Set(stores.map((s) => s.sku)).size, forecastSource: source };
+  return { ...summary, transfers: withIds, created };
 }
 
 /**

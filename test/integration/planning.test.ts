@@ -146,3 +146,50 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
     expect((await get('/api/v1/model-stock?facility=S1&sku=A')).body[0]).toMatchObject({ min: 10, max: 40 });
   });
 });
+
+describe('replenishment as a new user sets it up: no serving DC, days of supply before forecasts, a dry run', () => {
+  let hub: Hub;
+  beforeAll(async () => {
+    hub = await testHub(undefined, { batchWindowMs: 100 });
+    // registered as the README shows it: no servingDc
+    await registerFacility(hub.url, { id: 'DCN', type: 'dc', lat: 40.0, lon: -100.0, capacity: 10_000, pickup: false });
+    await registerFacility(hub.url, { id: 'DCF', type: 'dc', lat: 33.0, lon: -84.0, capacity: 10_000, pickup: false });
+    await registerFacility(hub.url, { id: 'SN', type: 'store', lat: 40.2, lon: -100.3 });
+    await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'Z', name: 'Z' }]);
+    for (const f of ['DCN', 'DCF']) await api(hub.url, 'POST', '/api/v1/inventory', { facility: f, positions: [{ sku: 'Z', onHand: 100 }] });
+    await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'SN', positions: [{ sku: 'Z', onHand: 0 }] });
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    await cleanupDirs();
+  });
+
+  it('turns days of supply into units with the forecasts of the run, not those of the day the model stock was saved', async () => {
+    expect((await api(hub.url, 'PUT', '/api/v1/model-stock', [{ facility: 'SN', sku: 'Z', daysOfSupply: 10 }])).status).toBe(200);
+    // the forecast comes after: 3 a day
+    expect((await api(hub.url, 'POST', '/api/v1/forecasts', Array.from({ length: 14 }, (_, i) => ({ facility: 'SN', sku: 'Z', date: date(i), qty: 3 })))).status).toBe(201);
+    expect((await api(hub.url, 'GET', '/api/v1/model-stock?facility=SN')).body[0]).toMatchObject({ daysOfSupply: 10, min: 15, max: 30, gap: 30 });
+  });
+
+  it('plans a dry run without writing anything, and refuses a field it does not know', async () => {
+    const dry = await api(hub.url, 'POST', '/api/v1/replenishment/run', { dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, created: 0, servedByNearestDc: [{ store: 'SN', dc: 'DCN' }] });
+    expect(dry.body.transfers.map((t: any) => [t.from, t.to, t.sku, t.qty])).toEqual([['DCN', 'SN', 'Z', 30]]);
+    expect((await api(hub.url, 'GET', '/api/v1/dos?facility=DCN')).body).toEqual([]);
+    expect((await api(hub.url, 'GET', '/api/v1/model-stock?facility=SN')).body[0].inTransit).toBe(0);
+    const typo = await api(hub.url, 'POST', '/api/v1/replenishment/run', { dryrun: true });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toContain('dryrun');
+    expect((await api(hub.url, 'GET', '/api/v1/dos?facility=DCN')).body).toEqual([]);
+  });
+
+  it('serves a store without a serving DC from its nearest DC, and says so', async () => {
+    const run = await api(hub.url, 'POST', '/api/v1/replenishment/run', {});
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ dryRun: false, stores: 1, skipped: [], servedByNearestDc: [{ store: 'SN', dc: 'DCN' }] });
+    expect(run.body.created).toBeGreaterThan(0);
+    expect(run.body.transfers.map((t: any) => [t.from, t.to, t.qty])).toEqual([['DCN', 'SN', 30]]);
+    await waitFor('the transfer DO at DCN', async () => (await api(hub.url, 'GET', '/api/v1/dos?facility=DCN')).body.length === 1);
+  });
+});
