@@ -312,10 +312,27 @@ export class NodeStore {
     return [...this.inv.values()].sort((a, b) => a.sku.localeCompare(b.sku));
   }
 
-  sale(sku: string, qty: number): Promise<{ sale: SaleDoc; position: InvDoc; atRisk: string[] }> {
+  /** A SKU this facility knows: in the catalogue the hub sent it, or with a position here. */
+  knows(sku: string): boolean {
+    return this.items.has(sku) || this.inv.has(sku);
+  }
+
+  private mustKnow(sku: string): void {
+    if (!this.knows(sku)) throw new DomError(422, 'unknown_sku', `"${sku}" is not in this store's catalogue: check the SKU, or ask the planners to load it (a count through the hub)`);
+  }
+
+  /**
+   * A walk-in sale. The goods are gone, so a sale larger than the units on hand is still recorded,
+   * and flagged (`oversold`): the position is wrong somewhere, and a count is suggested.
+   */
+  sale(sku: string, qty: number): Promise<{ sale: SaleDoc; position: InvDoc; atRisk: string[]; oversold?: { onHandBefore: number; short: number; countSuggested: true } }> {
     return this.serial(async () => {
+      this.mustKnow(sku);
+      const before = this.inv.get(sku)?.onHand ?? 0;
       const sale: SaleDoc = { _id: `sale:${randomUUID()}`, type: 'sale', sku, qty, at: new Date().toISOString() };
       await this.commit(sale as unknown as AnyDoc, [sku]);
+      const oversold = qty > before ? { onHandBefore: before, short: qty - Math.max(0, before), countSuggested: true as const } : undefined;
+      if (oversold) this.log.warn({ sku, qty, onHandBefore: before }, 'sale larger than the units on hand: a count is suggested');
       const pos = this.inv.get(sku)!;
       // A walk-in sale may eat into units held for DOs: flag those DOs at risk, newest first.
       const atRisk: string[] = [];
@@ -333,12 +350,16 @@ export class NodeStore {
           deficit -= o.doc.lines.filter((l) => l.sku === sku).reduce((s, l) => s + l.qty, 0);
         }
       }
-      return { sale, position: this.inv.get(sku)!, atRisk };
+      return { sale, position: this.inv.get(sku)!, atRisk, ...(oversold ? { oversold } : {}) };
     });
   }
 
   adjust(sku: string, onHand: number, reason: string, countId?: string): Promise<InvDoc> {
-    return this.serial(() => this.writeAdjustment(sku, onHand, reason, countId));
+    return this.serial(async () => {
+      // an associate's count of a SKU this store has never heard of is a typo, not stock
+      if (!countId) this.mustKnow(sku);
+      return this.writeAdjustment(sku, onHand, reason, countId);
+    });
   }
 
   private async writeAdjustment(sku: string, onHand: number, reason: string, countId?: string, safetyStock?: number): Promise<InvDoc> {

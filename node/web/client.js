@@ -701,7 +701,8 @@
         `Sold ${qty} × ${sku}. Available now ${res.position ? res.position.available : '?'}.` +
         (res.atRisk && res.atRisk.length ? ` ${plural(res.atRisk.length, 'task')} now at risk: ${res.atRisk.join(', ')}.` : ''));
       if (r) {
-        if (r.atRisk && r.atRisk.length) flash('error', `Sold ${qty} × ${sku}, but it was held for an order: ${plural(r.atRisk.length, 'task')} now at risk (${r.atRisk.join(', ')}).`);
+        if (r.oversold) flash('error', `Sold ${qty} × ${sku}, but only ${r.oversold.onHandBefore} were on the books: the sale is recorded; please count ${sku} (Adjust stock).`);
+        else if (r.atRisk && r.atRisk.length) flash('error', `Sold ${qty} × ${sku}, but it was held for an order: ${plural(r.atRisk.length, 'task')} now at risk (${r.atRisk.join(', ')}).`);
         S.form.saleSku = ''; S.form.saleQty = '1';
         render();
         refreshView().catch(() => undefined);

@@ -9,7 +9,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
-import { api, backendFor, BACKEND, cleanupDirs, freePort, openTestCouch, registerFacility, spawnDom, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
+import { api, backendFor, BACKEND, cleanupDirs, freePort, openTestCouch, registerFacility, spawnDom, stockNode, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
 import { startCouchDb } from '../../scripts/couchdb.js';
 import { ids } from '../../shared/ids.js';
 import { startHub, type Hub } from '../../hub/index.js';
@@ -387,7 +387,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     const sale = (qty: number) => api(node.url, 'POST', '/api/v1/sales', { sku: 'A', qty }, ASSOCIATE);
     const acked: string[] = [];
     try {
-      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      await stockNode(hub.url, node, 'D1', 'A', 0);
       for (let i = 0; i < 5; i++) acked.push((await sale(1)).body.sale._id);
       // fill the disk
       const ballast = join(dir, 'ballast');

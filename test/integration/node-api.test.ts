@@ -68,6 +68,9 @@ describe('the node: associate API, with and without the hub', () => {
       ['/adjustments', { sku: 'TEE', onHand: -4, reason: 'count' }, 400, 'invalid_body'],
       ['/receipts', { inboundId: 'NOPE', lines: [{ sku: 'TEE', qty: 1 }] }, 404, 'unknown_inbound'],
       ['/sales', { sku: 'TEE', qty: 0 }, 400, 'invalid_body'],
+      // a SKU this store has never heard of: a typo, refused (it used to create `inv:NOPE` at -1)
+      ['/sales', { sku: 'NOPE', qty: 1 }, 422, 'unknown_sku'],
+      ['/adjustments', { sku: 'NOPE', onHand: 3, reason: 'count' }, 422, 'unknown_sku'],
     ];
     for (const [path, body, status, code] of bad) {
       const r = await nodeApi('POST', path, body);
@@ -100,6 +103,22 @@ describe('the node: associate API, with and without the hub', () => {
     } finally {
       await s2.stop();
     }
+  });
+
+  it('records a sale larger than the units on hand (the goods are gone) and flags it, a count suggested', async () => {
+    expect((await nodeApi('POST', '/adjustments', { sku: 'TEE', onHand: 3, reason: 'cycle count' })).status).toBe(201);
+    const r = await nodeApi('POST', '/sales', { sku: 'TEE', qty: 5 });
+    expect(r.status).toBe(201);
+    expect(r.body.oversold).toEqual({ onHandBefore: 3, short: 2, countSuggested: true });
+    expect(r.body.position.onHand).toBe(-2);
+    // at the hub: the position below zero, and a count suggested
+    await waitFor('the hub suggests a count', async () => {
+      const f = (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((x: any) => x.facility === 'S1');
+      return f?.onHand === -2 && f.countSuggested === true;
+    });
+    // a sale within the stock is not flagged
+    expect((await nodeApi('POST', '/adjustments', { sku: 'TEE', onHand: 20, reason: 'recount' })).status).toBe(201);
+    expect((await nodeApi('POST', '/sales', { sku: 'TEE', qty: 1 })).body.oversold).toBeUndefined();
   });
 
   it('lets a walk-in sale eat into reserved units and flags the DO at risk', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupDirs, freePort, openTestCouch, registerFacility, spawnHub, tempDir, testHub, testNode, waitFor } from '../helpers.js';
+import { cleanupDirs, freePort, openTestCouch, registerFacility, spawnHub, stockNode, tempDir, testHub, testNode, waitFor } from '../helpers.js';
 import { writeDos } from '../../hub/dos.js';
 import { ids } from '../../shared/ids.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -81,6 +81,7 @@ describe('offline and crash', () => {
     // the hub's CouchDB is embedded in the child: write DOs through the sync-free path, the planner
     // API of the allocator, is not here yet; write them with a second client of the same data later
     await waitFor('node online', () => node.sync.snapshot().online);
+    await stockNode(proc.url, node, 'K1', 'SKU-1', 100);
     for (let i = 0; i < 20; i++) await node.store.sale('SKU-1', 1).catch(() => undefined);
     await proc.kill('SIGKILL');
     for (let i = 0; i < 10; i++) await node.store.sale('SKU-1', 1);

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ASSOCIATE, api, cleanupDirs, freePort, registerFacility, tempDir, testHub, waitFor } from '../helpers.js';
+import { ASSOCIATE, api, cleanupDirs, freePort, registerFacility, stockNode, tempDir, testHub, waitFor } from '../helpers.js';
 import { spawnNodeProc, type Proc } from '../../scripts/chaos/procs.js';
 
 const LAZYFS = resolve(process.env.DOM_LAZYFS_DIR ?? '../shared/lazyfs', 'lazyfs.sh');
@@ -36,7 +36,6 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
     let node: Proc | null = null;
     try {
       const token = await registerFacility(hub.url, { id: 'PL1' });
-      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
       const fs = tempDir('lazyfs');
       execFileSync('bash', [LAZYFS, 'mount', fs], { stdio: 'ignore' });
       mounts.push(fs);
@@ -44,6 +43,9 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
       const port = await freePort();
       const start = () => spawnNodeProc({ id: 'PL1', hubUrl: hub.url, token, port, dataDir, associateToken: ASSOCIATE });
       node = await start();
+      // the SKU counted at the store (a node refuses sales of SKUs it has never heard of)
+      await stockNode(hub.url, null, 'PL1', 'A', 0);
+      await waitFor('the count at the node', async () => (await api(node!.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE)).body.some?.((p: { sku: string }) => p.sku === 'A'));
       await waitFor('the node linked', async () => (await api(node!.url, 'GET', '/api/v1/sync', undefined, ASSOCIATE)).body.online === true);
       // the link down, so that nothing acknowledged is saved by having reached the hub already
       const acked: string[] = [];

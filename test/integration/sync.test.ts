@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, cleanupDirs, registerFacility, testHub, testNode, waitFor } from '../helpers.js';
+import { api, cleanupDirs, registerFacility, stockNode, testHub, testNode, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 import { writeDos } from '../../hub/dos.js';
@@ -93,6 +93,7 @@ describe('sync backbone: hub and two nodes on loopback', () => {
   it('keeps uploading a node\'s other documents when the hub refuses one, and shows the refused one at the node and the hub', async () => {
     // a document the gateway must refuse, in the node's own database (a bug, or a tampered store)
     const poison = { _id: 'evt:P.1.B:0001', type: 'evt', doId: 'P.1.B', n: 1, status: 'teleported', facility: 'B', at: new Date().toISOString() };
+    await stockNode(hub.url, b, 'B', 'SKU-1', 10);
     await b.db.put(poison);
     const sale = await b.store.sale('SKU-1', 1);
     // the sale after it reaches the hub: the refusal did not stop the upload
