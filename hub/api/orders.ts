@@ -114,13 +114,15 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
         cancelled.push(a.doId);
       }
     }
+    let first = false;
     await ctx.orders.update(id, (o) => {
       if (o.cancelRequested) return false;
-      o.cancelRequested = true;
+      o.cancelRequested = first = true;
     });
     ctx.planning.clearBackorder(id);
     const after = (await ctx.orders.refresh(id))!;
-    ctx.events.emit('order', { id, status: after.order.status, cancelRequested: true });
+    // the event (and dom_orders_cancel_requested_total) once per order, not once per repeated call
+    if (first) ctx.events.emit('order', { id, status: after.order.status, cancelRequested: true });
     return c.json({ ...orderView(after.order, after.lines), cancelledDos: cancelled, alreadyShippedDos: tooLate });
   });
 

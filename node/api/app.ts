@@ -75,7 +75,15 @@ export function createNodeApp(o: NodeAppOptions): Hono {
     return c.json(await o.store.step(c.req.param('id'), step as Step, parsed.data));
   });
 
-  api.get('/inventory', (c) => c.json(o.store.positions()));
+  // positions with the item's name and barcode, without the database's bookkeeping (_id, _rev)
+  api.get('/inventory', (c) =>
+    c.json(
+      o.store.positions().map(({ _id, _rev, ...p }) => {
+        const item = o.store.items.get(p.sku);
+        return { ...p, ...(item?.name ? { name: item.name } : {}), ...(item?.barcode ? { barcode: item.barcode } : {}) };
+      }),
+    ),
+  );
   api.get('/inbound', (c) => c.json([...o.store.inbound.values()].map(({ _id, _rev, ...i }) => i)));
   api.post('/sales', async (c) => {
     const b = await readBody(c, SaleBody);

@@ -247,6 +247,9 @@ export class NodeStore {
       if (!d) throw notFound('unknown_do', `no distribution order "${doId}" at this facility`);
       const state = this.state(doId);
       const allowed = allowedSteps(state).filter((s) => stepFits(d.kind, s));
+      // the same ship again (a retry whose answer was lost): done already, answered as done
+      const last = this.events.get(doId)?.at(-1);
+      if (step === 'ship' && last?.status === 'shipped' && last.carrier === body.carrier && last.tracking === body.tracking) return this.task(d);
       if (!allowed.includes(step)) {
         throw conflict('step_not_allowed', `cannot ${step} a DO that is ${state}${stepFits(d.kind, step) ? '' : ` (${d.kind} DOs do not ${step})`}`, { state, allowed });
       }

@@ -230,7 +230,11 @@ export class HubSync {
   private markUp(direction: 'push' | 'pull') {
     this.down[direction] = false;
     this.rounds = 0;
-    if (!this.down.push && !this.down.pull && !this.online.value && !this.stopped) this.online.next(true);
+    if (!this.down.push && !this.down.pull && !this.online.value && !this.stopped) {
+      // linked again: the error that took the link down is history (refusals stay in `refused`)
+      if (this.lastError?.code !== 'forbidden') this.lastError = null;
+      this.online.next(true);
+    }
   }
 
   private report(direction: 'push' | 'pull', err: unknown) {

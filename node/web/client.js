@@ -343,7 +343,7 @@
   function stockView() {
     const skus = (S.inventory || []).map((p) => p.sku);
     const filter = String(val('stockFilter')).trim().toLowerCase();
-    const rows = (S.inventory || []).filter((p) => !filter || p.sku.toLowerCase().includes(filter));
+    const rows = (S.inventory || []).filter((p) => !filter || p.sku.toLowerCase().includes(filter) || (p.name || '').toLowerCase().includes(filter));
     return html`<h1>Stock</h1>
       <form class="card" data-form="sale" autocomplete="off">
         <h2>Walk-in sale</h2>
@@ -368,7 +368,7 @@
       <div class="field"><input type="search" data-f="stockFilter" value="${val('stockFilter')}" placeholder="Filter SKUs" aria-label="Filter SKUs" data-live="1"></div>
       ${!S.inventory ? html`<p class="muted center">Loading…</p>` : !rows.length ? html`<div class="empty">No stock positions${filter ? ' match' : ' yet'}.</div>` : html`
       <table><thead><tr><th>SKU</th><th>On hand</th><th>Held</th><th>Safety</th><th>Avail.</th></tr></thead><tbody>
-        ${rows.map((p) => html`<tr data-act="pickSku" data-sku="${p.sku}"><td class="mono">${p.sku}</td><td>${p.onHand}</td><td>${p.reserved}</td><td>${p.safetyStock}</td><td class="${p.available <= 0 ? 'zero' : ''}">${p.available}</td></tr>`)}
+        ${rows.map((p) => html`<tr data-act="pickSku" data-sku="${p.sku}"><td><span class="mono">${p.sku}</span>${p.name ? html`<br><span class="small muted">${p.name}</span>` : ''}</td><td>${p.onHand}</td><td>${p.reserved}</td><td>${p.safetyStock}</td><td class="${p.available <= 0 ? 'zero' : ''}">${p.available}</td></tr>`)}
       </tbody></table>`}`;
   }
 

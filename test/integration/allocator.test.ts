@@ -167,8 +167,14 @@ describe('sales order management through the API, with real nodes', () => {
     await n.step(shipIt.doId, 'pack', {});
     await n.step(shipIt.doId, 'ship', { carrier: 'FedEx', tracking: 'F1' });
     await until(o.id, (x) => x.status === 'partially_shipped');
+    const metric = async () => Number(/^dom_orders_cancel_requested_total (\d+)/m.exec(await (await fetch(`${hub.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await metric();
     const c = await post(`/api/v1/orders/${o.id}/cancel`, {});
     expect(c.status).toBe(200);
+    // asked again: the same answer, counted once
+    expect((await post(`/api/v1/orders/${o.id}/cancel`, {})).status).toBe(200);
+    expect((await post(`/api/v1/orders/${o.id}/cancel`, {})).status).toBe(200);
+    expect((await metric()) - before).toBe(1);
     expect(c.body.cancelledDos.sort()).toEqual(rest.map((d) => d.doId).sort());
     const final = await until(o.id, (x) => allocs(x).filter((a: any) => a.doStatus === 'cancelled').length >= rest.length, 'cancel confirmed by the node');
     expect(final.status).toBe('partially_shipped');

@@ -146,6 +146,10 @@ describe('the node: associate API, with and without the hub', () => {
     for (const [step, body] of [['ack', {}], ['pick', { lines: [{ line: 1, qty: 1 }] }], ['pack', {}], ['ship', { carrier: 'USPS', tracking: '9400' }]] as const) {
       expect((await nodeApi('POST', `/dos/${doId}/${step}`, body)).status).toBe(200);
     }
+    // the same ship again (a retry whose answer was lost) is done already: 200; another one is not
+    const again = await nodeApi('POST', `/dos/${doId}/ship`, { carrier: 'USPS', tracking: '9400' });
+    expect(again).toMatchObject({ status: 200, body: { status: 'shipped' } });
+    expect((await nodeApi('POST', `/dos/${doId}/ship`, { carrier: 'USPS', tracking: '9999' })).status).toBe(409);
     await nodeApi('POST', '/sales', { sku: 'TEE', qty: 1 });
     // four events, the sale and the position: all waiting for the hub
     const offline = await waitFor('pending uploads counted', async () => {
@@ -160,8 +164,14 @@ describe('the node: associate API, with and without the hub', () => {
     await waitFor('online$ back to true', () => seen.at(-1) === true);
     sub.unsubscribe();
     expect(seen).toContain(false);
+    // linked again: the error that took the link down is not shown as current
+    expect((await nodeApi('GET', '/sync')).body.lastError).toBeNull();
     // inventory at the hub equals the node's, which equals its ledger
     const local = (await nodeApi('GET', '/inventory')).body[0];
+    // the store's view: the item's name beside the SKU, none of the database's bookkeeping
+    expect(local).toMatchObject({ sku: 'TEE', name: expect.any(String) });
+    expect(local._id).toBeUndefined();
+    expect(local._rev).toBeUndefined();
     await waitFor('hub view matches the node', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1').onHand === local.onHand);
     const ledger = await node.db.allDocs({ include_docs: true });
     let onHand = 0;
