@@ -28,8 +28,60 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
+/**
+ * The fields of `value` that `schema` does not know, as paths (`lines.0.allowSubstitute`). zod
+ * drops unknown keys silently, so a typo such as `allowSubstitute` used to be accepted with
+ * substitutes off; a request body with one is refused instead (`parseBody`). Schemas that accept
+ * any key (`looseObject`, records) are left alone.
+ */
+export function unknownFields(schema: z.ZodType, value: unknown, path = ''): string[] {
+  const def = (schema as unknown as { _zod: { def: Record<string, any> } })._zod.def;
+  switch (def.type) {
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+      // a catchall (loose or strict objects) decides for itself
+      if (def.catchall) return [];
+      const shape = def.shape as Record<string, z.ZodType>;
+      const out: string[] = [];
+      for (const [k, v] of Object.entries(value)) {
+        const at = path ? `${path}.${k}` : k;
+        if (!Object.hasOwn(shape, k)) out.push(at);
+        else out.push(...unknownFields(shape[k]!, v, at));
+      }
+      return out;
+    }
+    case 'array':
+      return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(def.element, v, path ? `${path}.${i}` : String(i))) : [];
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+    case 'catch':
+      return value === undefined || value === null ? [] : unknownFields(def.innerType, value, path);
+    case 'pipe':
+      return unknownFields(def.in, value, path);
+    default:
+      return [];
+  }
+}
+
+/** Parse a request body: as parseWith, and a field the schema does not know is a 400 naming it. */
+export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const unknown = unknownFields(schema, value);
+  if (unknown.length) throw badRequest('unknown_field', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}`, { fields: unknown.slice(0, 50) });
+  return parseWith(schema, value);
+}
+
+/** Parse a query string: a parameter the route does not take, or a bad value, is a 400 naming it. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string>): z.infer<S> {
+  const unknown = unknownFields(schema, query);
+  if (unknown.length) throw badRequest('unknown_parameter', `unknown query parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  return parseWith(schema, query, 'invalid_query');
+}
+
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  return parseWith(schema, await readJson(c));
+  return parseBody(schema, await readJson(c));
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = 'invalid_body'): z.infer<S> {

@@ -5,6 +5,7 @@
  */
 import type { EventStatus } from './schemas.js';
 
+export const DO_STATE_NAMES = ['released', 'acknowledged', 'picked', 'short_picked', 'packed', 'shipped', 'ready_for_pickup', 'picked_up', 'rejected', 'cancelled'] as const;
 export type DoState =
   | 'released'
   | 'acknowledged'
@@ -71,6 +72,7 @@ export function allowedSteps(state: DoState): Step[] {
 
 // ---------------------------------------------------------------- order lifecycle
 
+export const ORDER_STATUS_NAMES = ['received', 'allocated', 'partially_allocated', 'backordered', 'released', 'in_fulfilment', 'partially_shipped', 'shipped', 'ready_for_pickup', 'completed', 'cancelled'] as const;
 export type OrderStatus =
   | 'received'
   | 'allocated'

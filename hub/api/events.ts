@@ -25,6 +25,8 @@ export interface EventsApiOptions {
 }
 
 const TYPES = /^[a-z_]+(,[a-z_]+)*$/;
+/** What the hub emits on the feed. */
+const EVENT_TYPES = ['order', 'do', 'allocation', 'supply'];
 
 function resumeFrom(c: Context): number | null {
   const raw = c.req.header('last-event-id') ?? c.req.query('since');
@@ -44,6 +46,8 @@ export function eventsApi(ctx: HubContext, o: EventsApiOptions) {
     const since = resumeFrom(c);
     const typesParam = c.req.query('types');
     if (typesParam !== undefined && !TYPES.test(typesParam)) throw badRequest('invalid_query', '"types" is a comma-separated list such as order,do');
+    const unknownTypes = typesParam?.split(',').filter((t) => !EVENT_TYPES.includes(t)) ?? [];
+    if (unknownTypes.length) throw badRequest('invalid_query', `unknown event type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} in "types"; the types are ${EVENT_TYPES.join(', ')}`);
     const types = typesParam ? new Set(typesParam.split(',')) : null;
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, (stream) => pump(stream, since, types));

@@ -3,12 +3,18 @@ import { Hono } from 'hono';
 import { createHash } from 'node:crypto';
 import type { HubContext } from '../context.js';
 import type { Allocator } from '../allocator/service.js';
-import { readBody } from '../../shared/http.js';
+import { parseQuery, readBody } from '../../shared/http.js';
+import { z } from 'zod';
 import { badRequest, conflict, notFound } from '../../shared/errors.js';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
 import { writeCancel } from '../dos.js';
-import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
+import { DONE_DO_STATES, ORDER_STATUS_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
+
+const OrdersQuery = z.object({
+  status: z.enum(ORDER_STATUS_NAMES).optional(),
+  limit: z.coerce.number().int('"limit" must be a whole number').min(1).max(500).default(100),
+});
 import { OrderBody, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
 
 export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<number, string | null>) {
@@ -85,8 +91,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
   });
 
   app.get('/', async (c) => {
-    const status = c.req.query('status');
-    const limit = Math.min(500, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    const { status, limit } = parseQuery(OrdersQuery, c.req.query());
     const res = await ctx.couch.db<OrderDoc>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
     const rows = res.rows.map((r) => r.doc!).filter((o) => o && (!status || o.status === status)).slice(0, limit);
     return c.json(rows.map((o) => ({ id: o.id, status: o.status, channel: o.channel, priority: o.priority, delivery: o.delivery, createdAt: o.createdAt, updatedAt: o.updatedAt })));

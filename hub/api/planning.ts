@@ -10,7 +10,7 @@ import type { PlanningStore, SupplyDoc, ModelStockDoc, ForecastDoc } from '../pl
 import { runReplenishment } from '../planning/run.js';
 import { modelTarget } from '../planning/replenish.js';
 import { csvRecords } from '../planning/csv.js';
-import { parseWith, readJson } from '../../shared/http.js';
+import { parseBody, parseQuery, parseWith, readJson } from '../../shared/http.js';
 import { badRequest, conflict, isStatus } from '../../shared/errors.js';
 import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
 import type { InboundDoc } from '../../shared/schemas.js';
@@ -59,7 +59,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   const supply = (type: 'po' | 'asn') => async (c: Context) => {
     const raw = await readJson(c);
-    const b = type === 'po' ? parseWith(PoBody, raw) : parseWith(ShipmentBody, raw);
+    const b = type === 'po' ? parseBody(PoBody, raw) : parseBody(ShipmentBody, raw);
     const to = 'facility' in b ? b.facility : b.to;
     await checkRefs([to], b.lines.map((l) => l.sku));
     const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
@@ -97,7 +97,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   const putModelStock = async (c: Context) => {
     const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, min: { required: false, type: 'int' }, max: { required: false, type: 'int' }, daysOfSupply: { required: false, type: 'int' } });
-    const list = parseWith(z.array(ModelStockRow).min(1).max(100_000), input);
+    const list = parseBody(z.array(ModelStockRow).min(1).max(100_000), input);
     await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
     const now = new Date().toISOString();
     const docs: ModelStockDoc[] = list.map((r) => {
@@ -139,7 +139,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   app.post('/forecasts', async (c) => {
     const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, date: { required: true, type: 'date' }, qty: { required: true, type: 'int' }, period: { required: false, type: 'string' } });
-    const list = parseWith(z.array(ForecastRow).min(1).max(500_000), input);
+    const list = parseBody(z.array(ForecastRow).min(1).max(500_000), input);
     await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
     const now = new Date().toISOString();
     const byKey = new Map<string, ForecastDoc>();
@@ -171,12 +171,12 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
         throw badRequest('malformed_json', 'the body is not valid JSON');
       }
     }
-    const { dryRun } = parseWith(RunBody, raw);
+    const { dryRun } = parseBody(RunBody, raw);
     return c.json(await runReplenishment(ctx, planning, { dryRun }));
   });
 
   app.get('/atp', async (c) => {
-    const q = parseWith(AtpQuery, c.req.query(), 'invalid_query');
+    const q = parseQuery(AtpQuery, c.req.query());
     if (!ctx.items.has(q.sku) && (await ctx.items.ensure([q.sku])).length) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
     const facs = ctx.facilities.snapshot();
     const here = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;

@@ -8,16 +8,16 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
-import { parseWith } from '../../shared/http.js';
+import { parseQuery } from '../../shared/http.js';
 import { Ident } from '../../shared/ids.js';
-import { TERMINAL_DO_STATES } from '../../shared/states.js';
+import { DO_STATE_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
 
 const MAX_SCAN = 20_000;
 const PAGE = 2_000;
 
 const DosQuery = z.object({
   atRisk: z.enum(['true', 'false']).optional(),
-  state: z.string().regex(/^[a-z_]{1,40}$/).optional(),
+  state: z.enum(DO_STATE_NAMES).optional(),
   facility: Ident.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
@@ -25,7 +25,7 @@ const DosQuery = z.object({
 export function dosApi(ctx: HubContext) {
   const app = new Hono();
   app.get('/', async (c) => {
-    const q = parseWith(DosQuery, c.req.query(), 'invalid_query');
+    const q = parseQuery(DosQuery, c.req.query());
     const keep = (d: DoStateDoc) =>
       (!q.state || d.state === q.state) &&
       (!q.facility || d.facility === q.facility) &&

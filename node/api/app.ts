@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { NodeStore } from '../store/index.js';
 import type { HubSync } from '../sync/index.js';
-import { errorHandler, limitAuthFailures, limitBody, notFoundHandler, readBody, requireToken } from '../../shared/http.js';
+import { errorHandler, limitAuthFailures, limitBody, notFoundHandler, parseBody, readBody, requireToken } from '../../shared/http.js';
 import { FailureLimiter } from '../../hub/ratelimit.js';
 import { storageUnavailable } from '../store/db.js';
 import { secretEquals } from '../../hub/registry.js';
@@ -70,9 +70,7 @@ export function createNodeApp(o: NodeAppOptions): Hono {
         throw badRequest('malformed_json', 'the body is not valid JSON');
       }
     }
-    const parsed = StepBody.safeParse(raw);
-    if (!parsed.success) throw badRequest('invalid_body', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return c.json(await o.store.step(c.req.param('id'), step as Step, parsed.data));
+    return c.json(await o.store.step(c.req.param('id'), step as Step, parseBody(StepBody, raw)));
   });
 
   // positions with the item's name and barcode, without the database's bookkeeping (_id, _rev)

@@ -191,6 +191,9 @@ describe('sales order management through the API, with real nodes', () => {
       [order(Array.from({ length: 101 }, (_, i) => ({ line: i + 1, sku: 'A', qty: 1 }))), 'invalid_body'],
       [order([{ line: 1, sku: 'A', qty: 1 }], { delivery: 'pickup', pickupFacility: 'NOWHERE', shipTo: undefined }), 'unknown_facility'],
       ['{"id": "X",', 'malformed_json'],
+      // a typo is refused, naming the field (it was accepted with substitutes silently off)
+      [order([{ line: 1, sku: 'A', qty: 1, allowSubstitute: true }]), 'unknown_field'],
+      [order([{ line: 1, sku: 'A', qty: 1 }], { shipto: ATL }), 'unknown_field'],
     ];
     for (const [body, code] of bad) {
       const r = await post('/api/v1/orders', body);
@@ -198,5 +201,24 @@ describe('sales order management through the API, with real nodes', () => {
       expect(r.body.error.code).toBe(code);
     }
     for (const [body] of bad) if (typeof body === 'object') expect((await get(`/api/v1/orders/${(body as any).id}`)).status).toBe(404);
+    const typo = await post('/api/v1/orders', order([{ line: 1, sku: 'A', qty: 1, allowSubstitute: true }]));
+    expect(typo.body.error.message).toContain('lines.0.allowSubstitute');
+  });
+
+  it('refuses query parameters it does not take, and bad values, naming them (they gave [] or a default)', async () => {
+    for (const [path, code, names] of [
+      ['/api/v1/orders?status=bogus', 'invalid_query', 'status'],
+      ['/api/v1/orders?limit=abc', 'invalid_query', 'limit'],
+      ['/api/v1/orders?stauts=shipped', 'unknown_parameter', 'stauts'],
+      ['/api/v1/dos?state=bogus', 'invalid_query', 'state'],
+      ['/api/v1/atp?sku=A&quantity=2', 'unknown_parameter', 'quantity'],
+      ['/api/v1/events?types=bogus', 'invalid_query', 'bogus'],
+    ] as const) {
+      const r = await get(path);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.code, path).toBe(code);
+      expect(JSON.stringify(r.body.error), path).toContain(names);
+    }
+    expect((await get('/api/v1/orders?status=shipped&limit=5')).status).toBe(200);
   });
 });
