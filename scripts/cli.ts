@@ -209,6 +209,8 @@ export async function main(argv: string[]): Promise<void> {
         const couchUrl = f.values['couch-url'];
         if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
         for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });
+        // done: a keep-alive socket or a timer of a stopped server must not keep the command up
+        setTimeout(() => process.exit(process.exitCode ?? 0), 500);
         break;
       }
       case 'chaos': {

@@ -128,6 +128,7 @@ export async function startCouchDb(opts: StartCouchOptions): Promise<CouchProces
  */
 class Balancer {
   private server = createServer((client) => this.route(client));
+  private sockets = new Set<Socket>();
   private next = 0;
   private downUntil = new Map<number, number>();
   port = 0;
@@ -139,13 +140,20 @@ class Balancer {
     this.port = (this.server.address() as { port: number }).port;
   }
 
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
+  }
+
   private route(client: Socket, tried = 0): void {
+    if (tried === 0) this.track(client);
     client.pause();
     const now = Date.now();
     const live = this.targets.filter((t) => (this.downUntil.get(t) ?? 0) <= now);
     const pool = live.length ? live : this.targets;
     const target = pool[this.next++ % pool.length]!;
     const upstream = connect(target, '127.0.0.1');
+    this.track(upstream);
     // an error before 'connect' is a refused connection: that node is down, try the next one
     const onError = () => {
       upstream.destroy();
@@ -164,8 +172,11 @@ class Balancer {
     });
   }
 
+  /** Stop accepting, and end the connections still open (their clients' keep-alive would hold them). */
   async stop(): Promise<void> {
-    await new Promise<void>((ok) => this.server.close(() => ok()));
+    const closed = new Promise<void>((ok) => this.server.close(() => ok()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
   }
 }
 
