@@ -94,7 +94,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     const { status, limit } = parseQuery(OrdersQuery, c.req.query());
     const res = await ctx.couch.db<OrderDoc>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
     const rows = res.rows.map((r) => r.doc!).filter((o) => o && (!status || o.status === status)).slice(0, limit);
-    return c.json(rows.map((o) => ({ id: o.id, status: o.status, channel: o.channel, priority: o.priority, delivery: o.delivery, createdAt: o.createdAt, updatedAt: o.updatedAt })));
+    return c.json(rows.map((o) => ({ id: o.id, status: o.status, channel: o.channel, priority: o.priority, delivery: o.delivery, createdAt: o.createdAt, updatedAt: o.updatedAt, ...(o.hold ? { hold: o.hold } : {}) })));
   });
 
   app.get('/:id', async (c) => {

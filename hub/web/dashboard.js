@@ -10,7 +10,19 @@ const TONE = {
   shipped: 'good', completed: 'good', picked_up: 'good',
   allocated: 'active', released: 'active', in_fulfilment: 'active', acknowledged: 'active', picked: 'active', packed: 'active', ready_for_pickup: 'active',
   partially_allocated: 'warn', partially_shipped: 'warn', backordered: 'warn', short_picked: 'warn',
-  cancelled: 'bad', rejected: 'bad',
+  cancelled: 'bad', rejected: 'bad', held: 'warn',
+};
+
+/**
+ * The state a planner sees: an order on hold (fraud review, a future ship date, by hand) waits
+ * as "held", with its reason and until-date, rather than looking like an order just received.
+ */
+const shownStatus = (o) => (o.hold && o.status === 'received' ? 'held' : o.status);
+const holdText = (hold) => `${label(hold.reason)}${hold.until ? ` until ${new Date(hold.until).toLocaleString()}` : ''}`;
+const orderBadge = (o) => {
+  const b = badge(shownStatus(o));
+  if (o.hold) b.title = `held: ${holdText(o.hold)}`;
+  return b;
 };
 const BACKORDER_STATUSES = new Set(['backordered', 'partially_allocated']);
 
@@ -92,8 +104,8 @@ const loadOrders = guard(async () => {
 });
 
 function renderTiles() {
-  const counts = new Map(ORDER_STATUSES.map((s) => [s, 0]));
-  for (const o of orders) counts.set(o.status, (counts.get(o.status) || 0) + 1);
+  const counts = new Map(['held', ...ORDER_STATUSES].map((s) => [s, 0]));
+  for (const o of orders) counts.set(shownStatus(o), (counts.get(shownStatus(o)) || 0) + 1);
   $('#orders-total').textContent = `${orders.length} order${orders.length === 1 ? '' : 's'}${orders.length >= 500 ? ' (first 500)' : ''}`;
   $('#tiles').replaceChildren(
     ...[...counts].map(([s, n]) =>
@@ -113,9 +125,9 @@ function renderTiles() {
 }
 
 function renderOrders() {
-  const list = orders.filter((o) => !statusFilter || o.status === statusFilter).sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
+  const list = orders.filter((o) => !statusFilter || shownStatus(o) === statusFilter).sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
   $('#orders-filter').textContent = statusFilter ? `showing ${label(statusFilter)}` : 'newest first';
-  const rows = list.slice(0, 100).map((o) => h('tr', { 'data-order': o.id }, h('td', {}, orderLink(o.id)), h('td', {}, badge(o.status)), h('td', {}, label(o.channel)), num(o.priority), h('td', { title: o.updatedAt }, ago(o.updatedAt))));
+  const rows = list.slice(0, 100).map((o) => h('tr', { 'data-order': o.id }, h('td', {}, orderLink(o.id)), h('td', {}, orderBadge(o)), h('td', {}, label(o.channel)), num(o.priority), h('td', { title: o.updatedAt, class: 'nowrap' }, ago(o.updatedAt))));
   $('#orders-table tbody').replaceChildren(...(rows.length ? rows : [empty(5, 'No orders.')]));
 }
 
@@ -149,7 +161,7 @@ const refreshOrder = guard(async () => {
   const view = $('#order-view');
   try {
     const o = await api(`/api/v1/orders/${encodeURIComponent(id)}`);
-    if (currentOrder === id) view.replaceChildren(...renderOrder(o));
+    if (currentOrder === id) view.replaceChildren(...renderOrder(o).filter(Boolean));
   } catch (err) {
     if (err instanceof Unauthorized) throw err;
     if (currentOrder === id) view.replaceChildren(h('p', { class: 'error' }, err.status === 404 ? `No order "${id}".` : String(err.message)));
@@ -160,10 +172,11 @@ function renderOrder(o) {
   const out = [
     h('div', { class: 'order-head' },
       h('span', { class: 'id' }, o.id),
-      h('span', { id: 'order-status' }, badge(o.status)),
+      h('span', { id: 'order-status' }, orderBadge(o)),
       h('span', { class: 'muted' }, `${label(o.channel)} · priority ${o.priority} · ${o.delivery === 'pickup' ? `pickup at ${o.pickupFacility}` : 'ship'} · created ${ago(o.createdAt)}`)),
+    o.hold ? h('p', { class: 'hold', id: 'order-hold' }, `Held: ${holdText(o.hold)}. It is allocated when the hold ends or is released.`) : null,
     h('h3', {}, 'Lines'),
-    h('table', { class: 'lines' },
+    h('div', { class: 'scroll-x' }, h('table', { class: 'lines' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Line'), h('th', {}, 'SKU'), h('th', { class: 'num' }, 'Qty'), h('th', {}, 'Status'), h('th', {}, 'Allocations (facility · units · DO · state)'))),
       h('tbody', {}, o.lines.map((l) =>
         h('tr', {},
@@ -175,7 +188,7 @@ function renderOrder(o) {
             ? l.allocations.map((a) => h('div', { class: 'alloc', 'data-do': a.doId }, `${a.facility} · ${a.qty}${a.sku !== l.sku ? ` × ${a.sku}` : ''} · ${a.doId} · `, badge(a.doStatus)))
             : h('span', { class: 'muted' }, 'none')),
         ))),
-    ),
+    )),
   ];
   out.push(...renderExplanation(o.explanation));
   return out;
@@ -191,7 +204,7 @@ function renderExplanation(x) {
       x.strategy ? h('span', {}, 'strategy ', h('b', {}, x.strategy)) : null,
       x.cost !== undefined ? h('span', {}, 'total cost ', h('b', { id: 'order-cost' }, Number(x.cost).toFixed(2))) : null,
       h('span', {}, 'chosen ', h('b', {}, [...chosen.keys()].join(', ') || 'none'))),
-    h('table', { class: 'candidates' },
+    h('div', { class: 'scroll-x' }, h('table', { class: 'candidates' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Candidate'), h('th', { class: 'num' }, 'km'), h('th', { class: 'num' }, 'Units'), h('th', { class: 'num' }, 'Cost'), h('th', {}, 'Outcome'))),
       h('tbody', {}, (x.candidates || []).map((c) => {
         const pick = chosen.get(c.facility);
@@ -202,7 +215,7 @@ function renderExplanation(x) {
           num(pick ? Number(pick.cost).toFixed(2) : null),
           h('td', {}, pick ? h('span', { class: 'badge good' }, 'chosen') : c.excluded ? `excluded: ${c.excluded}` : 'not needed'));
       })),
-    ),
+    )),
   ];
   if (x.substitutions && x.substitutions.length) out.push(h('h3', {}, 'Substitutions'), h('ul', { class: 'plain' }, x.substitutions.map((s) => h('li', {}, s))));
   if (x.unfilled && x.unfilled.length) out.push(h('h3', {}, 'Unfilled'), h('ul', { class: 'plain' }, x.unfilled.map((u) => h('li', {}, `line ${u.line}: ${u.qty} units`))));
@@ -221,9 +234,9 @@ const searchSku = guard(async (sku) => {
         num(f.onHand), num(f.reserved), num(f.available), num(f.inTransit), num(f.onOrder),
         h('td', { class: 'num' }, f.modelStock ? `${f.modelStock.min}–${f.modelStock.max}` : cls ? '' : '—'));
     view.replaceChildren(
-      h('table', { id: 'sku-table' },
+      h('div', { class: 'scroll-x scroll' }, h('table', { id: 'sku-table' },
         h('thead', {}, h('tr', {}, ...['Facility', 'On hand', 'Reserved', 'Available', 'In transit', 'On order', 'Model stock'].map((t, i) => h('th', { class: i ? 'num' : '' }, t)))),
-        h('tbody', {}, inv.facilities.length ? inv.facilities.map((f) => row(f)) : empty(7, `No facility holds ${inv.sku}.`), row({ facility: 'Network', ...inv.totals }, 'total'))),
+        h('tbody', {}, inv.facilities.length ? inv.facilities.map((f) => row(f)) : empty(7, `No facility holds ${inv.sku}.`), row({ facility: 'Network', ...inv.totals }, 'total')))),
     );
   } catch (err) {
     if (err instanceof Unauthorized) throw err;

@@ -148,6 +148,61 @@ describe('planner dashboard in a browser', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
+  it('shows a held order as held, an idle linked node as online, and keeps every card inside its own box', async () => {
+    const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    expect((await post('/api/v1/orders', { ...order('HOLD-1', 'MUG', 1), hold: { reason: 'fraud_review', until } })).status).toBe(201);
+    // as after minutes of quiet: nothing heard from S1 (its live pull still waiting at the hub)
+    await waitFor('a quiet S1', async () => {
+      hub.ctx.stats.get('S1').lastSeen = new Date(Date.now() - 10 * 60_000).toISOString();
+      const n = (await api(hub.url, 'GET', '/api/v1/nodes')).body.find((x: any) => x.id === 'S1');
+      return Date.parse(n.lastSeen) < Date.now() - 9 * 60_000;
+    });
+    await page.reload();
+    await see('Orders by state');
+    await expect.poll(() => page.locator('.tile[data-status="held"] b').textContent()).toBe('1');
+    expect(await page.locator('#orders-table tr[data-order="HOLD-1"] [data-status]').getAttribute('data-status')).toBe('held');
+    await expect.poll(() => page.locator('#nodes-table tr[data-node="S1"]').textContent()).toMatch(/online/);
+    expect(await page.locator('#nodes-summary').textContent()).toBe('1 of 3 online');
+    await page.getByLabel('Order id').fill('HOLD-1');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.locator('#order-status [data-status="held"]').waitFor();
+    expect(await page.locator('#order-hold').textContent()).toMatch(/fraud review until/);
+    // the widest views filled in: an order's allocations and explanation, a SKU across the network
+    await page.getByLabel('Order id').fill('WEB-1');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.locator(`.alloc[data-do="${shipDo}"]`).waitFor();
+    await page.getByLabel('SKU').fill('TEE');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#sku-table').waitFor();
+    for (const width of [1440, 1024, 800]) {
+      await page.setViewportSize({ width, height: 1000 });
+      const spill = await page.evaluate(() => {
+        const out: string[] = [];
+        const cards = [...document.querySelectorAll('main > section.card')] as HTMLElement[];
+        const boxes = cards.map((c) => c.getBoundingClientRect());
+        // no card over another
+        for (let i = 0; i < boxes.length; i++)
+          for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i]!, b = boxes[j]!;
+            if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) out.push(`${cards[i]!.getAttribute('aria-labelledby')} overlaps ${cards[j]!.getAttribute('aria-labelledby')}`);
+          }
+        // nothing drawn past its card's edge (what scrolls inside its card is clipped by it)
+        cards.forEach((card, i) => {
+          for (const el of card.querySelectorAll('*')) {
+            const r = (el as HTMLElement).getBoundingClientRect();
+            if (!r.width) continue;
+            let clipped = false;
+            for (let p = el.parentElement; p && p !== card; p = p.parentElement) if (getComputedStyle(p).overflowX !== 'visible') clipped = true;
+            if (!clipped && (r.right > boxes[i]!.right + 1 || r.left < boxes[i]!.left - 1)) out.push(`${card.getAttribute('aria-labelledby')}: <${el.tagName.toLowerCase()} class="${(el as HTMLElement).className}"> runs past the card`);
+          }
+        });
+        return out;
+      });
+      expect(spill, `at ${width} px`).toEqual([]);
+    }
+    await page.setViewportSize({ width: 1440, height: 1000 });
+  });
+
   it('serves Swagger UI that renders the hub document from this machine', async () => {
     const docs = await browser.newPage();
     docs.on('pageerror', (e) => problems.pageErrors.push(String(e)));
