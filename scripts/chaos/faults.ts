@@ -168,7 +168,9 @@ export class FaultInjector {
         return { kind, target, note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
       }
       case 'poisonDoc': {
-        const n = this.pickNode((x) => !x.disk?.full && !!x.proc);
+        // not the node with the small disk: while it reopens its database after a full disk, the
+        // poison write would be refused like any other
+        const n = this.pickNode((x) => !x.disk && !!x.proc);
         if (!n.proc) return { kind, target: 'none', note: 'no node process up' };
         n.proc.child.kill('SIGUSR1');
         this.workload.tracker.poisoned.set(n.id, (this.workload.tracker.poisoned.get(n.id) ?? 0) + 1);

@@ -54,8 +54,13 @@ describe('associate page in a browser', () => {
     await field.press('Enter');
   };
   const count = (line: number) => page.getByLabel(`Picked quantity, line ${line}`).inputValue();
-  const stockRow = (sku: string) => page.locator('tbody tr', { has: page.locator('td', { hasText: new RegExp(`^${sku}$`) }) });
-  const cells = async (sku: string) => (await stockRow(sku).locator('td').allTextContents()).map((s) => s.trim());
+  // a stock row: the SKU (its name beneath it) in the first cell
+  const stockRow = (sku: string) => page.locator('tbody tr', { has: page.locator('td .mono', { hasText: new RegExp(`^${sku}$`) }) });
+  const cells = async (sku: string) => {
+    const row = stockRow(sku);
+    const texts = (await row.locator('td').allTextContents()).map((s) => s.trim());
+    return texts.length ? [(await row.locator('td .mono').first().textContent())!.trim(), ...texts.slice(1)] : [];
+  };
 
   beforeAll(async () => {
     hubPort = await freePort();

@@ -119,6 +119,7 @@ describe('the node: associate API, with and without the hub', () => {
     // a sale within the stock is not flagged
     expect((await nodeApi('POST', '/adjustments', { sku: 'TEE', onHand: 20, reason: 'recount' })).status).toBe(201);
     expect((await nodeApi('POST', '/sales', { sku: 'TEE', qty: 1 })).body.oversold).toBeUndefined();
+    await waitFor('the hub sees the recount', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((x: any) => x.facility === 'S1')?.onHand === 19);
   });
 
   it('lets a walk-in sale eat into reserved units and flags the DO at risk', async () => {
