@@ -59,7 +59,11 @@ export function catalogueApi(ctx: HubContext) {
     const items: ItemDoc[] = body.positions.map((p) => ctx.items.get(p.sku)!).map(({ _rev, ...it }) => it as ItemDoc);
     const existing = await ctx.couch.db(db).fetchRevs({ keys: items.map((i) => i._id) });
     const fresh = items.filter((_, i) => !(existing.rows[i] as { value?: unknown }).value);
-    await ctx.couch.db(db).bulk({ docs: [...fresh, count] });
+    // the items first, the count after them: Apache CouchDB orders one bulk's documents by id
+    // ("count:" before "item:"), so a node pulled the count first and applied it, writing and
+    // uploading a position per SKU, while 50,000 items were still coming down (3–12× slower)
+    if (fresh.length) await ctx.couch.db(db).bulk({ docs: fresh });
+    await ctx.couch.db(db).bulk({ docs: [count] });
     ctx.index.applyCount(count);
     return c.json({ countId, facility: body.facility, positions: body.positions.length }, 201);
   });
