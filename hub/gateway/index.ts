@@ -12,7 +12,8 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Couch } from '../couch/index.js';
 import type { NodeRegistry } from '../registry.js';
 import { FailureLimiter } from '../ratelimit.js';
-import { bearerToken, errorHandler, limitBody } from '../../shared/http.js';
+import { bodyLimit } from 'hono/body-limit';
+import { bearerToken, errorHandler } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
@@ -53,8 +54,20 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const maxConnections = opts.maxConnections ?? 5_000;
   let open = 0;
   const app = new Hono();
-  app.onError(errorHandler(log));
-  app.use(limitBody(opts.maxBodyBytes ?? 16 * 1024 * 1024));
+  // errors in CouchDB's own shape, `{"error": string, "reason": string}`: PouchDB's replicator reads
+  // `error` as the error's name, and an object there (the API's `{"error":{code,message}}`) made
+  // it throw inside its retry logic and end the node's process (seen when CouchDB was killed)
+  const apiErrors = errorHandler(log);
+  app.onError(async (err, c) => {
+    const res = await apiErrors(err, c);
+    const body = (await res.clone().json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    const retry = res.headers.get('retry-after');
+    if (retry) headers.set('retry-after', retry);
+    return new Response(JSON.stringify({ error: body?.error?.code ?? 'error', reason: body?.error?.message ?? 'error' }), { status: res.status, headers });
+  });
+  const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413) }));
 
   app.all('/:nodeId/*', handle);
   app.all('/:nodeId', handle);

@@ -54,6 +54,14 @@ export interface NodeHandle {
   starts: number;
 }
 
+export interface Crash {
+  node: string;
+  code: number | null;
+  signal: string | null;
+  at: string;
+  output: string;
+}
+
 /**
  * A free port below the kernel's ephemeral range (32768 and up on Linux), so that no outgoing
  * connection can take it while its process is down: the hub, nodes and proxies come back on the
@@ -77,6 +85,8 @@ export class Cluster {
   hubPort = 0;
   hubStarts = 0;
   readonly nodes: NodeHandle[] = [];
+  /** Node processes that ended without the harness killing them. */
+  readonly crashes: Crash[] = [];
   readonly hubDir: string;
   diskMode: DiskMode | null = null;
   /** Apache CouchDB run by the harness (the couchdb and cluster backends), or none (the embedded server). */
@@ -189,6 +199,14 @@ export class Cluster {
     n.port = Number(new URL(n.url).port);
     n.up = true;
     n.starts++;
+    // a node process that ends without the harness killing it has crashed: say so, with its last words
+    const proc = n.proc;
+    proc.child.once('exit', (code, signal) => {
+      if (n.proc !== proc || !n.up) return;
+      n.up = false;
+      this.crashes.push({ node: n.id, code, signal, at: new Date().toISOString(), output: proc.output().slice(-3000) });
+      this.log(`node ${n.id} exited by itself (${code ?? signal}):\n${proc.output().slice(-1500)}`);
+    });
   }
 
   async killNode(n: NodeHandle): Promise<void> {

@@ -223,7 +223,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       for (const f of res.body?.facilities ?? []) hubOnHand.set(`${f.facility}|${sku}`, f.onHand);
     }
     await cluster.stopAll();
-    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand, nodePoison: new Map(), nodeRefused: new Map() };
+    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand, nodePoison: new Map(), nodeRefused: new Map(), crashes: cluster.crashes };
     const { openCouch } = await import('../../hub/couch/index.js');
     const couch = await openCouch({ dataDir: cluster.hubDir, couchUrl: cluster.hubEnv.COUCH_URL, dbPrefix: cluster.hubEnv.DOM_DB_PREFIX });
     try {

@@ -27,6 +27,8 @@ export interface Snapshot {
   nodePoison?: Map<string, Doc[]>;
   /** facility → the ids its node lists as refused by the hub */
   nodeRefused?: Map<string, string[]>;
+  /** node processes that ended without the harness killing them */
+  crashes?: { node: string; code: number | null; signal: string | null; output: string }[];
 }
 
 /** A poison document of the harness's (scripts/node-proc.ts, SIGUSR1). */
@@ -302,6 +304,11 @@ export function checkInvariants(s: Snapshot, t: Tracker): InvariantResult[] {
       poison.ok(refused.has(d._id), () => `${f}: ${d._id} not listed as refused at the node (it lists ${[...refused].join(', ') || 'none'})`);
     }
   }
+
+  // ---------------------------------------------------------------- crashes
+  const crash = check('no_crash', 'no node process ended by itself (every exit was a kill of the harness\'s)');
+  crash.checked += s.facilities.length;
+  for (const c of s.crashes ?? []) crash.ok(false, () => `${c.node} exited by itself (${c.code ?? c.signal}): ${c.output.split('\n').filter((l) => /Error|at /.test(l)).slice(0, 3).join(' | ').slice(0, 300)}`);
 
   // ---------------------------------------------------------------- 5xx
   const five = check('no_server_errors', 'no API call answered 5xx, except node writes refused while that node\'s disk was full and hub calls answered 503 storage_unavailable while its CouchDB was killed');
