@@ -345,7 +345,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     }
     const hub = await testHub(join(dir, 'hub'), { couchUrl, dbPrefix: undefined });
     try {
-      await registerFacility(hub.url, { id: 'OUT1', type: 'dc', pickup: false });
+      const nodeToken = await registerFacility(hub.url, { id: 'OUT1', type: 'dc', pickup: false });
       await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
       const po = (id: string) => api(hub.url, 'POST', '/api/v1/purchase-orders', { id, facility: 'OUT1', supplier: 'ACME', expectedAt: new Date(Date.now() + 86_400_000).toISOString(), lines: [{ sku: 'A', qty: 5 }] });
       expect((await po('PO-BEFORE')).status).toBe(201);
@@ -354,6 +354,12 @@ describe('regressions: the bugs the chaos harness found', () => {
       expect(down.status).toBe(503);
       expect(down.body.error.code).toBe('storage_unavailable');
       expect((await api(hub.url, 'GET', '/readyz')).status).toBe(503);
+      // the sync gateway answers in CouchDB's shape ({"error": string, "reason"}): PouchDB takes
+      // `error` for the error's name, and an object there crashed every node's replicator
+      const sync = await api(hub.url, 'GET', '/sync/OUT1/_changes?since=0', undefined, nodeToken);
+      expect(sync.status).toBe(503);
+      expect(typeof sync.body.error).toBe('string');
+      expect(typeof sync.body.reason).toBe('string');
       await restart();
       // the same call, retried, goes through once CouchDB answers again
       await waitFor('the retried call accepted', async () => (await po('PO-DOWN')).status === 201, 30_000, 200);
