@@ -289,8 +289,11 @@ export class Allocator {
         return !!res[i]?.rev;
       });
       if (dropped.length) {
-        this.ctx.log.warn({ dropped: dropped.length }, 'allocations already decided elsewhere; dropped');
-        await this.holdStored(dropped);
+        this.ctx.log.warn({ dropped: dropped.length }, 'allocations already decided; this decision dropped, the stored one stands');
+        // stored but never finished (CouchDB died after step 1, its answer lost, and this batch is
+        // the retry): finish it now, as replay would at a restart; complete() is idempotent
+        const unfinished = await this.holdStored(dropped);
+        if (unfinished.length) await this.complete(unfinished);
       }
       allocs.splice(0, allocs.length, ...kept);
     }
@@ -389,17 +392,22 @@ export class Allocator {
    * held for them, and hold what the stored decisions list instead (DO ids are per order, attempt
    * and facility, so the two can share a DO id; the stored one's state stands).
    */
-  private async holdStored(dropped: AllocDoc[]): Promise<void> {
+  /** Hold the units of the stored decisions in place of the dropped ones; answers those not done yet. */
+  private async holdStored(dropped: AllocDoc[]): Promise<AllocDoc[]> {
     const { couch, index } = this.ctx;
     for (const a of dropped) for (const d of a.dos) index.forget(d.doId);
     const res = await couch.db<AllocDoc>('dom').fetch({ keys: dropped.map((a) => a._id) }).catch((err) => {
       this.ctx.log.warn({ err: (err as Error).message }, 'reading the allocations that stand failed; their DO states will follow');
       return { rows: [] };
     });
+    const unfinished: AllocDoc[] = [];
     for (const row of res.rows) {
       const stored = 'doc' in row ? (row.doc as AllocDoc | null | undefined) : undefined;
-      if (stored) for (const d of stored.dos) index.applyDoState(newDoState(d));
+      if (!stored) continue;
+      for (const d of stored.dos) index.applyDoState(newDoState(d));
+      if (!stored.done) unfinished.push(stored);
     }
+    return unfinished;
   }
 
   /** Steps 2 and 3 of the outbox; also what replay runs for an alloc found not done. */

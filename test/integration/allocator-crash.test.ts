@@ -140,4 +140,29 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       await hub.stop();
     }
   }, 150_000);
+
+  it('finishes, without a restart, an allocation stored by a batch whose CouchDB died after step 1 (the retry finds it)', async () => {
+    const hub = await testHub(undefined, { batchWindowMs: 50 });
+    try {
+      await registerFacility(hub.url, { id: 'S1', capacity: 100 });
+      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'A', onHand: 10 }] });
+      await hub.allocator.setActive(false); // the batch is run by hand below
+      const o = { id: 'R-9', channel: 'web', delivery: 'ship', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 2 }] };
+      expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
+      // what the first try stored before CouchDB went away (its answer lost, so the batch failed)
+      const doId = 'R-9.1.S1';
+      const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-9', attempt: 1, facility: 'S1', kind: 'ship', lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }], shipTo: o.shipTo, createdAt: new Date().toISOString() };
+      await hub.ctx.couch.db('dom').insert({ _id: 'alloc:R-9:0001', type: 'alloc', orderId: 'R-9', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }], explanation: {}, unfilled: [], done: false, createdAt: d.createdAt } as never);
+      // the retry: it decides attempt 1 again, finds it stored, and finishes the stored one
+      await hub.allocator.runBatch(['R-9']);
+      const order = (await api(hub.url, 'GET', '/api/v1/orders/R-9')).body;
+      expect(order.status).toBe('released');
+      expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
+      expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-9');
+      expect((await hub.ctx.couch.db<any>('dom').get('alloc:R-9:0001')).done).toBe(true);
+    } finally {
+      await hub.stop();
+    }
+  }, 60_000);
 });
