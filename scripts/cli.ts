@@ -15,7 +15,7 @@ const USAGE = `dom <command> [options]
   allocate --input instance.json [--output result.json]
   chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
-  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--no-record]
+  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--record]
            [--backend embedded|couchdb|cluster|both|all] [--couch-url URL]   (e2e, scale)
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.
@@ -82,7 +82,8 @@ Exits 1 on any violation. See docs/RELIABILITY.md.`,
   bench: `dom bench <allocator|e2e|scale|replenish|instances|highs|all>: the benchmarks
 
   --quick                  small sizes (the smoke tests)
-  --no-record              print only; do not append to docs/BENCHMARKS.md
+  --record                 also append the run to docs/BENCHMARKS.md (by default a full run
+                           writes its raw figures to bench-results/, which git ignores)
   --backend B              e2e and scale: embedded, couchdb, cluster (e2e), both or all
                            (default for a full run: all where ../shared/couchdb is here)
   --couch-url URL          e2e and scale: measure that Apache CouchDB
@@ -189,11 +190,11 @@ export async function main(argv: string[]): Promise<void> {
       case 'bench': {
         // dom bench <name|all> [--quick] [--no-record]: scripts/bench/<name>.ts exporting run(opts)
         const { readdirSync } = await import('node:fs');
-        const f = flags(rest, ['quick', 'no-record']);
+        const f = flags(rest, ['quick', 'record', 'no-record']);
         const which = f.positionals[0];
         const dir = new URL('./bench/', import.meta.url);
         const known = readdirSync(dir).filter((n) => n.endsWith('.ts')).map((n) => n.slice(0, -3));
-        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: false; backend?: string; couchUrl?: string }) => Promise<unknown> };
+        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { quick?: boolean; record?: boolean; backend?: string; couchUrl?: string }) => Promise<unknown> };
         const benches: string[] = [];
         if (which && which !== 'all' && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
         else {
@@ -208,7 +209,7 @@ export async function main(argv: string[]): Promise<void> {
         if (backend !== undefined && !['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb, cluster, both or all, not "${backend}"`);
         const couchUrl = f.values['couch-url'];
         if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
-        for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });
+        for (const name of benches) await (await load(name)).run!({ quick: f.bools.has('quick'), ...(f.bools.has('record') ? { record: true as const } : f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });
         // done: a keep-alive socket or a timer of a stopped server must not keep the command up
         setTimeout(() => process.exit(process.exitCode ?? 0), 500);
         break;

@@ -28,6 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
+import { saveResult } from './common.js';
 import type { AllocationResult, Instance } from '../../shared/instance.js';
 import { BATCH_EFFORT, allocateBatch, allocateOrder, type BatchOptions } from '../../hub/allocator/core.js';
 import { costStrategy, compareRank } from '../../hub/allocator/strategy.js';
@@ -39,7 +40,8 @@ export interface RunOptions {
   /** Small instances, a few seconds in all (the smoke test's). */
   quick?: boolean;
   /** Markdown file the run is appended to; false for none. Default: docs/BENCHMARKS.md for a full run, none for --quick. */
-  record?: string | false;
+  /** true: append to docs/BENCHMARKS.md; a path: append there; false or absent: don't. */
+  record?: string | boolean;
   /** Progress bar on stderr (when it is a terminal). Default true. */
   progress?: boolean;
   /** Where the table goes. Default: stdout. */
@@ -388,7 +390,9 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
     result.markdown = markdown(result);
     bar?.stop();
     print(result.table);
-    const file = opts.record === undefined ? (quick ? false : fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url))) : opts.record;
+    // docs/BENCHMARKS.md only when asked (`--record`); a full run keeps its raw figures in bench-results/
+    const file = opts.record === true ? fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url)) : (opts.record ?? false);
+    if (!quick && opts.record === undefined) print(`raw results: ${saveResult(fileURLToPath(new URL('../../', import.meta.url)), 'allocator', result)}`);
     if (file) {
       record(file, result.markdown);
       print(`\nappended to ${file}`);

@@ -5,7 +5,7 @@
  * client for the hub's HTTP API, and child processes that answer over IPC.
  */
 import { execSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -369,4 +369,16 @@ export async function chooseBackends(opts: { backend?: string; couchUrl?: string
   if (want === 'cluster') out.push(await clusterBackend(dirs));
   if (want === 'all' && opts.clusterPhases !== null) out.push(await clusterBackend(dirs, opts.clusterPhases));
   return out;
+}
+
+/**
+ * Where a full run's raw figures go: `bench-results/<bench>-<time>.json` in the repository (git
+ * ignores the folder). Tracked files change only when asked (`dom bench … --record`).
+ */
+export function saveResult(repo: string, bench: string, result: unknown): string {
+  const dir = join(repo, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
 }

@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, chooseBackends, type Backend, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, chooseBackends, saveResult, type Backend, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -42,7 +42,7 @@ const ASSOCIATE = 'bench-associate';
 
 export interface E2eOptions {
   quick?: boolean;
-  /** Append the run to docs/BENCHMARKS.md (default: a full run does, a quick one or one under vitest does not). */
+  /** Append the run to docs/BENCHMARKS.md (`--record`; default no: a full run writes bench-results/ only). */
   record?: boolean;
   /** Run only these phases (throughput, latency, initial, atp, memory); default all. */
   only?: string[];
@@ -1206,7 +1206,9 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
   ].join('\n');
   say(`\n${md}\n`);
   for (const n of notes) say(`note: ${n}`);
-  if (opts.record ?? (!quick && !process.env.VITEST)) {
+  // a full run keeps its raw figures in bench-results/ (ignored by git); docs/BENCHMARKS.md only with --record
+  if (!quick && !process.env.VITEST) say(`raw results: ${saveResult(REPO, 'e2e', out)}`);
+  if (opts.record) {
     const entry = [
       `### ${out.date.slice(0, 16).replace('T', ' ')} UTC · ${out.commit} · ${quick ? 'quick' : 'full'} run (${out.seconds} s)`,
       '',

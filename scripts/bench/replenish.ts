@@ -12,6 +12,7 @@ import cliProgress from 'cli-progress';
 import { planReplenishment, type StoreNeedInput } from '../../hub/planning/replenish.js';
 import { startHub } from '../../hub/index.js';
 import { createLogger } from '../../shared/log.js';
+import { saveResult } from './common.js';
 
 function rng(seed: number) {
   return () => {
@@ -46,7 +47,7 @@ function instance(stores: number, skus: number, dcs: number, seed = 7) {
   return { rows, dcAvailable: (dc: string, sku: string) => dcStock.get(`${dc}|${sku}`) ?? 0 };
 }
 
-export async function run(opts: { quick?: boolean }): Promise<Record<string, unknown>> {
+export async function run(opts: { quick?: boolean; record?: boolean }): Promise<Record<string, unknown>> {
   const stores = opts.quick ? 50 : 1000;
   const skus = opts.quick ? 200 : 5000;
   const bar = new cliProgress.SingleBar({ format: ' {phase} [{bar}] {value}/{total}', hideCursor: true }, cliProgress.Presets.shades_classic);
@@ -110,7 +111,8 @@ export async function run(opts: { quick?: boolean }): Promise<Record<string, unk
     'max deviation from DS·D − I (whole units)': result.maxDeviationFromFairShareUnits,
     [`live run ${live.stores} stores × ${live.skus} SKUs through the API`]: `${live.runMs} ms (${live.transferDos} transfer DOs)`,
   });
-  record(result, opts.quick);
+  if (opts.record) record(result, opts.quick);
+  else if (!opts.quick) process.stdout.write(`raw results: ${saveResult(process.cwd(), 'replenish', result)}\n`);
   return result;
 }
 

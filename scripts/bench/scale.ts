@@ -27,7 +27,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, chooseBackends, commit as commitOf, type Backend, type BackendName, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import { BOX, Dirs, api, chooseBackends, saveResult, commit as commitOf, type Backend, type BackendName, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -47,7 +47,7 @@ export interface ScaleOptions {
   backend?: string;
   /** An Apache CouchDB to measure (with credentials); implies --backend couchdb. */
   couchUrl?: string;
-  /** Append the run to docs/BENCHMARKS.md (default: a full run does, a quick one or one under vitest does not). */
+  /** Append the run to docs/BENCHMARKS.md (`--record`; default no: a full run writes bench-results/ only). */
   record?: boolean;
   /** Print progress and the table (default yes). */
   print?: boolean;
@@ -1281,7 +1281,9 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
   say(`\n${md}\n`);
   say(`note: ${HONEST_NOTE}`);
   for (const n of notes) say(`note: ${n}`);
-  if (opts.record ?? (!quick && !process.env.VITEST)) {
+  // a full run keeps its raw figures in bench-results/ (ignored by git); docs/BENCHMARKS.md only with --record
+  if (!quick && !process.env.VITEST) say(`raw results: ${saveResult(REPO, 'scale', out)}`);
+  if (opts.record) {
     const entry = [
       `### ${out.date.slice(0, 16).replace('T', ' ')} UTC · ${out.commit} · ${quick ? 'quick' : 'full'} run (${out.seconds} s)`,
       '',
