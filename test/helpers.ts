@@ -107,13 +107,17 @@ export async function registerFacility(hubUrl: string, f: Partial<Facility> & { 
   return r.body.token as string;
 }
 
-/** Put a SKU in the catalogue and count it at a facility, and wait until its node knows it (a node refuses sales of SKUs it has never heard of). */
-export async function stockNode(hubUrl: string, node: { store: { knows(sku: string): boolean } } | null, facility: string, sku: string, onHand: number): Promise<void> {
+/**
+ * Put a SKU in the catalogue and count it at a facility, and wait until its node has applied the
+ * count (a node refuses sales of SKUs it has never heard of; and a count applied after a sale
+ * would set the position back to the counted figure).
+ */
+export async function stockNode(hubUrl: string, node: { store: { positions(): { sku: string }[] } } | null, facility: string, sku: string, onHand: number): Promise<void> {
   const items = await api(hubUrl, 'POST', '/api/v1/items', [{ sku, name: sku }]);
   if (items.status !== 201) throw new Error(`items: ${items.status} ${JSON.stringify(items.body)}`);
   const count = await api(hubUrl, 'POST', '/api/v1/inventory', { facility, positions: [{ sku, onHand }] });
   if (count.status !== 201) throw new Error(`count: ${count.status} ${JSON.stringify(count.body)}`);
-  if (node) await waitFor(`${facility} knows ${sku}`, () => node.store.knows(sku));
+  if (node) await waitFor(`${facility} applied its count of ${sku}`, () => node.store.positions().some((p) => p.sku === sku));
 }
 
 export async function testNode(hubUrl: string, id: string, token: string, dataDir = tempDir(`node-${id}`)): Promise<DomNode> {

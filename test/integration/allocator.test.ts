@@ -108,7 +108,7 @@ describe('sales order management through the API, with real nodes', () => {
     await until(o.id, (x) => x.status === 'partially_allocated');
     // S2 was never counted for B: the planners load a count of none, then the store finds some
     await post('/api/v1/inventory', { facility: 'S2', positions: [{ sku: 'B', onHand: 0 }] });
-    await waitFor('S2 knows B', () => nodes.S2!.store.knows('B'));
+    await waitFor('S2 applied the count of B', () => nodes.S2!.store.positions().some((p) => p.sku === 'B'));
     await nodes.S2!.store.adjust('B', 20, 'found a case in the back');
     const full = await until(o.id, (x) => x.status === 'released', 'released after the receipt');
     expect(allocs(full).some((a: any) => a.facility === 'S2')).toBe(true);
