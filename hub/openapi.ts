@@ -9,6 +9,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { FacilityBody, ItemBody } from '../shared/schemas.js';
+import { FacilityPatch } from './api/facilities.js';
 import { Ident, Sku } from '../shared/ids.js';
 import { OrderBody } from './orders/model.js';
 import * as catalogue from './api/catalogue.js';
@@ -105,7 +106,7 @@ interface RouteSpec {
 }
 
 function makeRoute(r: Registry, tag: string) {
-  return (method: 'get' | 'post' | 'put', path: string, s: RouteSpec) => {
+  return (method: 'get' | 'post' | 'put' | 'patch', path: string, s: RouteSpec) => {
     const security = s.security ?? 'planner';
     const responses: Record<string, { description: string; content?: Record<string, { schema: Schema | Raw }> }> = {};
     for (const [status, spec] of Object.entries(s.responses)) {
@@ -158,6 +159,7 @@ function buildHub(): OpenApiDocument {
   fac('post', '/api/v1/facilities', { summary: 'register a facility; answers its node token once', body: FacilityBody, responses: { 201: ['registered', FacilityCreated], 409: ['the id exists, or servingDc is not a DC', ErrorBody] } });
   fac('get', '/api/v1/facilities', { summary: 'list facilities', responses: { 200: ['facilities', z.array(Facility)] } });
   fac('get', '/api/v1/facilities/{id}', { summary: 'one facility', params: { id: Ident }, responses: { 200: ['the facility', Facility], 404: notFound('facility') } });
+  fac('patch', '/api/v1/facilities/{id}', { summary: 'change a facility (name, capacity, flags, priority, enabled, servingDc); recorded in the event stream', params: { id: Ident }, body: FacilityPatch, responses: { 200: ['the facility as changed, and the changes', z.object({ facility: Facility, changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })) })], 400: ['an unknown field or a bad value', ErrorBody], 404: notFound('facility'), 409: ['servingDc is not a DC', ErrorBody] } });
   fac('get', '/api/v1/nodes', { summary: 'sync health of every node', responses: { 200: ['per node', z.array(NodeHealth)] } });
 
   const cat = makeRoute(r, 'catalogue');

@@ -184,6 +184,37 @@ describe('replenishment as a new user sets it up: no serving DC, days of supply 
     expect((await api(hub.url, 'GET', '/api/v1/dos?facility=DCN')).body).toEqual([]);
   });
 
+  it('changes a facility after registration (validated, recorded in the event stream), and the run follows it', async () => {
+    const before = hub.ctx.events.since(0).length;
+    const r = await api(hub.url, 'PATCH', '/api/v1/facilities/SN', { servingDc: 'DCF', capacity: 250, name: 'North store' });
+    expect(r.status).toBe(200);
+    expect(r.body.facility).toMatchObject({ id: 'SN', servingDc: 'DCF', capacity: 250, name: 'North store' });
+    expect(r.body.changes.servingDc).toEqual({ from: null, to: 'DCF' });
+    expect((await api(hub.url, 'GET', '/api/v1/facilities/SN')).body).toMatchObject({ servingDc: 'DCF', capacity: 250 });
+    const audit = hub.ctx.events.since(0).slice(before).filter((e) => e.type === 'facility');
+    expect(audit.map((e) => e.data)).toEqual([expect.objectContaining({ id: 'SN', by: 'planner', changes: expect.objectContaining({ capacity: { from: 100, to: 250 } }) })]);
+    // refused, and nothing changed: unknown facility, unknown field, a serving DC that is no DC, a DC with one
+    for (const [path, body, status, code] of [
+      ['/api/v1/facilities/NOPE', { capacity: 1 }, 404, 'unknown_facility'],
+      ['/api/v1/facilities/SN', { capacty: 1 }, 400, 'unknown_field'],
+      ['/api/v1/facilities/SN', { servingDc: 'SN' }, 409, 'unknown_facility'],
+      ['/api/v1/facilities/DCN', { servingDc: 'DCF' }, 400, 'invalid_body'],
+      ['/api/v1/facilities/SN', {}, 400, 'invalid_body'],
+      ['/api/v1/facilities/SN', { capacity: -1 }, 400, 'invalid_body'],
+    ] as const) {
+      const bad = await api(hub.url, 'PATCH', path, body);
+      expect(bad.status, JSON.stringify(body)).toBe(status);
+      expect(bad.body.error.code, JSON.stringify(body)).toBe(code);
+    }
+    expect((await api(hub.url, 'GET', '/api/v1/facilities/SN')).body).toMatchObject({ servingDc: 'DCF', capacity: 250 });
+    // the dry run now plans the store from its serving DC, the far one, and names no nearest DC
+    const dry = await api(hub.url, 'POST', '/api/v1/replenishment/run', { dryRun: true });
+    expect(dry.body).toMatchObject({ servedByNearestDc: [] });
+    expect(dry.body.transfers.map((t: any) => t.from)).toEqual(['DCF']);
+    // and back: taking the serving DC off serves it from the nearest again
+    expect((await api(hub.url, 'PATCH', '/api/v1/facilities/SN', { servingDc: null })).body.facility.servingDc).toBeUndefined();
+  });
+
   it('serves a store without a serving DC from its nearest DC, and says so', async () => {
     const run = await api(hub.url, 'POST', '/api/v1/replenishment/run', {});
     expect(run.status).toBe(200);
