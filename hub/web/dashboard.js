@@ -268,6 +268,7 @@ function describe(e) {
   if (e.type === 'do') return `DO ${d.doId} at ${d.facility}: ${label(d.state)}`;
   if (e.type === 'allocation') return `allocation batch: ${d.orders} order(s), ${d.allocated} allocated, ${d.ms} ms`;
   if (e.type === 'supply') return `${d.type === 'po' ? 'purchase order' : 'shipment'} ${d.id} to ${d.facility}`;
+  if (e.type === 'facility') return `facility ${d.id} changed by the ${d.by}: ${Object.entries(d.changes || {}).map(([k, v]) => `${k} ${v.from ?? '—'} → ${v.to ?? '—'}`).join(', ')}`;
   return JSON.stringify(d);
 }
 
