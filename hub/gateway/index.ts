@@ -5,7 +5,7 @@
  * refused document gets CouchDB's own per-document `forbidden` answer and the others are written,
  * so one bad document never stops a node's uploads.
  * Responses are rebuilt with fresh headers: copying upstream hop-by-hop or stale length/encoding
- * headers breaks replication (DESIGN.md).
+ * headers breaks replication (docs/ARCHITECTURE.md, "The gateway").
  */
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
