@@ -1,12 +1,13 @@
 /**
- * The OpenAPI 3.1 documents of the hub (served at /openapi.json, browsed at /docs) and of the node
- * API. The request schemas are the very zod schemas the handlers validate with, so the document
+ * The OpenAPI 3.1 document of the hub (served at /openapi.json, browsed at /docs); the node's is
+ * node/api/openapi.ts, both built with shared/openapi.ts. The request schemas are the very zod schemas the handlers validate with, so the document
  * cannot drift from what the API accepts; the handlers themselves stay plain Hono routes. Response
  * schemas are declared here (they document, they validate nothing). A body schema that its module
  * does not export yet is picked up by name as soon as it is (`exported`); until then that body is
  * documented as a free-form value pointing at docs/API.md.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { ErrorBody, Rows, exported, html, makeRoute, notFound, type OpenApiDocument, type RouteSpec, type Schema } from '../shared/openapi.js';
 import { z } from 'zod';
 import { FacilityBody, ItemBody } from '../shared/schemas.js';
 import { FacilityPatch } from './api/facilities.js';
@@ -15,24 +16,8 @@ import { OrderBody } from './orders/model.js';
 import * as catalogue from './api/catalogue.js';
 import * as planning from './api/planning.js';
 
-type Registry = OpenAPIHono['openAPIRegistry'];
-export type OpenApiDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
-type Security = 'planner' | 'planner-or-query' | 'node' | 'associate' | 'none';
-type Schema = z.ZodType;
-/** A raw JSON schema, for answers that are not JSON (HTML, text, event streams). */
-type Raw = { type: 'string' };
-
-const isZod = (x: unknown): x is Schema => typeof x === 'object' && x !== null && typeof (x as Schema).safeParse === 'function';
-
-/** The module's own exported schema, or a documented stand-in while it is not exported. */
-function exported(mod: object, name: string, fallback: Schema): Schema {
-  const s = (mod as Record<string, unknown>)[name];
-  return isZod(s) ? s : fallback.describe(`see docs/API.md (the schema "${name}" is not exported for this document yet)`);
-}
-
 // ------------------------------------------------------------------ response schemas (documentation)
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const Facility = FacilityBody.extend({ createdAt: z.string() });
 const FacilityCreated = z.object({ facility: Facility, token: z.string().describe('the node sync token, shown once') });
 const Allocation = z.object({ facility: z.string(), sku: z.string(), qty: z.number().int(), doId: z.string(), doStatus: z.string() });
@@ -86,57 +71,6 @@ const DoSummary = z.object({ doId: z.string(), orderId: z.string(), facility: z.
 const Supply = z.object({ id: z.string(), type: z.enum(['po', 'asn']), facility: z.string(), expectedAt: z.string(), lines: z.array(z.object({ sku: z.string(), qty: z.number().int() })), remaining: z.array(z.object({ sku: z.string(), qty: z.number().int() })) }).loose();
 const Written = z.object({ written: z.number().int() });
 const Anything = z.unknown();
-const Rows = z.array(z.looseObject({}));
-
-// ------------------------------------------------------------------ registration helper
-
-interface RouteSpec {
-  summary: string;
-  description?: string;
-  security?: Security;
-  params?: Record<string, Schema>;
-  /** Query parameters: their schemas, or the object schema the handler parses the query with. */
-  query?: Record<string, Schema> | z.ZodObject;
-  headers?: Record<string, Schema>;
-  /** A JSON body; `csv` adds a text/csv alternative. */
-  body?: Schema;
-  csv?: boolean;
-  /** Status → [description, JSON schema], or a media type and raw schema for non-JSON answers. */
-  responses: Record<number, [string, Schema?] | [string, string, Raw]>;
-}
-
-function makeRoute(r: Registry, tag: string) {
-  return (method: 'get' | 'post' | 'put' | 'patch', path: string, s: RouteSpec) => {
-    const security = s.security ?? 'planner';
-    const responses: Record<string, { description: string; content?: Record<string, { schema: Schema | Raw }> }> = {};
-    for (const [status, spec] of Object.entries(s.responses)) {
-      if (spec.length === 3) responses[status] = { description: spec[0], content: { [spec[1]]: { schema: spec[2] } } };
-      else responses[status] = { description: spec[0], ...(spec[1] ? { content: { 'application/json': { schema: spec[1] } } } : {}) };
-    }
-    if (s.body && !responses[400]) responses[400] = { description: 'invalid input (`invalid_body`, `malformed_json`, …)', content: { 'application/json': { schema: ErrorBody } } };
-    if (security !== 'none' && !responses[401]) responses[401] = { description: 'missing or wrong bearer token', content: { 'application/json': { schema: ErrorBody } } };
-    r.registerPath({
-      method,
-      path,
-      tags: [tag],
-      summary: s.summary,
-      ...(s.description ? { description: s.description } : {}),
-      security: security === 'none' ? [] : security === 'planner-or-query' ? [{ planner: [] }, { plannerQuery: [] }] : [{ [security]: [] }],
-      request: {
-        ...(s.params ? { params: z.object(s.params) } : {}),
-        ...(s.query ? { query: s.query instanceof z.ZodObject ? s.query : z.object(s.query) } : {}),
-        ...(s.headers ? { headers: z.object(s.headers) } : {}),
-        ...(s.body
-          ? { body: { required: true, content: { 'application/json': { schema: s.body }, ...(s.csv ? { 'text/csv': { schema: { type: 'string' } } } : {}) } } }
-          : {}),
-      },
-      responses,
-    });
-  };
-}
-
-const notFound = (what: string): [string, Schema] => [`no such ${what}`, ErrorBody];
-const html: [string, string, Raw] = ['an HTML page', 'text/html', { type: 'string' }];
 
 // ------------------------------------------------------------------ the hub
 
@@ -240,52 +174,4 @@ export function hubOpenApiDocument(): OpenApiDocument {
   return hubDoc;
 }
 
-// ------------------------------------------------------------------ the node
-
-/** The node API's body schemas (node/api/app.ts passes its own; any left out are documented loosely). */
-export interface NodeSchemas {
-  StepBody: Schema;
-  SaleBody: Schema;
-  AdjustmentBody: Schema;
-  ReceiptBody: Schema;
-}
-
-/** The node API's document, for a node to serve; `schemas` are the ones its handlers validate with. */
-export function nodeOpenApiDocument(schemas: Partial<NodeSchemas> = {}): OpenApiDocument {
-  const app = new OpenAPIHono();
-  const r = app.openAPIRegistry;
-  r.registerComponent('securitySchemes', 'associate', { type: 'http', scheme: 'bearer', description: 'the associate token (`DOM_ASSOCIATE_TOKEN`)' });
-  const body = (name: keyof NodeSchemas) => exported(schemas, name, z.looseObject({}));
-  const id = { id: z.string() };
-  const Task = z.looseObject({ doId: z.string(), orderId: z.string(), kind: z.string(), status: z.string(), lines: Rows });
-  const conflict: [string, Schema] = ['a step out of order (`step_not_allowed`, details: {state, allowed})', ErrorBody];
-
-  const ops = makeRoute(r, 'operations');
-  ops('get', '/healthz', { summary: 'liveness', security: 'none', responses: { 200: ['alive', z.object({ ok: z.literal(true) })] } });
-  ops('get', '/', { summary: 'the associate page (asks for the associate token)', security: 'none', responses: { 200: html } });
-
-  const tasks = makeRoute(r, 'tasks');
-  const sec: Security = 'associate';
-  tasks('get', '/api/v1/tasks', { summary: 'open DOs, oldest promise first', security: sec, query: { all: z.enum(['true', 'false']).optional() }, responses: { 200: ['tasks', z.array(Task)] } });
-  tasks('get', '/api/v1/dos/{id}', { summary: 'one task', security: sec, params: id, responses: { 200: ['the task', Task], 404: notFound('DO') } });
-  const steps: [string, string][] = [
-    ['ack', 'acknowledge'],
-    ['pick', 'record picked quantities; less than ordered needs a reason (a short pick)'],
-    ['pack', 'pack into packages (`{}`: one package)'],
-    ['ship', 'hand to the carrier'],
-    ['ready', 'ready for pickup (pickup DOs)'],
-    ['pickedup', 'handed to the customer (name checked: 422 `name_mismatch`)'],
-    ['reject', 'refuse the DO'],
-  ];
-  for (const [step, summary] of steps) tasks('post', `/api/v1/dos/{id}/${step}`, { summary, security: sec, params: id, body: body('StepBody'), responses: { 200: ['the task after the step', Task], 404: notFound('DO'), 409: conflict } });
-
-  const inv = makeRoute(r, 'inventory');
-  inv('post', '/api/v1/sales', { summary: 'a walk-in sale', security: sec, body: body('SaleBody'), responses: { 201: ['the sale, the position, the DOs flagged at risk', z.looseObject({})] } });
-  inv('post', '/api/v1/adjustments', { summary: 'a cycle count', security: sec, body: body('AdjustmentBody'), responses: { 201: ['recorded', z.looseObject({})] } });
-  inv('post', '/api/v1/receipts', { summary: 'receive an expected delivery', security: sec, body: body('ReceiptBody'), responses: { 201: ['recorded (over and short receipts reported)', z.looseObject({})] } });
-  inv('get', '/api/v1/inventory', { summary: 'positions', security: sec, responses: { 200: ['positions', Rows] } });
-  inv('get', '/api/v1/inbound', { summary: 'expected receipts', security: sec, responses: { 200: ['inbound', Rows] } });
-  inv('get', '/api/v1/sync', { summary: 'sync state with the hub', security: sec, responses: { 200: ['state', z.looseObject({ online: z.boolean(), pending: z.number() })] } });
-
-  return app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'DOM node', version: '0.1.0', description: 'The associate API of a store or DC node; works with the hub down.' } });
-}
+export type { OpenApiDocument } from '../shared/openapi.js';

@@ -11,7 +11,7 @@ import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Couch } from '../couch/index.js';
 import type { NodeRegistry } from '../registry.js';
-import { FailureLimiter } from '../ratelimit.js';
+import { FailureLimiter } from '../../shared/ratelimit.js';
 import { bodyLimit } from 'hono/body-limit';
 import { bearerToken, errorHandler } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';

@@ -4,15 +4,15 @@ import { z } from 'zod';
 import type { NodeStore } from '../store/index.js';
 import type { HubSync } from '../sync/index.js';
 import { errorHandler, limitAuthFailures, limitBody, notFoundHandler, parseBody, readBody, requireToken } from '../../shared/http.js';
-import { FailureLimiter } from '../../hub/ratelimit.js';
+import { FailureLimiter } from '../../shared/ratelimit.js';
 import { storageUnavailable } from '../store/db.js';
-import { secretEquals } from '../../hub/registry.js';
+import { secretEquals } from '../../shared/secrets.js';
 import { badRequest } from '../../shared/errors.js';
 import { Sku } from '../../shared/ids.js';
 import { STEP_EVENTS, type Step } from '../../shared/states.js';
 import type { Logger } from '../../shared/log.js';
 import { pageHtml } from '../web/page.js';
-import { nodeOpenApiDocument } from '../../hub/openapi.js';
+import { nodeOpenApiDocument } from './openapi.js';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');
 export const SaleBody = z.object({ sku: Sku, qty: Qty });

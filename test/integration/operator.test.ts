@@ -13,7 +13,7 @@ import type { HubContext } from '../../hub/context.js';
 import { createHubApp } from '../../hub/app.js';
 import { eventsApi } from '../../hub/api/events.js';
 import { EventBus } from '../../hub/events.js';
-import { nodeOpenApiDocument } from '../../hub/openapi.js';
+import { nodeOpenApiDocument } from '../../node/api/openapi.js';
 
 const ATL = { lat: 33.749, lon: -84.388 };
 
