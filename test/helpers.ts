@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startHub, type Hub } from '../hub/index.js';
-import { openCouch, parseCouchUrl, type Couch } from '../hub/couch/index.js';
+import { couchAccessOf, openCouch, type Couch } from '../hub/couch/index.js';
 import { startNode, type DomNode } from '../node/index.js';
 import type { Facility } from '../shared/schemas.js';
 
@@ -56,20 +56,18 @@ export function openTestCouch(dataDir: string): Promise<Couch> {
 /** Credentials and database-name prefix for reading a hub's CouchDB straight from a test. */
 export function couchAccess(dataDir: string): { url: string; auth: string; prefix: string } | null {
   if (!TEST_COUCH_URL) return null;
-  const { url, user, password } = parseCouchUrl(TEST_COUCH_URL);
-  return { url, auth: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, prefix: dbPrefixFor(dataDir) };
+  return { ...couchAccessOf(TEST_COUCH_URL), prefix: dbPrefixFor(dataDir) };
 }
 
 /** Remove the temporary folders and, on CouchDB, every database the tests of this file created. */
 export async function cleanupDirs(): Promise<void> {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  const access = TEST_COUCH_URL ? parseCouchUrl(TEST_COUCH_URL) : null;
-  if (!access || prefixes.size === 0) return;
-  const auth = `Basic ${Buffer.from(`${access.user}:${access.password}`).toString('base64')}`;
-  const all = (await fetch(`${access.url}/_all_dbs`, { headers: { authorization: auth } }).then((r) => r.json())) as string[];
+  if (!TEST_COUCH_URL || prefixes.size === 0) return;
+  const { url, auth } = couchAccessOf(TEST_COUCH_URL);
+  const all = (await fetch(`${url}/_all_dbs`, { headers: { authorization: auth } }).then((r) => r.json())) as string[];
   const mine = all.filter((db) => [...prefixes].some((p) => db.startsWith(p)));
   prefixes.clear();
-  for (const db of mine) await fetch(`${access.url}/${encodeURIComponent(db)}`, { method: 'DELETE', headers: { authorization: auth } });
+  for (const db of mine) await fetch(`${url}/${encodeURIComponent(db)}`, { method: 'DELETE', headers: { authorization: auth } });
 }
 
 export async function testHub(dataDir = tempDir('hub'), extra: Record<string, unknown> = {}): Promise<Hub> {

@@ -47,6 +47,14 @@ export function parseCouchUrl(raw: string): { url: string; user: string; passwor
   return { url: u.toString().replace(/\/$/, ''), user, password };
 }
 
+/** The base URL (no credentials) and the `Basic …` header of a CouchDB URL with credentials. */
+export function couchAccessOf(raw: string): { url: string; auth: string } {
+  const { url, user, password } = parseCouchUrl(raw);
+  return { url, auth: basicAuth(user, password) };
+}
+
+const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
 /** The embedded server's admin password is kept in the data folder so restarts keep it. */
 function embeddedPassword(dataDir: string): string {
   const file = join(dataDir, 'couch-admin-password');
@@ -67,7 +75,7 @@ export async function openCouch(opts: CouchOptions): Promise<Couch> {
     embedded = await startEmbeddedCouch({ dataDir: join(opts.dataDir, 'couch'), user: 'admin', password });
     base = { url: embedded.url, user: 'admin', password };
   }
-  const authHeader = `Basic ${Buffer.from(`${base.user}:${base.password}`).toString('base64')}`;
+  const authHeader = basicAuth(base.user, base.password);
   // no compressed answers: on loopback or a data-centre link gzip costs both ends CPU for
   // nothing (the embedded server gzips whatever is asked for; Apache CouchDB does not)
   const server = nano({ url: base.url, headers: { authorization: authHeader, 'Accept-Encoding': 'identity' } });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
 import type { DomNode } from '../../node/index.js';
+import { couchAccessOf } from '../../hub/couch/index.js';
 
 export type Pct = { p50: number; p99: number; max: number; count: number };
 
@@ -313,9 +314,7 @@ export async function couchBackend(url: string | undefined, dirs: Dirs, as?: { n
   const { startCouchDb } = await import('../couchdb.js');
   const started = url ? null : await startCouchDb({ dir: dirs.make('couchdb') });
   const full = url ?? started!.url;
-  const u = new URL(full);
-  const base = `${u.protocol}//${u.host}`;
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  const { url: base, auth } = couchAccessOf(full);
   const version = ((await (await fetch(`${base}/`)).json()) as { version: string }).version;
   const run = `b${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   const prefixes = new Set<string>();

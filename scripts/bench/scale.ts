@@ -27,6 +27,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { couchAccessOf } from '../../hub/couch/index.js';
 import { BOX, Dirs, api, chooseBackends, saveResult, commit as commitOf, type Backend, type BackendName, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
@@ -477,9 +478,7 @@ class Cluster {
       this.couch = await spawnDom(['couch', '--port', String(port), '--data', this.dirs.make(`${this.name}-couch`)], 'couch_ready', { COUCH_USER: 'admin', COUCH_PASSWORD: password });
       shared = { COUCH_URL: `http://admin:${password}@127.0.0.1:${port}` };
     } else shared = this.backend.hubEnv(this.name);
-    const u = new URL(shared.COUCH_URL!);
-    this.couchBase = `${u.protocol}//${u.host}`;
-    this.couchAuth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    ({ url: this.couchBase, auth: this.couchAuth } = couchAccessOf(shared.COUCH_URL!));
     this.dbPrefix = shared.DOM_DB_PREFIX ?? '';
     for (let i = 0; i < this.instances; i++) {
       // one at a time: the first creates `dom` and takes the lease

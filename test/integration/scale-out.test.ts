@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, cleanupDirs, dbPrefixFor, freePort, registerFacility, spawnDom, spawnHub, tempDir, testNode, waitFor, TEST_COUCH_URL, type HubProcess } from '../helpers.js';
-import { parseCouchUrl } from '../../hub/couch/index.js';
+import { couchAccessOf } from '../../hub/couch/index.js';
 import type { DomNode } from '../../node/index.js';
 import nano from 'nano';
 
@@ -27,8 +27,8 @@ describe('scale-out: two hub instances over one CouchDB', () => {
       procs.push(await spawnDom(['couch', '--port', String(couchPort), '--data', tempDir('couch')], 'couch_ready', COUCH_ENV));
       couchUrl = `http://admin:scale-out-secret@127.0.0.1:${couchPort}`;
     }
-    const { url: couchBase, user, password } = parseCouchUrl(couchUrl);
-    const server = nano({ url: couchBase, headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } });
+    const { url: couchBase, auth } = couchAccessOf(couchUrl);
+    const server = nano({ url: couchBase, headers: { authorization: auth } });
     const dbPrefix = shared.DOM_DB_PREFIX ?? '';
     const start = async (name: string) => {
       const p = await spawnHub(tempDir(name), await freePort(), { COUCH_URL: couchUrl, ...shared, DOM_INSTANCE: name, DOM_LEASE_TTL_MS: '3000' });
