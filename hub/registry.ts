@@ -56,6 +56,10 @@ export class NodeRegistry {
     try {
       doc = await this.dom.get(ids.node(facilityId));
     } catch (err) {
+      // a 404 for the database itself (a CouchDB still opening it after a restart) is not "no such
+      // node": answered as unavailable, never cached, so a node is not told its token is wrong
+      const reason = String((err as { reason?: string; message?: string }).reason ?? (err as Error).message ?? '');
+      if (/database does not exist/i.test(reason)) throw Object.assign(new Error(`the registry's database is not open: ${reason}`), { statusCode: 503 });
       if (!isStatus(err, 404)) throw err;
     }
     if (this.cache.size > 10_000) this.cache.clear();
