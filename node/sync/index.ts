@@ -163,8 +163,33 @@ export class HubSync {
     this.connect();
   }
 
+  /** When either replication last did anything (a change, active, paused, an error). */
+  private lastActivity = Date.now();
+  private watchdog?: NodeJS.Timeout;
+
+  /**
+   * PouchDB's live replication can stop for good without a word after a failed retry (pouchdb
+   * #2979, #8076, #9063; seen here after CouchDB was killed under the hub): when nothing has
+   * happened for 30 s while the link is down or uploads wait, start both replications again.
+   */
+  private startWatchdog() {
+    this.watchdog ??= setInterval(() => {
+      if (this.stopped || !this.pull || this.switching) return;
+      const quiet = Date.now() - this.lastActivity > 30_000;
+      if (quiet && (!this.online.value || this.pending.value > 0)) {
+        this.opts.log.warn({ pending: this.pending.value, online: this.online.value }, 'replication silent for 30 s: starting it again');
+        this.pause();
+        this.lastActivity = Date.now();
+        this.resume();
+      }
+    }, 5_000);
+    this.watchdog.unref();
+  }
+
   private wire(direction: 'push' | 'pull', r: PouchDB.Replication) {
     const live = () => r === this.pull || r === this.push;
+    for (const ev of ['change', 'active', 'paused', 'error', 'denied']) r.on(ev, () => (this.lastActivity = Date.now()));
+    this.startWatchdog();
     r.on('change', (info: PouchDB.ReplicationInfo) => {
       this.markUp(direction);
       const n = info.docs_written ?? 0;
@@ -314,6 +339,7 @@ export class HubSync {
     this.stopped = true;
     clearTimeout(this.recount);
     clearTimeout(this.switching);
+    clearInterval(this.watchdog);
     this.localFeed?.cancel();
     this.pull?.cancel();
     this.push?.cancel();
