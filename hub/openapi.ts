@@ -104,6 +104,12 @@ function buildHub(): OpenApiDocument {
 
   const ord = makeRoute(r, 'orders');
   ord('post', '/api/v1/orders', { summary: 'accept an order (idempotent on its id)', body: OrderBody, responses: { 201: ['accepted', OrderView], 200: ['the same body again', OrderView], 409: ['another body under a used id (`order_exists`)', ErrorBody] } });
+  const BulkResult = z.object({ index: z.number().int(), id: z.string().optional(), status: z.number().int().describe('201 created, 200 the same body again, 409 another body under a used id, 4xx invalid, 503 not stored (retry it)'), order: OrderView.optional(), error: ErrorBody.shape.error.optional() });
+  ord('post', '/api/v1/orders/bulk', {
+    summary: 'accept up to 1,000 orders in one request: a result per order, each as POST /api/v1/orders would answer (a bad order never blocks the others)',
+    body: z.object({ orders: z.array(OrderBody).min(1).max(1000) }),
+    responses: { 200: ['a result per order, in request order', z.object({ results: z.array(BulkResult), summary: z.object({ created: z.number(), unchanged: z.number(), conflicts: z.number(), invalid: z.number(), unavailable: z.number() }) })], 413: ['more than 1,000 orders (`too_many_orders`) or a body over 4 MB', ErrorBody] },
+  });
   ord('get', '/api/v1/orders', { summary: 'order summaries', query: { status: z.string().optional(), limit: z.string().optional().describe('1–500, default 100') }, responses: { 200: ['summaries', z.array(OrderSummary)] } });
   ord('get', '/api/v1/orders/{id}', { summary: 'an order: lines, allocations with DO states, explanation', params: { id: Ident }, responses: { 200: ['the order', OrderView], 404: notFound('order') } });
   ord('post', '/api/v1/orders/{id}/cancel', { summary: 'cancel every DO not shipped', params: { id: Ident }, responses: { 200: ['cancel requested', OrderView.extend({ cancelledDos: z.array(z.string()), alreadyShippedDos: z.array(z.string()) })], 404: notFound('order'), 409: ['already shipped', ErrorBody] } });

@@ -3,19 +3,18 @@ import { Hono } from 'hono';
 import { createHash } from 'node:crypto';
 import type { HubContext } from '../context.js';
 import type { Allocator } from '../allocator/service.js';
-import { parseQuery, readBody } from '../../shared/http.js';
+import { parseBody, parseQuery, readBody, readJson } from '../../shared/http.js';
 import { z } from 'zod';
-import { badRequest, conflict, notFound } from '../../shared/errors.js';
+import { DomError, badRequest, conflict, isStatus, isStorageUnavailable, notFound } from '../../shared/errors.js';
 import { ids } from '../../shared/ids.js';
-import { isStatus } from '../../shared/errors.js';
 import { writeCancel } from '../dos.js';
 import { DONE_DO_STATES, ORDER_STATUS_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
+import { OrderBody, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
 
 const OrdersQuery = z.object({
   status: z.enum(ORDER_STATUS_NAMES).optional(),
   limit: z.coerce.number().int('"limit" must be a whole number').min(1).max(500).default(100),
 });
-import { OrderBody, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
 
 export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<number, string | null>) {
   return {
@@ -44,50 +43,100 @@ export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<num
   };
 }
 
+/** Orders per `POST /api/v1/orders/bulk`. */
+export const BULK_MAX = 1000;
+
+interface BulkResult {
+  index: number;
+  id?: string;
+  status: number;
+  order?: ReturnType<typeof orderView>;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+/**
+ * Accept one validated order: 201 stored now, 200 the same body again (the stored order answers),
+ * a 409 for the same id with another body, a 400 for an unknown SKU or pickup store. Idempotent on
+ * the order id; the insert shares a group commit with the orders arriving beside it.
+ */
+export async function acceptOrder(ctx: HubContext, allocator: Allocator, body: OrderBody): Promise<{ status: 200 | 201; body: ReturnType<typeof orderView> }> {
+  const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
+  if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.join(', ')}`);
+  if (body.delivery === 'pickup') {
+    const f = await ctx.facilities.get(body.pickupFacility!);
+    if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);
+    if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
+  }
+  const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  // no read first: the insert itself finds a used id (409), and then the stored order answers
+  const now = new Date().toISOString();
+  const doc: OrderDoc = {
+    ...body,
+    _id: ids.order(body.id),
+    type: 'order',
+    bodyHash,
+    receivedAt: now,
+    createdAt: body.createdAt ?? now,
+    status: 'received',
+    attempts: 0,
+    allocations: [],
+    explanations: [],
+    updatedAt: now,
+  };
+  try {
+    await ctx.orders.insert(doc);
+  } catch (err) {
+    if (!isStatus(err, 409)) throw err;
+    const stored = await ctx.orders.view(body.id);
+    // deleted in between (never, in DOM): the id is taken all the same
+    if (!stored || stored.order.bodyHash !== bodyHash) throw conflict('order_exists', `order "${body.id}" already exists with a different body`);
+    return { status: 200, body: orderView(stored.order, stored.lines) };
+  }
+  ctx.events.emit('order', { id: doc.id, status: doc.status, channel: doc.channel, created: true });
+  if (doc.hold && (!doc.hold.until || doc.hold.until > now)) allocator.hold(doc.id, doc.hold.until);
+  else allocator.submit(doc.id);
+  return { status: 201, body: orderView(doc, lineViews(doc, new Map())) };
+}
+
 export function ordersApi(ctx: HubContext, allocator: Allocator) {
   const app = new Hono();
 
   app.post('/', async (c) => {
-    const body = await readBody(c, OrderBody);
-    const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
-    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.join(', ')}`);
-    if (body.delivery === 'pickup') {
-      const f = await ctx.facilities.get(body.pickupFacility!);
-      if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);
-      if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
-    }
-    const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    // no read first: the insert itself finds a used id (409), and then the stored order answers
-    const now = new Date().toISOString();
-    const doc: OrderDoc = {
-      ...body,
-      _id: ids.order(body.id),
-      type: 'order',
-      bodyHash,
-      receivedAt: now,
-      createdAt: body.createdAt ?? now,
-      status: 'received',
-      attempts: 0,
-      allocations: [],
-      explanations: [],
-      updatedAt: now,
-    };
-    try {
-      await ctx.orders.insert(doc);
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err;
-      return replay((await ctx.orders.get(body.id))!, bodyHash);
-    }
-    ctx.events.emit('order', { id: doc.id, status: doc.status, channel: doc.channel, created: true });
-    if (doc.hold && (!doc.hold.until || doc.hold.until > now)) allocator.hold(doc.id, doc.hold.until);
-    else allocator.submit(doc.id);
-    return c.json(orderView(doc, lineViews(doc, new Map())), 201);
+    const r = await acceptOrder(ctx, allocator, await readBody(c, OrderBody));
+    return c.json(r.body, r.status);
+  });
 
-    async function replay(o: OrderDoc, hash: string) {
-      if (o.bodyHash !== hash) throw conflict('order_exists', `order "${o.id}" already exists with a different body`);
-      const v = (await ctx.orders.view(o.id))!;
-      return c.json(orderView(v.order, v.lines), 200);
+  // many orders in one request: a result per order, each as the single-order endpoint would answer
+  app.post('/bulk', async (c) => {
+    const raw = await readJson(c);
+    const list = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null && 'orders' in raw ? (raw as { orders: unknown }).orders : undefined;
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+      const extra = Object.keys(raw).filter((k) => k !== 'orders');
+      if (extra.length) throw badRequest('unknown_field', `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`, { fields: extra });
     }
+    if (!Array.isArray(list)) throw badRequest('invalid_body', 'the body must be {"orders": [...]} (or an array of orders)');
+    if (list.length === 0) throw badRequest('invalid_body', 'orders: at least one order is needed');
+    if (list.length > BULK_MAX) throw new DomError(413, 'too_many_orders', `at most ${BULK_MAX} orders per request, not ${list.length}`);
+    const results = await Promise.all(
+      list.map(async (item, index): Promise<BulkResult> => {
+        const id = typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined;
+        try {
+          const r = await acceptOrder(ctx, allocator, parseBody(OrderBody, item));
+          return { index, id: r.body.id, status: r.status, order: r.body };
+        } catch (err) {
+          // a bad order answers for itself; the others in the request go on (storage errors too:
+          // that order was not stored, and the client retries it alone)
+          const e = err instanceof DomError ? err : isStorageUnavailable(err) ? new DomError(503, 'storage_unavailable', 'the database is not reachable just now; retry') : null;
+          if (!e) throw err;
+          return { index, ...(id ? { id } : {}), status: e.status, error: e.toJSON().error };
+        }
+      }),
+    );
+    const count = (f: (r: BulkResult) => boolean) => results.filter(f).length;
+    return c.json({
+      results,
+      summary: { created: count((r) => r.status === 201), unchanged: count((r) => r.status === 200), conflicts: count((r) => r.status === 409), invalid: count((r) => r.status >= 400 && r.status !== 409 && r.status < 500), unavailable: count((r) => r.status >= 500) },
+    });
   });
 
   app.get('/', async (c) => {
