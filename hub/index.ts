@@ -87,7 +87,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const feed = new DomFeed(couch, log);
   feed.on('order:', (docs) => {
     if (!allocator.isActive) return;
-    for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submit(o.id);
+    for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submitFromFeed(o.id);
   });
   feed.on('dostate:', async (docs) => {
     const states = docs as unknown as DoStateDoc[];

@@ -3,9 +3,9 @@
  * allocated together, one batch at a time. Each batch goes through the outbox of DESIGN.md:
  *   1. one `alloc:<orderId>:<attempt>` document per order, listing the DOs with deterministic ids;
  *   2. the DOs written into the node databases (409 = already written);
- *   3. the order updated and the alloc document marked done.
- * At start every alloc not done is replayed, so whatever moment the process dies at, nothing is
- * lost and nothing is created twice. Backordered orders are retried when stock changes; units a
+ *   3. the order updated: its `attempts` reaching the alloc's attempt marks the alloc finished.
+ * At start every alloc not finished is replayed, so whatever moment the process dies at, nothing is
+ * lost and nothing is created twice. Batches are pipelined (see `drain`). Backordered orders are retried when stock changes; units a
  * facility did not deliver (short pick, rejection) are re-sourced elsewhere, a bounded number of
  * times per line.
  */
@@ -32,8 +32,20 @@ export interface AllocDoc {
   allocations: Allocation[];
   explanation: Record<string, unknown>;
   unfilled: { line: number; qty: number }[];
+  /** Written `false`; `true` only on allocs stored by earlier versions (see `applied`). */
   done: boolean;
   createdAt: string;
+}
+
+/**
+ * Is this outbox entry finished (step 3)? Its order records it: the order's attempts count reaches
+ * the alloc's attempt only in the write that adds its allocations, after its DOs were written. Allocs
+ * stored before that rule carry `done: true` instead; `done` is no longer written (one write less per
+ * order). A copy of the order older than the alloc only makes the alloc be finished again, which is
+ * idempotent.
+ */
+export function applied(a: Pick<AllocDoc, 'attempt' | 'done'>, orderAttempts: number | undefined): boolean {
+  return a.done === true || (orderAttempts ?? 0) >= a.attempt;
 }
 
 export interface AllocatorOptions {
@@ -93,9 +105,23 @@ export class Allocator {
     // not the lease holder: the holder sees the order on its dom feed
     if (this.stopped || !this.active) return;
     this.queue.add(orderId);
+    this.recent.add(orderId);
+    if (this.recent.size > Allocator.recentMax) this.recent.delete(this.recent.values().next().value!);
     if (this.queue.size >= this.maxBatch) this.kick(0);
     else this.kick(this.windowMs);
   }
+
+  /**
+   * A new order seen on the dom feed: queued unless this instance queued it itself (it accepted it),
+   * so the feed's echo of our own inserts does not send every order through a second batch.
+   */
+  submitFromFeed(orderId: string): void {
+    if (!this.recent.has(orderId)) this.submit(orderId);
+  }
+
+  /** Orders queued lately on this instance (the newest `recentMax`). */
+  private readonly recent = new Set<string>();
+  private static readonly recentMax = 50_000;
 
   hold(orderId: string, until?: string) {
     this.held.set(orderId, until);
@@ -141,25 +167,65 @@ export class Allocator {
     return this.active;
   }
 
-  /** Run batches until the queue is empty; one batch at a time. */
+  /**
+   * Run batches until the queue is empty, pipelined: batch N+1 is planned (and its outbox written)
+   * while batch N's DOs and orders are still being written. Decisions stay one at a time, in order,
+   * each seeing the units the ones before it hold (they are held in the index before the outbox is
+   * written), so pipelining changes no decision; an order stays out of a new batch while a batch
+   * that holds it is still finishing.
+   */
   drain(): Promise<void> {
     if (!this.active) return Promise.resolve();
     if (this.running) return this.running;
     this.running = (async () => {
-      while (this.queue.size > 0 && !this.stopped && this.active) {
-        const batch = [...this.queue].slice(0, this.maxBatch);
-        for (const id of batch) this.queue.delete(id);
-        try {
-          await this.runBatch(batch, effortFor(this.queue.size, this.maxBatch));
-        } catch (err) {
-          this.ctx.log.error({ err, orders: batch.length }, 'allocation batch failed; will retry');
-          for (const id of batch) this.queue.add(id);
-          await new Promise((r) => setTimeout(r, 1000));
+      const finishing = new Set<Promise<void>>();
+      while (!this.stopped && this.active) {
+        const batch: string[] = [];
+        for (const id of this.queue) {
+          if (batch.length >= this.maxBatch) break;
+          if (!this.inFlight.has(id)) batch.push(id);
         }
+        if (batch.length === 0) {
+          if (finishing.size === 0) break;
+          await Promise.race(finishing);
+          continue;
+        }
+        for (const id of batch) {
+          this.queue.delete(id);
+          this.inFlight.add(id);
+        }
+        const retry = async (err: unknown) => {
+          this.ctx.log.error({ err, orders: batch.length }, 'allocation batch failed; will retry');
+          await new Promise((r) => setTimeout(r, 1000));
+          for (const id of batch) this.queue.add(id);
+        };
+        const t0 = performance.now();
+        let finish: (() => Promise<void>) | undefined;
+        try {
+          finish = await this.decide(batch, effortFor(this.queue.size, this.maxBatch));
+        } catch (err) {
+          await retry(err);
+          for (const id of batch) this.inFlight.delete(id);
+          continue;
+        }
+        const done: Promise<void> = finish()
+          .then(() => void (this.stats.lastBatchMs = performance.now() - t0), retry)
+          .finally(() => {
+            for (const id of batch) this.inFlight.delete(id);
+            finishing.delete(done);
+          });
+        finishing.add(done);
+        if (finishing.size >= Allocator.pipelineDepth) await Promise.race(finishing);
       }
+      await Promise.all(finishing);
     })().finally(() => (this.running = null));
     return this.running;
   }
+
+  /** Batches whose writes may be under way while the next one is planned. */
+  private static readonly pipelineDepth = 2;
+  /** Orders of batches decided and not yet finished. */
+  private readonly inFlight = new Set<string>();
 
   /** Stock changed at a facility: retry the backorders that wait for those SKUs. */
   stockChanged(skus: Iterable<string>): void {
@@ -200,11 +266,23 @@ export class Allocator {
     }
   }
 
+  /** One batch from start to end (decide, then finish): what drain pipelines. */
   async runBatch(orderIds: string[], effort: BatchOptions = {}): Promise<void> {
+    const t0 = performance.now();
+    await (await this.decide(orderIds, effort))();
+    this.stats.lastBatchMs = performance.now() - t0;
+  }
+
+  /**
+   * Plan a batch and write its outbox (step 1): the units it takes are held in the index before the
+   * write, so the next batch can be planned at once. Answers the rest of the work (steps 2 and 3 and
+   * the backorder bookkeeping), which may overlap the next batch's planning.
+   */
+  private async decide(orderIds: string[], effort: BatchOptions = {}): Promise<() => Promise<void>> {
     const t0 = performance.now();
     if (effort.improveRounds !== undefined) this.stats.lightBatches++;
     const { orders: store, couch, index, items, facilities } = this.ctx;
-    const docs = await store.getMany(orderIds);
+    const docs = await store.getForBatch(orderIds);
     const states = await store.statesOf(docs);
     const sourcing: SourcingOrder[] = [];
     const handovers: { order: OrderDoc; transfers: Allocation[] }[] = [];
@@ -250,7 +328,9 @@ export class Allocator {
       if (l.allowSubstitutes) for (const s of items.substitutesOf(l.sku)) skus.add(s);
     }
     for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
+    const tRead = performance.now();
     const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { ...effort, explain: true });
+    const tPlan = performance.now();
 
     // 1. the outbox: one alloc document per order that gets DOs (or a handover)
     const byId = new Map(docs.map((o) => [o.id, o]));
@@ -292,52 +372,56 @@ export class Allocator {
         this.ctx.log.warn({ dropped: dropped.length }, 'allocations already decided; this decision dropped, the stored one stands');
         // stored but never finished (CouchDB died after step 1, its answer lost, and this batch is
         // the retry): finish it now, as replay would at a restart; complete() is idempotent
-        const unfinished = await this.holdStored(dropped);
+        const unfinished = await this.holdStored(dropped, byId);
         if (unfinished.length) await this.complete(unfinished);
       }
       allocs.splice(0, allocs.length, ...kept);
     }
-    // 2. the DOs, 3. the orders and the alloc documents marked done
-    await this.complete(allocs);
-    for (const p of plans) {
-      const o = byId.get(p.order)!;
-      if (p.unfilled.length) {
-        this.backorders.set(o.id, new Set(o.lines.flatMap((l) => [l.sku, ...(l.allowSubstitutes ? items.substitutesOf(l.sku) : [])])));
-        this.ctx.planning.setBackorder(o.id, rankKey(o), p.unfilled.map((u) => ({ line: u.line, sku: o.lines.find((l) => l.line === u.line)!.sku, qty: u.qty })));
-      } else {
-        this.backorders.delete(o.id);
-        this.ctx.planning.clearBackorder(o.id);
+    const tOutbox = performance.now();
+    return async () => {
+      // 2. the DOs, 3. the orders and the alloc documents marked done
+      const tFinish = performance.now();
+      await this.complete(allocs, docs);
+      this.ctx.log.debug({ orders: orderIds.length, readMs: Math.round(tRead - t0), planMs: Math.round(tPlan - tRead), outboxMs: Math.round(tOutbox - tPlan), waitMs: Math.round(tFinish - tOutbox), completeMs: Math.round(performance.now() - tFinish) }, 'allocation batch');
+      for (const p of plans) {
+        const o = byId.get(p.order)!;
+        if (p.unfilled.length) {
+          this.backorders.set(o.id, new Set(o.lines.flatMap((l) => [l.sku, ...(l.allowSubstitutes ? items.substitutesOf(l.sku) : [])])));
+          this.ctx.planning.setBackorder(o.id, rankKey(o), p.unfilled.map((u) => ({ line: u.line, sku: o.lines.find((l) => l.line === u.line)!.sku, qty: u.qty })));
+        } else {
+          this.backorders.delete(o.id);
+          this.ctx.planning.clearBackorder(o.id);
+        }
       }
-    }
-    // orders that got nothing this time: record the backorder and why, once
-    await Promise.all(
-      unfilledOnly.map(async (p) => {
-        let recorded = false;
-        await store.update(p.order, (o) => {
-          if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
-          recorded = true;
+      // orders that got nothing this time: record the backorder and why, once
+      await Promise.all(
+        unfilledOnly.map(async (p) => {
+          let recorded = false;
+          await store.update(p.order, (o) => {
+            if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
+            recorded = true;
+            o.backorderedAt = now;
+            o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
+            o.status = o.allocations.length ? o.status : 'backordered';
+          });
+          // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
+          // reads "backordered" now, not the "received" it was left at
+          if (recorded) await store.refresh(p.order);
+        }),
+      );
+      for (const g of giveUp) {
+        await store.update(g.id, (o) => {
+          if (o.backorderedAt) return false;
           o.backorderedAt = now;
-          o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
-          o.status = o.allocations.length ? o.status : 'backordered';
+          o.explanations = [...o.explanations, { attempt: o.attempts, at: now, reason: 'resourcing_limit', note: `every facility tried for these lines came up short (at most ${this.maxShorts} a line)`, unfilled: g.lines }].slice(-10);
         });
-        // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
-        // reads "backordered" now, not the "received" it was left at
-        if (recorded) await store.refresh(p.order);
-      }),
-    );
-    for (const g of giveUp) {
-      await store.update(g.id, (o) => {
-        if (o.backorderedAt) return false;
-        o.backorderedAt = now;
-        o.explanations = [...o.explanations, { attempt: o.attempts, at: now, reason: 'resourcing_limit', note: `every facility tried for these lines came up short (at most ${this.maxShorts} a line)`, unfilled: g.lines }].slice(-10);
-      });
-      await store.refresh(g.id);
-    }
-    this.stats.batches++;
-    this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
-    this.stats.backordered += plans.filter((p) => p.unfilled.length).length;
-    this.stats.lastBatchMs = performance.now() - t0;
-    this.ctx.events.emit('allocation', { orders: plans.length, allocated: allocs.length, ms: Math.round(this.stats.lastBatchMs) });
+        await store.refresh(g.id);
+      }
+      this.stats.batches++;
+      this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
+      this.stats.backordered += plans.filter((p) => p.unfilled.length).length;
+      this.ctx.events.emit('allocation', { orders: plans.length, allocated: allocs.length, ms: Math.round(performance.now() - t0) });
+    };
   }
 
   private doLine(n: number, line: number, sku: string, qty: number, orderedSku: string): DoLine {
@@ -393,7 +477,7 @@ export class Allocator {
    * and facility, so the two can share a DO id; the stored one's state stands).
    */
   /** Hold the units of the stored decisions in place of the dropped ones; answers those not done yet. */
-  private async holdStored(dropped: AllocDoc[]): Promise<AllocDoc[]> {
+  private async holdStored(dropped: AllocDoc[], byId: Map<string, OrderDoc>): Promise<AllocDoc[]> {
     const { couch, index } = this.ctx;
     for (const a of dropped) for (const d of a.dos) index.forget(d.doId);
     const res = await couch.db<AllocDoc>('dom').fetch({ keys: dropped.map((a) => a._id) }).catch((err) => {
@@ -405,13 +489,16 @@ export class Allocator {
       const stored = 'doc' in row ? (row.doc as AllocDoc | null | undefined) : undefined;
       if (!stored) continue;
       for (const d of stored.dos) index.applyDoState(newDoState(d));
-      if (!stored.done) unfinished.push(stored);
+      if (!applied(stored, byId.get(stored.orderId)?.attempts)) unfinished.push(stored);
     }
     return unfinished;
   }
 
-  /** Steps 2 and 3 of the outbox; also what replay runs for an alloc found not done. */
-  private async complete(allocs: AllocDoc[]): Promise<void> {
+  /**
+   * Steps 2 and 3 of the outbox: the DOs, then the orders (which mark the allocs finished, see
+   * `applied`); also what replay runs for an alloc found unfinished.
+   */
+  private async complete(allocs: AllocDoc[], loaded: OrderDoc[] = []): Promise<void> {
     if (allocs.length === 0) return;
     const { couch, orders } = this.ctx;
     await writeDos(couch, allocs.flatMap((a) => a.dos));
@@ -438,19 +525,17 @@ export class Allocator {
         changed = true;
       }
       return changed;
-    }, allocs.flatMap((a) => a.allocations.map((x) => x.doId)));
-    const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs.map((a) => ({ ...a, done: true })) });
-    const failed = res.filter((r) => r.error);
-    if (failed.length) this.ctx.log.warn({ failed: failed.length }, 'marking allocs done failed; replay will finish them');
+    }, allocs.flatMap((a) => a.allocations.map((x) => x.doId)), loaded);
   }
 
   /** At start: finish every alloc that is not done, then pick up open backorders and holds. */
   async recover(): Promise<{ replayed: number; backorders: number }> {
     const allocs = await pagedPrefix(this.ctx.couch.db<AllocDoc>('dom'), 'alloc:');
-    const pending = allocs.filter((a) => !a.done);
+    const orders = await pagedPrefix(this.ctx.couch.db<OrderDoc>('dom'), 'order:');
+    const attempts = new Map(orders.map((o) => [o.id, o.attempts]));
+    const pending = allocs.filter((a) => !applied(a, attempts.get(a.orderId)));
     for (const a of pending) for (const d of a.dos) this.ctx.index.applyDoState(newDoState(d));
     for (let i = 0; i < pending.length; i += 200) await this.complete(pending.slice(i, i + 200));
-    const orders = await pagedPrefix(this.ctx.couch.db<OrderDoc>('dom'), 'order:');
     let open = 0;
     for (const o of orders) {
       if (o.cancelRequested) continue;

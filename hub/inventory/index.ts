@@ -220,8 +220,8 @@ export class AvailabilityIndex {
     // DOs an allocator decided (its outbox written) and had not issued when it stopped: they have no
     // state yet, and the allocator replays them only once it holds the lease. Held from the start,
     // or a replenishment run in between would hand their units out again.
-    const allocs = await pagedPrefix(couch.db<{ _id: string; done: boolean; dos: DistributionOrderDoc[] }>('dom'), 'alloc:');
-    for (const a of allocs) if (!a.done) for (const d of a.dos) this.applyDoState(newDoState(d));
+    const allocs = await pagedPrefix(couch.db<{ _id: string; done?: boolean; dos: DistributionOrderDoc[] }>('dom'), 'alloc:');
+    for (const a of allocs) if (!a.done) for (const d of a.dos) if (!this.doSeen.has(d.doId)) this.applyDoState(newDoState(d));
   }
 }
 

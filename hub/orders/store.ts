@@ -35,6 +35,34 @@ export class OrderStore {
   }
 
   /**
+   * `getMany` for the allocator's batch: an order this instance has just inserted and not written
+   * since comes from memory (its first batch usually follows within the batch window), the rest
+   * from CouchDB. A copy that another instance changed meanwhile fails the batch's write with a
+   * conflict, and that order is then updated from its latest copy.
+   */
+  async getForBatch(orderIds: string[]): Promise<OrderDoc[]> {
+    const out: OrderDoc[] = [];
+    const rest: string[] = [];
+    for (const id of orderIds) {
+      const d = this.inserted.get(id);
+      if (d) {
+        this.inserted.delete(id);
+        out.push(structuredClone(d));
+      } else rest.push(id);
+    }
+    return [...out, ...(await this.getMany(rest))];
+  }
+
+  /** Orders inserted by this instance, as stored, until their first batch reads them or they are written again. */
+  private readonly inserted = new Map<string, OrderDoc>();
+  private static readonly insertedMax = 20_000;
+
+  private remember(doc: OrderDoc) {
+    this.inserted.set(doc.id, doc);
+    if (this.inserted.size > OrderStore.insertedMax) this.inserted.delete(this.inserted.keys().next().value!);
+  }
+
+  /**
    * A new order. Inserts share `_bulk_docs` requests, a group commit: while one batch is being
    * written the next gathers, so that under load accepting orders costs one CouchDB request per
    * batch rather than one per order, and with no load an insert waits for nothing. A used id
@@ -71,7 +99,10 @@ export class OrderStore {
       const res = await this.dom.bulk({ docs: batch.map((b) => b.doc) });
       batch.forEach((b, i) => {
         const r = res[i];
-        if (r?.rev) b.resolve({ ...b.doc, _rev: r.rev });
+        if (r?.rev) {
+          this.remember({ ...b.doc, _rev: r.rev });
+          b.resolve({ ...b.doc, _rev: r.rev });
+        }
         else b.reject(Object.assign(new Error(`order ${b.doc._id}: ${r?.error ?? 'not saved'}`), { statusCode: r?.error === 'conflict' ? 409 : 500 }));
       });
     } catch (err) {
@@ -101,6 +132,7 @@ export class OrderStore {
         const doc = await this.get(id);
         if (!doc) return null;
         if ((await fn(doc)) === false) return doc;
+        this.inserted.delete(id);
         doc.updatedAt = new Date().toISOString();
         try {
           const r = await this.dom.insert(doc);
@@ -130,17 +162,26 @@ export class OrderStore {
     fn: (doc: OrderDoc, states: Map<string, DoStateDoc>) => boolean | void,
     /** DOs that `fn` adds to the orders: their states are read too (a node may be ahead of us). */
     moreDoIds: readonly string[] = [],
+    /**
+     * Copies of these orders just read (the allocator's batch): used instead of reading them again.
+     * One that changed since fails its write with a conflict and goes through `update` as usual.
+     */
+    loaded: readonly OrderDoc[] = [],
   ): Promise<OrderDoc[]> {
     const unique = [...new Set(orderIds)];
     if (unique.length === 0) return Promise.resolve([]);
     const prev = Promise.all(unique.map((id) => this.locks.get(id) ?? Promise.resolve()));
     const run = prev.then(async () => {
-      const docs = await this.getMany(unique);
+      const have = new Map(loaded.map((d) => [d.id, structuredClone(d)]));
+      const docs = [...unique.flatMap((id) => (have.has(id) ? [have.get(id)!] : [])), ...(await this.getMany(unique.filter((id) => !have.has(id))))];
       const states = await this.statesOf(docs, moreDoIds);
       const before = new Map(docs.map((d) => [d.id, d.status]));
       const changed = docs.filter((d) => fn(d, states) !== false);
       const now = new Date().toISOString();
-      for (const d of changed) d.updatedAt = now;
+      for (const d of changed) {
+        d.updatedAt = now;
+        this.inserted.delete(d.id);
+      }
       const saved: OrderDoc[] = [];
       const retry: string[] = [];
       if (changed.length) {

@@ -21,7 +21,7 @@ export interface LoadConfig {
    * Post orders instead: `amount` orders of 1–3 lines of these SKUs (the first ones more often),
    * ids `<prefix><n>`, shipped to a random customer in `box`. Ends when all are answered.
    */
-  orders?: { skus: string[]; prefix: string; amount: number };
+  orders?: { skus: string[]; prefix: string; amount: number; /** orders per request, through POST /api/v1/orders/bulk */ bulk?: number };
   connections: number;
   /** seconds (ignored for orders) */
   duration: number;
@@ -70,28 +70,29 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
   };
   const orders = cfg.orders;
   let n = 0;
+  const one = () => {
+    const o = orders!;
+    const lines: { line: number; sku: string; qty: number }[] = [];
+    const k = 1 + Math.floor(Math.random() * 3);
+    while (lines.length < k) {
+      const sku = o.skus[Math.floor(Math.random() ** 2 * o.skus.length)]!;
+      if (!lines.some((l) => l.sku === sku)) lines.push({ line: lines.length + 1, sku, qty: 1 + Math.floor(Math.random() * 2) });
+    }
+    return { id: `${o.prefix}${n++}`, channel: 'web', priority: Math.random() < 0.1 ? 1 : 5, delivery: 'ship', shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) }, lines };
+  };
+  const bulk = orders?.bulk ?? 0;
   const post: AutocannonRequest = {
     method: 'POST',
-    path: '/api/v1/orders',
+    path: bulk ? '/api/v1/orders/bulk' : '/api/v1/orders',
     headers: { 'content-type': 'application/json' },
-    setupRequest: (req) => {
-      const o = orders!;
-      const lines: { line: number; sku: string; qty: number }[] = [];
-      const k = 1 + Math.floor(Math.random() * 3);
-      while (lines.length < k) {
-        const sku = o.skus[Math.floor(Math.random() ** 2 * o.skus.length)]!;
-        if (!lines.some((l) => l.sku === sku)) lines.push({ line: lines.length + 1, sku, qty: 1 + Math.floor(Math.random() * 2) });
-      }
-      const body = { id: `${o.prefix}${n++}`, channel: 'web', priority: Math.random() < 0.1 ? 1 : 5, delivery: 'ship', shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) }, lines };
-      return { ...req, body: JSON.stringify(body) } as AutocannonRequest;
-    },
+    setupRequest: (req) => ({ ...req, body: JSON.stringify(bulk ? { orders: Array.from({ length: bulk }, one) } : one()) }) as AutocannonRequest,
   };
   return new Promise((ok, fail) => {
     autocannon(
       {
         url: cfg.url,
         connections: cfg.connections,
-        ...(orders ? { amount: orders.amount } : { duration: cfg.duration }),
+        ...(orders ? { amount: bulk ? Math.ceil(orders.amount / bulk) : orders.amount } : { duration: cfg.duration }),
         headers: { authorization: `Bearer ${cfg.token}` },
         requests: [orders ? post : request],
       },

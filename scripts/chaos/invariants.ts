@@ -138,7 +138,8 @@ export function checkInvariants(s: Snapshot, t: Tracker): InvariantResult[] {
       consistent.ok(ended, () => `order ${id}: DO ${a.doId} left ${st?.state ?? 'without a state'}`);
     }
   }
-  for (const a of byPrefix(s.dom, 'alloc:')) consistent.ok(a.done === true, () => `${a._id} not done`);
+  // every outbox entry finished: its order records its attempt (hub/allocator/service.ts `applied`)
+  for (const a of byPrefix(s.dom, 'alloc:')) consistent.ok(a.done === true || (orders.get(a.orderId)?.attempts ?? 0) >= a.attempt, () => `${a._id} not finished: order ${a.orderId} is at attempt ${orders.get(a.orderId)?.attempts ?? 'none'}`);
 
   // ---------------------------------------------------------------- no DO twice
   const dup = check('no_duplicate_do', 'no order line is covered twice (delivered + open ≤ ordered, per line), every DO id is unique and in its facility\'s database, and every DO belongs to its order\'s allocations');

@@ -68,7 +68,9 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       const wrong = orders.flatMap((o) => o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`));
       expect(wrong).toEqual([]);
       const allocs = (await couch.db<any>('dom').list({ startkey: 'alloc:', endkey: 'alloc:\ufff0', include_docs: true })).rows;
-      expect(allocs.filter((a) => !a.doc.done)).toHaveLength(0);
+      // every alloc finished: its order records its attempt
+      const attempts = new Map((await couch.db<any>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true })).rows.map((r) => [r.doc.id, r.doc.attempts]));
+      expect(allocs.filter((a) => (attempts.get(a.doc.orderId) ?? 0) < a.doc.attempt).map((a) => a.id)).toEqual([]);
       expect(allocs).toHaveLength(orders.length); // one allocation attempt per order: nothing allocated twice
     } finally {
       await couch.stop();
@@ -131,7 +133,8 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       }, 60_000);
       expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
       expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-1');
-      expect((await hub.ctx.couch.db<any>('dom').get('alloc:R-1:0001')).done).toBe(true);
+      // finished: the order records the alloc's attempt (step 3)
+      expect((await hub.ctx.couch.db<any>('dom').get('order:R-1')).attempts).toBe(1);
       // the replayed order was not allocated a second time when its queued batch ran
       await new Promise((r) => setTimeout(r, 300));
       const allocs = await hub.ctx.couch.db('dom').list({ startkey: 'alloc:R-1:', endkey: 'alloc:R-1:\ufff0' });
@@ -160,7 +163,7 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       expect(order.status).toBe('released');
       expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
       expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-9');
-      expect((await hub.ctx.couch.db<any>('dom').get('alloc:R-9:0001')).done).toBe(true);
+      expect((await hub.ctx.couch.db<any>('dom').get('order:R-9')).attempts).toBe(1);
     } finally {
       await hub.stop();
     }
