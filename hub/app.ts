@@ -11,6 +11,7 @@ import { secretEquals } from '../shared/secrets.js';
 import { facilitiesApi } from './api/facilities.js';
 import { nodesApi } from './api/nodes.js';
 import { ordersApi } from './api/orders.js';
+import { reservationsApi } from './api/reservations.js';
 import { catalogueApi } from './api/catalogue.js';
 import { planningApi } from './api/planning.js';
 import { eventsApi } from './api/events.js';
@@ -63,6 +64,7 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   api.route('/nodes', nodesApi(ctx));
   api.route('/orders', ordersApi(ctx, allocator));
   api.route('/dos', dosApi(ctx));
+  api.route('/reservations', reservationsApi(ctx));
   api.route('/', catalogueApi(ctx));
   api.route('/', planningApi(ctx, ctx.planning));
   app.route('/api/v1', api);

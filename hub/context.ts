@@ -5,6 +5,8 @@ import type { Monitor } from './monitor/index.js';
 import type { FacilityStore } from './facilities.js';
 import type { HubConfig } from './config.js';
 import type { AvailabilityIndex } from './inventory/index.js';
+import type { Reservations } from './inventory/reservations.js';
+import type { FacilityGrid } from './inventory/atp.js';
 import type { ItemStore } from './items.js';
 import type { OrderStore } from './orders/store.js';
 import type { EventBus } from './events.js';
@@ -20,6 +22,10 @@ export interface HubContext {
   monitor: Monitor;
   facilities: FacilityStore;
   index: AvailabilityIndex;
+  /** checkout reservations, held in the index */
+  reservations: Reservations;
+  /** facilities by place, for availability checks */
+  grid: FacilityGrid;
   items: ItemStore;
   orders: OrderStore;
   events: EventBus;

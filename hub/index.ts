@@ -15,6 +15,8 @@ import { Monitor } from './monitor/index.js';
 import { FacilityStore } from './facilities.js';
 import { createHubApp } from './app.js';
 import type { HubContext } from './context.js';
+import { Reservations, type ReservationDoc } from './inventory/reservations.js';
+import { FacilityGrid } from './inventory/atp.js';
 import { AvailabilityIndex } from './inventory/index.js';
 import { ItemStore } from './items.js';
 import { OrderStore } from './orders/store.js';
@@ -60,7 +62,9 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const events = new EventBus();
   const orders = new OrderStore(dom as never, dom as never, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }));
   const planning = new PlanningStore();
-  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, items, orders, events, planning, log };
+  const reservations = new Reservations(dom as never, index, log);
+  const grid = new FacilityGrid(() => facilities.snapshot());
+  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, reservations, grid, items, orders, events, planning, log };
   const strategies = Object.fromEntries(
     Object.entries(config.sourcing).map(([key, s]) => [
       key,
@@ -102,6 +106,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('asn:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
   feed.on('modelstock:', (docs) => docs.forEach((d) => planning.setModelStock(d as unknown as ModelStockDoc)));
   feed.on('forecast:', (docs) => docs.forEach((d) => planning.setForecast(d as unknown as ForecastDoc)));
+  feed.on('reservation:', (docs) => docs.forEach((d) => reservations.apply(d as unknown as ReservationDoc)));
 
 
   const gateway = createGateway({
@@ -125,7 +130,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   await facilities.refresh();
   await items.load();
   const nodes = await registry.list();
-  await index.rebuild(couch, nodes);
+  const { allocs } = await index.rebuild(couch, nodes);
+  await reservations.rebuild(allocs);
   await planning.load(couch, nodes.map((n) => n.db));
   // a replenishment run that died half-way: issue the transfers it had decided
   await finishTransfers(ctx, planning).catch((err) => log.error({ err }, 'finishing pending replenishment transfers failed'));
@@ -156,6 +162,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
         await lease.stop();
         await feed.stop();
         await allocator.stop();
+        reservations.stop();
         await monitor.stop();
         events.close();
         await stats.stop().catch(() => undefined);

@@ -47,7 +47,7 @@ const OrderView = z.object({
 });
 const OrderSummary = OrderView.pick({ id: true, status: true, channel: true, priority: true, delivery: true, createdAt: true, updatedAt: true });
 const Item = ItemBody.extend({ updatedAt: z.string().optional() }).loose();
-const Positions = { onHand: z.number(), reserved: z.number(), available: z.number(), inTransit: z.number(), onOrder: z.number() };
+const Positions = { onHand: z.number(), reserved: z.number(), reservedForCheckout: z.number().describe("units held by checkout reservations"), available: z.number(), inTransit: z.number(), onOrder: z.number() };
 const InventoryView = z.object({
   sku: z.string(),
   facilities: z.array(z.object({ facility: z.string(), ...Positions, safetyStock: z.number(), modelStock: z.object({ min: z.number(), max: z.number() }).nullable(), asOf: z.string().nullable() })),
@@ -143,6 +143,23 @@ function buildHub(): OpenApiDocument {
     query: atpQuery instanceof z.ZodObject ? atpQuery : { sku: Sku, qty: z.string().optional(), lat: z.string().optional(), lon: z.string().optional(), limit: z.string().optional() },
     responses: { 200: ['availability', z.looseObject({ sku: z.string(), availableNow: z.number(), promiseDate: z.string().nullable(), byDate: Rows, facilities: Rows })] },
   });
+  const SkuAtp = z.looseObject({ sku: z.string(), qty: z.number(), availableNow: z.number(), promiseDate: z.string().nullable(), byDate: Rows, facilities: Rows });
+  const ReservationView = z.object({
+    id: z.string(), status: z.enum(['held', 'consumed', 'released', 'expired']), expiresAt: z.string(), createdAt: z.string(), orderId: z.string().optional(), endedAt: z.string().optional(),
+    lines: z.array(z.object({ sku: z.string(), qty: z.number(), reserved: z.number(), holds: z.array(z.object({ facility: z.string(), qty: z.number() })) })),
+  });
+  const cartBody = exported(planning, 'CartBody', z.looseObject({}));
+  plan('post', '/api/v1/atp', {
+    summary: 'a cart: per line the quantity by date and the best facilities, whether one facility can ship it all (and when); `reserve` holds the units for checkout',
+    body: cartBody,
+    responses: {
+      200: ['per line, the single facility, and the reservation if asked', z.object({ lines: z.array(SkuAtp), singleFacility: z.object({ facility: z.string(), km: z.number().nullable(), date: z.string() }).nullable(), allAvailableNow: z.boolean(), reservation: ReservationView.optional() })],
+      400: ['a bad cart (`invalid_body`, `duplicate_sku`, `unknown_sku`, `unknown_facility`, `no_pickup`)', ErrorBody],
+    },
+  });
+  const res = makeRoute(r, 'planning');
+  res('get', '/api/v1/reservations/{id}', { summary: 'a checkout reservation and what it holds', params: { id: z.string() }, responses: { 200: ['the reservation', ReservationView], 404: notFound('reservation') } });
+  res('delete', '/api/v1/reservations/{id}', { summary: 'release a checkout reservation: its units go back at once (an ended one answers as it is)', params: { id: z.string() }, responses: { 200: ['the reservation', ReservationView], 404: notFound('reservation') } });
 
   const sync = makeRoute(r, 'sync gateway');
   const nodeId = { nodeId: Ident };
@@ -151,7 +168,7 @@ function buildHub(): OpenApiDocument {
   sync('get', '/sync/{nodeId}/_changes', couch('changes feed (normal, longpoll, continuous; never `filter`)'));
   sync('post', '/sync/{nodeId}/_revs_diff', couch('revisions the hub lacks'));
   sync('post', '/sync/{nodeId}/_bulk_get', couch('fetch documents by revision'));
-  sync('post', '/sync/{nodeId}/_bulk_docs', couch('upload node-owned documents (checked against the ownership table)', { responses: { 201: ['written', Anything], 403: ['a document the node may not write; nothing written', ErrorBody] } }));
+  sync('post', '/sync/{nodeId}/_bulk_docs', couch('upload node-owned documents (checked against the ownership table); a document the node may not write answers `{"error":"forbidden"}` in its row, the others are written', { responses: { 201: ['a row per document', Anything], 403: ['not allowed for this node', ErrorBody] } }));
   sync('get', '/sync/{nodeId}/_all_docs', couch('all documents'));
   sync('post', '/sync/{nodeId}/_all_docs', couch('all documents by keys'));
   sync('get', '/sync/{nodeId}/_local/{id}', couch('a replication checkpoint', { params: { ...nodeId, id: z.string() } }));

@@ -42,7 +42,7 @@ export interface RouteSpec {
 }
 
 export function makeRoute(r: Registry, tag: string) {
-  return (method: 'get' | 'post' | 'put' | 'patch', path: string, s: RouteSpec) => {
+  return (method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, s: RouteSpec) => {
     const security = s.security ?? 'planner';
     const responses: Record<string, { description: string; content?: Record<string, { schema: Schema | Raw }> }> = {};
     for (const [status, spec] of Object.entries(s.responses)) {

@@ -15,7 +15,7 @@ import type { DistributionOrderDoc, DoLine } from '../../shared/schemas.js';
 import { writeDos } from '../dos.js';
 import { newDoState } from '../monitor/dostate.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
-import { Network, allocateBatch, type BatchOptions, type OrderPlan } from './core.js';
+import { Network, allocateBatch, type BatchOptions, type OrderPlan, type Pick as PlanPick } from './core.js';
 import { costStrategy, type SourcingOrder, type SourcingStrategy } from './strategy.js';
 import { lineViews, orderStatus, type Allocation, type OrderDoc } from '../orders/model.js';
 import { pagedPrefix } from '../inventory/index.js';
@@ -34,6 +34,8 @@ export interface AllocDoc {
   unfilled: { line: number; qty: number }[];
   /** Written `false`; `true` only on allocs stored by earlier versions (see `applied`). */
   done: boolean;
+  /** The checkout reservation whose units this allocation took. */
+  reservation?: string;
   createdAt: string;
 }
 
@@ -287,6 +289,9 @@ export class Allocator {
     const sourcing: SourcingOrder[] = [];
     const handovers: { order: OrderDoc; transfers: Allocation[] }[] = [];
     const giveUp: { id: string; lines: { line: number; qty: number; tried: string[] }[] }[] = [];
+    /** orders that take a checkout reservation: its id and the picks it gives them */
+    const reserved = new Map<string, { id: string; picks: PlanPick[] }>();
+    const reservedOnly: OrderDoc[] = [];
     const now = new Date().toISOString();
     for (const o of docs) {
       if (o.cancelRequested) continue;
@@ -300,12 +305,31 @@ export class Allocator {
         const shipped = o.allocations.filter((a) => a.kind === 'transfer' && !done.has(a.doId) && states.get(a.doId)?.state === 'shipped');
         if (shipped.length) handovers.push({ order: o, transfers: shipped });
       }
-      const lines = views
+      let lines = views
         .filter((v) => v.unallocated > 0 && v.excluded.length < this.maxShorts)
         .map((v) => {
           const ol = o.lines.find((l) => l.line === v.line)!;
           return { line: v.line, sku: ol.sku, qty: v.unallocated, allowSubstitutes: ol.allowSubstitutes, exclude: v.excluded };
         });
+      // a checkout reservation the order names: its units are the order's, picked where they are held
+      const claimed = o.reservation && lines.length ? this.ctx.reservations.claim(o.reservation, o.id) : null;
+      if (claimed) {
+        const picks: PlanPick[] = [];
+        for (const l of lines) {
+          for (const h of claimed.lines.find((x) => x.sku === l.sku)?.holds ?? []) {
+            const q = Math.min(h.qty, l.qty);
+            if (q <= 0 || l.exclude.includes(h.facility)) continue;
+            picks.push({ line: l.line, facility: h.facility, sku: l.sku, qty: q, substitute: false });
+            l.qty -= q;
+          }
+        }
+        reserved.set(o.id, { id: claimed.id, picks });
+        lines = lines.filter((l) => l.qty > 0);
+        if (lines.length === 0) {
+          reservedOnly.push(o);
+          continue;
+        }
+      }
       if (lines.length === 0) {
         this.backorders.delete(o.id);
         this.ctx.planning.clearBackorder(o.id);
@@ -321,6 +345,8 @@ export class Allocator {
     // The network as it stands: capacity left today, and available units of the SKUs in play.
     const facs = [...(await facilities.list())].filter((f) => f.enabled !== false);
     const usedToday = index.unitsReleasedOn(now.slice(0, 10));
+    // reserved units take capacity too
+    for (const r of reserved.values()) for (const p of r.picks) usedToday.set(p.facility, (usedToday.get(p.facility) ?? 0) + p.qty);
     const net = new Network(facs.map((f) => ({ ...f, capacity: Math.max(0, f.capacity - (usedToday.get(f.id) ?? 0)) })));
     const skus = new Set<string>();
     for (const o of sourcing) for (const l of o.lines) {
@@ -330,6 +356,15 @@ export class Allocator {
     for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
     const tRead = performance.now();
     const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { ...effort, explain: true });
+    // the reserved picks join the plans (an order whose reservation covers it all gets a plan of its own)
+    for (const o of reservedOnly) plans.push({ order: o.id, picks: [], unfilled: [], cost: 0, shipments: 0, explanation: { strategy: 'reservation', candidates: [], chosen: [], substitutions: [] } });
+    for (const p of plans) {
+      const r = reserved.get(p.order);
+      if (!r) continue;
+      p.picks = [...r.picks, ...p.picks];
+      p.shipments = new Set(p.picks.map((x) => x.facility)).size;
+      Object.assign(p.explanation, { reservation: { id: r.id, units: r.picks.reduce((sum, x) => sum + x.qty, 0), facilities: [...new Set(r.picks.map((x) => x.facility))] } });
+    }
     const tPlan = performance.now();
 
     // 1. the outbox: one alloc document per order that gets DOs (or a handover)
@@ -348,7 +383,10 @@ export class Allocator {
         unfilledOnly.push(p);
         continue;
       }
-      allocs.push(this.allocDoc(o, nextAttempt(o), p));
+      const a = this.allocDoc(o, nextAttempt(o), p);
+      const r = reserved.get(o.id);
+      if (r) a.reservation = r.id;
+      allocs.push(a);
     }
     for (const h of handovers) allocs.push(this.handoverDoc(h.order, nextAttempt(h.order), h.transfers, states));
     if (allocs.length) {
@@ -377,6 +415,9 @@ export class Allocator {
       }
       allocs.splice(0, allocs.length, ...kept);
     }
+    // the reservations taken are in the outbox now (or in the decision that stands): their holds end,
+    // as the DOs' holds replace them
+    for (const r of reserved.values()) this.ctx.reservations.settle(r.id);
     const tOutbox = performance.now();
     return async () => {
       // 2. the DOs, 3. the orders and the alloc documents marked done

@@ -74,12 +74,12 @@ export function catalogueApi(ctx: HubContext) {
     const withSupply = [...ctx.planning.supply.values()].filter((d) => d.lines.some((l) => l.sku === sku)).map((d) => d.facility);
     const withModel = [...ctx.planning.modelStock.values()].filter((m) => m.sku === sku).map((m) => m.facility);
     const out = [...new Set([...ctx.index.facilitiesWith(sku), ...withSupply, ...withModel])].sort().map((f) => {
-      const v = ctx.index.view(f, sku) ?? { onHand: 0, reserved: 0, available: 0, safetyStock: 0, asOf: null };
+      const v = ctx.index.view(f, sku) ?? { onHand: 0, reserved: 0, reservedForCheckout: 0, available: 0, safetyStock: 0, asOf: null };
       const ms = ctx.planning.getModelStock(f, sku);
       // below zero: more was sold or shipped than the records say was there (a count is due)
-      return { facility: f, onHand: v.onHand, reserved: v.reserved, available: v.available, safetyStock: v.safetyStock, inTransit: ctx.planning.inTransit(f, sku), onOrder: ctx.planning.onOrder(f, sku), modelStock: ms ? { min: ms.min, max: ms.max } : null, asOf: v.asOf, countSuggested: v.onHand < 0 };
+      return { facility: f, onHand: v.onHand, reserved: v.reserved, reservedForCheckout: v.reservedForCheckout, available: v.available, safetyStock: v.safetyStock, inTransit: ctx.planning.inTransit(f, sku), onOrder: ctx.planning.onOrder(f, sku), modelStock: ms ? { min: ms.min, max: ms.max } : null, asOf: v.asOf, countSuggested: v.onHand < 0 };
     });
-    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), available: sum(out, 'available'), inTransit: sum(out, 'inTransit'), onOrder: sum(out, 'onOrder') } });
+    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), reservedForCheckout: sum(out, 'reservedForCheckout'), available: sum(out, 'available'), inTransit: sum(out, 'inTransit'), onOrder: sum(out, 'onOrder') } });
   });
 
   return app;

@@ -67,6 +67,12 @@ export async function acceptOrder(ctx: HubContext, allocator: Allocator, body: O
     if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);
     if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
   }
+  if (body.reservation) {
+    const r = await ctx.reservations.read(body.reservation);
+    if (!r) throw badRequest('unknown_reservation', `no reservation "${body.reservation}"`);
+    // taken by another order; an expired or released one is no error: the order is allocated as any other
+    if (r.orderId && r.orderId !== body.id) throw conflict('reservation_used', `reservation "${r.id}" went to order "${r.orderId}"`);
+  }
   const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
   // no read first: the insert itself finds a used id (409), and then the stored order answers
   const now = new Date().toISOString();

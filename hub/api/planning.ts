@@ -10,11 +10,14 @@ import type { PlanningStore, SupplyDoc, ModelStockDoc, ForecastDoc } from '../pl
 import { runReplenishment } from '../planning/run.js';
 import { modelTarget } from '../planning/replenish.js';
 import { csvRecords } from '../planning/csv.js';
-import { parseBody, parseQuery, parseWith, readJson } from '../../shared/http.js';
+import { parseBody, parseQuery, parseWith, readBody, readJson } from '../../shared/http.js';
 import { badRequest, conflict, isStatus } from '../../shared/errors.js';
 import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
 import type { InboundDoc } from '../../shared/schemas.js';
 import { distanceKm } from '../../shared/geo.js';
+import { singleFacility, skuAvailability } from '../inventory/atp.js';
+import { RESERVATION_LIMITS } from '../inventory/reservations.js';
+import { reservationView } from './reservations.js';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');
 const Lines = z.array(z.object({ sku: Sku, qty: Qty })).min(1).max(5_000);
@@ -27,6 +30,15 @@ export const ModelStockRow = z
   .refine((r) => (r.min !== undefined && r.max !== undefined) || r.daysOfSupply !== undefined, 'give "min" and "max", or "daysOfSupply"')
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not exceed "max"');
 export const ForecastRow = z.object({ facility: Ident, sku: Sku, date: z.iso.date(), qty: z.number().nonnegative('must not be negative'), period: z.enum(['day', 'week']).default('day') });
+
+export const CartBody = z.object({
+  lines: z.array(z.object({ sku: Sku, qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(10_000) })).min(1, 'a cart needs at least one line').max(100, 'at most 100 lines'),
+  shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  pickupFacility: Ident.optional(),
+  /** facilities per line in the answer */
+  limit: z.number().int().min(1).max(20).default(5),
+  reserve: z.object({ ttlSeconds: z.number().int().min(RESERVATION_LIMITS.minTtlSeconds).max(RESERVATION_LIMITS.maxTtlSeconds) }).optional(),
+}).refine((b) => !(b.shipTo && b.pickupFacility), { message: 'give "shipTo" or "pickupFacility", not both', path: ['pickupFacility'] });
 
 export const AtpQuery = z.object({
   sku: Sku,
@@ -178,32 +190,47 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
   app.get('/atp', async (c) => {
     const q = parseQuery(AtpQuery, c.req.query());
     if (!ctx.items.has(q.sku) && (await ctx.items.ensure([q.sku])).length) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
-    const facs = ctx.facilities.snapshot();
-    const here = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;
-    // the `limit` nearest (most units first at equal distance), kept as they come: no sort of every
-    // facility with stock, which at 1,000 facilities cost more than the rest of the check
-    const top: { facility: string; available: number; km: number | null }[] = [];
-    const before = (a: { km: number | null; available: number }, b: { km: number | null; available: number }) => (a.km ?? 0) - (b.km ?? 0) || b.available - a.available;
-    let today = 0;
-    ctx.index.forEachAvailable(q.sku, (f, a) => {
-      today += a;
-      const fd = facs.get(f);
-      const x = { facility: f, available: a, km: here && fd ? Math.round(distanceKm(fd, here) * 10) / 10 : null };
-      if (top.length === q.limit && before(x, top[q.limit - 1]!) >= 0) return;
-      let i = top.length;
-      while (i > 0 && before(x, top[i - 1]!) < 0) i--;
-      top.splice(i, 0, x);
-      if (top.length > q.limit) top.pop();
-    });
-    const now = top;
-    const byDate: { date: string; qty: number; cumulative: number; from?: string }[] = [{ date: 'now', qty: today, cumulative: today }];
-    let cum = today;
-    for (const s of planning.unpromised(q.sku)) {
-      cum += s.qty;
-      byDate.push({ date: s.date, qty: s.qty, cumulative: cum, from: s.facility });
+    const at = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;
+    return c.json(skuAvailability(ctx.index, ctx.grid, (sku) => planning.unpromised(sku), q.sku, q.qty, at, q.limit));
+  });
+
+  // a whole cart: per line its availability, whether one facility can ship it all, and (asked) a hold
+  app.post('/atp', async (c) => {
+    const body = await readBody(c, CartBody);
+    if (new Set(body.lines.map((l) => l.sku)).size !== body.lines.length) throw badRequest('duplicate_sku', 'a SKU appears on two lines of the cart; give it one line with the total');
+    const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
+    if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
+    let at: { lat: number; lon: number } | null = body.shipTo ?? null;
+    if (body.pickupFacility) {
+      const f = await ctx.facilities.get(body.pickupFacility);
+      if (!f) throw badRequest('unknown_facility', `unknown pickup facility "${body.pickupFacility}"`);
+      if (!f.pickup) throw badRequest('no_pickup', `facility "${f.id}" does not offer pickup`);
+      at = { lat: f.lat, lon: f.lon };
     }
-    const enough = byDate.find((d) => d.cumulative >= q.qty);
-    return c.json({ sku: q.sku, qty: q.qty, availableNow: today, promiseDate: enough ? (enough.date === 'now' ? new Date().toISOString() : enough.date) : null, byDate, facilities: now.slice(0, q.limit) });
+    const ahead = (sku: string) => planning.unpromised(sku);
+    const lines = body.lines.map((l) => skuAvailability(ctx.index, ctx.grid, ahead, l.sku, l.qty, at, body.limit));
+    const single = singleFacility(ctx.index, ctx.grid, ahead, body.lines, at, body.pickupFacility);
+    const out: Record<string, unknown> = { lines, singleFacility: single, allAvailableNow: lines.every((l) => l.availableNow >= l.qty) };
+    if (body.reserve) {
+      // hold what is there now: all at the one facility that has the whole cart now, else per line
+      // from its best facilities in turn (nearest first)
+      const holds = body.lines.map((l, i) => {
+        if (single?.date === 'now') return { sku: l.sku, qty: l.qty, holds: [{ facility: single.facility, qty: l.qty }] };
+        let need = l.qty;
+        const hs: { facility: string; qty: number }[] = [];
+        const offers = body.pickupFacility ? lines[i]!.facilities.filter((f) => f.facility === body.pickupFacility) : lines[i]!.facilities;
+        for (const f of offers) {
+          if (need <= 0) break;
+          const take = Math.min(need, ctx.index.available(f.facility, l.sku));
+          if (take > 0) hs.push({ facility: f.facility, qty: take });
+          need -= take;
+        }
+        return { sku: l.sku, qty: l.qty, holds: hs };
+      });
+      const r = await ctx.reservations.create(holds, body.reserve.ttlSeconds);
+      out.reservation = reservationView(r);
+    }
+    return c.json(out);
   });
 
   return app;

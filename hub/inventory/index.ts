@@ -19,6 +19,8 @@ export interface PositionView {
   safetyStock: number;
   /** Units held for open DOs. */
   reserved: number;
+  /** Units held by checkout reservations (`POST /api/v1/atp` with `reserve`), not yet ordered. */
+  reservedForCheckout: number;
   available: number;
   asOf: string;
 }
@@ -50,6 +52,15 @@ export class AvailabilityIndex {
   /** doId → the day it was released, its facility and the units it will take (capacity used that day) */
   private readonly released = new Map<string, { facility: string; day: string; units: number }>();
   private readonly listeners = new Set<(facility: string, skus: string[]) => void>();
+  /** facility → sku → units held by checkout reservations */
+  private readonly checkout = new Map<string, Map<string, number>>();
+  /**
+   * sku → facility → units available there (only where some are), and sku → their sum: kept as
+   * positions, DOs and reservations change, so an availability check reads one SKU's facilities
+   * with stock and its total without any work over every facility.
+   */
+  private readonly free = new Map<string, Map<string, number>>();
+  private readonly totals = new Map<string, number>();
 
   onChange(fn: (facility: string, skus: string[]) => void): () => void {
     this.listeners.add(fn);
@@ -57,7 +68,44 @@ export class AvailabilityIndex {
   }
 
   private emit(facility: string, skus: string[]) {
-    if (skus.length) for (const l of this.listeners) l(facility, skus);
+    if (!skus.length) return;
+    for (const sku of skus) this.refreshFree(facility, sku);
+    for (const l of this.listeners) l(facility, skus);
+  }
+
+  private refreshFree(facility: string, sku: string) {
+    const a = this.available(facility, sku);
+    let m = this.free.get(sku);
+    const before = m?.get(facility) ?? 0;
+    if (a === before) return;
+    if (!m) this.free.set(sku, (m = new Map()));
+    if (a > 0) m.set(facility, a);
+    else m.delete(facility);
+    this.totals.set(sku, (this.totals.get(sku) ?? 0) + a - before);
+  }
+
+  /** Units of `sku` available across the network now. */
+  totalAvailable(sku: string): number {
+    return this.totals.get(sku) ?? 0;
+  }
+
+  /** The facilities with units of `sku` available, and how many (read-only; kept current). */
+  availableAt(sku: string): ReadonlyMap<string, number> {
+    return this.free.get(sku) ?? EMPTY;
+  }
+
+  /** Hold (or, negative, give back) units for a checkout reservation. */
+  holdForCheckout(facility: string, sku: string, delta: number): void {
+    let m = this.checkout.get(facility);
+    if (!m) this.checkout.set(facility, (m = new Map()));
+    const q = (m.get(sku) ?? 0) + delta;
+    if (q > 0) m.set(sku, q);
+    else m.delete(sku);
+    this.emit(facility, [sku]);
+  }
+
+  reservedForCheckout(facility: string, sku: string): number {
+    return this.checkout.get(facility)?.get(sku) ?? 0;
   }
 
   private slot(facility: string, sku: string): Pos {
@@ -107,6 +155,7 @@ export class AvailabilityIndex {
     this.doSeen.set(s.doId, s.lastEvent ?? 0);
     const before = this.doOpen.get(s.doId);
     const units = new Map<string, number>();
+    const issuedSkus: string[] = [];
     // what the DO takes (or took) off the shelf: the ordered units, or what was picked once picked
     const takes = new Map<string, number>();
     if (s.state !== 'rejected' && s.state !== 'cancelled') {
@@ -121,6 +170,7 @@ export class AvailabilityIndex {
     if (DONE_DO_STATES.has(s.state) && !this.issued.get(s.facility)?.has(s.doId)) {
       const at = [...(s.history ?? [])].reverse().find((h) => h.applied && (h.status === 'shipped' || h.status === 'picked_up'))?.at ?? s.updatedAt ?? '';
       const pending = new Map([...takes].filter(([sku]) => (this.pos.get(s.facility)?.get(sku)?.asOf ?? '') < at));
+      for (const sku of pending.keys()) issuedSkus.push(sku);
       if (pending.size) {
         let m = this.issued.get(s.facility);
         if (!m) this.issued.set(s.facility, (m = new Map()));
@@ -129,7 +179,7 @@ export class AvailabilityIndex {
     }
     let m = this.hubOpen.get(s.facility);
     if (!m) this.hubOpen.set(s.facility, (m = new Map()));
-    const skus = new Set<string>();
+    const skus = new Set<string>(issuedSkus);
     for (const [sku, q] of before?.units ?? []) {
       m.set(sku, (m.get(sku) ?? 0) - q);
       skus.add(sku);
@@ -175,23 +225,18 @@ export class AvailabilityIndex {
   available(facility: string, sku: string): number {
     const p = this.pos.get(facility)?.get(sku);
     if (!p) return 0;
-    return Math.max(0, p.onHand - this.reservedAt(facility, sku, p) - p.safetyStock);
+    return Math.max(0, p.onHand - this.reservedAt(facility, sku, p) - p.safetyStock - this.reservedForCheckout(facility, sku));
   }
 
   /** Calls `fn` for every facility with units of `sku` available. */
   forEachAvailable(sku: string, fn: (facility: string, available: number) => void): void {
-    const m = this.bySku.get(sku);
-    if (!m) return;
-    for (const [f, p] of m) {
-      const a = p.onHand - this.reservedAt(f, sku, p) - p.safetyStock;
-      if (a > 0) fn(f, a);
-    }
+    for (const [f, a] of this.availableAt(sku)) fn(f, a);
   }
 
   view(facility: string, sku: string): PositionView | null {
     const p = this.pos.get(facility)?.get(sku);
     if (!p) return null;
-    return { facility, sku, onHand: p.onHand, safetyStock: p.safetyStock, reserved: this.reserved(facility, sku), available: this.available(facility, sku), asOf: p.asOf };
+    return { facility, sku, onHand: p.onHand, safetyStock: p.safetyStock, reserved: this.reserved(facility, sku), reservedForCheckout: this.reservedForCheckout(facility, sku), available: this.available(facility, sku), asOf: p.asOf };
   }
 
   facilitiesWith(sku: string): string[] {
@@ -208,7 +253,8 @@ export class AvailabilityIndex {
     return out;
   }
 
-  async rebuild(couch: Couch, nodes: { id: string; db: string }[]): Promise<void> {
+  /** Answers the alloc documents it read (the checkout reservations they consumed are not held again). */
+  async rebuild(couch: Couch, nodes: { id: string; db: string }[]): Promise<{ allocs: { reservation?: string }[] }> {
     const counts = await pagedPrefix(couch.db<CountDoc & { _id: string }>('dom'), 'count:');
     for (const c of counts.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) this.applyCount(c);
     for (const n of nodes) {
@@ -220,10 +266,13 @@ export class AvailabilityIndex {
     // DOs an allocator decided (its outbox written) and had not issued when it stopped: they have no
     // state yet, and the allocator replays them only once it holds the lease. Held from the start,
     // or a replenishment run in between would hand their units out again.
-    const allocs = await pagedPrefix(couch.db<{ _id: string; done?: boolean; dos: DistributionOrderDoc[] }>('dom'), 'alloc:');
+    const allocs = await pagedPrefix(couch.db<{ _id: string; done?: boolean; dos: DistributionOrderDoc[]; reservation?: string }>('dom'), 'alloc:');
     for (const a of allocs) if (!a.done) for (const d of a.dos) if (!this.doSeen.has(d.doId)) this.applyDoState(newDoState(d));
+    return { allocs };
   }
 }
+
+const EMPTY: ReadonlyMap<string, number> = new Map();
 
 /** Every document whose id starts with `prefix`, read in pages. */
 export async function pagedPrefix<T extends { _id: string }>(db: DocumentScope<T>, prefix: string, pageSize = 2000): Promise<T[]> {

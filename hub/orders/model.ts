@@ -24,6 +24,7 @@ export const OrderBody = z
     shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), name: z.string().max(200).optional(), address: z.string().max(500).optional() }).optional(),
     pickupFacility: Ident.optional(),
     customerName: z.string().min(1).max(200).optional(),
+    reservation: z.string().regex(/^rsv-[0-9a-f-]{36}$/, 'a reservation id from POST /api/v1/atp (rsv-…)').optional().describe('the checkout reservation whose units this order takes'),
     hold: z.object({ reason: z.enum(['fraud_review', 'future_ship_date', 'manual']), until: z.iso.datetime({ offset: true }).optional() }).optional(),
     lines: z
       .array(
