@@ -89,12 +89,13 @@ export class HubSeries {
   private lastNodes: { online: number; total: number } | null = null;
   /** Open DOs: doId → state and the last event applied (an older copy never undoes a newer one). */
   private readonly open = new Map<string, { state: string; lastEvent: number }>();
-  /** Finished DOs seen while the start-up scan runs, so that the scan does not bring them back. */
-  private finishedDuringScan: Set<string> | null = null;
+  /** DOs seen finished (bounded), so that an older copy (the start-up scan's) does not bring one back. */
+  private readonly finished = new Map<string, number>();
   private readonly doCreated = new Map<string, number>();
   private readonly pendingFetch = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private closing: Promise<void> | null = null;
+  /** The node figures of the point closed last, read after it was closed. */
+  private filling: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(private readonly src: SeriesSources, private readonly opts: { stepMs?: number; keep?: number } = {}) {
@@ -131,41 +132,43 @@ export class HubSeries {
   // ------------------------------------------------------------------ what is observed
 
   orderReceived(): void {
+    this.roll();
     this.received++;
   }
 
   /** An allocation batch ran over `orders` orders. */
   batch(orders: number): void {
+    this.roll();
     this.planned += orders;
   }
 
   /** A DO status event applied at the hub, written at the node at `eventAt`. */
   statusApplied(eventAt: string): void {
+    this.roll();
     const t = Date.parse(eventAt);
     if (Number.isFinite(t)) this.up.add(Math.max(0, this.now() - t));
   }
 
   /** DO states as the `dom` feed (or the start-up scan) shows them: open counts and creation times. */
   doStates(docs: Pick<DoStateDoc, 'doId' | 'state' | 'lastEvent' | 'createdAt'>[], fromScan = false): void {
+    this.roll();
     for (const d of docs) {
-      if (!fromScan || !this.doCreated.has(d.doId)) this.created(d.doId, d.createdAt);
+      if (!fromScan) this.created(d.doId, d.createdAt);
       const cur = this.open.get(d.doId);
       if (cur && cur.lastEvent > d.lastEvent) continue;
+      const done = this.finished.get(d.doId);
+      if (done !== undefined && done >= d.lastEvent) continue;
       if (TERMINAL_DO_STATES.has(d.state as never)) {
         this.open.delete(d.doId);
-        if (!fromScan) this.finishedDuringScan?.add(d.doId);
-      } else if (!(fromScan && this.finishedDuringScan?.has(d.doId))) this.open.set(d.doId, { state: d.state, lastEvent: d.lastEvent });
+        this.finished.set(d.doId, d.lastEvent);
+        if (this.finished.size > MAX_DO_TIMES) this.finished.delete(this.finished.keys().next().value!);
+      } else this.open.set(d.doId, { state: d.state, lastEvent: d.lastEvent });
     }
   }
 
   /** Run the start-up scan of the DO states through this, so the feed's newer copies win. */
   async scan(read: () => Promise<Pick<DoStateDoc, 'doId' | 'state' | 'lastEvent' | 'createdAt'>[]>): Promise<void> {
-    this.finishedDuringScan = new Set();
-    try {
-      this.doStates(await read(), true);
-    } finally {
-      this.finishedDuringScan = null;
-    }
+    this.doStates(await read(), true);
   }
 
   private created(doId: string, createdAt: string) {
@@ -186,6 +189,7 @@ export class HubSeries {
 
   /** A node fetched these documents through the gateway (a `_bulk_get`); the DOs among them count once. */
   fetched(docIds: string[]): void {
+    this.roll();
     const now = this.now();
     for (const id of docIds) {
       if (!id.startsWith('do:')) continue;
@@ -236,28 +240,39 @@ export class HubSeries {
     };
   }
 
-  /** Close the minute that has ended (and note the minutes the hub slept through as gaps). */
+  /**
+   * Close the minute that has ended, at once (whatever is observed after the boundary counts in the
+   * next minute); its node figures are read just after. Minutes the hub slept through are gaps.
+   */
+  private roll(): void {
+    if (this.now() < this.minuteStart + this.stepMs) return;
+    const p = this.point(this.minuteStart, null);
+    this.points.push(p);
+    if (this.points.length > this.keep) this.points.splice(0, this.points.length - this.keep);
+    this.received = 0;
+    this.planned = 0;
+    this.base = { ...this.src.allocator() };
+    this.down = new Samples();
+    this.up = new Samples();
+    this.minuteStart = this.floor(this.now());
+    this.filling = this.src.nodes().then(
+      (n) => {
+        this.lastNodes = n;
+        p.nodesOnline = n.online;
+        p.nodes = n.total;
+      },
+      () => undefined,
+    );
+  }
+
   tick(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.now() < this.minuteStart + this.stepMs) return;
-      const nodes = await this.src.nodes().catch(() => null);
-      this.lastNodes = nodes;
-      const p = this.point(this.minuteStart, nodes);
-      this.points.push(p);
-      if (this.points.length > this.keep) this.points.splice(0, this.points.length - this.keep);
-      this.received = 0;
-      this.planned = 0;
-      this.base = { ...this.src.allocator() };
-      this.down = new Samples();
-      this.up = new Samples();
-      this.minuteStart = this.floor(this.now());
-    })().finally(() => (this.closing = null));
-    return this.closing;
+    this.roll();
+    return this.filling;
   }
 
   /** Closed points after `since` (all of the last 24 h without it), and the minute under way. */
   async read(since?: number): Promise<{ stepMs: number; keep: number; points: SeriesPoint[]; current: SeriesPoint }> {
-    if (this.now() >= this.minuteStart + this.stepMs) await this.tick();
+    await this.tick();
     const nodes = await this.src.nodes().catch(() => this.lastNodes);
     const points = since === undefined ? [...this.points] : this.points.filter((p) => Date.parse(p.at) > since);
     return { stepMs: this.stepMs, keep: this.keep, points, current: this.point(this.minuteStart, nodes) };
