@@ -252,7 +252,8 @@ window.Pictures = (() => {
         layers.routes.push(s('line', { class: `route ${latest ? 'latest' : 'earlier'}`, 'data-facility': c.facility, 'data-attempt': a.attempt, x1: from[0].toFixed(1), y1: from[1].toFixed(1), x2: to[0].toFixed(1), y2: to[1].toFixed(1) },
           s('title', {}, `attempt ${a.attempt}: ${c.facility} → ${pickupAt ? `pickup at ${pickupAt.id}` : 'ship-to'}, ${c.units} units, ${fmt(c.km, 1)} km, cost ${fmt(c.cost, 2)}`)));
         const mx = (from[0] + to[0]) / 2;
-        const my = (from[1] + to[1]) / 2 - 6 - 13 * i;
+        // the latest attempt's label above its line, earlier ones below theirs
+        const my = (from[1] + to[1]) / 2 + (latest ? -7 : 15 + 13 * (attempts.length - 2 - i));
         layers.labels.push(s('text', { class: `route-label ${latest ? 'latest' : 'earlier'}`, 'data-facility': c.facility, 'data-attempt': a.attempt, x: mx.toFixed(1), y: my.toFixed(1), 'text-anchor': 'middle' },
           `${attempts.length > 1 ? `#${a.attempt} ` : ''}${c.units} u · ${fmt(c.cost, 2)}`));
       }
@@ -270,7 +271,7 @@ window.Pictures = (() => {
     }
     const destDot = s('g', { class: 'dest' },
       s('circle', { class: 'shipto', cx: to[0].toFixed(1), cy: to[1].toFixed(1), r: 7 }, s('title', {}, pickupAt ? `pickup at ${pickupAt.name} (${pickupAt.id})` : `ship-to ${dest.name ?? ''} (${fmt(dest.lat, 3)}, ${fmt(dest.lon, 3)})`)),
-      s('text', { class: 'dest-label', x: (to[0] - 9).toFixed(1), y: (to[1] + 18).toFixed(1), 'text-anchor': 'end' }, pickupAt ? `pickup at ${pickupAt.id}` : 'ship-to'));
+      s('text', { class: 'dest-label', x: (to[0] - 10).toFixed(1), y: (to[1] - 8).toFixed(1), 'text-anchor': 'end' }, pickupAt ? `pickup at ${pickupAt.id}` : 'ship-to'));
     const svg = s('svg', { class: 'map decision-map', viewBox: `0 0 ${w} ${hgt}`, role: 'img', 'aria-label': `Map of order ${o.id}: ${pickupAt ? `pickup at ${pickupAt.id}` : 'the ship-to point'}, the candidate facilities (greyed where excluded) and a line from each chosen facility, labelled with units and cost. The tables below list the same.` },
       ...(await basemap(projection)), layers.routes, layers.dots, destDot, layers.labels);
     const rows = attempts.flatMap((a) => (a.chosen || []).map((c) => h('tr', { 'data-attempt': a.attempt }, num(a.attempt), h('td', { class: 'nowrap' }, a.at ? clock(a.at) : ''), h('td', {}, c.facility), num(c.units), num(fmt(c.km, 1)), num(fmt(c.cost, 2)))));
@@ -298,6 +299,7 @@ window.Pictures = (() => {
   let current = null;
   let windowMinutes = 360;
   const plots = new Map();
+  let xRange = [0, 1];
 
   const shown = () => {
     const all = current ? [...closed, current] : closed;
@@ -328,6 +330,9 @@ window.Pictures = (() => {
   function drawCharts() {
     const pts = shown();
     const xs = pts.map((p) => Date.parse(p.at) / 1000);
+    // the minutes there are, at least ten of them wide (a fresh hub has one point), never past the window
+    const last = xs.length ? xs.at(-1) + 60 : Date.now() / 1000;
+    xRange = [Math.max(last - windowMinutes * 60, Math.min(xs[0] ?? last, last - 600)), last];
     const host = $('#charts');
     for (const c of CHARTS) {
       let entry = plots.get(c.id);
@@ -340,7 +345,7 @@ window.Pictures = (() => {
           width: chartWidth(box), height: 160,
           legend: { live: false },
           cursor: { points: { size: 6 } },
-          scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1) * 1.1] } },
+          scales: { x: { time: true, range: () => xRange }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1) * 1.1] } },
           axes: [{ size: 30, font: '11px system-ui' }, { size: 44, font: '11px system-ui' }],
           series: [{}, ...c.series.map(([name], i) => ({ label: name, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false, points: { show: xs.length < 3 ? true : undefined, size: 5 } }))],
         };

@@ -18,7 +18,8 @@ import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 
 const SHOTS = process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-'));
-const ATL = { lat: 33.749, lon: -84.388 };
+// a customer in west Atlanta: nearest to ST-ATL, then ST-DEC
+const ATL = { lat: 33.8, lon: -84.45, name: 'West Midtown' };
 const FACILITIES = [
   { id: 'DC-ATL', type: 'dc', name: 'Atlanta DC', lat: 33.9, lon: -84.6, capacity: 2000 },
   { id: 'DC-DAL', type: 'dc', name: 'Dallas DC', lat: 32.9, lon: -97.0, capacity: 2000 },
@@ -44,7 +45,7 @@ describe('the dashboard pictures in a browser', () => {
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const orderOf = async (id: string) => (await api(hub.url, 'GET', `/api/v1/orders/${id}`)).body;
   const until = (id: string, pred: (o: any) => boolean) => waitFor(id, async () => { const o = await orderOf(id); return o && pred(o) ? o : null; }, 30_000);
-  const order = (id: string, qty: number, shipTo = ATL) => ({ id, channel: 'web', priority: 5, delivery: 'ship', shipTo, lines: [{ line: 1, sku: 'MUG', qty }] });
+  const order = (id: string, qty: number, shipTo: { lat: number; lon: number; name?: string } = ATL) => ({ id, channel: 'web', priority: 5, delivery: 'ship', shipTo, lines: [{ line: 1, sku: 'MUG', qty }] });
   const receivedShown = () => page.evaluate(() => [...document.querySelectorAll('#series-table tbody tr td:nth-child(2)')].reduce((a, td) => a + Number(td.textContent), 0));
 
   beforeAll(async () => {
