@@ -21,8 +21,10 @@ import { createHubMetrics } from './metrics.js';
 import { hubOpenApiDocument } from './openapi.js';
 import type { Allocator } from './allocator/service.js';
 import { requestId } from 'hono/request-id';
+import { seriesApi } from './api/series.js';
+import type { HubSeries } from './timeseries.js';
 
-export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
+export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean, series?: HubSeries): Hono {
   const app = new Hono();
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
@@ -53,6 +55,15 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   app.get('/openapi.json', (c) => c.json(hubOpenApiDocument()));
   app.route('/', webApp());
 
+  // down-sync latency for the charts: which DOs a node fetched, read from the body the gateway has already read
+  if (series) {
+    app.post('/sync/:nodeId/_bulk_get', async (c, next) => {
+      await next();
+      if (!c.res.ok) return;
+      const body = (await c.req.json().catch(() => null)) as { docs?: { id?: unknown }[] } | null;
+      if (Array.isArray(body?.docs)) series.fetched(body.docs.map((d) => String(d?.id ?? '')));
+    });
+  }
   app.route('/sync', gateway.app);
 
   // before the API's token guard: the event stream also takes the token as ?token= (EventSource)
@@ -67,6 +78,7 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   api.route('/reservations', reservationsApi(ctx));
   api.route('/', catalogueApi(ctx));
   api.route('/', planningApi(ctx, ctx.planning));
+  if (series) api.route('/', seriesApi(ctx, series));
   app.route('/api/v1', api);
   return app;
 }

@@ -35,6 +35,9 @@ import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
 import { finishTransfers } from './planning/run.js';
+import { HubSeries } from './timeseries.js';
+import { syncHealth } from './api/series.js';
+import { pagedPrefix } from './inventory/index.js';
 
 export interface Hub {
   url: string;
@@ -107,6 +110,21 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('modelstock:', (docs) => docs.forEach((d) => planning.setModelStock(d as unknown as ModelStockDoc)));
   feed.on('forecast:', (docs) => docs.forEach((d) => planning.setForecast(d as unknown as ForecastDoc)));
   feed.on('reservation:', (docs) => docs.forEach((d) => reservations.apply(d as unknown as ReservationDoc)));
+  // the dashboard's charts: one point a minute for 24 h (hub/timeseries.ts)
+  const series = new HubSeries({
+    allocator: () => allocator.stats,
+    backordersOpen: () => planning.promises().size,
+    nodes: async () => {
+      const h = [...(await syncHealth(ctx)).values()];
+      return { online: h.filter((x) => x.health === 'online').length, total: h.length };
+    },
+  });
+  feed.on('dostate:', (docs) => series.doStates(docs as unknown as DoStateDoc[]));
+  const seriesSub = events.events$.subscribe((e) => {
+    if (e.type === 'order' && e.data.created === true) series.orderReceived();
+    else if (e.type === 'allocation' && typeof e.data.orders === 'number') series.batch(e.data.orders);
+    else if (e.type === 'do' && typeof e.data.eventAt === 'string') series.statusApplied(e.data.eventAt);
+  });
 
 
   const gateway = createGateway({
@@ -118,7 +136,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onUpload: (nodeId) => void monitor.poke(nodeId),
   });
   let ready = false;
-  const app = createHubApp(ctx, gateway, allocator, () => ready);
+  const app = createHubApp(ctx, gateway, allocator, () => ready, series);
 
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
@@ -137,6 +155,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   await finishTransfers(ctx, planning).catch((err) => log.error({ err }, 'finishing pending replenishment transfers failed'));
   for (const n of nodes) monitor.follow(n.id);
   await feed.start();
+  series.start();
+  void series.scan(() => pagedPrefix(couch.db<DoStateDoc>('dom'), 'dostate:')).catch((err) => log.warn({ err }, 'series: reading the DO states failed'));
   const leaseSub = lease.held$.subscribe((held) => void allocator.setActive(held).catch((err) => log.error({ err }, 'allocator (de)activation failed')));
   await lease.start();
   const recovered = { leader: lease.isHeld };
@@ -159,6 +179,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
           server.close(() => ok());
         });
         leaseSub.unsubscribe();
+        series.stop();
+        seriesSub.unsubscribe();
         await lease.stop();
         await feed.stop();
         await allocator.stop();

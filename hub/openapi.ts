@@ -70,6 +70,27 @@ const NodeHealth = z.object({
 const DoSummary = z.object({ doId: z.string(), orderId: z.string(), facility: z.string(), kind: z.string(), state: z.string(), atRisk: z.boolean(), lines: z.array(z.object({ line: z.number().int(), sku: z.string(), qty: z.number().int() })), updatedAt: z.string() });
 const Supply = z.object({ id: z.string(), type: z.enum(['po', 'asn']), facility: z.string(), expectedAt: z.string(), lines: z.array(z.object({ sku: z.string(), qty: z.number().int() })), remaining: z.array(z.object({ sku: z.string(), qty: z.number().int() })) }).loose();
 const Written = z.object({ written: z.number().int() });
+const SeriesPoint = z.object({
+  at: z.string().describe('start of the minute'),
+  received: z.number().int(),
+  planned: z.number().int(),
+  allocated: z.number().int(),
+  fillRate: z.number().nullable().describe('share of the planned orders filled in full'),
+  backordersOpen: z.number().int(),
+  dos: z.record(z.string(), z.number().int()).describe('open DOs by state'),
+  nodesOnline: z.number().int().nullable(),
+  nodes: z.number().int().nullable(),
+  syncDownP99Ms: z.number().nullable().describe('DO created at the hub → fetched by the node'),
+  syncUpP99Ms: z.number().nullable().describe('status event written at the node → applied at the hub'),
+  syncDownSamples: z.number().int(),
+  syncUpSamples: z.number().int(),
+});
+const NetworkFacility = z.object({
+  id: z.string(), name: z.string(), type: z.enum(['store', 'dc']), lat: z.number(), lon: z.number(), capacity: z.number(), enabled: z.boolean(), shipFromStore: z.boolean(), pickup: z.boolean(),
+  loadToday: z.number().describe('units released to the facility today, against its daily capacity'),
+  sync: z.enum(['online', 'stale', 'offline', 'none']),
+  lastSeen: z.string().nullable(),
+});
 const Anything = z.unknown();
 
 // ------------------------------------------------------------------ the hub
@@ -95,6 +116,13 @@ function buildHub(): OpenApiDocument {
   fac('get', '/api/v1/facilities/{id}', { summary: 'one facility', params: { id: Ident }, responses: { 200: ['the facility', Facility], 404: notFound('facility') } });
   fac('patch', '/api/v1/facilities/{id}', { summary: 'change a facility (name, capacity, flags, priority, enabled, servingDc); recorded in the event stream', params: { id: Ident }, body: FacilityPatch, responses: { 200: ['the facility as changed, and the changes', z.object({ facility: Facility, changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })) })], 400: ['an unknown field or a bad value', ErrorBody], 404: notFound('facility'), 409: ['servingDc is not a DC', ErrorBody] } });
   fac('get', '/api/v1/nodes', { summary: 'sync health of every node', responses: { 200: ['per node', z.array(NodeHealth)] } });
+  fac('get', '/api/v1/network', { summary: "every facility for the dashboard's map: position, today's load against capacity, sync health", responses: { 200: ['the facilities', z.object({ day: z.string(), facilities: z.array(NetworkFacility) })] } });
+  ops('get', '/api/v1/series', {
+    summary: 'the last hours of this hub instance, one point a minute, kept 24 h',
+    security: 'planner',
+    query: { since: z.string().optional().describe('an ISO date-time: only the minutes after it') },
+    responses: { 200: ['closed minutes and the one under way', z.object({ stepMs: z.number().int(), keep: z.number().int(), points: z.array(SeriesPoint), current: SeriesPoint })], 400: ['a bad or unknown parameter', ErrorBody] },
+  });
 
   const cat = makeRoute(r, 'catalogue');
   cat('post', '/api/v1/items', { summary: 'create or update items (bulk, ≤ 10,000)', body: exported(catalogue, 'ItemsBody', z.array(ItemBody)), responses: { 201: ['written', Written] } });

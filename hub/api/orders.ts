@@ -24,6 +24,7 @@ export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<num
     priority: order.priority,
     delivery: order.delivery,
     ...(order.pickupFacility ? { pickupFacility: order.pickupFacility } : {}),
+    ...(order.shipTo ? { shipTo: order.shipTo } : {}),
     ...(order.hold ? { hold: order.hold } : {}),
     ...(order.cancelRequested ? { cancelRequested: true } : {}),
     createdAt: order.createdAt,

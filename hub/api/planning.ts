@@ -14,7 +14,6 @@ import { parseBody, parseQuery, parseWith, readBody, readJson } from '../../shar
 import { badRequest, conflict, isStatus } from '../../shared/errors.js';
 import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
 import type { InboundDoc } from '../../shared/schemas.js';
-import { distanceKm } from '../../shared/geo.js';
 import { singleFacility, skuAvailability } from '../inventory/atp.js';
 import { RESERVATION_LIMITS } from '../inventory/reservations.js';
 import { reservationView } from './reservations.js';

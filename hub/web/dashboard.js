@@ -190,6 +190,8 @@ function renderOrder(o) {
         ))),
     )),
   ];
+  // the decision drawn on a map (dashboard-pictures.js), above the explanation tables it draws
+  out.push(window.Pictures?.decision(o));
   out.push(...renderExplanation(o.explanation));
   return out;
 }
@@ -300,6 +302,7 @@ function onEvent(type, e) {
   }
   addToFeed(e);
   refreshListsSoon();
+  window.Pictures?.onEvent(type, e);
   const d = e.data || {};
   const mine = currentOrder && ((type === 'order' && d.id === currentOrder) || (type === 'do' && d.orderId === currentOrder) || type === 'allocation');
   if (mine) {
@@ -375,6 +378,7 @@ function refreshAll() {
   loadAtRisk();
   loadNodes();
   if (currentOrder) refreshOrder();
+  window.Pictures?.refresh();
 }
 
 function start() {
@@ -382,7 +386,7 @@ function start() {
   $('#board').hidden = false;
   $('#signout').hidden = false;
   refreshAll();
-  timers.push(setInterval(loadNodes, 10_000), setInterval(loadOrders, 60_000));
+  timers.push(setInterval(loadNodes, 10_000), setInterval(loadOrders, 60_000), ...(window.Pictures?.timers() ?? []));
   connectedBefore = false;
   connect();
 }

@@ -1,0 +1,71 @@
+/**
+ * What the dashboard's pictures read: GET /api/v1/series (the last hours, one point a minute, from
+ * hub/timeseries.ts) and GET /api/v1/network (every facility with where it is, today's load
+ * against its capacity and its node's sync health, for the map). Both read memory only, except
+ * the node registry and its stats, as GET /api/v1/nodes does.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { HubContext } from '../context.js';
+import type { HubSeries } from '../timeseries.js';
+import { parseQuery } from '../../shared/http.js';
+
+/** Heard from within this window: online (as GET /api/v1/nodes); within STALE_MS: stale; else offline. */
+const ONLINE_MS = 60_000;
+const STALE_MS = 15 * 60_000;
+
+export type SyncHealth = 'online' | 'stale' | 'offline';
+
+/** Sync health of every registered node, by node (= facility) id. */
+export async function syncHealth(ctx: HubContext): Promise<Map<string, { health: SyncHealth; lastSeen: string | null }>> {
+  const out = new Map<string, { health: SyncHealth; lastSeen: string | null }>();
+  const now = Date.now();
+  for (const n of await ctx.registry.list()) {
+    const s = await ctx.stats.load(n.id);
+    const age = s.lastSeen ? now - Date.parse(s.lastSeen) : Infinity;
+    const health: SyncHealth = s.openConnections > 0 || age < ONLINE_MS ? 'online' : age < STALE_MS ? 'stale' : 'offline';
+    out.set(n.id, { health, lastSeen: s.lastSeen });
+  }
+  return out;
+}
+
+const SeriesQuery = z.object({
+  since: z.iso.datetime({ offset: true, message: '"since" must be an ISO date-time such as 2026-01-01T12:00:00Z' }).optional(),
+});
+
+export function seriesApi(ctx: HubContext, series: HubSeries) {
+  const app = new Hono();
+
+  app.get('/series', async (c) => {
+    const q = parseQuery(SeriesQuery, c.req.query());
+    return c.json(await series.read(q.since === undefined ? undefined : Date.parse(q.since)));
+  });
+
+  app.get('/network', async (c) => {
+    const [facilities, health] = await Promise.all([ctx.facilities.list(), syncHealth(ctx)]);
+    const day = new Date().toISOString().slice(0, 10);
+    const load = ctx.index.unitsReleasedOn(day);
+    return c.json({
+      day,
+      facilities: facilities
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((f) => ({
+          id: f.id,
+          name: f.name,
+          type: f.type,
+          lat: f.lat,
+          lon: f.lon,
+          capacity: f.capacity,
+          enabled: f.enabled !== false,
+          shipFromStore: f.shipFromStore,
+          pickup: f.pickup,
+          /** Units released to the facility today, which count against its daily capacity. */
+          loadToday: load.get(f.id) ?? 0,
+          sync: health.get(f.id)?.health ?? 'none',
+          lastSeen: health.get(f.id)?.lastSeen ?? null,
+        })),
+    });
+  });
+
+  return app;
+}
