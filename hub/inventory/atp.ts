@@ -39,18 +39,28 @@ export interface SkuAvailability {
 /** Cells of this many degrees: a US store network puts a few facilities in each. */
 const CELL_DEG = 1;
 const KM_PER_DEG = 111.2;
+const RAD = Math.PI / 180;
+const EARTH_KM = 6371.0088;
+
+interface Placed {
+  id: string;
+  /** unit vector: the dot product of two ranks them as great-circle distance does */
+  x: number;
+  y: number;
+  z: number;
+}
+
+const cellKey = (latCell: number, lonCell: number) => (latCell + 100) * 1000 + (lonCell + 400);
+const unit = (p: Point) => ({ x: Math.cos(p.lat * RAD) * Math.cos(p.lon * RAD), y: Math.cos(p.lat * RAD) * Math.sin(p.lon * RAD), z: Math.sin(p.lat * RAD) });
+const kmOfDot = (d: number) => Math.acos(Math.max(-1, Math.min(1, d))) * EARTH_KM;
 
 /** Facilities by place: a grid of 1° cells, rebuilt when the facility catalogue changes. */
 export class FacilityGrid {
-  private cells = new Map<string, FacilityDoc[]>();
+  private cells = new Map<number, Placed[]>();
   private source: ReadonlyMap<string, FacilityDoc> | null = null;
   private size = -1;
 
   constructor(private readonly facilities: () => ReadonlyMap<string, FacilityDoc>) {}
-
-  private key(latCell: number, lonCell: number) {
-    return `${latCell}|${lonCell}`;
-  }
 
   private current(): void {
     const map = this.facilities();
@@ -59,10 +69,11 @@ export class FacilityGrid {
     this.size = map.size;
     this.cells = new Map();
     for (const f of map.values()) {
-      const k = this.key(Math.floor(f.lat / CELL_DEG), Math.floor(f.lon / CELL_DEG));
+      const k = cellKey(Math.floor(f.lat / CELL_DEG), Math.floor(f.lon / CELL_DEG));
+      const p = { id: f.id, ...unit(f) };
       const list = this.cells.get(k);
-      if (list) list.push(f);
-      else this.cells.set(k, [f]);
+      if (list) list.push(p);
+      else this.cells.set(k, [p]);
     }
   }
 
@@ -73,31 +84,44 @@ export class FacilityGrid {
   /**
    * The `k` nearest facilities to `at` that `has` accepts, nearest first (ties: more units first,
    * as `units` says). Searches rings of cells outwards and stops once no farther cell can hold a
-   * nearer facility, or after `maxRings`.
+   * nearer facility, after `maxRings`, or once `maxTried` facilities were put to `has`.
    */
-  nearest(at: Point, k: number, has: (id: string) => boolean, units: (id: string) => number, maxRings = 180): FacilityOffer[] {
+  nearest(at: Point, k: number, has: (id: string) => boolean, units: (id: string) => number, maxTried = Infinity, maxRings = 180): FacilityOffer[] {
     this.current();
-    const top: FacilityOffer[] = [];
+    const u = unit(at);
+    // the best k as (dot, id), most similar first
+    const best: { dot: number; id: string }[] = [];
     const lc = Math.floor(at.lat / CELL_DEG);
     const oc = Math.floor(at.lon / CELL_DEG);
+    let tried = 0;
     // a cell r rings out is at least (r - 1) cells of latitude away, and of longitude at the widest
     // latitude the ring reaches
-    for (let r = 0; r <= maxRings; r++) {
-      if (top.length === k) {
-        const lonKm = KM_PER_DEG * CELL_DEG * Math.cos((Math.min(89, Math.abs(at.lat) + r * CELL_DEG) * Math.PI) / 180);
-        const bound = (r - 1) * Math.min(KM_PER_DEG * CELL_DEG, lonKm);
-        if (bound > top[k - 1]!.km!) break;
+    rings: for (let r = 0; r <= maxRings; r++) {
+      if (best.length === k) {
+        const lonKm = KM_PER_DEG * CELL_DEG * Math.cos(Math.min(89, Math.abs(at.lat) + r * CELL_DEG) * RAD);
+        if ((r - 1) * Math.min(KM_PER_DEG * CELL_DEG, lonKm) > kmOfDot(best[k - 1]!.dot)) break;
       }
       for (let dl = -r; dl <= r; dl++) {
-        const edge = Math.abs(dl) === r;
-        for (let dn = -r; dn <= r; dn += edge ? 1 : 2 * r) {
-          const list = this.cells.get(this.key(lc + dl, oc + dn));
-          if (list) for (const f of list) if (has(f.id)) insert(top, k, { facility: f.id, available: units(f.id), km: Math.round(distanceKm(f, at) * 10) / 10 });
-          if (r === 0) break;
+        const edge = dl === -r || dl === r;
+        for (let dn = -r; dn <= r; dn += edge || r === 0 ? 1 : 2 * r) {
+          const list = this.cells.get(cellKey(lc + dl, oc + dn));
+          if (!list) continue;
+          for (const f of list) {
+            const dot = f.x * u.x + f.y * u.y + f.z * u.z;
+            if (best.length === k && dot <= best[k - 1]!.dot) continue;
+            if (tried++ >= maxTried) break rings;
+            if (!has(f.id)) continue;
+            let i = best.length;
+            while (i > 0 && dot > best[i - 1]!.dot) i--;
+            best.splice(i, 0, { dot, id: f.id });
+            if (best.length > k) best.pop();
+          }
         }
       }
     }
-    return top;
+    const out: FacilityOffer[] = [];
+    for (const b of best) insert(out, k, { facility: b.id, available: units(b.id), km: Math.round(kmOfDot(b.dot) * 10) / 10 });
+    return out;
   }
 }
 
@@ -152,22 +176,46 @@ export interface SingleFacility {
   date: string;
 }
 
+/** Facilities a cart's single-facility search asks at most for "now", nearest first. */
+export const SINGLE_FACILITY_SEARCH = 64;
+
 /**
- * Can one facility ship (or hand over) the whole cart, and when? Candidates are the facilities that
- * have the cart's scarcest SKU now or have a supply of it coming; for each, the date by which every
- * line is covered by what is there now plus what arrives there. The earliest wins, then the nearest.
- * With a pickup store, only that store is asked.
+ * Can one facility ship (or hand over) the whole cart, and when? Now: the nearest facility that has
+ * every line available (among the `SINGLE_FACILITY_SEARCH` nearest that have the first line's SKU).
+ * Otherwise: of the facilities with a supply coming of some line's SKU, the one where every line is
+ * covered soonest by what is there plus what arrives there (then the nearest). With a pickup store,
+ * only that store is asked.
  */
 export function singleFacility(index: AvailabilityIndex, grid: FacilityGrid, supplyAhead: (sku: string) => SupplyAhead[], lines: CartLine[], at: Point | null, only?: string): SingleFacility | null {
   if (!lines.length) return null;
+  const hasAllNow = (f: string) => lines.every((l) => (index.availableAt(l.sku).get(f) ?? 0) >= l.qty);
+  const km = (f: string) => {
+    const fd = grid.facility(f);
+    return at && fd ? Math.round(distanceKm(fd, at) * 10) / 10 : null;
+  };
+  if (only) {
+    if (hasAllNow(only)) return { facility: only, km: km(only), date: 'now' };
+  } else {
+    const first = index.availableAt(lines[0]!.sku);
+    if (at && first.size > SINGLE_FACILITY_SEARCH) {
+      const near = grid.nearest(at, 1, (f) => first.has(f) && hasAllNow(f), () => 0, SINGLE_FACILITY_SEARCH);
+      if (near.length) return { facility: near[0]!.facility, km: near[0]!.km, date: 'now' };
+    } else {
+      let best: SingleFacility | null = null;
+      for (const f of first.keys()) {
+        if (!hasAllNow(f)) continue;
+        const x = { facility: f, km: km(f), date: 'now' };
+        if (!best || (x.km ?? 0) < (best.km ?? 0)) best = x;
+        if (!at) break;
+      }
+      if (best) return best;
+    }
+  }
+  // later: only where a supply of one of the cart's SKUs is coming
   const ahead = new Map(lines.map((l) => [l.sku, supplyAhead(l.sku)]));
   const candidates = new Set<string>();
   if (only) candidates.add(only);
-  else {
-    const scarcest = [...lines].sort((a, b) => index.availableAt(a.sku).size + ahead.get(a.sku)!.length - (index.availableAt(b.sku).size + ahead.get(b.sku)!.length))[0]!;
-    for (const f of index.availableAt(scarcest.sku).keys()) candidates.add(f);
-    for (const s of ahead.get(scarcest.sku)!) candidates.add(s.facility);
-  }
+  else for (const list of ahead.values()) for (const s of list) candidates.add(s.facility);
   let best: SingleFacility | null = null;
   for (const f of candidates) {
     let date = 'now';
@@ -190,13 +238,9 @@ export function singleFacility(index: AvailabilityIndex, grid: FacilityGrid, sup
       }
       if (when !== 'now' && (date === 'now' || when > date)) date = when;
     }
-    if (!date) continue;
-    const fd = grid.facility(f);
-    const km = at && fd ? Math.round(distanceKm(fd, at) * 10) / 10 : null;
-    const x = { facility: f, km, date };
-    if (!best || rankDate(x.date) < rankDate(best.date) || (x.date === best.date && (x.km ?? 0) < (best.km ?? 0))) best = x;
+    if (!date || date === 'now') continue;
+    const x = { facility: f, km: km(f), date };
+    if (!best || x.date < best.date || (x.date === best.date && (x.km ?? 0) < (best.km ?? 0))) best = x;
   }
   return best;
 }
-
-const rankDate = (d: string) => (d === 'now' ? '' : d);

@@ -43,6 +43,11 @@ export const RESERVATION_LIMITS = { minTtlSeconds: 1, maxTtlSeconds: 3600 };
 export class Reservations {
   /** held reservations, by id */
   private readonly held = new Map<string, ReservationDoc>();
+  /**
+   * Reservations ended (consumed, released, expired): a reservation never comes back, so an older
+   * copy of one (the dom feed's echo of its creation, read before it ended) must not hold it again.
+   */
+  private readonly finished = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -92,6 +97,7 @@ export class Reservations {
     const doc = this.held.get(id);
     if (!doc) return null;
     this.unhold(id);
+    this.finish(id);
     await this.record(doc, { status, endedAt: new Date().toISOString() });
     return { ...doc, status };
   }
@@ -113,12 +119,15 @@ export class Reservations {
     const doc = this.held.get(id);
     if (!doc) return;
     this.unhold(id);
+    this.finish(id);
     void this.record(doc, { status: 'consumed', orderId: doc.orderId, endedAt: new Date().toISOString() }).catch((err) => this.log.warn({ err: (err as Error).message, id }, 'recording a consumed reservation failed; its alloc names it'));
   }
 
   /** At start (and from the dom feed): hold what is held and unexpired, unless an alloc consumed it. */
   apply(doc: ReservationDoc, consumed: ReadonlySet<string> = new Set()): void {
+    if (this.finished.has(doc.id)) return;
     const live = doc.status === 'held' && doc.expiresAt > new Date().toISOString() && !consumed.has(doc.id);
+    if (doc.status !== 'held' || consumed.has(doc.id)) this.finish(doc.id);
     if (live && !this.held.has(doc.id)) this.hold(doc);
     else if (!live && this.held.has(doc.id)) this.unhold(doc.id);
     this.schedule();
@@ -136,6 +145,11 @@ export class Reservations {
   private hold(doc: ReservationDoc) {
     this.held.set(doc.id, doc);
     for (const l of doc.lines) for (const h of l.holds) this.index.holdForCheckout(h.facility, l.sku, h.qty);
+  }
+
+  private finish(id: string) {
+    this.finished.add(id);
+    if (this.finished.size > 100_000) this.finished.delete(this.finished.values().next().value!);
   }
 
   private unhold(id: string) {

@@ -22,6 +22,8 @@ export interface LoadConfig {
    * ids `<prefix><n>`, shipped to a random customer in `box`. Ends when all are answered.
    */
   orders?: { skus: string[]; prefix: string; amount: number; /** orders per request, through POST /api/v1/orders/bulk */ bulk?: number };
+  /** Cart checks instead: POST /api/v1/atp with `lines` distinct SKUs of `skus`, shipped to a random customer in `box`. */
+  cart?: { lines: number };
   connections: number;
   /** seconds (ignored for orders) */
   duration: number;
@@ -68,6 +70,18 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
       return { ...req, path: `/api/v1/atp?sku=${encodeURIComponent(sku)}&qty=1&lat=${lat}&lon=${lon}` };
     },
   };
+  const cartLines = cfg.cart?.lines ?? 0;
+  const cart: AutocannonRequest = {
+    method: 'POST',
+    path: '/api/v1/atp',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (req) => {
+      const pool = [...skus];
+      const lines: { sku: string; qty: number }[] = [];
+      while (lines.length < cartLines && pool.length) lines.push({ sku: pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!, qty: 1 + Math.floor(Math.random() * 2) });
+      return { ...req, body: JSON.stringify({ lines, shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) } }) } as AutocannonRequest;
+    },
+  };
   const orders = cfg.orders;
   let n = 0;
   const one = () => {
@@ -94,7 +108,7 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
         connections: cfg.connections,
         ...(orders ? { amount: bulk ? Math.ceil(orders.amount / bulk) : orders.amount } : { duration: cfg.duration }),
         headers: { authorization: `Bearer ${cfg.token}` },
-        requests: [orders ? post : request],
+        requests: [orders ? post : cartLines ? cart : request],
       },
       (err, r) => {
         if (err) return fail(err);
