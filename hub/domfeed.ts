@@ -2,7 +2,8 @@
  * A follower of the `dom` database's changes, so that every hub instance sees what the others
  * wrote: new orders and DO states (for the allocator, on the lease holder), and the catalogue,
  * facilities, node registrations and planning documents (caches on every instance). A longpoll
- * loop from "now": what happened before the start is read by the start-up rebuild.
+ * loop from "now": what happened before the start is read by the start-up rebuild. The feed carries
+ * ids only; a handler says which ids it wants, and only those documents are read.
  */
 import type { Couch } from './couch/index.js';
 import type { Logger } from '../shared/log.js';
@@ -11,16 +12,22 @@ import { groupBy } from '../shared/collections.js';
 
 export type DomHandler = (docs: Record<string, unknown>[]) => void | Promise<void>;
 
+interface Subscription {
+  fn: DomHandler;
+  /** Which changed ids of the prefix the handler wants (default all): the others are not read. */
+  wanted?: (id: string) => boolean;
+}
+
 export class DomFeed {
-  private handlers = new Map<string, DomHandler[]>();
+  private handlers = new Map<string, Subscription[]>();
   private stopped = false;
   private abort = new AbortController();
   private loop: Promise<void> | null = null;
 
   constructor(private readonly couch: Couch, private readonly log: Logger, private readonly timeoutMs = 10_000) {}
 
-  on(prefix: string, fn: DomHandler): void {
-    this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), fn]);
+  on(prefix: string, fn: DomHandler, wanted?: (id: string) => boolean): void {
+    this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), { fn, ...(wanted ? { wanted } : {}) }]);
   }
 
   async start(): Promise<void> {
@@ -30,13 +37,18 @@ export class DomFeed {
       let failures = 0;
       while (!this.stopped) {
         try {
-          const url = `${this.couch.dbUrl('dom')}/_changes?feed=longpoll&include_docs=true&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
+          // ids only: the documents a handler wants are read after, in one request; the rest (the
+          // allocator's outbox, our own orders as they are written) are never read back
+          const url = `${this.couch.dbUrl('dom')}/_changes?feed=longpoll&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
           const res = await fetch(url, { headers: { authorization: this.couch.authHeader, 'accept-encoding': 'identity' }, signal: this.abort.signal });
           if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
-          const body = (await res.json()) as { results: { id: string; deleted?: boolean; doc?: Record<string, unknown> }[]; last_seq: string | number };
-          const wanted = body.results.filter((r) => r.doc && !r.deleted && this.handlers.has(prefixOf(r.id)));
-          const groups = groupBy(wanted, (r) => prefixOf(r.id));
-          for (const [p, rows] of groups) for (const h of this.handlers.get(p)!) await h(rows.map((r) => r.doc!));
+          const body = (await res.json()) as { results: { id: string; deleted?: boolean }[]; last_seq: string | number };
+          const wanted = body.results.filter((r) => !r.deleted && this.handlers.get(prefixOf(r.id))?.some((h) => !h.wanted || h.wanted(r.id))).map((r) => r.id);
+          if (wanted.length) {
+            const docs = await this.read(wanted);
+            const groups = groupBy(docs, (d) => prefixOf(d._id as string));
+            for (const [p, list] of groups) for (const h of this.handlers.get(p)!) await h.fn(h.wanted ? list.filter((d) => h.wanted!(d._id as string)) : list);
+          }
           since = String(body.last_seq);
           failures = 0;
         } catch (err) {
@@ -47,6 +59,18 @@ export class DomFeed {
         }
       }
     })();
+  }
+
+  private async read(idsToRead: string[]): Promise<Record<string, unknown>[]> {
+    const res = await fetch(`${this.couch.dbUrl('dom')}/_all_docs?include_docs=true`, {
+      method: 'POST',
+      headers: { authorization: this.couch.authHeader, 'content-type': 'application/json', 'accept-encoding': 'identity' },
+      body: JSON.stringify({ keys: [...new Set(idsToRead)] }),
+      signal: this.abort.signal,
+    });
+    if (!res.ok) throw new Error(`dom _all_docs: ${res.status}`);
+    const body = (await res.json()) as { rows: { doc?: Record<string, unknown> | null }[] };
+    return body.rows.flatMap((r) => (r.doc ? [r.doc] : []));
   }
 
   async stop(): Promise<void> {

@@ -92,10 +92,14 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   // Several hub instances may share one CouchDB: one allocates (the lease holder), all serve.
   const lease = new Lease(dom as never, 'allocator', `${instance}/${randomUUID().slice(0, 8)}`, log, config.leaseTtlMs, Math.max(500, Math.floor(config.leaseTtlMs / 4)));
   const feed = new DomFeed(couch, log);
-  feed.on('order:', (docs) => {
-    if (!allocator.isActive) return;
-    for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submitFromFeed(o.id);
-  });
+  // new orders accepted by another instance (the lease holder's own are queued as they come in)
+  feed.on(
+    'order:',
+    (docs) => {
+      for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submitFromFeed(o.id);
+    },
+    (id) => allocator.isActive && !allocator.queuedHere(id.slice('order:'.length)),
+  );
   feed.on('dostate:', async (docs) => {
     const states = docs as unknown as DoStateDoc[];
     for (const s of states) index.applyDoState(s);

@@ -87,7 +87,7 @@ Exits 1 on any violation. See docs/RELIABILITY.md.`,
   --backend B              e2e and scale: embedded, couchdb, cluster (e2e), both or all
                            (default for a full run: all where ../shared/couchdb is here)
   --couch-url URL          e2e and scale: measure that Apache CouchDB
-  --only P,Q               e2e: only these phases (throughput, bulk, latency, initial, atp, memory)
+  --only P,Q               e2e: only these phases (throughput, intake, bulk, latency, initial, atp, memory)
 See docs/BENCHMARKS.md.`,
 };
 
@@ -210,9 +210,9 @@ export async function main(argv: string[]): Promise<void> {
         if (backend !== undefined && !['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb, cluster, both or all, not "${backend}"`);
         const couchUrl = f.values['couch-url'];
         if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
-        // --only throughput,bulk: e2e's phases (throughput, bulk, latency, initial, atp, memory)
+        // --only throughput,bulk: e2e's phases (throughput, intake, bulk, latency, initial, atp, memory)
         const only = f.values.only?.split(',').map((x) => x.trim()).filter(Boolean);
-        const phases = ['throughput', 'bulk', 'latency', 'initial', 'atp', 'memory'];
+        const phases = ['throughput', 'intake', 'bulk', 'latency', 'initial', 'atp', 'memory'];
         const badPhase = only?.find((p) => !phases.includes(p));
         if (badPhase) throw new DomError(400, 'invalid_phase', `--only takes ${phases.join(', ')}; not "${badPhase}"`);
         for (const name of benches) await (await load(name)).run!({ ...(only?.length ? { only } : {}), quick: f.bools.has('quick'), ...(f.bools.has('record') ? { record: true as const } : f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });

@@ -121,6 +121,11 @@ export class Allocator {
     if (!this.recent.has(orderId)) this.submit(orderId);
   }
 
+  /** Was this order queued on this instance lately? */
+  queuedHere(orderId: string): boolean {
+    return this.recent.has(orderId);
+  }
+
   /** Orders queued lately on this instance (the newest `recentMax`). */
   private readonly recent = new Set<string>();
   private static readonly recentMax = 50_000;

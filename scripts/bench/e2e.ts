@@ -59,6 +59,9 @@ interface Sizes {
   /** orders are posted for at most this long */
   postSeconds: number;
   orderConcurrency: number;
+  /** the intake latency phase: orders/s at a fixed rate, for this long */
+  intakeRate: number;
+  intakeSeconds: number;
   throughputFacilities: number;
   throughputSkus: number;
   rawDocs: number;
@@ -76,14 +79,14 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  orders: 10_000, postSeconds: 30, orderConcurrency: 64, throughputFacilities: 20, throughputSkus: 200, rawDocs: 20_000,
+  orders: 10_000, postSeconds: 30, orderConcurrency: 64, intakeRate: 500, intakeSeconds: 20, throughputFacilities: 20, throughputSkus: 200, rawDocs: 20_000,
   nodes: 100, latencySeconds: 25, latencyRates: [2, 5],
   initialDocs: 50_000,
   atpFacilities: 1_000, atpSkus: 20, atpSeconds: 8, atpConnections: 16,
   memFacilities: 1_000, memSkus: 10_000,
 };
 const QUICK: Sizes = {
-  orders: 600, postSeconds: 4, orderConcurrency: 32, throughputFacilities: 8, throughputSkus: 40, rawDocs: 3_000,
+  orders: 600, postSeconds: 4, orderConcurrency: 32, intakeRate: 50, intakeSeconds: 3, throughputFacilities: 8, throughputSkus: 40, rawDocs: 3_000,
   nodes: 5, latencySeconds: 4, latencyRates: [5],
   initialDocs: 2_000,
   atpFacilities: 50, atpSkus: 10, atpSeconds: 1, atpConnections: 16,
@@ -276,10 +279,9 @@ interface ThroughputResult {
   ratioToRaw: number;
 }
 
-async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend, bulk = 0): Promise<ThroughputResult> {
-  const tag = bulk ? 'tbulk' : 'tput';
+/** A hub for the order phases: `throughputFacilities` facilities with plenty of every SKU. */
+async function orderHub(s: Sizes, log: Logger, dirs: Dirs, backend: Backend, tag: string) {
   const hub = await startHub({ port: 0, dataDir: dirs.make(tag), plannerToken: PLANNER, batchWindowMs: 100, batchSize: 1000, ...backend.hub(tag) }, log);
-  const sub: { unsubscribe(): void }[] = [];
   try {
     const http = api(hub.url, PLANNER);
     const facs = facilities(s.throughputFacilities, 'TP', 1);
@@ -287,6 +289,54 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
     const skus = Array.from({ length: s.throughputSkus }, (_, i) => `TP-${i}`);
     await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
     for (const f of facs) await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: 1_000_000 })) });
+    return { hub, http, facs, skus };
+  } catch (err) {
+    await hub.stop();
+    throw err;
+  }
+}
+
+interface IntakeLatencyResult {
+  ratePerSec: number;
+  orders: number;
+  released: number;
+  postErrors: number;
+  /** order accepted (the 201) → released (its DOs written to the node databases, then the order) */
+  acceptedToDos: Pct;
+}
+
+/** Orders at a fixed rate: how long from the 201 until the order's DOs are in the node databases. */
+async function intakeLatencyPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Promise<IntakeLatencyResult> {
+  const { hub, skus } = await orderHub(s, log, dirs, backend, 'intake');
+  const accepted = new Map<string, number>();
+  const lat: number[] = [];
+  // the hub's own events, in its process: 'created' when the 201 goes out, 'released' once the
+  // batch has written the DOs to the node databases and then the order
+  const sub = hub.ctx.events.events$.subscribe((e) => {
+    if (e.type !== 'order' || typeof e.data.id !== 'string') return;
+    if (e.data.created === true) accepted.set(e.data.id, performance.now());
+    else if (e.data.status === 'released' && accepted.has(e.data.id)) {
+      lat.push(performance.now() - accepted.get(e.data.id)!);
+      accepted.delete(e.data.id);
+    }
+  });
+  try {
+    const amount = s.intakeRate * s.intakeSeconds;
+    const res = await profiled('intake', () => load({ url: hub.url, token: PLANNER, connections: 32, duration: 0, rate: s.intakeRate, box: BOX, orders: { skus, prefix: 'IN-', amount } }));
+    const ok = res.requests - res.non2xx - res.errors;
+    await until('every order released', () => lat.length >= ok, 120_000, 20);
+    return { ratePerSec: s.intakeRate, orders: ok, released: lat.length, postErrors: res.non2xx + res.errors + res.timeouts, acceptedToDos: pct(lat) };
+  } finally {
+    sub.unsubscribe();
+    await hub.stop();
+  }
+}
+
+async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend, bulk = 0): Promise<ThroughputResult> {
+  const tag = bulk ? 'tbulk' : 'tput';
+  const { hub, http, facs, skus } = await orderHub(s, log, dirs, backend, tag);
+  const sub: { unsubscribe(): void }[] = [];
+  try {
 
     // the limit beneath: raw _bulk_docs of small documents into the same CouchDB, 500 a batch
     await hub.ctx.couch.ensureDb('bench_raw');
@@ -1117,6 +1167,17 @@ function figureRows(r: Record<string, any>, rows: string[][]): void {
       yes(t.ordersPerSec >= 1000 && t.ratioToRaw >= 0.3),
     ]);
   }
+  const il: IntakeLatencyResult | undefined = r.intake;
+  if (il) {
+    rows.push([
+      `Order accepted (201) → its DOs in the node DBs, p50 / p99 / max (${fmt(il.ratePerSec)} orders/s, ${fmt(il.orders)} orders; ${fmt(il.released)} released)`,
+      lat(il.acceptedToDos),
+      '',
+      '',
+      'p99 ≤ 2 s at 500 orders/s',
+      yes(il.acceptedToDos.p99 <= 2000 && il.ratePerSec >= 500 && il.released === il.orders),
+    ]);
+  }
   const l: LatencyResult | undefined = r.latency;
   if (l) {
     for (const run of l.runs) {
@@ -1227,6 +1288,7 @@ export async function run(opts: E2eOptions = {}): Promise<Record<string, unknown
         }
       };
       r.throughput = await on('throughput', 'Order throughput', () => throughputPhase(s, log, dirs, backend));
+      r.intake = await on('intake', `Order latency at ${s.intakeRate} orders/s`, () => intakeLatencyPhase(s, log, dirs, backend));
       r.throughputBulk = await on('bulk', 'Order throughput, bulk intake (100 orders a request)', () => throughputPhase(s, log, dirs, backend, 100));
       r.latency = await on('latency', 'Sync latency', () => latencyPhase(s, log, dirs, notes, backend));
       r.initialSync = await on('initial', 'Initial sync and node memory', () => initialSyncPhase(s, log, dirs, backend));

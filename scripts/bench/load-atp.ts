@@ -25,6 +25,8 @@ export interface LoadConfig {
   /** Cart checks instead: POST /api/v1/atp with `lines` distinct SKUs of `skus`, shipped to a random customer in `box`. */
   cart?: { lines: number };
   connections: number;
+  /** requests per second over all connections (autocannon's overallRate); default as fast as answered */
+  rate?: number;
   /** seconds (ignored for orders) */
   duration: number;
 }
@@ -106,6 +108,7 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
       {
         url: cfg.url,
         connections: cfg.connections,
+        ...(cfg.rate ? { overallRate: cfg.rate } : {}),
         ...(orders ? { amount: bulk ? Math.ceil(orders.amount / bulk) : orders.amount } : { duration: cfg.duration }),
         headers: { authorization: `Bearer ${cfg.token}` },
         requests: [orders ? post : cartLines ? cart : request],
