@@ -20,8 +20,12 @@ import { createHubMetrics } from './metrics.js';
 import { hubOpenApiDocument } from './openapi.js';
 import type { Allocator } from './allocator/service.js';
 import { requestId } from 'hono/request-id';
+import { simulationsApi, sourcingApi } from './api/simulations.js';
+import { simulationPage } from './simulate/page.js';
+import type { SimulationRuns } from './simulate/runs.js';
+import type { LiveSourcing } from './simulate/live.js';
 
-export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean): Hono {
+export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean, what?: { runs: SimulationRuns; live: LiveSourcing }): Hono {
   const app = new Hono();
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
@@ -51,6 +55,7 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   app.get('/metrics', (c) => metrics.handler(c));
   app.get('/openapi.json', (c) => c.json(hubOpenApiDocument()));
   app.route('/', webApp());
+  app.route('/', simulationPage());
 
   app.route('/sync', gateway.app);
 
@@ -65,6 +70,10 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   api.route('/dos', dosApi(ctx));
   api.route('/', catalogueApi(ctx));
   api.route('/', planningApi(ctx, ctx.planning));
+  if (what) {
+    api.route('/simulations', simulationsApi(ctx, what.runs, what.live));
+    api.route('/sourcing', sourcingApi(what.live));
+  }
   app.route('/api/v1', api);
   return app;
 }

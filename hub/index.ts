@@ -33,6 +33,9 @@ import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { parseWith } from '../shared/http.js';
 import { finishTransfers } from './planning/run.js';
+import { LiveSourcing } from './simulate/live.js';
+import { SimulationRuns } from './simulate/runs.js';
+import type { SourcingSettings } from './simulate/scenario.js';
 
 export interface Hub {
   url: string;
@@ -69,6 +72,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   );
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, strategies, ...allocatorOptions });
   await allocator.setActive(false);
+  // the sourcing a planner applied from a simulation stands over --sourcing (hub/simulate/live.ts)
+  const live = new LiveSourcing(ctx, allocator, config.sourcing as SourcingSettings);
+  await live.load();
+  const simulations = new SimulationRuns(ctx, live);
   monitor.setHooks({
     onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
     onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
@@ -102,6 +109,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('asn:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
   feed.on('modelstock:', (docs) => docs.forEach((d) => planning.setModelStock(d as unknown as ModelStockDoc)));
   feed.on('forecast:', (docs) => docs.forEach((d) => planning.setForecast(d as unknown as ForecastDoc)));
+  feed.on('sourcing:', (docs) => docs.forEach((d) => live.adopt(d as never)));
 
 
   const gateway = createGateway({
@@ -113,7 +121,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onUpload: (nodeId) => void monitor.poke(nodeId),
   });
   let ready = false;
-  const app = createHubApp(ctx, gateway, allocator, () => ready);
+  const app = createHubApp(ctx, gateway, allocator, () => ready, { runs: simulations, live });
 
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
@@ -155,6 +163,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
         leaseSub.unsubscribe();
         await lease.stop();
         await feed.stop();
+        await simulations.stop();
         await allocator.stop();
         await monitor.stop();
         events.close();
