@@ -87,7 +87,7 @@ async function follow(id) {
     const p = run.progress || { done: 0, total: 0, phase: run.status };
     $('progress').max = Math.max(1, p.total);
     $('progress').value = p.done;
-    $('progress-text').textContent = `${run.status}: ${p.phase} ${p.total ? `(${p.done} of ${p.total} batches)` : ''}`;
+    $('progress-text').textContent = `${run.status}${p.phase !== run.status ? `: ${p.phase}` : ''}${p.total ? ` (${p.done} of ${p.total} batches)` : ''}`;
     if (run.status === 'done') return render(run);
     if (run.status === 'failed') {
       $('run-error').textContent = `the simulation failed: ${run.error ? `${run.error.code}: ${run.error.message}` : 'unknown error'}`;
@@ -156,23 +156,25 @@ function chartCost(configs) {
 }
 
 function chartLoad(configs) {
+  // per facility and configuration: the peak day's units against the facility's daily capacity
   const s = $('chart-load');
-  const facilities = [...new Set(configs.flatMap((c) => c.load.filter((l) => l.units > 0 || c.name === 'current').map((l) => l.facility)))].slice(0, 40);
-  const w = 460, group = configs.length * 9 + 10, h = 30 + facilities.length * group;
+  const facilities = [...new Set(configs.flatMap((c) => c.load.filter((l) => l.units > 0).map((l) => l.facility)))].slice(0, 40);
+  const w = 460, left = 100, span = 250, group = configs.length * 11 + 8, h = 34 + facilities.length * group;
   s.setAttribute('viewBox', `0 0 ${w} ${h}`);
-  const max = Math.max(1, ...configs.flatMap((c) => c.load.map((l) => Math.max(l.peakUnits, Math.min(l.capacity, l.peakUnits * 2 || 1)))));
-  const kids = [svg('text', { x: 100, y: 14 }, 'peak units a day (bars), capacity (outline)')];
+  const top = Math.max(1, ...configs.flatMap((c) => c.load.filter((l) => facilities.includes(l.facility)).map((l) => l.utilisation ?? 0)));
+  const x = (u) => left + (Math.min(u, top) / top) * span;
+  const kids = [svg('text', { x: left, y: 12 }, 'peak day as a share of capacity'), svg('line', { class: 'cap-line', x1: x(1), x2: x(1), y1: 16, y2: h - 4 }), svg('text', { x: x(1) - 14, y: 26 }, '100%')];
   const shades = ['#2357c6', '#1f8a4c', '#a35c00', '#7b3fb8', '#b42318', '#0f7c8c', '#5b6472', '#c2185b', '#3e6b00'];
   facilities.forEach((f, i) => {
-    const y = 24 + i * group;
-    kids.push(svg('text', { x: 4, y: y + 10 }, f.slice(0, 14)));
+    const y = 30 + i * group;
+    kids.push(svg('text', { x: 4, y: y + 9 }, f.slice(0, 14)));
     configs.forEach((c, j) => {
-      const l = c.load.find((x) => x.facility === f);
+      const l = c.load.find((v) => v.facility === f);
       if (!l) return;
-      const bar = svg('rect', { x: 100, y: y + j * 9, width: Math.max(1, (l.peakUnits / max) * 340), height: 7, fill: shades[j % shades.length], 'data-config': c.name, 'data-facility': f });
+      const u = l.utilisation ?? (l.peakUnits > 0 ? top : 0);
+      const bar = svg('rect', { x: left, y: y + j * 11, width: Math.max(1, x(u) - left), height: 9, fill: shades[j % shades.length], 'data-config': c.name, 'data-facility': f });
       bar.append(svg('title', {}, `${c.name} · ${f}: peak ${l.peakUnits} of ${l.capacity} a day${l.enabled ? '' : ' (disabled)'}`));
-      kids.push(bar);
-      if (l.capacity > 0 && l.capacity <= max) kids.push(svg('rect', { class: 'bar-cap', x: 100, y: y + j * 9, width: (l.capacity / max) * 340, height: 7 }));
+      kids.push(bar, svg('text', { x: Math.max(1, x(u)) + 4, y: y + j * 11 + 8, class: 'small' }, `${c.name}: ${l.peakUnits}/${l.capacity}`));
     });
   });
   s.replaceChildren(...kids);
