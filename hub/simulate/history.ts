@@ -7,18 +7,21 @@
  * there. Orders that got nothing carry the batch's start instead, and join the first batch that
  * completed at or after it (the batch they were in, unless it allocated nothing at all).
  *
- * The network as at the window's start: the facilities as they stand (their history is not kept),
- * and per facility and SKU the units available now plus what every DO created since the start took
- * (what it picked, or ordered while unpicked; none when rejected or cancelled). Sales, receipts and
- * counts since the start are not undone; the scenario's notes say so when a facility changed.
+ * The network as at the window's start: the facilities as they stand (their history is not kept;
+ * the notes name any changed since), and per facility and SKU the units available now, plus what
+ * every DO created since the start took (what it picked, or ordered while unpicked; none when
+ * rejected or cancelled), minus what the ledger added since (walk-in sales, receipts and
+ * adjustments in the nodes' databases, counts loaded through the API). What moved inside the window
+ * moves again in the replay, at the time it moved (the node's clock for the ledger).
  */
 import type { HubContext } from '../context.js';
 import type { OrderDoc } from '../orders/model.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
 import type { SourcingOrder } from '../allocator/strategy.js';
 import { pagedPrefix } from '../inventory/index.js';
-import { DomError } from '../../shared/errors.js';
+import { DomError, isStatus } from '../../shared/errors.js';
 import type { Instance } from '../../shared/instance.js';
+import type { AdjustmentDoc, CountDoc, ReceiptDoc, SaleDoc } from '../../shared/schemas.js';
 import { costsOf } from './config.js';
 import { LIMITS, type BackgroundTake, type LiveDecision, type Scenario, type ScenarioBatch, type ScenarioFacility, type SourcingSettings } from './scenario.js';
 
@@ -97,15 +100,20 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
     skus.add(l.sku);
     if (l.allowSubstitutes) for (const s of ctx.items.substitutesOf(l.sku)) skus.add(s);
   }
-  const since = new Map<string, number>(); // facility|sku → units DOs created since the start took
+  const since = new Map<string, number>(); // facility|sku → units taken since the start (negative: added)
+  const took = (facility: string, sku: string, q: number) => since.set(`${facility}|${sku}`, (since.get(`${facility}|${sku}`) ?? 0) + q);
   const usedAtStart = new Map<string, number>();
   const background: BackgroundTake[] = [];
   const day = from.slice(0, 10);
   for (const s of states) {
     const takes = takesOf(s);
-    if (s.createdAt >= from) for (const [sku, q] of takes) if (skus.has(sku)) since.set(`${s.facility}|${sku}`, (since.get(`${s.facility}|${sku}`) ?? 0) + q);
+    if (s.createdAt >= from) for (const [sku, q] of takes) if (skus.has(sku)) took(s.facility, sku, q);
     if (s.createdAt < from && s.createdAt.slice(0, 10) === day) usedAtStart.set(s.facility, (usedAtStart.get(s.facility) ?? 0) + [...takes.values()].reduce((a, b) => a + b, 0));
-    if (s.createdAt >= from && s.createdAt < to && !replayedDos.has(s.doId)) for (const [sku, qty] of takes) background.push({ at: s.createdAt, facility: s.facility, sku, qty });
+    if (s.createdAt >= from && s.createdAt < to && !replayedDos.has(s.doId)) for (const [sku, qty] of takes) background.push({ at: s.createdAt, facility: s.facility, sku, qty, capacity: true });
+  }
+  for (const m of await ledgerSince(ctx, from, skus)) {
+    took(m.facility, m.sku, m.qty);
+    if (m.at < to) background.push({ ...m, capacity: false });
   }
   const stock: Scenario['stock'] = [];
   for (const sku of skus) for (const f of ctx.index.facilitiesWith(sku)) {
@@ -114,7 +122,7 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
     stock.push({ facility: f, sku, available: Math.max(0, v.onHand - v.reserved - v.safetyStock + (since.get(`${f}|${sku}`) ?? 0)) });
   }
   const facilities: ScenarioFacility[] = (await ctx.facilities.list()).map(({ _id, _rev, createdAt, ...f }) => f as ScenarioFacility);
-  const notes: string[] = ['the network is as it stands now with the stock at the window start rebuilt from the DOs since; sales, receipts and counts since the start are not undone'];
+  const notes: string[] = [];
   for (const f of await ctx.facilities.list()) {
     const updatedAt = (f as { updatedAt?: string }).updatedAt;
     if (updatedAt && updatedAt > from) notes.push(`facility ${f.id} was changed at ${updatedAt}, after the window start: its current settings are used`);
@@ -125,6 +133,40 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
     usedAtStart: [...usedAtStart].map(([facility, units]) => ({ facility, units })),
     substitutes, batches: [...batches.values()].sort((a, b) => a.at.localeCompare(b.at)), background, live, sourcing, measure: costsOf(sourcing), skipped, notes,
   };
+}
+
+/**
+ * Stock movements of the ledger since `from`, as takes (a sale takes, a receipt gives back): the
+ * nodes' sales, receipts and adjustments, and counts. A count a node applied is an adjustment with
+ * its count id; it is placed at the count's time (when the hub learnt it), with the node's delta. A
+ * count of a facility whose node never applied it sets on hand: its delta is from the count before.
+ */
+async function ledgerSince(ctx: HubContext, from: string, skus: Set<string>): Promise<Omit<BackgroundTake, 'capacity'>[]> {
+  const out: Omit<BackgroundTake, 'capacity'>[] = [];
+  const countDelta = new Map<string, number>(); // countId|sku → the node's delta
+  for (const n of await ctx.registry.list()) {
+    // a facility whose node never wrote anything may have no database yet
+    const read = <T extends { _id: string }>(prefix: string) => pagedPrefix(ctx.couch.db<T>(n.db), prefix).catch((err: unknown) => {
+      if (isStatus(err, 404)) return [] as T[];
+      throw err;
+    });
+    const [sales, adjs, rcpts] = await Promise.all([read<SaleDoc & { _id: string }>('sale:'), read<AdjustmentDoc & { _id: string }>('adj:'), read<ReceiptDoc & { _id: string }>('rcpt:')]);
+    for (const d of sales) if (d.at >= from && skus.has(d.sku)) out.push({ at: d.at, facility: n.id, sku: d.sku, qty: d.qty });
+    for (const d of rcpts) if (d.at >= from) for (const l of d.lines) if (skus.has(l.sku) && l.qty) out.push({ at: d.at, facility: n.id, sku: l.sku, qty: -l.qty });
+    for (const d of adjs) {
+      if (d.countId) countDelta.set(`${d.countId}|${d.sku}`, (countDelta.get(`${d.countId}|${d.sku}`) ?? 0) + d.delta);
+      else if (d.at >= from && skus.has(d.sku) && d.delta) out.push({ at: d.at, facility: n.id, sku: d.sku, qty: -d.delta });
+    }
+  }
+  const counts = (await pagedPrefix(ctx.couch.db<CountDoc & { _id: string }>('dom'), 'count:')).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const last = new Map<string, number>();
+  for (const c of counts) for (const p of c.positions) {
+    const key = `${c.facility}|${p.sku}`;
+    const delta = countDelta.get(`${c.countId}|${p.sku}`) ?? p.onHand - (last.get(key) ?? 0);
+    last.set(key, p.onHand);
+    if (c.createdAt >= from && skus.has(p.sku) && delta) out.push({ at: c.createdAt, facility: c.facility, sku: p.sku, qty: -delta });
+  }
+  return out;
 }
 
 /** An uploaded instance: its facilities and stock, its costs as the current configuration; no live decisions. */

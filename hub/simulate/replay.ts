@@ -3,7 +3,7 @@
  * (`Network` and `allocateBatch`, as Allocator.runBatch calls them), on a copy of the network held
  * here in memory. Between batches it does what the live hub's availability index did: the units a
  * batch took leave the stock and count against their facility's capacity for the day, and the
- * stock taken by DOs that are not replayed (re-sourcing, transfers) leaves at the time it left.
+ * stock moved by what is not replayed (other DOs, sales, receipts, counts) moves at the time it moved.
  * Pure: no I/O; a generator, so the caller can report progress and yield between batches.
  */
 import { Network, allocateBatch, type OrderPlan } from '../allocator/core.js';
@@ -51,7 +51,7 @@ export function* replay(sc: Scenario, cfg: ReplayConfig): Generator<number, Orde
     for (; bg < background.length && background[bg]!.at < batch.at; bg++) {
       const t = background[bg]!;
       add(t.facility, t.sku, -t.qty);
-      use(t.at.slice(0, 10), t.facility, t.qty);
+      if (t.capacity) use(t.at.slice(0, 10), t.facility, t.qty);
     }
     const key = capacityKey(sc, b, batch.at);
     const usedNow = used.get(key);
@@ -62,7 +62,18 @@ export function* replay(sc: Scenario, cfg: ReplayConfig): Generator<number, Orde
       if (l.allowSubstitutes) for (const s of subs(l.sku)) skus.add(s);
     }
     for (const sku of skus) for (const [f, q] of stock.get(sku) ?? []) net.setAvailable(f, sku, q);
-    const ps = allocateBatch(net, batch.orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l })) })), chooser, subs, { explain: true });
+    // A pickup order whose store is not in the network (disabled) gets nothing. allocateBatch fails
+    // a batch holding one (core.ts planOrder returns its plan without the indices the improvement
+    // rounds read), so it is answered here, as planOrder answers it, and kept out of the batch.
+    const orphans = batch.orders.filter((o) => o.delivery === 'pickup' && net.indexOf(o.pickupFacility!) === undefined);
+    const orders = orphans.length ? batch.orders.filter((o) => !orphans.includes(o)) : batch.orders;
+    const ps = allocateBatch(net, orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l })) })), chooser, subs, { explain: true });
+    for (const o of orphans) {
+      ps.push({
+        order: o.id, picks: [], unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })), cost: 0, shipments: 0,
+        explanation: { strategy: chooser(o).name, candidates: [{ facility: o.pickupFacility!, km: 0, excluded: 'pickup store not in the network (disabled)' }], chosen: [], substitutions: [] },
+      });
+    }
     for (const p of ps) for (const x of p.picks) {
       add(x.facility, x.sku, -x.qty);
       use(key, x.facility, x.qty);

@@ -20,7 +20,7 @@ export interface SimulationResult {
   measure: Scenario['measure'];
   /** The current configuration's replay against the live decisions (a window only). */
   fidelity: Fidelity | null;
-  configurations: (ConfigResult & { sourcing: ReplayConfig['sourcing']; facilityChanges: Candidate['facilities']; newFacilities: string[] })[];
+  configurations: (ConfigResult & { sourcing: ReplayConfig['sourcing']; facilityChanges: Candidate['facilities']; newFacilities: string[]; replayMs: number })[];
   elapsedMs: number;
 }
 
@@ -64,11 +64,15 @@ export async function simulate(sc: Scenario, candidates: Candidate[], opts: { on
   const total = configs.length * sc.batches.length;
   let done = 0;
   const replayed: Replayed[] = [];
+  const replayMs: number[] = [];
   for (const cfg of configs) {
+    let busy = 0; // the replay's own time, without the pauses that let the hub serve
+    let t = performance.now();
     const it = replay(sc, cfg);
     let plans;
     for (;;) {
       const r = it.next();
+      busy += performance.now() - t;
       if (r.done) {
         plans = r.value;
         break;
@@ -79,7 +83,9 @@ export async function simulate(sc: Scenario, candidates: Candidate[], opts: { on
       if (opts.cancelled?.()) throw new DomError(503, 'interrupted', 'the hub stopped during the run; post the same inputs to run it again');
       // let the hub serve between batches
       await new Promise((ok) => setImmediate(ok));
+      t = performance.now();
     }
+    replayMs.push(Math.round(busy * 10) / 10);
     replayed.push({ cfg, plans, result: summarise(sc, cfg, plans) });
   }
   const current = replayed[0]!;
@@ -93,7 +99,7 @@ export async function simulate(sc: Scenario, candidates: Candidate[], opts: { on
     notes: sc.notes,
     measure: sc.measure,
     fidelity: fidelityOf(sc, current.plans),
-    configurations: replayed.map((r, i) => ({ ...r.result, sourcing: r.cfg.sourcing, facilityChanges: configs[i]!.candidate?.facilities ?? [], newFacilities: (configs[i]!.candidate?.newFacilities ?? []).map((f) => f.id) })),
+    configurations: replayed.map((r, i) => ({ ...r.result, sourcing: r.cfg.sourcing, facilityChanges: configs[i]!.candidate?.facilities ?? [], newFacilities: (configs[i]!.candidate?.newFacilities ?? []).map((f) => f.id), replayMs: replayMs[i]! })),
     elapsedMs: Math.round(performance.now() - t0),
   };
 }

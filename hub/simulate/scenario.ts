@@ -102,12 +102,17 @@ export interface LiveDecision {
   explanation: Record<string, unknown> | null;
 }
 
-/** Stock taken in the window by DOs that are not the replayed decisions (re-sourcing, transfers). */
+/**
+ * Stock that moved in the window for reasons the replay does not decide: DOs that are not the
+ * replayed decisions (re-sourcing, transfers, handovers: they use capacity too), and the ledger
+ * (walk-in sales, receipts, adjustments, counts: a negative `qty` puts units back).
+ */
 export interface BackgroundTake {
   at: string;
   facility: string;
   sku: string;
   qty: number;
+  capacity: boolean;
 }
 
 /** Everything a replay needs, as plain data; no database in sight. */
