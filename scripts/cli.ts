@@ -81,7 +81,7 @@ Exits 1 on any violation. See docs/RELIABILITY.md.`,
   --hub URL                DOM_HUB_URL            http://127.0.0.1:8080
   --planner-token T        DOM_PLANNER_TOKEN
   --json                   the run's answer as JSON`,
-  simulate: `dom simulate: what-if, replay real orders under candidate sourcing configurations (docs/API.md#simulations)
+  simulate: `dom simulate: what-if, replay real orders under candidate sourcing configurations (docs/API.md, Simulations)
 
   --from ISO --to ISO      a window of the hub's orders (by arrival), replayed as the live allocator batched them
   --input FILE             or an instance file (docs/CONTRACT.md); without --hub it runs offline, here
