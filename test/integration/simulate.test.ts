@@ -192,6 +192,16 @@ describe('what-if simulation', () => {
     // a second apply of the same run is against a stale configuration
     expect((await post(`/api/v1/simulations/${id}/apply`, { candidate: 'no S1 web', by: 'alice' })).status).toBe(409);
 
+    // a candidate adding a facility is simulated, but not applied: the facility must be registered first
+    const withDc = await post('/api/v1/simulations', { window: { from, to }, candidates: [{ name: 'new DC', newFacilities: [{ id: 'DC9', type: 'dc', lat: 33.8, lon: -84.4, capacity: 500, stock: [{ sku: 'TEE', onHand: 50 }] }] }] });
+    const dcRun = await finished(withDc.body.id);
+    expect(dcRun.result.configurations[1].load.find((l: any) => l.facility === 'DC9').units).toBeGreaterThan(0);
+    const refused = await post(`/api/v1/simulations/${withDc.body.id}/apply`, { candidate: 'new DC', by: 'alice' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('cannot_apply_new_facility');
+    const listed = await api(hub.url, 'GET', '/api/v1/simulations');
+    expect(listed.body.map((x: any) => x.id)).toContain(withDc.body.id);
+
     const rolled = await post('/api/v1/sourcing/rollback', { by: 'bob' });
     expect(rolled.status).toBe(200);
     expect(rolled.body).toMatchObject({ version: 2, by: 'bob', source: { rollbackOf: 1 } });
