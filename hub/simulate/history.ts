@@ -87,12 +87,20 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
     target.set(first.at, list);
   }
   const keys = [...allocated.keys()].sort();
-  const batches = new Map<string, ScenarioBatch>(keys.map((k) => [k, { at: k, orders: allocated.get(k)! }]));
+  // a batch read the network before it created its first DO
+  const firstDo = new Map<string, string>(); // orderId → its first-decision DOs' earliest creation
+  for (const s of states) if (replayedDos.has(s.doId) && (!firstDo.has(s.orderId) || s.createdAt < firstDo.get(s.orderId)!)) firstDo.set(s.orderId, s.createdAt);
+  const batches = new Map<string, ScenarioBatch>(keys.map((k) => {
+    const reads = allocated.get(k)!.map((o) => firstDo.get(o.id)).filter((x): x is string => !!x).sort();
+    return [k, { at: k, ...(reads[0] ? { readAt: reads[0] } : {}), orders: allocated.get(k)! }];
+  }));
   for (const [at, orders] of [...unfilled].sort((a, b) => a[0].localeCompare(b[0]))) {
     const k = keys.find((x) => x >= at);
     const b = k ? batches.get(k)! : batches.get(at) ?? batches.set(at, { at, orders: [] }).get(at)!;
     b.orders.push(...orders);
-    if (at < b.at) b.at = at; // the batch started then: its capacity counts on that day
+    // the batch started then (those orders carry its start): its capacity counts on that day
+    if (at < b.at) b.at = at;
+    if (!b.readAt || at < b.readAt) b.readAt = at;
   }
 
   const skus = new Set<string>();
@@ -111,7 +119,7 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
     if (s.createdAt < from && s.createdAt.slice(0, 10) === day) usedAtStart.set(s.facility, (usedAtStart.get(s.facility) ?? 0) + [...takes.values()].reduce((a, b) => a + b, 0));
     if (s.createdAt >= from && s.createdAt < to && !replayedDos.has(s.doId)) for (const [sku, qty] of takes) background.push({ at: s.createdAt, facility: s.facility, sku, qty, capacity: true });
   }
-  for (const m of await ledgerSince(ctx, from, skus)) {
+  for (const m of await ledgerSince(ctx, from, skus, new Map(states.map((s) => [s.doId, s.createdAt])))) {
     took(m.facility, m.sku, m.qty);
     if (m.at < to) background.push({ ...m, capacity: false });
   }
@@ -140,22 +148,43 @@ export async function scenarioFromHistory(ctx: HubContext, sourcing: SourcingSet
  * nodes' sales, receipts and adjustments, and counts. A count a node applied is an adjustment with
  * its count id; it is placed at the count's time (when the hub learnt it), with the node's delta. A
  * count of a facility whose node never applied it sets on hand: its delta is from the count before.
+ *
+ * A node's entry is placed when the hub can have learnt it: not before it happened (the node's
+ * clock), and not before the DOs the hub wrote to that database ahead of its arrival there (the
+ * database's changes feed orders both: an entry made during a link cut arrives after it).
  */
-async function ledgerSince(ctx: HubContext, from: string, skus: Set<string>): Promise<Omit<BackgroundTake, 'capacity'>[]> {
+async function ledgerSince(ctx: HubContext, from: string, skus: Set<string>, doCreated: Map<string, string>): Promise<Omit<BackgroundTake, 'capacity'>[]> {
   const out: Omit<BackgroundTake, 'capacity'>[] = [];
   const countDelta = new Map<string, number>(); // countId|sku → the node's delta
   for (const n of await ctx.registry.list()) {
+    const arrived = new Map<string, string>(); // ledger id → the last DO written before it arrived
+    try {
+      const feed = await ctx.couch.db(n.db).changes({ since: 0 } as never);
+      let last = '';
+      for (const r of feed.results) {
+        if (r.id.startsWith('do:')) {
+          const t = doCreated.get(r.id.slice(3));
+          if (t && t > last) last = t;
+        } else if (last && /^(sale|adj|rcpt):/.test(r.id)) arrived.set(r.id, last);
+      }
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    const known = (d: { _id: string; at: string }) => {
+      const a = arrived.get(d._id);
+      return a && a > d.at ? a : d.at;
+    };
     // a facility whose node never wrote anything may have no database yet
     const read = <T extends { _id: string }>(prefix: string) => pagedPrefix(ctx.couch.db<T>(n.db), prefix).catch((err: unknown) => {
       if (isStatus(err, 404)) return [] as T[];
       throw err;
     });
     const [sales, adjs, rcpts] = await Promise.all([read<SaleDoc & { _id: string }>('sale:'), read<AdjustmentDoc & { _id: string }>('adj:'), read<ReceiptDoc & { _id: string }>('rcpt:')]);
-    for (const d of sales) if (d.at >= from && skus.has(d.sku)) out.push({ at: d.at, facility: n.id, sku: d.sku, qty: d.qty });
-    for (const d of rcpts) if (d.at >= from) for (const l of d.lines) if (skus.has(l.sku) && l.qty) out.push({ at: d.at, facility: n.id, sku: l.sku, qty: -l.qty });
+    for (const d of sales) if (known(d) >= from && skus.has(d.sku)) out.push({ at: known(d), facility: n.id, sku: d.sku, qty: d.qty });
+    for (const d of rcpts) if (known(d) >= from) for (const l of d.lines) if (skus.has(l.sku) && l.qty) out.push({ at: known(d), facility: n.id, sku: l.sku, qty: -l.qty });
     for (const d of adjs) {
       if (d.countId) countDelta.set(`${d.countId}|${d.sku}`, (countDelta.get(`${d.countId}|${d.sku}`) ?? 0) + d.delta);
-      else if (d.at >= from && skus.has(d.sku) && d.delta) out.push({ at: d.at, facility: n.id, sku: d.sku, qty: -d.delta });
+      else if (known(d) >= from && skus.has(d.sku) && d.delta) out.push({ at: known(d), facility: n.id, sku: d.sku, qty: -d.delta });
     }
   }
   const counts = (await pagedPrefix(ctx.couch.db<CountDoc & { _id: string }>('dom'), 'count:')).sort((a, b) => a.createdAt.localeCompare(b.createdAt));

@@ -48,7 +48,8 @@ export function* replay(sc: Scenario, cfg: ReplayConfig): Generator<number, Orde
   const plans: OrderPlan[] = [];
   for (let b = 0; b < sc.batches.length; b++) {
     const batch = sc.batches[b]!;
-    for (; bg < background.length && background[bg]!.at < batch.at; bg++) {
+    const cutoff = batch.readAt ?? batch.at;
+    for (; bg < background.length && background[bg]!.at < cutoff; bg++) {
       const t = background[bg]!;
       add(t.facility, t.sku, -t.qty);
       if (t.capacity) use(t.at.slice(0, 10), t.facility, t.qty);

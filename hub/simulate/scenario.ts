@@ -92,6 +92,8 @@ export type ScenarioFacility = SourcingFacility & { name?: string };
 export interface ScenarioBatch {
   /** When it ran (live) or the arrival of its first order (instance): the day its capacity counts against. */
   at: string;
+  /** By when it had read the network (live: its start, or its first DO's creation): what moved before, it saw. */
+  readAt?: string;
   orders: SourcingOrder[];
 }
 

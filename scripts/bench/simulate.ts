@@ -74,6 +74,7 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
   const perDay = opts.quick ? 400 : 4000;
   let demo: DemoReplay | undefined;
   let day: Record<string, unknown> | undefined;
+  let differing: unknown[] = [];
   await runDemo({
     quick: true,
     seconds: opts.quick ? 12 : 45,
@@ -115,7 +116,10 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
         fidelity: { checked: res.fidelity.checked, matching: res.fidelity.matching },
         configurations: res.configurations.map((c: any) => ({ name: c.name, cost: c.cost, unitsFilled: c.unitsFilled, unitsBackordered: c.unitsBackordered, changedOrders: c.vsCurrent?.changedOrders ?? 0 })),
       };
-      if (res.fidelity.differing.length) process.stdout.write(`orders the replay sourced otherwise than live (first 3): ${JSON.stringify(res.fidelity.differing.slice(0, 3).map((d: any) => ({ order: d.order, live: d.live.picks, replay: d.replay.picks })))}\n`);
+      // where the replay differs: what each saw at the candidates (units there for the order's SKUs)
+      const seen = (e: any) => (e?.candidates ?? []).map((c: any) => `${c.facility}:${c.units ?? '-'}${c.excluded ? `(${c.excluded})` : ''}`).join(' ');
+      differing = res.fidelity.differing.map((d: any) => ({ order: d.order, live: d.live.picks, replay: d.replay.picks, liveSaw: seen(d.live.explanation), replaySaw: seen(d.replay.explanation) }));
+      for (const d of differing.slice(0, 5)) process.stdout.write(`differs: ${JSON.stringify(d)}\n`);
 
       // a day of the same traffic, replayed in memory
       const sc = await scenarioFromHistory(hub.ctx, {}, { from, to });
@@ -138,7 +142,7 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
     },
   });
   m.loadAvgEnd = Math.round((await import('node:os')).loadavg()[0]! * 100) / 100;
-  const result = { bench: 'simulate', commit: commit(process.cwd()), machine: m, quick: !!opts.quick, demo, day };
+  const result = { bench: 'simulate', commit: commit(process.cwd()), machine: m, quick: !!opts.quick, demo, day, differing };
   console.log('\nWhat-if replay');
   console.table({
     'demo traffic: orders / batches': `${demo!.orders} / ${demo!.batches}`,
