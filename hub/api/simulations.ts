@@ -26,8 +26,15 @@ export const SimulationQuery = z.object({
 });
 export { SimulationBody };
 
+const RUN_ID = /^[0-9a-f]{24}$/;
+
 export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: LiveSourcing) {
   const app = new Hono();
+  const find = async (id: string) => {
+    const run = RUN_ID.test(id) ? await runs.get(id) : undefined;
+    if (!run) throw notFound('unknown_simulation', `no simulation "${id.slice(0, 64)}"`);
+    return run;
+  };
 
   app.post('/', async (c) => {
     const body = await readBody(c, SimulationBody);
@@ -43,8 +50,7 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
 
   app.get('/:id', async (c) => {
     const q = parseQuery(SimulationQuery, c.req.query());
-    const run = await runs.get(c.req.param('id'));
-    if (!run) throw notFound('unknown_simulation', `no simulation "${c.req.param('id')}"`);
+    const run = await find(c.req.param('id'));
     if (q.format === 'csv') {
       if (!run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; its CSV is there once it is done`);
       return c.body(toCsv(run.result.configurations, q.table), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="simulation-${run.id}-${q.table}.csv"` });
@@ -55,8 +61,7 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
 
   app.post('/:id/apply', async (c) => {
     const body = await readBody(c, ApplyBody);
-    const run = await runs.get(c.req.param('id'));
-    if (!run) throw notFound('unknown_simulation', `no simulation "${c.req.param('id')}"`);
+    const run = await find(c.req.param('id'));
     if (run.status !== 'done' || !run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; apply a candidate once it is done`);
     if (run.source !== 'window') throw conflict('not_applicable', 'an uploaded instance has its own network: only a simulation over the hub\'s history can be applied');
     const cand = run.candidates.find((x) => x.name === body.candidate);
