@@ -27,7 +27,7 @@ describe('what-if page in a browser', () => {
 
   beforeAll(async () => {
     hub = await testHub(undefined, { batchWindowMs: 100 });
-    await registerFacility(hub.url, { id: 'S1', name: 'Midtown', lat: 33.75, lon: -84.39 });
+    await registerFacility(hub.url, { id: 'S1', name: 'Midtown', lat: 33.75, lon: -84.39, pickup: false });
     await registerFacility(hub.url, { id: 'S2', name: 'Decatur', lat: 33.77, lon: -84.3 });
     expect((await post('/api/v1/items', [{ sku: 'TEE', name: 'Tee', substitutes: [] }])).status).toBe(201);
     for (const [facility, onHand] of [['S1', 10], ['S2', 10]] as const) {

@@ -53,7 +53,7 @@ describe('what-if simulation', () => {
   beforeAll(async () => {
     // the allocator lease is renewed every ttl/4: a long ttl keeps `dom` quiet while the test measures it
     hub = await testHub(undefined, { batchWindowMs: 150, leaseTtlMs: 600_000 });
-    await registerFacility(hub.url, { id: 'S1', name: 'Midtown', lat: 33.75, lon: -84.39, capacity: 100 });
+    await registerFacility(hub.url, { id: 'S1', name: 'Midtown', lat: 33.75, lon: -84.39, capacity: 100, pickup: false });
     await registerFacility(hub.url, { id: 'S2', name: 'Decatur', lat: 33.77, lon: -84.3, capacity: 100 });
     await registerFacility(hub.url, { id: 'S3', name: 'Marietta', lat: 33.95, lon: -84.55, capacity: 100 });
     await registerFacility(hub.url, { id: 'DC1', type: 'dc', name: 'Atlanta DC', lat: 33.64, lon: -84.43, capacity: 1000 });
@@ -233,6 +233,13 @@ describe('what-if simulation', () => {
     const refused = await post(`/api/v1/simulations/${withDc.body.id}/apply`, { candidate: 'new DC', by: 'alice' });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('cannot_apply_new_facility');
+    // nor one that disables a pickup store (the live allocator would fail batches with its pickup orders)
+    const pickupRun = await post('/api/v1/simulations', { window: { from, to }, candidates: [{ name: 'no S2', facilities: [{ id: 'S2', enabled: false }] }] });
+    await finished(pickupRun.body.id);
+    const noS2 = await post(`/api/v1/simulations/${pickupRun.body.id}/apply`, { candidate: 'no S2', by: 'alice' });
+    expect(noS2.status).toBe(409);
+    expect(noS2.body.error.code).toBe('pickup_store_disabled');
+    expect((await api(hub.url, 'GET', '/api/v1/facilities/S2')).body.enabled).toBe(true);
     const listed = await api(hub.url, 'GET', '/api/v1/simulations');
     expect(listed.body.map((x: any) => x.id)).toContain(withDc.body.id);
 
