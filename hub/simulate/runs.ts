@@ -141,6 +141,7 @@ export class SimulationRuns {
       try {
         run.status = 'running';
         run.progress = { done: 0, total: 0, phase: 'reading history' };
+        run.configVersion = this.live.version; // the configuration it runs against (apply checks it)
         await this.save(run);
         const sc = body.window ? await scenarioFromHistory(this.ctx, this.live.sourcing, body.window) : scenarioFromInstance(body.instance!, body.batchSize);
         if (body.measure) sc.measure = body.measure;
@@ -160,10 +161,12 @@ export class SimulationRuns {
       } catch (err) {
         run.status = 'failed';
         run.error = err instanceof DomError ? { code: err.code, message: err.message } : { code: 'simulation_failed', message: (err as Error).message };
-        this.ctx.log.warn({ simulation: run.id, err: run.error }, 'simulation failed');
+        this.ctx.log.warn({ simulation: run.id, err }, 'simulation failed');
       }
       run.finishedAt = new Date().toISOString();
-      await this.save(run).catch((err) => this.ctx.log.error({ err, simulation: run.id }, 'storing a simulation failed'));
+      // stored: it is read from the database from now on (results are not kept in memory); not
+      // stored: it stays here, so this instance still answers it
+      await this.save(run).then(() => this.runs.delete(run.id), (err) => this.ctx.log.error({ err, simulation: run.id }, 'storing a simulation failed'));
       this.ctx.log.info({ simulation: run.id, status: run.status, ms: run.result?.elapsedMs }, 'simulation finished');
     }
   }
