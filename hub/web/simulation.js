@@ -128,7 +128,12 @@ function render(run) {
     el('td', {}, c.vsCurrent.gainers.map((g) => `${g.facility} +${g.units}`).join(', ') || '–'), el('td', {}, c.vsCurrent.losers.map((g) => `${g.facility} ${g.units}`).join(', ') || '–'))));
   const rows = [];
   for (const c of r.configurations) for (const ch of c.vsCurrent ? c.vsCurrent.changed : []) {
-    const link = el('a', { href: `/#order=${encodeURIComponent(ch.order)}`, title: 'open the order on the dashboard' }, ch.order);
+    const link = el('a', { href: `/#order=${encodeURIComponent(ch.order)}`, title: 'the order as it stands live' }, ch.order);
+    link.addEventListener('click', (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return; // a new tab: the dashboard
+      ev.preventDefault();
+      showOrder(ch.order).catch((err) => ($('run-error').textContent = err.message));
+    });
     const ex = el('details', {}, el('summary', {}, 'both explanations'), el('pre', {}, `current: ${JSON.stringify(ch.current.explanation, null, 1)}\n\n${c.name}: ${JSON.stringify(ch.candidate.explanation, null, 1)}`));
     rows.push(el('tr', { 'data-order': ch.order }, el('td', {}, c.name), el('td', {}, link), el('td', {}, planText(ch.current)), el('td', {}, planText(ch.candidate)), el('td', { class: 'num' }, fmt(ch.costDelta)), el('td', {}, ex)));
   }
@@ -136,6 +141,18 @@ function render(run) {
   $('notes').replaceChildren(...[...r.notes, ...Object.entries(r.skipped).map(([k, n]) => `${n} order(s) not replayed: ${k.replace(/_/g, ' ')}`)].map((n) => el('li', {}, n)));
   chartCost(r.configurations);
   chartLoad(r.configurations);
+}
+
+async function showOrder(id) {
+  const o = await call('GET', `/api/v1/orders/${encodeURIComponent(id)}`);
+  $('order-panel').hidden = false;
+  $('order-id').textContent = o.id;
+  $('order-dashboard').href = `/#order=${encodeURIComponent(o.id)}`;
+  $('order-status').textContent = `${o.status} · ${o.channel} · ${o.delivery}${o.pickupFacility ? ` at ${o.pickupFacility}` : ''} · priority ${o.priority}`;
+  $('order-lines').tBodies[0].replaceChildren(...o.lines.map((l) => el('tr', {}, el('td', {}, l.line), el('td', {}, l.sku), el('td', { class: 'num' }, l.qty), el('td', {}, l.status),
+    el('td', {}, l.allocations.map((a) => `${a.facility} ${a.sku}×${a.qty} (${a.doStatus})`).join(', ') || '–'))));
+  $('order-explanation').textContent = JSON.stringify(o.explanation, null, 1);
+  $('order-panel').scrollIntoView({ block: 'nearest' });
 }
 
 function chartCost(configs) {

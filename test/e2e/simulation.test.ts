@@ -83,6 +83,11 @@ describe('what-if page in a browser', () => {
     expect(await first.locator('a').getAttribute('href')).toBe(`/#order=${id}`);
     expect(await first.locator('td').nth(2).innerText()).toContain('S1');
     expect(await first.locator('td').nth(3).innerText()).not.toContain('S1');
+    // the link shows the order as it stands live
+    await first.locator('a').click();
+    await page.locator('#order-panel').waitFor({ state: 'visible' });
+    expect(await page.locator('#order-id').innerText()).toBe(id);
+    expect(await page.locator('#order-lines tbody').innerText()).toMatch(/S1 TEE×2 \(released\)/);
     await first.locator('summary').click();
     expect(await first.locator('pre').innerText()).toMatch(/current:[\s\S]*"strategy"[\s\S]*no S1:[\s\S]*"strategy"/);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
