@@ -55,7 +55,8 @@ export function bodyOf(f: SimulateFlags): SimulationBody {
 async function call(hub: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   let res: Response;
   try {
-    res = await fetch(`${hub.replace(/\/$/, '')}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const headers = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    res = await fetch(`${hub.replace(/\/$/, '')}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new DomError(503, 'hub_unreachable', `cannot reach the hub at ${hub}: ${(err as Error).message}`);
   }
@@ -129,7 +130,10 @@ export async function runSimulate(args: string[], f: SimulateFlags): Promise<voi
       if (format === 'csv') emit((await call(hub, token, 'GET', `/api/v1/simulations/${sid}?format=csv&table=${table}`)).body as string, f.output);
       else emit(JSON.stringify(r.body, null, 2), f.output);
       const res = r.body.result;
-      for (const c of res.configurations) console.error(`  ${c.name.padEnd(20)} cost ${c.cost.toFixed(2)}  filled ${c.unitsFilled}  backordered ${c.unitsBackordered}  shipments/order ${c.shipmentsPerOrder}${c.vsCurrent ? `  Δ ${c.vsCurrent.costDelta}  changed ${c.vsCurrent.changedOrders}` : ''}`);
+      for (const c of res.configurations) {
+        const vs = c.vsCurrent ? `  Δ ${c.vsCurrent.costDelta}  changed ${c.vsCurrent.changedOrders}` : '';
+        console.error(`  ${c.name.padEnd(20)} cost ${c.cost.toFixed(2)}  filled ${c.unitsFilled}  backordered ${c.unitsBackordered}  shipments/order ${c.shipmentsPerOrder}${vs}`);
+      }
       if (res.fidelity) console.error(`  replay of the current configuration: ${res.fidelity.matching} of ${res.fidelity.checked} orders as live`);
       return;
     }

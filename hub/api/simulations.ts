@@ -75,7 +75,11 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
     for (const ch of cand.facilities ?? []) {
       const f = await ctx.facilities.get(ch.id);
       if (ch.enabled === false && (ch.pickup ?? f?.pickup) && f?.enabled !== false) {
-        throw conflict('pickup_store_disabled', `candidate "${cand.name}" disables ${ch.id}, a pickup store: the live allocator cannot yet place pickup orders naming a disabled store (a batch holding one fails); give it "capacity": 0 and "shipFromStore": false instead, or "pickup": false`);
+        throw conflict(
+          'pickup_store_disabled',
+          `candidate "${cand.name}" disables ${ch.id}, a pickup store: the live allocator cannot yet place pickup orders naming a disabled store ` +
+            '(a batch holding one fails); give it "capacity": 0 and "shipFromStore": false instead, or "pickup": false',
+        );
       }
     }
     const applied = await live.apply({ sourcing: result.sourcing, facilities: cand.facilities ?? [], by: body.by, source: { simulation: run.id, candidate: cand.name } }, run.configVersion);

@@ -79,7 +79,12 @@ const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 function view(p: OrderPlan | undefined): PlanView {
   if (!p) return { picks: [], unfilled: [], explanation: null };
-  return { picks: p.picks.map((x) => ({ line: x.line, facility: x.facility, sku: x.sku, qty: x.qty, ...(x.substitute ? { substitute: true } : {}) })), unfilled: p.unfilled, explanation: { ...p.explanation, candidates: (p.explanation?.candidates ?? []).slice(0, 8), cost: r2(p.cost) } };
+  return {
+    picks: p.picks.map((x) => ({ line: x.line, facility: x.facility, sku: x.sku, qty: x.qty, ...(x.substitute ? { substitute: true } : {}) })),
+    unfilled: p.unfilled,
+    // the 8 nearest candidates: a stored run stays well under CouchDB's document size limit
+    explanation: { ...p.explanation, candidates: (p.explanation?.candidates ?? []).slice(0, 8), cost: r2(p.cost) },
+  };
 }
 
 /** What an order's sourcing is, as a comparable string: its picks by line, facility and SKU, and what stayed unfilled. */
@@ -180,7 +185,9 @@ export function versus(sc: Scenario, current: Replayed, cand: Replayed): NonNull
     const c = cur.get(p.order);
     if (c && sourcingKey(view(c)) === sourcingKey(view(p))) continue;
     changedOrders++;
-    if (changed.length < LIMITS.maxChangedListed) changed.push({ order: p.order, current: view(c), candidate: view(p), costDelta: r2(measureOne(p, cand.cfg.facilities) - (c ? measureOne(c, current.cfg.facilities) : 0)) });
+    if (changed.length >= LIMITS.maxChangedListed) continue;
+    const costDelta = r2(measureOne(p, cand.cfg.facilities) - (c ? measureOne(c, current.cfg.facilities) : 0));
+    changed.push({ order: p.order, current: view(c), candidate: view(p), costDelta });
   }
   const delta = new Map<string, number>();
   for (const l of current.result.load) delta.set(l.facility, -l.units);
@@ -240,14 +247,20 @@ const csv = (rows: unknown[][]) => rows.map((r) => r.map(csvCell).join(',')).joi
 /** The comparison as CSV: `summary` (one row per configuration), `load` (per facility) or `changed` (per changed order). */
 export function toCsv(results: ConfigResult[], table: 'summary' | 'load' | 'changed'): string {
   if (table === 'load') {
-    return csv([['configuration', 'facility', 'type', 'enabled', 'units', 'capacity', 'peak_units', 'peak_day', 'utilisation'], ...results.flatMap((r) => r.load.map((l) => [r.name, l.facility, l.type, l.enabled, l.units, l.capacity, l.peakUnits, l.peakDay, l.utilisation]))]);
+    return csv([
+      ['configuration', 'facility', 'type', 'enabled', 'units', 'capacity', 'peak_units', 'peak_day', 'utilisation'],
+      ...results.flatMap((r) => r.load.map((l) => [r.name, l.facility, l.type, l.enabled, l.units, l.capacity, l.peakUnits, l.peakDay, l.utilisation])),
+    ]);
   }
   if (table === 'changed') {
     const fmt = (v: PlanView) => v.picks.map((x) => `${x.line}:${x.facility}:${x.sku}x${x.qty}`).join(' ') + (v.unfilled.length ? ` unfilled ${v.unfilled.map((u) => `${u.line}x${u.qty}`).join(' ')}` : '');
-    return csv([['configuration', 'order', 'current', 'candidate', 'cost_delta'], ...results.flatMap((r) => (r.vsCurrent?.changed ?? []).map((c) => [r.name, c.order, fmt(c.current), fmt(c.candidate), c.costDelta]))]);
+    const rows = results.flatMap((r) => (r.vsCurrent?.changed ?? []).map((c) => [r.name, c.order, fmt(c.current), fmt(c.candidate), c.costDelta]));
+    return csv([['configuration', 'order', 'current', 'candidate', 'cost_delta'], ...rows]);
   }
   return csv([
-    ['configuration', 'orders', 'cost', 'cost_per_order', 'model_cost', 'shipments', 'shipments_per_order', 'units_ordered', 'units_filled', 'units_backordered', 'fill_rate', 'substitute_units', 'distance_km', 'cost_delta', 'changed_orders'],
-    ...results.map((r) => [r.name, r.orders, r.cost, r.costPerOrder, r.modelCost, r.shipments, r.shipmentsPerOrder, r.unitsOrdered, r.unitsFilled, r.unitsBackordered, r.fillRate, r.substituteUnits, r.distanceKm, r.vsCurrent?.costDelta ?? 0, r.vsCurrent?.changedOrders ?? 0]),
+    ['configuration', 'orders', 'cost', 'cost_per_order', 'model_cost', 'shipments', 'shipments_per_order', 'units_ordered', 'units_filled', 'units_backordered',
+      'fill_rate', 'substitute_units', 'distance_km', 'cost_delta', 'changed_orders'],
+    ...results.map((r) => [r.name, r.orders, r.cost, r.costPerOrder, r.modelCost, r.shipments, r.shipmentsPerOrder, r.unitsOrdered, r.unitsFilled, r.unitsBackordered,
+      r.fillRate, r.substituteUnits, r.distanceKm, r.vsCurrent?.costDelta ?? 0, r.vsCurrent?.changedOrders ?? 0]),
   ]);
 }

@@ -51,7 +51,9 @@ export class LiveSourcing {
 
   get current(): LiveConfig & { previous: LiveConfig | null } {
     const { _id, _rev, type, previous, ...c } = this.doc;
-    return { ...c, previous: previous ? { version: previous.version, sourcing: previous.sourcing, appliedAt: previous.appliedAt, by: previous.by, source: previous.source, facilities: previous.facilities } : null };
+    if (!previous) return { ...c, previous: null };
+    const { restore: _restore, ...prev } = previous;
+    return { ...c, previous: prev };
   }
 
   get sourcing(): SourcingSettings {
@@ -92,7 +94,9 @@ export class LiveSourcing {
       throw err;
     });
     const cur: LiveDoc = stored ?? { ...this.doc, _rev: undefined };
-    if (expectVersion !== undefined && cur.version !== expectVersion) throw conflict('config_changed', `the live configuration is at version ${cur.version}, not the ${expectVersion} this was simulated against; run the simulation again`);
+    if (expectVersion !== undefined && cur.version !== expectVersion) {
+      throw conflict('config_changed', `the live configuration is at version ${cur.version}, not the ${expectVersion} this was simulated against; run the simulation again`);
+    }
     const restore: FacilityChange[] = [];
     for (const ch of next.facilities) {
       const f = await this.ctx.facilities.get(ch.id);
@@ -101,7 +105,10 @@ export class LiveSourcing {
     }
     const at = new Date().toISOString();
     const { _id, _rev, type, previous, ...curConfig } = cur;
-    const doc: LiveDoc = { _id: LIVE_ID, ...(stored?._rev ? { _rev: stored._rev } : {}), type: 'sourcing', version: cur.version + 1, sourcing: next.sourcing, appliedAt: at, by: next.by, source: next.source, facilities: next.facilities, previous: { ...curConfig, restore } };
+    const doc: LiveDoc = {
+      _id: LIVE_ID, ...(stored?._rev ? { _rev: stored._rev } : {}), type: 'sourcing', version: cur.version + 1,
+      sourcing: next.sourcing, appliedAt: at, by: next.by, source: next.source, facilities: next.facilities, previous: { ...curConfig, restore },
+    };
     try {
       const res = await dom.insert(doc);
       doc._rev = res.rev;

@@ -99,7 +99,13 @@ export async function simulate(sc: Scenario, candidates: Candidate[], opts: { on
     notes: sc.notes,
     measure: sc.measure,
     fidelity: fidelityOf(sc, current.plans),
-    configurations: replayed.map((r, i) => ({ ...r.result, sourcing: r.cfg.sourcing, facilityChanges: configs[i]!.candidate?.facilities ?? [], newFacilities: (configs[i]!.candidate?.newFacilities ?? []).map((f) => f.id), replayMs: replayMs[i]! })),
+    configurations: replayed.map((r, i) => ({
+      ...r.result,
+      sourcing: r.cfg.sourcing,
+      facilityChanges: configs[i]!.candidate?.facilities ?? [],
+      newFacilities: (configs[i]!.candidate?.newFacilities ?? []).map((f) => f.id),
+      replayMs: replayMs[i]!,
+    })),
     elapsedMs: Math.round(performance.now() - t0),
   };
 }

@@ -39,7 +39,10 @@ export interface SimulationRun {
 /** A stable JSON text: object keys sorted, so equal inputs hash equally. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
   return JSON.stringify(v);
 }
 
@@ -132,7 +135,11 @@ export class SimulationRuns {
       .flatMap((r) => (r.doc ? [r.doc] : []))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, limit)
-      .map(({ result, candidates, _rev, ...r }) => ({ ...r, candidateNames: candidates.map((c) => c.name), ...(result ? { summary: result.configurations.map((c) => ({ name: c.name, cost: c.cost, unitsFilled: c.unitsFilled })) } : {}) }));
+      .map(({ result, candidates, _rev, ...r }) => ({
+        ...r,
+        candidateNames: candidates.map((c) => c.name),
+        ...(result ? { summary: result.configurations.map((c) => ({ name: c.name, cost: c.cost, unitsFilled: c.unitsFilled })) } : {}),
+      }));
   }
 
   private async work(): Promise<void> {

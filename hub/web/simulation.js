@@ -108,11 +108,14 @@ function render(run) {
   const r = run.result;
   $('results').hidden = false;
   $('result-meta').textContent = `${run.id} · ${r.orders} orders in ${r.batches} batches · ${r.elapsedMs} ms`;
-  $('fidelity').textContent = r.fidelity ? `Replay of the current configuration: ${r.fidelity.matching} of ${r.fidelity.checked} orders sourced exactly as live${r.fidelity.checked === r.fidelity.matching ? ' (faithful)' : ''}.` : '';
+  const f = r.fidelity;
+  $('fidelity').textContent = f ? `Replay of the current configuration: ${f.matching} of ${f.checked} orders sourced exactly as live${f.checked === f.matching ? ' (faithful)' : ''}.` : '';
   const body = $('summary').tBodies[0];
   body.replaceChildren(...r.configurations.map((c) => {
     const d = c.vsCurrent;
-    const delta = el('td', { class: `num ${d ? (d.costDelta > 0 ? 'up' : d.costDelta < 0 ? 'down' : '') : ''}` }, d ? `${d.costDelta > 0 ? '+' : ''}${fmt(d.costDelta)}${d.costDeltaPct !== null ? ` (${d.costDeltaPct > 0 ? '+' : ''}${fmt(d.costDeltaPct, 1)}%)` : ''}` : '–');
+    const sign = (n) => (n > 0 ? '+' : '');
+    const deltaText = d ? `${sign(d.costDelta)}${fmt(d.costDelta)}${d.costDeltaPct !== null ? ` (${sign(d.costDeltaPct)}${fmt(d.costDeltaPct, 1)}%)` : ''}` : '–';
+    const delta = el('td', { class: `num ${d ? (d.costDelta > 0 ? 'up' : d.costDelta < 0 ? 'down' : '') : ''}` }, deltaText);
     const action = el('td');
     if (c.name !== 'current' && run.source === 'window') {
       const b = el('button', { type: 'button', 'data-apply': c.name }, 'Apply');
@@ -135,7 +138,8 @@ function render(run) {
       showOrder(ch.order).catch((err) => ($('run-error').textContent = err.message));
     });
     const ex = el('details', {}, el('summary', {}, 'both explanations'), el('pre', {}, `current: ${JSON.stringify(ch.current.explanation, null, 1)}\n\n${c.name}: ${JSON.stringify(ch.candidate.explanation, null, 1)}`));
-    rows.push(el('tr', { 'data-order': ch.order }, el('td', {}, c.name), el('td', {}, link), el('td', {}, planText(ch.current)), el('td', {}, planText(ch.candidate)), el('td', { class: 'num' }, fmt(ch.costDelta)), el('td', {}, ex)));
+    rows.push(el('tr', { 'data-order': ch.order }, el('td', {}, c.name), el('td', {}, link), el('td', {}, planText(ch.current)), el('td', {}, planText(ch.candidate)),
+      el('td', { class: 'num' }, fmt(ch.costDelta)), el('td', {}, ex)));
   }
   $('changed').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colSpan: 6 }, 'no order changed its sourcing'))]));
   $('notes').replaceChildren(...[...r.notes, ...Object.entries(r.skipped).map(([k, n]) => `${n} order(s) not replayed: ${k.replace(/_/g, ' ')}`)].map((n) => el('li', {}, n)));

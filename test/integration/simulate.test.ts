@@ -227,7 +227,8 @@ describe('what-if simulation', () => {
     expect((await post(`/api/v1/simulations/${id}/apply`, { candidate: 'no S1 web', by: 'alice' })).status).toBe(409);
 
     // a candidate adding a facility is simulated, but not applied: the facility must be registered first
-    const withDc = await post('/api/v1/simulations', { window: { from, to }, candidates: [{ name: 'new DC', newFacilities: [{ id: 'DC9', type: 'dc', lat: 33.8, lon: -84.4, capacity: 500, stock: [{ sku: 'TEE', onHand: 50 }] }] }] });
+    const dc9 = { id: 'DC9', type: 'dc', lat: 33.8, lon: -84.4, capacity: 500, stock: [{ sku: 'TEE', onHand: 50 }] };
+    const withDc = await post('/api/v1/simulations', { window: { from, to }, candidates: [{ name: 'new DC', newFacilities: [dc9] }] });
     const dcRun = await finished(withDc.body.id);
     expect(dcRun.result.configurations[1].load.find((l: any) => l.facility === 'DC9').units).toBeGreaterThan(0);
     const refused = await post(`/api/v1/simulations/${withDc.body.id}/apply`, { candidate: 'new DC', by: 'alice' });
