@@ -23,8 +23,12 @@ import type { Allocator } from './allocator/service.js';
 import { requestId } from 'hono/request-id';
 import { seriesApi } from './api/series.js';
 import type { HubSeries } from './timeseries.js';
+import { simulationsApi, sourcingApi } from './api/simulations.js';
+import { simulationPage } from './simulate/page.js';
+import type { SimulationRuns } from './simulate/runs.js';
+import type { LiveSourcing } from './simulate/live.js';
 
-export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean, series?: HubSeries): Hono {
+export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean, series?: HubSeries, what?: { runs: SimulationRuns; live: LiveSourcing }): Hono {
   const app = new Hono();
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
@@ -54,6 +58,7 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   app.get('/metrics', (c) => metrics.handler(c));
   app.get('/openapi.json', (c) => c.json(hubOpenApiDocument()));
   app.route('/', webApp());
+  app.route('/', simulationPage());
 
   // down-sync latency for the charts: which DOs a node fetched, read from the body the gateway has already read
   if (series) {
@@ -79,6 +84,10 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
   api.route('/', catalogueApi(ctx));
   api.route('/', planningApi(ctx, ctx.planning));
   if (series) api.route('/', seriesApi(ctx, series));
+  if (what) {
+    api.route('/simulations', simulationsApi(ctx, what.runs, what.live));
+    api.route('/sourcing', sourcingApi(what.live));
+  }
   app.route('/api/v1', api);
   return app;
 }

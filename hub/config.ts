@@ -1,7 +1,7 @@
 /** Hub settings: every flag has an environment variable, and bad values stop the start with a clear message. */
 import { z } from 'zod';
 
-const StrategyConfig = z.object({
+export const StrategyConfig = z.object({
   maxCandidates: z.number().int().min(1).max(200).optional(),
   maxDistanceKm: z.number().positive().optional(),
   perShipment: z.number().nonnegative().optional(),

@@ -38,6 +38,9 @@ import { finishTransfers } from './planning/run.js';
 import { HubSeries } from './timeseries.js';
 import { syncHealth } from './api/series.js';
 import { pagedPrefix } from './inventory/index.js';
+import { LiveSourcing } from './simulate/live.js';
+import { SimulationRuns } from './simulate/runs.js';
+import type { SourcingSettings } from './simulate/scenario.js';
 
 export interface Hub {
   url: string;
@@ -76,6 +79,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   );
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, strategies, ...allocatorOptions });
   await allocator.setActive(false);
+  // the sourcing a planner applied from a simulation stands over --sourcing (hub/simulate/live.ts)
+  const live = new LiveSourcing(ctx, allocator, config.sourcing as SourcingSettings);
+  await live.load();
+  const simulations = new SimulationRuns(ctx, live);
   monitor.setHooks({
     onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
     onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
@@ -129,6 +136,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     else if (e.type === 'allocation' && typeof e.data.orders === 'number') series.batch(e.data.orders);
     else if (e.type === 'do' && typeof e.data.eventAt === 'string') series.statusApplied(e.data.eventAt);
   });
+  feed.on('sourcing:', (docs) => docs.forEach((d) => live.adopt(d as never)));
 
 
   const gateway = createGateway({
@@ -140,7 +148,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onUpload: (nodeId) => void monitor.poke(nodeId),
   });
   let ready = false;
-  const app = createHubApp(ctx, gateway, allocator, () => ready, series);
+  const app = createHubApp(ctx, gateway, allocator, () => ready, series, { runs: simulations, live });
 
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ok(s));
@@ -187,6 +195,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
         seriesSub.unsubscribe();
         await lease.stop();
         await feed.stop();
+        await simulations.stop();
         await allocator.stop();
         reservations.stop();
         await monitor.stop();

@@ -15,6 +15,7 @@ import { Ident, Sku } from '../shared/ids.js';
 import { OrderBody } from './orders/model.js';
 import * as catalogue from './api/catalogue.js';
 import * as planning from './api/planning.js';
+import { ApplyBody, RollbackBody, SimulationBody } from './api/simulations.js';
 
 // ------------------------------------------------------------------ response schemas (documentation)
 
@@ -189,6 +190,17 @@ function buildHub(): OpenApiDocument {
   res('get', '/api/v1/reservations/{id}', { summary: 'a checkout reservation and what it holds', params: { id: z.string() }, responses: { 200: ['the reservation', ReservationView], 404: notFound('reservation') } });
   res('delete', '/api/v1/reservations/{id}', { summary: 'release a checkout reservation: its units go back at once (an ended one answers as it is)', params: { id: z.string() }, responses: { 200: ['the reservation', ReservationView], 404: notFound('reservation') } });
 
+  const sim = makeRoute(r, 'simulations');
+  const Run = z.looseObject({ id: z.string(), status: z.enum(['queued', 'running', 'done', 'failed']), progress: z.object({ done: z.number().int(), total: z.number().int(), phase: z.string() }), configVersion: z.number().int(), result: z.looseObject({}).optional().describe('when done: the comparison (docs/API.md#simulations)'), error: ErrorBody.shape.error.optional() });
+  const LiveConfig = z.looseObject({ version: z.number().int(), sourcing: z.record(z.string(), z.looseObject({})), appliedAt: z.string().nullable(), by: z.string().nullable(), source: z.looseObject({}), facilities: Rows, previous: z.looseObject({}).nullable() });
+  sim('post', '/api/v1/simulations', { summary: 'start a what-if run: a window of real orders (or an instance) replayed under candidate configurations; writes nothing live', body: SimulationBody, responses: { 202: ['started: poll its id', Run], 200: ['the stored run for the same inputs', Run], 413: ['more orders than a run replays', ErrorBody], 422: ['a candidate names an unknown facility, or adds one that exists', ErrorBody], 429: ['too many runs waiting', ErrorBody] } });
+  sim('get', '/api/v1/simulations', { summary: 'recent runs (newest first, without their results)', responses: { 200: ['runs', Rows] } });
+  sim('get', '/api/v1/simulations/{id}', { summary: 'a run: progress, and when done the comparison; ?format=csv&table=summary|load|changed as CSV', params: { id: z.string() }, query: { format: z.enum(['json', 'csv']).optional(), table: z.enum(['summary', 'load', 'changed']).optional() }, responses: { 200: ['the run', Run], 404: notFound('simulation'), 409: ['CSV of a run not done', ErrorBody] } });
+  sim('post', '/api/v1/simulations/{id}/apply', { summary: 'apply a candidate of a finished run as the live configuration (sourcing and facility changes), recorded on the event stream', params: { id: z.string() }, body: ApplyBody, responses: { 200: ['the live configuration now', LiveConfig], 404: ['no such run or candidate', ErrorBody], 409: ['not done, an instance run, a new facility, or the live configuration changed since the run', ErrorBody] } });
+  sim('get', '/api/v1/sourcing', { summary: 'the live sourcing configuration, with the one it replaced', responses: { 200: ['the live configuration', LiveConfig] } });
+  sim('post', '/api/v1/sourcing/rollback', { summary: 'put back the configuration the last apply replaced (one call)', body: RollbackBody, responses: { 200: ['the live configuration now', LiveConfig], 409: ['nothing applied yet', ErrorBody] } });
+  ops('get', '/simulation', { summary: 'the what-if page (asks for the planner token)', security: 'none', responses: { 200: html } });
+
   const sync = makeRoute(r, 'sync gateway');
   const nodeId = { nodeId: Ident };
   const couch = (summary: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ summary, security: 'node', params: nodeId, responses: { 200: ['CouchDB answer', Anything], 403: ['not allowed for this node', ErrorBody] }, ...extra });
@@ -212,6 +224,7 @@ function buildHub(): OpenApiDocument {
       { name: 'facilities', description: 'stores, DCs and their nodes' },
       { name: 'catalogue', description: 'items and inventory' },
       { name: 'planning', description: 'purchase orders, shipments, model stock, forecasts, replenishment, ATP' },
+      { name: 'simulations', description: 'what-if: replay real orders under candidate sourcing configurations, apply one, roll back' },
       { name: 'sync gateway', description: 'the CouchDB replication endpoints a node uses' },
       { name: 'operations', description: 'health, metrics, documentation, dashboard' },
     ],

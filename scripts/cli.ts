@@ -15,7 +15,9 @@ const USAGE = `dom <command> [options]
   allocate --input instance.json [--output result.json]
   chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
-  bench    <allocator|e2e|scale|replenish|instances|highs|all> [--quick] [--record]
+  simulate --from ISO --to ISO --candidates F.json | --input instance.json --candidates F.json | --scenario F.json
+           [--hub URL] [--format json|csv] [--table summary|load|changed] [--output F]; apply ID --candidate N --by WHO; rollback --by WHO
+  bench    <allocator|e2e|scale|replenish|instances|highs|simulate|all> [--quick] [--record]
            [--backend embedded|couchdb|cluster|both|all] [--couch-url URL]   (e2e, scale)
 
 Environment: DOM_PORT, DOM_DATA, COUCH_URL, DOM_PLANNER_TOKEN, DOM_ASSOCIATE_TOKEN, DOM_LOG_LEVEL.
@@ -79,7 +81,20 @@ Exits 1 on any violation. See docs/RELIABILITY.md.`,
   --hub URL                DOM_HUB_URL            http://127.0.0.1:8080
   --planner-token T        DOM_PLANNER_TOKEN
   --json                   the run's answer as JSON`,
-  bench: `dom bench <allocator|e2e|scale|replenish|instances|highs|all>: the benchmarks
+  simulate: `dom simulate: what-if, replay real orders under candidate sourcing configurations (docs/API.md, Simulations)
+
+  --from ISO --to ISO      a window of the hub's orders (by arrival), replayed as the live allocator batched them
+  --input FILE             or an instance file (docs/CONTRACT.md); without --hub it runs offline, here
+  --candidates FILE        a JSON array of candidates: {"name","sourcing"?,"costs"?,"facilities"?,"newFacilities"?}
+  --scenario FILE          or the whole POST /api/v1/simulations body
+  --batch-size N           instance orders per batch, in arrival order (default: one batch, as dom allocate)
+  --hub URL                DOM_HUB_URL            the hub to run it on
+  --planner-token T        DOM_PLANNER_TOKEN
+  --format json|csv        the comparison as JSON (default) or CSV; --table summary|load|changed for CSV
+  --output FILE            where it goes (default: standard output); progress goes to standard error
+dom simulate apply ID --candidate NAME --by WHO   apply a candidate of a finished run as the live configuration
+dom simulate rollback --by WHO                    put back the configuration the last apply replaced`,
+  bench: `dom bench <allocator|e2e|scale|replenish|instances|highs|simulate|all>: the benchmarks
 
   --quick                  small sizes (the smoke tests)
   --record                 also append the run to docs/BENCHMARKS.md (by default a full run
@@ -223,6 +238,16 @@ export async function main(argv: string[]): Promise<void> {
       case 'chaos': {
         const { chaosCli } = await import('./chaos/index.js');
         process.exitCode = await chaosCli(rest); // --quick --seed N --nodes N --orders N --report FILE.md --keep
+        break;
+      }
+      case 'simulate': {
+        const { runSimulate } = await import('./simulate.js');
+        const f = flags(rest);
+        const v = f.values;
+        await runSimulate(f.positionals, {
+          hub: v.hub ?? process.env.DOM_HUB_URL, token: v['planner-token'] ?? process.env.DOM_PLANNER_TOKEN, scenario: v.scenario, input: v.input, candidates: v.candidates,
+          from: v.from, to: v.to, batchSize: v['batch-size'], format: v.format, table: v.table, output: v.output, candidate: v.candidate, by: v.by,
+        });
         break;
       }
       case 'replenish': {

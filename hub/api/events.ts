@@ -26,7 +26,7 @@ export interface EventsApiOptions {
 
 const TYPES = /^[a-z_]+(,[a-z_]+)*$/;
 /** What the hub emits on the feed. */
-const EVENT_TYPES = ['order', 'do', 'allocation', 'supply', 'facility'];
+const EVENT_TYPES = ['order', 'do', 'allocation', 'supply', 'facility', 'sourcing'];
 
 function resumeFrom(c: Context): number | null {
   const raw = c.req.header('last-event-id') ?? c.req.query('since');
