@@ -85,7 +85,7 @@ export class Allocator {
   private readonly windowMs: number;
   private readonly maxBatch: number;
   private readonly maxShorts: number;
-  private readonly strategies: Record<string, SourcingStrategy>;
+  private strategies: Record<string, SourcingStrategy>;
   private held = new Map<string, string | undefined>(); // orderId → until
   /** Allocation runs only while this instance holds the allocator lease. */
   private active = true;
@@ -98,6 +98,11 @@ export class Allocator {
     this.strategies = { default: costStrategy(DEFAULT_COSTS), ...opts.strategies };
     this.holdTimer = setInterval(() => this.releaseDueHolds(), 5_000);
     this.holdTimer.unref();
+  }
+
+  /** Replace the sourcing strategies (a configuration applied live): used from the next batch on. */
+  setStrategies(strategies: Record<string, SourcingStrategy>): void {
+    this.strategies = { default: costStrategy(DEFAULT_COSTS), ...strategies };
   }
 
   private strategyFor = (o: SourcingOrder): SourcingStrategy =>

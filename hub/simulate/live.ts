@@ -8,9 +8,6 @@
  */
 import type { HubContext } from '../context.js';
 import type { Allocator } from '../allocator/service.js';
-import type { SourcingStrategy } from '../allocator/strategy.js';
-import { costStrategy } from '../allocator/strategy.js';
-import { DEFAULT_COSTS } from '../../shared/instance.js';
 import type { FacilityDoc } from '../../shared/schemas.js';
 import { ids } from '../../shared/ids.js';
 import { conflict, isStatus } from '../../shared/errors.js';
@@ -78,12 +75,7 @@ export class LiveSourcing {
     if (doc.version < this.doc.version) return;
     this.doc = doc;
     if (!this.allocator) return;
-    // The Allocator builds its strategies once, from its options; it has no setter (see the
-    // report: a setStrategies() in service.ts would do). Its strategyFor() reads this record at
-    // every batch, so its entries are replaced in place.
-    const rec = this.allocator['strategies'] as Record<string, SourcingStrategy>;
-    for (const k of Object.keys(rec)) delete rec[k];
-    Object.assign(rec, { default: costStrategy(DEFAULT_COSTS), ...strategiesOf(doc.sourcing) });
+    this.allocator.setStrategies(strategiesOf(doc.sourcing));
   }
 
   /** Apply a configuration: its sourcing and its facility changes, recorded as done by `by`. */
