@@ -113,7 +113,11 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));
   });
   feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
-  feed.on('facility:', (docs) => docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc)));
+  feed.on('facility:', (docs) => {
+    docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc));
+    // enabled again, more capacity, a new facility: the backorders may be filled now
+    allocator.facilitiesChanged();
+  });
   feed.on('node:', (docs) => docs.forEach((d) => monitor.follow((d as { id: string }).id)));
   feed.on('count:', (docs) => docs.forEach((d) => index.applyCount(d as unknown as CountDoc)));
   feed.on('po:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));

@@ -239,6 +239,11 @@ export class Allocator {
   /** Orders of batches decided and not yet finished. */
   private readonly inFlight = new Set<string>();
 
+  /** Facilities changed (enabled again, more capacity, a new one): retry every backorder. */
+  facilitiesChanged(): void {
+    for (const orderId of this.backorders.keys()) this.submit(orderId);
+  }
+
   /** Stock changed at a facility: retry the backorders that wait for those SKUs. */
   stockChanged(skus: Iterable<string>): void {
     const changed = new Set(skus);
@@ -354,6 +359,10 @@ export class Allocator {
 
     // The network as it stands: capacity left today, and available units of the SKUs in play.
     const facs = [...(await facilities.list())].filter((f) => f.enabled !== false);
+    // a pickup order whose store is disabled: nothing can be handed over there; backordered, with why
+    const enabled = new Set(facs.map((f) => f.id));
+    const closedPickup = sourcing.filter((o) => o.delivery === 'pickup' && !enabled.has(o.pickupFacility!));
+    if (closedPickup.length) sourcing.splice(0, sourcing.length, ...sourcing.filter((o) => !closedPickup.includes(o)));
     const usedToday = index.unitsReleasedOn(now.slice(0, 10));
     // reserved units take capacity too
     for (const r of reserved.values()) for (const p of r.picks) usedToday.set(p.facility, (usedToday.get(p.facility) ?? 0) + p.qty);
@@ -366,6 +375,10 @@ export class Allocator {
     for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
     const tRead = performance.now();
     const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { ...effort, explain: true });
+    for (const o of closedPickup) {
+      const note = `pickup store ${o.pickupFacility} is disabled`;
+      plans.push({ order: o.id, picks: [], unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })), cost: 0, shipments: 0, explanation: { strategy: 'none', candidates: [], chosen: [], substitutions: [], reason: 'pickup_store_disabled', note } as OrderPlan['explanation'] });
+    }
     // the reserved picks join the plans (an order whose reservation covers it all gets a plan of its own)
     for (const o of reservedOnly) plans.push({ order: o.id, picks: [], unfilled: [], cost: 0, shipments: 0, explanation: { strategy: 'reservation', candidates: [], chosen: [], substitutions: [] } });
     for (const p of plans) {

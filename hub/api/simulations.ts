@@ -70,18 +70,6 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
     if (cand.newFacilities?.length) {
       throw conflict('cannot_apply_new_facility', `candidate "${cand.name}" adds ${cand.newFacilities.map((f) => f.id).join(', ')}: register a new facility (POST /api/v1/facilities) and load its stock first, then simulate again`);
     }
-    // hub/allocator/core.ts fails a whole batch holding a pickup order whose store is not in the
-    // network, and a disabled facility is left out of it: every order in that batch would wait
-    for (const ch of cand.facilities ?? []) {
-      const f = await ctx.facilities.get(ch.id);
-      if (ch.enabled === false && (ch.pickup ?? f?.pickup) && f?.enabled !== false) {
-        throw conflict(
-          'pickup_store_disabled',
-          `candidate "${cand.name}" disables ${ch.id}, a pickup store: the live allocator cannot yet place pickup orders naming a disabled store ` +
-            '(a batch holding one fails); give it "capacity": 0 and "shipFromStore": false instead, or "pickup": false',
-        );
-      }
-    }
     const applied = await live.apply({ sourcing: result.sourcing, facilities: cand.facilities ?? [], by: body.by, source: { simulation: run.id, candidate: cand.name } }, run.configVersion);
     return c.json(applied);
   });
