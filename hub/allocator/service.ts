@@ -179,6 +179,11 @@ export class Allocator {
     return this.active;
   }
 
+  /** Nothing queued, nothing being allocated or finished. */
+  get idle(): boolean {
+    return this.queue.size === 0 && this.inFlight.size === 0 && !this.running;
+  }
+
   /**
    * Run batches until the queue is empty, pipelined: batch N+1 is planned (and its outbox written)
    * while batch N's DOs and orders are still being written. Decisions stay one at a time, in order,

@@ -136,7 +136,7 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       // finished: the order records the alloc's attempt (step 3)
       expect((await hub.ctx.couch.db<any>('dom').get('order:R-1')).attempts).toBe(1);
       // the replayed order was not allocated a second time when its queued batch ran
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the queued batch run', () => hub.allocator.idle);
       const allocs = await hub.ctx.couch.db('dom').list({ startkey: 'alloc:R-1:', endkey: 'alloc:R-1:\ufff0' });
       expect(allocs.rows).toHaveLength(1);
     } finally {

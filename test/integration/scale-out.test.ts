@@ -73,11 +73,9 @@ describe('scale-out: two hub instances over one CouchDB', () => {
     const victim = holder.startsWith('hub1/') ? h1 : h2;
     const survivor = victim === h1 ? h2 : h1;
     await victim.kill('SIGKILL');
-    const killedAt = Date.now();
     for (const [i, o] of orders.slice(60).entries()) await post(o, i);
     expect(accepted.size).toBe(orders.length);
     await waitFor('the survivor holds the lease', async () => ((await db.get('lease:allocator')).holder as string).startsWith(survivor === h1 ? 'hub1/' : 'hub2/'), 20_000);
-    const takeoverMs = Date.now() - killedAt;
     await waitFor('every order allocated', async () => {
       const r = await api(survivor.url, 'GET', '/api/v1/orders?limit=500');
       return r.body.length === orders.length && r.body.every((o: any) => o.status === 'released');
@@ -89,7 +87,6 @@ describe('scale-out: two hub instances over one CouchDB', () => {
       console.log('VICTIM LOG', victim.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-8).join('\n'));
       throw err;
     });
-    expect(takeoverMs).toBeLessThan(20_000);
 
     // exactly once: the DOs in the facilities' databases add up to each order line, no DO twice
     const units = new Map<string, number>();
