@@ -465,17 +465,17 @@ export class Allocator {
       // orders that got nothing this time: record the backorder and why, once
       await Promise.all(
         unfilledOnly.map(async (p) => {
-          let recorded = false;
           await store.update(p.order, (o) => {
             if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
-            recorded = true;
             o.backorderedAt = now;
             o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
             o.status = o.allocations.length ? o.status : 'backordered';
           });
           // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
-          // reads "backordered" now, not the "received" it was left at
-          if (recorded) await store.refresh(p.order);
+          // reads "backordered" now, not the "received" it was left at. Also when the backorder was
+          // recorded by an earlier try whose roll-up was lost (the hub killed between the two
+          // writes, or the second failing): refresh writes only if the status moves (finding 23)
+          await store.refresh(p.order);
         }),
       );
       for (const g of giveUp) {
