@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { DomError, badRequest, conflict, isStatus, isStorageUnavailable, notFound } from '../../shared/errors.js';
 import { ids } from '../../shared/ids.js';
 import { writeCancel } from '../dos.js';
-import { DONE_DO_STATES, ORDER_STATUS_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
-import { OrderBody, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
+import { ORDER_STATUS_NAMES } from '../../shared/states.js';
+import { OrderBody, cancelPlan, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
 
 const OrdersQuery = z.object({
   status: z.enum(ORDER_STATUS_NAMES).optional(),
@@ -163,18 +163,12 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     const id = c.req.param('id');
     const before = await ctx.orders.view(id);
     if (!before) throw notFound('unknown_order', `no order "${id}"`);
-    if (before.order.status === 'shipped' || before.order.status === 'completed') throw conflict('already_shipped', `order "${id}" has already ${before.order.status === 'shipped' ? 'shipped' : 'completed'}`);
     const states = await ctx.orders.statesOf([before.order]);
-    const cancelled: string[] = [];
-    const tooLate: string[] = [];
-    for (const a of before.order.allocations) {
-      const s = states.get(a.doId)?.state ?? 'released';
-      if (DONE_DO_STATES.has(s)) tooLate.push(a.doId);
-      else if (!TERMINAL_DO_STATES.has(s)) {
-        await writeCancel(ctx.couch, a.facility, a.doId, 'order cancelled');
-        cancelled.push(a.doId);
-      }
-    }
+    const plan = cancelPlan(before.order, (doId) => states.get(doId)?.state ?? 'released');
+    if (plan.already) throw conflict('already_shipped', `order "${id}" has already ${plan.already}`);
+    for (const a of plan.cancel) await writeCancel(ctx.couch, a.facility, a.doId, 'order cancelled');
+    const cancelled = plan.cancel.map((a) => a.doId);
+    const tooLate = plan.tooLate;
     let first = false;
     await ctx.orders.update(id, (o) => {
       if (o.cancelRequested) return false;

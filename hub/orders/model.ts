@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { Ident, Sku } from '../../shared/ids.js';
 import type { DoLine, DistributionOrderDoc } from '../../shared/schemas.js';
-import type { LineStatus, OrderStatus, DoState } from '../../shared/states.js';
+import { DONE_DO_STATES, TERMINAL_DO_STATES, type LineStatus, type OrderStatus, type DoState } from '../../shared/states.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
 
 export const ORDER_LIMITS = { maxLines: 100, maxQtyPerLine: 10_000 };
@@ -154,4 +154,21 @@ export function orderStatus(order: OrderDoc, lines: LineView[]): OrderStatus {
   if (all('backordered')) return 'backordered';
   if (any('backordered')) return 'partially_allocated';
   return 'received';
+}
+
+/**
+ * What cancelling an order does: refused once it has shipped or completed (`already`); otherwise
+ * each DO not finished is to be cancelled at its facility, and each that has shipped or been picked
+ * up already stays (`tooLate`). DOs rejected or cancelled already need nothing.
+ */
+export function cancelPlan(order: Pick<OrderDoc, 'status' | 'allocations'>, stateOf: (doId: string) => DoState): { already?: 'shipped' | 'completed'; cancel: Allocation[]; tooLate: string[] } {
+  if (order.status === 'shipped' || order.status === 'completed') return { already: order.status, cancel: [], tooLate: [] };
+  const cancel: Allocation[] = [];
+  const tooLate: string[] = [];
+  for (const a of order.allocations) {
+    const s = stateOf(a.doId);
+    if (DONE_DO_STATES.has(s)) tooLate.push(a.doId);
+    else if (!TERMINAL_DO_STATES.has(s)) cancel.push(a);
+  }
+  return { cancel, tooLate };
 }
