@@ -372,7 +372,7 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
     let posted: LoadResult;
     let acceptedMs = 0;
     try {
-      posted = await profiled('throughput', async () => {
+      posted = await profiled(bulk ? 'bulk' : 'throughput', async () => {
         // bulk: a few requests in flight, each of `bulk` orders (a storefront's or an OMS's feed)
         const connections = bulk ? Math.max(2, Math.ceil(s.orderConcurrency / 16)) : s.orderConcurrency;
         const res = await load({ url: hub.url, token: PLANNER, connections, duration: 0, box: BOX, orders: { skus, prefix: 'E2E-', amount: s.orders, ...(bulk ? { bulk } : {}) } });
