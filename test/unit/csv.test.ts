@@ -45,6 +45,10 @@ describe('parseCsv', () => {
     expect(parseCsv('a\r\n"x\r\ny"\r\n')).toEqual([['a'], ['x\r\ny']]);
   });
 
+  it('a quote inside an unquoted field is data (12" pipe)', () => {
+    expect(parseCsv('sku,name\nP-12,12" pipe\n')).toEqual([['sku', 'name'], ['P-12', '12" pipe']]);
+  });
+
   it('skips empty and blank lines', () => {
     expect(parseCsv('\na,b\n\n1,2\n   \n\r\n')).toEqual([['a', 'b'], ['1', '2']]);
     expect(parseCsv('')).toEqual([]);
@@ -55,6 +59,8 @@ describe('parseCsv', () => {
     const r = refusal(() => parseCsv('a,b\n"x,y\n'));
     expect(r).toMatchObject({ status: 400, code: 'malformed_csv' });
     expect(r.message).toMatch(/quoted field is not closed/);
+    // a CRLF counts as one line: the quote opened on line 2 and nothing follows it
+    expect(refusal(() => parseCsv('a,b\r\n"x,y')).message).toBe('line 2: a quoted field is not closed');
   });
 
   // BUG (hub/planning/csv.ts): `line` has counted every newline up to the end of the text when the
