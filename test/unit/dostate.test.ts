@@ -136,7 +136,8 @@ describe('applyEvents', () => {
     .array(fc.constantFrom(...EventStatus.options), { minLength: 1, maxLength: 10 })
     .chain((statuses) => {
       const events = numbered(statuses);
-      return fc.tuple(fc.constant(events), fc.array(fc.constantFrom(...events), { minLength: 0, maxLength: 10 }).chain((extra) => fc.shuffledSubarray([...events, ...extra], { minLength: events.length + extra.length })));
+      const repeats = fc.array(fc.constantFrom(...events), { minLength: 0, maxLength: 10 });
+      return fc.tuple(fc.constant(events), repeats.chain((extra) => fc.shuffledSubarray([...events, ...extra], { minLength: events.length + extra.length })));
     });
 
   it('property: a shuffled, duplicated delivery in one batch gives the state of the ordered list', () => {

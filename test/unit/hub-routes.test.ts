@@ -146,8 +146,10 @@ describe('planning uploads (CSV and JSON)', () => {
 
   it('a JSON upload must be an array; unknown facilities and SKUs are named', async () => {
     expect(await call('POST', '/api/v1/model-stock', { facility: 'ATL-01' })).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: 'expected a JSON array (or text/csv)' } } });
-    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'NOWHERE', sku: 'SKU-1', min: 1, max: 2 }])).toEqual({ status: 400, body: { error: { code: 'unknown_facility', message: 'unknown facility "NOWHERE"' } } });
-    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-404', min: 1, max: 2 }])).toEqual({ status: 400, body: { error: { code: 'unknown_sku', message: 'unknown SKU(s): SKU-404' } } });
+    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'NOWHERE', sku: 'SKU-1', min: 1, max: 2 }]))
+      .toEqual({ status: 400, body: { error: { code: 'unknown_facility', message: 'unknown facility "NOWHERE"' } } });
+    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-404', min: 1, max: 2 }]))
+      .toEqual({ status: 400, body: { error: { code: 'unknown_sku', message: 'unknown SKU(s): SKU-404' } } });
     const minMax = await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-1', min: 5, max: 2 }]);
     expect(minMax.status).toBe(400);
     expect(minMax.body.error.message).toContain('"min" must not exceed "max"');
@@ -168,7 +170,8 @@ describe('sync gateway (/sync/:nodeId)', () => {
     expect(await call('GET', '/sync/ATL-01/_design/x', undefined, node())).toEqual({ status: 403, body: { error: 'forbidden', reason: '"_design" is not served to nodes' } });
     expect(await call('GET', '/sync/ATL-01/do%3A1/a.pdf', undefined, node())).toEqual({ status: 403, body: { error: 'forbidden', reason: 'attachments are not served' } });
     expect(await call('DELETE', '/sync/ATL-01/inv%3ASKU-1', undefined, node())).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'DELETE is not allowed on this path' } });
-    expect(await call('GET', '/sync/ATL-01/_changes?filter=_selector', undefined, node())).toEqual({ status: 400, body: { error: 'bad_request', reason: 'query parameter "filter" is not allowed here' } });
+    expect(await call('GET', '/sync/ATL-01/_changes?filter=_selector', undefined, node()))
+      .toEqual({ status: 400, body: { error: 'bad_request', reason: 'query parameter "filter" is not allowed here' } });
     expect(await call('GET', '/sync/ATL-01/_changes?limit=abc', undefined, node())).toEqual({ status: 400, body: { error: 'bad_request', reason: 'query parameter "limit" has an invalid value' } });
   });
 

@@ -33,7 +33,10 @@ function alloc(doId: string, facility: string, lines: DoLine[], extra: Partial<A
 const dl = (line: number, sku: string, qty: number, extra: Partial<DoLine> = {}): DoLine => ({ line, sku, qty, ...extra });
 
 function st(doId: string, state: DoState, picked?: Record<string, number>): [string, DoStateDoc] {
-  return [doId, { _id: `dostate:${doId}`, type: 'dostate', doId, orderId: 'ORD-1', attempt: 1, facility: 'F', kind: 'ship', lines: [], state, lastEvent: 1, history: [], ...(picked ? { picked } : {}), createdAt: AT, updatedAt: AT }];
+  const doc: DoStateDoc = {
+    _id: `dostate:${doId}`, type: 'dostate', doId, orderId: 'ORD-1', attempt: 1, facility: 'F', kind: 'ship', lines: [], state, lastEvent: 1, history: [], createdAt: AT, updatedAt: AT,
+  };
+  return [doId, picked ? { ...doc, picked } : doc];
 }
 
 const states = (...s: [string, DoStateDoc][]) => new Map(s);
@@ -58,7 +61,9 @@ describe('line and order status of a ship order', () => {
   it('released: every unit on a DO not yet started; a DO whose state is not read yet counts as released', () => {
     const o = order({ lines: [[1, 'A', 2], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-2', [dl(1, 'B', 1, { orderLine: 2 })])] });
     expect(rollup(o, states(st('D1', 'released')))).toEqual({ lines: ['released', 'released'], order: 'released' });
-    expect(lineViews(o, states(st('D1', 'released')))[1]).toMatchObject({ open: 1, unallocated: 0, allocations: [{ facility: 'DC-2', sku: 'B', qty: 1, doId: 'D2', doStatus: 'released', kind: 'ship' }] });
+    expect(lineViews(o, states(st('D1', 'released')))[1]).toMatchObject({
+      open: 1, unallocated: 0, allocations: [{ facility: 'DC-2', sku: 'B', qty: 1, doId: 'D2', doStatus: 'released', kind: 'ship' }],
+    });
   });
 
   it('partially allocated: part of a line placed, or one line placed and another backordered', () => {
@@ -228,7 +233,8 @@ describe('cancellation', () => {
 describe('orderStatus over line statuses', () => {
   const o = order({ lines: [[1, 'A', 1]] });
   const p = order({ delivery: 'pickup', lines: [[1, 'A', 1]] });
-  const of = (order: OrderDoc, ...s: LineStatus[]) => orderStatus(order, s.map((status, i) => ({ line: i + 1, sku: 'A', qty: 1, status, delivered: 0, open: 0, unallocated: 0, allocations: [], excluded: [] })));
+  const of = (order: OrderDoc, ...s: LineStatus[]) =>
+    orderStatus(order, s.map((status, i) => ({ line: i + 1, sku: 'A', qty: 1, status, delivered: 0, open: 0, unallocated: 0, allocations: [], excluded: [] })));
 
   it('takes the least advanced line, with the customer-facing facts first', () => {
     expect(of(o, 'cancelled', 'cancelled')).toBe('cancelled');
