@@ -130,7 +130,7 @@ export function lineViews(order: OrderDoc, states: ReadonlyMap<string, DoStateDo
       : c && v.open === 0 ? (v.delivered > 0 ? 'partially_shipped' : 'cancelled')
       : v.delivered > 0 ? 'partially_shipped'
       : ready > 0 && ready >= ol.qty ? 'ready_for_pickup'
-      : working ? 'in_fulfilment'
+      : working || ready > 0 ? 'in_fulfilment'
       : v.open >= ol.qty ? 'released'
       : v.open > 0 ? 'partially_allocated'
       : cancelled > 0 && c ? 'cancelled'

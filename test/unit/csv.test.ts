@@ -63,9 +63,9 @@ describe('parseCsv', () => {
     expect(refusal(() => parseCsv('a,b\r\n"x,y')).message).toBe('line 2: a quoted field is not closed');
   });
 
-  // BUG (hub/planning/csv.ts): `line` has counted every newline up to the end of the text when the
+  // Was a bug (fixed): `line` has counted every newline up to the end of the text when the
   // error is thrown, so the message names the last line, not the line where the quote opened.
-  it.fails('names the line where the unclosed quote opened (fails today: names the last line)', () => {
+  it('names the line where the unclosed quote opened', () => {
     expect(refusal(() => parseCsv('a,b\n"x,y\n1,2\n3,4\n')).message).toMatch(/^line 2:/);
   });
 });
@@ -94,9 +94,9 @@ describe('csvRecords', () => {
     expect(csvRecords('\uFEFFfacility,sku,min,max\nF1,A,1,2\n', MODEL)).toEqual([{ facility: 'F1', sku: 'A', min: 1, max: 2 }]);
   });
 
-  // BUG: the BOM is not stripped before parsing, so a quoted first header ("facility") is not seen
+  // Was a bug (fixed): the BOM is not stripped before parsing, so a quoted first header ("facility") is not seen
   // as quoted (the quote is not at the start of the field) and the column is reported missing.
-  it.fails('reads a BOM before a quoted header (fails today: "missing column")', () => {
+  it('reads a BOM before a quoted header', () => {
     expect(csvRecords('\uFEFF"facility","sku","min","max"\nF1,A,1,2\n', MODEL)).toEqual([{ facility: 'F1', sku: 'A', min: 1, max: 2 }]);
   });
 
@@ -129,12 +129,12 @@ describe('csvRecords', () => {
     expect(csvRecords('facility,sku,min,max\nF1,"A,""big""",1,2\n', MODEL)).toEqual([{ facility: 'F1', sku: 'A,"big"', min: 1, max: 2 }]);
   });
 
-  // BUG: the line in the message is the row's index + 2, but blank lines are dropped and a quoted
+  // Was a bug (fixed): the line in the message is the row's index + 2, but blank lines are dropped and a quoted
   // field may span lines, so after either the message names the wrong line of the file.
-  it.fails('names the file line of a bad row after a blank line (fails today: one line too early)', () => {
+  it('names the file line of a bad row after a blank line', () => {
     expect(refusal(() => csvRecords('facility,sku,min,max\n\nF1,A,1,2\nF1,B,x,2\n', MODEL)).message).toMatch(/^line 4, /);
   });
-  it.fails('names the file line of a bad row after a multi-line quoted field (fails today: one line too early)', () => {
+  it('names the file line of a bad row after a multi-line quoted field', () => {
     expect(refusal(() => csvRecords('facility,sku,min,max\nF1,"A\nB",1,2\nF1,B,x,2\n', MODEL)).message).toMatch(/^line 4, /);
   });
 });

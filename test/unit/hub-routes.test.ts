@@ -136,10 +136,10 @@ describe('planning uploads (CSV and JSON)', () => {
     expect((await call('GET', '/api/v1/model-stock')).body).toEqual([]);
   });
 
-  // BUG: the CSV reader's "date" check is Date.parse, which takes "1" or "2026-02-30"; the row
+  // Was a bug (fixed): the CSV reader's "date" check is Date.parse, which takes "1" or "2026-02-30"; the row
   // schema then refuses it as "1.date: Invalid ISO date" (the record's index), not naming the line
   // and column of the file as every other CSV error does. The reader should apply the ISO date rule.
-  it.fails('an impossible date in a CSV names its line and column (fails today: "1.date: Invalid ISO date")', async () => {
+  it('an impossible date in a CSV names its line and column', async () => {
     const r = await call('POST', '/api/v1/forecasts', 'facility,sku,date,qty\nATL-01,SKU-1,2026-03-02,4\nATL-01,SKU-1,2026-02-30,4\n', csv);
     expect(r).toMatchObject({ status: 400, body: { error: { code: 'malformed_csv', message: 'line 3, column 3 ("date"): "2026-02-30" is not a date' } } });
   });
