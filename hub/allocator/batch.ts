@@ -1,7 +1,8 @@
 /**
  * The batch path: orders served in rank order (no priority inversion: a lower-ranked order only
  * sees what higher-ranked ones left), then price rounds that steer that pass (price-rounds.ts),
- * then improvement rounds that never take a unit of fill from any order: ejection moves
+ * then the fill check and repair (fill-repair.ts: no unit left unfilled that a feasible assignment
+ * could fill), then improvement rounds that never take a unit of fill from any order: ejection moves
  * (ejection.ts), re-planning each order against what the others hold, and stock moves
  * (stock-moves.ts).
  */
@@ -9,6 +10,7 @@ import { replan, setPlan, type BatchState } from './batch-state.js';
 import { eject } from './ejection.js';
 import type { Network } from './network.js';
 import { explainPlan } from './explain.js';
+import { repairFill, type FillCheck } from './fill-repair.js';
 import { filledOf, keepsFill, release, retake, type OrderPlan } from './plan.js';
 import { planOrder } from './plan-order.js';
 import { priceRounds } from './price-rounds.js';
@@ -41,6 +43,12 @@ export interface BatchOptions {
   /** Stock moves in the improvement rounds (default true): see `reassign`. */
   stockMoves?: boolean;
   explain?: boolean;
+  /**
+   * The max-flow check and repair of fill after the rank-order pass (default true): see
+   * fill-repair.ts. `onFillCheck` hears what it found.
+   */
+  fillRepair?: boolean;
+  onFillCheck?: (check: FillCheck) => void;
   /** Scratch to allocate with (a fresh one when absent); one allocation at a time per workspace. */
   workspace?: Workspace;
 }
@@ -68,8 +76,12 @@ export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor
       }
     }
   }
+  const batch: BatchState = { ws, net, start: start ?? net, ranked, strategies, reaches, plans, substitutesOf, ideal: null, ordersAt: null, ordersAtSku: null, dirty: null };
+  if (opts.fillRepair !== false) {
+    const check = repairFill(batch);
+    opts.onFillCheck?.(check);
+  }
   if (start) {
-    const batch: BatchState = { ws, net, start, ranked, strategies, reaches, plans, substitutesOf, ideal: null, ordersAt: null, ordersAtSku: null, dirty: null };
     for (let r = 0; r < rounds; r++) {
       const moved = eject(batch);
       const replanned = replanEach(batch);

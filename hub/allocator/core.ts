@@ -21,6 +21,7 @@ export { Workspace } from './workspace.js';
 export { allocateOrder, type PlanOptions } from './plan-order.js';
 export { allocateBatch, BATCH_EFFORT, type BatchOptions } from './batch.js';
 export { MinCostFlow } from './min-cost-flow.js';
+export { repairFill, type FillCheck } from './fill-repair.js';
 
 import type { Network } from './network.js';
 import type { OrderPlan } from './plan.js';

@@ -1,0 +1,430 @@
+/**
+ * Fill first, provably: after the rank-order pass, a max-flow check over lines × facilities and a
+ * repair, so that no unit stays unfilled that some assignment respecting capacity, stock (safety
+ * stock already off), eligibility, excluded facilities and the distance limit could fill.
+ *
+ * The flow network: source → demand (a line's units of one SKU) → stock node (facility, SKU)
+ * (available units) → facility node (capacity left) → sink. The batch's plans are a flow in it.
+ * For each line with units unfilled, in rank order, augmenting paths are searched (breadth first,
+ * in the residual graph) from its demand of the ordered SKU, then of each substitute in the item's
+ * order of preference when the line allows them. An augmenting path moves units of other lines
+ * from one facility to another (a line whose unit of a sold-out SKU is taken finds it elsewhere; a
+ * line at a facility whose capacity is spent ships from another), but never takes a unit of fill
+ * from any line: so no order is filled at a higher-ranked one's expense, and lines are served in
+ * rank order. When no augmenting path is left from any unfilled line, the fill is maximal: by
+ * max-flow/min-cut, no assignment fills more (a line without a path stays without one however the
+ * others are augmented, so one pass in rank order suffices).
+ *
+ * It costs nothing where every unit is filled, and little where a SKU is sold out network-wide (no
+ * stock node of it has units left, so no path can start: checked before any search).
+ */
+import { distanceKm } from '../../shared/geo.js';
+import type { BatchState } from './batch-state.js';
+import { setPlan } from './batch-state.js';
+import { refsOf, setRefs, type OrderPlan, type PickRefs } from './plan.js';
+import { candidate } from './reach.js';
+import { EARTH_RADIUS_KM } from './facility-index.js';
+
+const HALF_CIRCUMFERENCE_KM = Math.PI * EARTH_RADIUS_KM;
+
+/** What the check found: units unfilled before and after the repair, and the lines it moved. */
+export interface FillCheck {
+  unfilledBefore: number;
+  unfilledAfter: number;
+  /** units the repair filled (= before − after) */
+  repaired: number;
+  /** augmenting paths found, and lines whose units moved to another facility on the way */
+  paths: number;
+  moved: number;
+  /** substitute units given back for a unit of the ordered SKU */
+  swapped: number;
+  /** units a higher-ranked line took from a lower-ranked one (rank order: the initial pass's candidate lists had missed them) */
+  taken: number;
+  /** time the check and repair took */
+  ms: number;
+}
+
+interface Demand {
+  /** order (rank index) */
+  i: number;
+  line: number;
+  sku: number;
+  substitute: boolean;
+  /** units per facility index */
+  at: Map<number, number>;
+}
+
+type Where = 'demand' | 'stock' | 'facility';
+
+/**
+ * Repair the batch's fill (see the file comment); the plans that change are replaced through
+ * setPlan, their costs worked out afresh. Returns what it found.
+ */
+export function repairFill(b: BatchState): FillCheck {
+  const t0 = performance.now();
+  const check = fillRepair(b);
+  check.ms = performance.now() - t0;
+  return check;
+}
+
+function fillRepair(b: BatchState): FillCheck {
+  const { net, plans, ranked } = b;
+  const n = net.facilities.length;
+  let unfilledBefore = 0;
+  for (const p of plans) for (const u of p.unfilled) unfilledBefore += u.qty;
+  const check: FillCheck = { unfilledBefore, unfilledAfter: unfilledBefore, repaired: 0, paths: 0, moved: 0, swapped: 0, taken: 0, ms: 0 };
+  if (unfilledBefore === 0) return check;
+
+  // whether a SKU has units left anywhere: without, no path can start from a demand of it
+  const anyLeft = (sku: number): boolean => {
+    const row = net.rowAt(sku);
+    for (const fi of net.holdersOf(sku)) if (row[fi]! > 0) return true;
+    return false;
+  };
+  // the lines with units unfilled, in rank order, and the SKUs that could fill them: the ordered one first, then each substitute
+  interface Work {
+    i: number;
+    line: number;
+    qty: number;
+    sku: string;
+    skus: { sku: number; substitute: boolean; name: string }[];
+  }
+  const work: Work[] = [];
+  const addWork = (i: number, lineNo: number, qty: number, from: number) => {
+    if (!b.reaches[i]!.to) return;
+    for (let k = from; k < work.length; k++) {
+      const w = work[k]!;
+      if (w.i === i && w.line === lineNo) {
+        w.qty += qty;
+        return;
+      }
+    }
+    const line = ranked[i]!.lines.find((l) => l.line === lineNo)!;
+    const names = [line.sku, ...(line.allowSubstitutes ? b.substitutesOf(line.sku) : [])];
+    const skus = names.map((name, k) => ({ sku: net.skuId(name), substitute: k > 0, name })).filter((x) => x.sku >= 0);
+    if (skus.length === 0) return;
+    // at its rank: after every order ranked before it
+    let at = work.length;
+    while (at > from && work[at - 1]!.i > i) at--;
+    work.splice(at, 0, { i, line: lineNo, qty, sku: line.sku, skus });
+  };
+  for (let i = 0; i < plans.length; i++) for (const u of plans[i]!.unfilled) addWork(i, u.line, u.qty, 0);
+  if (work.length === 0) return check;
+  // lines with substitute units whose ordered SKU has units left somewhere
+  const substituteLines: { i: number; line: number; sku: number }[] = [];
+  for (let i = 0; i < plans.length; i++) {
+    const p = plans[i]!;
+    for (const x of p.picks) {
+      if (!x.substitute || substituteLines.some((e) => e.i === i && e.line === x.line)) continue;
+      const sku = net.skuId(ranked[i]!.lines.find((l) => l.line === x.line)!.sku);
+      if (sku >= 0 && anyLeft(sku)) substituteLines.push({ i, line: x.line, sku });
+    }
+  }
+
+  // the flow: one demand per (order, line, SKU, substitute or not), with its units per facility
+  const demands: Demand[] = [];
+  const ofOrder: number[][] = plans.map(() => []);
+  /** facility → demands with units there; (SKU × n + facility) → demands of that SKU there (stale entries allowed) */
+  const atFacility = new Map<number, number[]>();
+  const atStock = new Map<number, number[]>();
+  /** per SKU, the facilities the batch took it from */
+  const takenAt = new Map<number, Set<number>>();
+  /** index demand d's units at fi (call when it had none there: an entry may then be stale, or twice, never missing) */
+  const note = (d: number, fi: number) => {
+    const dm = demands[d]!;
+    let l = atFacility.get(fi);
+    if (!l) atFacility.set(fi, (l = []));
+    l.push(d);
+    const key = dm.sku * n + fi;
+    let s = atStock.get(key);
+    if (!s) atStock.set(key, (s = []));
+    s.push(d);
+    let t = takenAt.get(dm.sku);
+    if (!t) takenAt.set(dm.sku, (t = new Set()));
+    t.add(fi);
+  };
+  const demand = (i: number, line: number, sku: number, substitute: boolean): number => {
+    for (const d of ofOrder[i]!) {
+      const dm = demands[d]!;
+      if (dm.line === line && dm.sku === sku && dm.substitute === substitute) return d;
+    }
+    const d = demands.push({ i, line, sku, substitute, at: new Map() }) - 1;
+    ofOrder[i]!.push(d);
+    return d;
+  };
+  for (let i = 0; i < plans.length; i++) {
+    const p = plans[i]!;
+    const r = refsOf(p);
+    for (let k = 0; k < p.picks.length; k++) {
+      const x = p.picks[k]!;
+      const d = demand(i, x.line, r.skus[k]!, x.substitute);
+      const fi = r.fis[k]!;
+      const dm = demands[d]!;
+      const had = dm.at.get(fi) ?? 0;
+      dm.at.set(fi, had + x.qty);
+      if (had === 0) note(d, fi);
+    }
+  }
+
+  // per SKU, the facilities a demand of it may reach: those that hold it, and those the batch took it from
+  const reachable = new Map<number, number[]>();
+  const facilitiesOf = (sku: number): number[] => {
+    let l = reachable.get(sku);
+    if (!l) {
+      const set = new Set<number>(net.holdersOf(sku));
+      for (const fi of takenAt.get(sku) ?? []) set.add(fi);
+      reachable.set(sku, (l = [...set]));
+    }
+    return l;
+  };
+  // per order and facility: may it serve the order (eligibility, distance); per line, its excluded facilities
+  const mayServe = new Map<number, Int8Array>();
+  const serves = (d: number, fi: number): boolean => {
+    const dm = demands[d]!;
+    let m = mayServe.get(dm.i);
+    if (!m) mayServe.set(dm.i, (m = new Int8Array(n)));
+    if (m[fi] === 0) {
+      const reach = b.reaches[dm.i]!;
+      const s = b.strategies[dm.i]!;
+      let ok = reach.to !== null;
+      if (ok) {
+        b.ws.query(net, ranked[dm.i]!, s, reach.memo);
+        // no two points on the earth are farther apart than half its circumference
+        ok = b.ws.eligible(fi) && (s.maxDistanceKm >= HALF_CIRCUMFERENCE_KM || distanceKm(net.facilities[fi]!, reach.to!) <= s.maxDistanceKm);
+      }
+      m[fi] = ok ? 1 : -1;
+    }
+    if (m[fi] !== 1) return false;
+    const line = ranked[dm.i]!.lines.find((l) => l.line === dm.line);
+    return !line?.exclude?.includes(net.facilities[fi]!.id);
+  };
+  // breadth-first search for an augmenting path from demand d0; nodes are keyed: facility f → f,
+  // stock (sku, f) → n + sku·n + f, demand d → n + S·n + d; parents in a map. A node a search
+  // reached without finding a path can never reach the sink later (an augmenting path only adds
+  // arcs between nodes that reach it): such nodes are dead for the rest of the repair.
+  const S = net.skuCount;
+  const OFF_D = n + S * n;
+  const fKey = (fi: number) => fi;
+  const sKey = (sku: number, fi: number) => n + sku * n + fi;
+  const kind = (key: number): Where => (key >= OFF_D ? 'demand' : key < n ? 'facility' : 'stock');
+  const parent = new Map<number, number>();
+  const dead = new Set<number>();
+  const queue: number[] = [];
+  const touched = new Set<number>();
+  /**
+   * One unit more for demand d0 along an augmenting path to the sink; or, with `below` an order's
+   * rank index, one unit taken from a line of a lower-ranked order (after `below`) that holds what
+   * the path needs: the demand it was taken from, or -1 (the sink), or null when there is no path.
+   */
+  const augment = (d0: number, below = -1): number | null => {
+    const root = OFF_D + d0;
+    const steal = below >= 0;
+    if (!steal && dead.has(root)) return null;
+    parent.clear();
+    queue.length = 0;
+    parent.set(root, -1);
+    queue.push(root);
+    let end = -1;
+    for (let qi = 0; qi < queue.length && end < 0; qi++) {
+      const u = queue[qi]!;
+      const w = kind(u);
+      if (w === 'demand') {
+        const d = u - OFF_D;
+        const dm = demands[d]!;
+        for (const fi of facilitiesOf(dm.sku)) {
+          const v = sKey(dm.sku, fi);
+          if (parent.has(v) || (!steal && dead.has(v)) || !serves(d, fi)) continue;
+          parent.set(v, u);
+          queue.push(v);
+        }
+      } else if (w === 'stock') {
+        const rest = u - n;
+        const sku = Math.floor(rest / n);
+        const fi = rest - sku * n;
+        // free units here: on to the facility's capacity
+        if (net.rowAt(sku)[fi]! > 0 && !parent.has(fKey(fi)) && (steal || !dead.has(fKey(fi)))) {
+          parent.set(fKey(fi), u);
+          if (net.capacity[fi]! > 0) {
+            end = fKey(fi);
+            break;
+          }
+          queue.push(fKey(fi));
+        }
+        // or take a unit another line of this SKU has here; that line looks elsewhere
+        for (const d of atStock.get(sku * n + fi) ?? []) {
+          const v = OFF_D + d;
+          if (parent.has(v) || (!steal && dead.has(v)) || (demands[d]!.at.get(fi) ?? 0) <= 0) continue;
+          parent.set(v, u);
+          if (steal && demands[d]!.i > below) {
+            end = v;
+            break;
+          }
+          queue.push(v);
+        }
+        if (end >= 0) break;
+      } else {
+        // a facility whose capacity is spent: a line with units here (any SKU) ships them from elsewhere
+        const fi = u;
+        for (const d of atFacility.get(fi) ?? []) {
+          const dm = demands[d]!;
+          if ((dm.at.get(fi) ?? 0) <= 0) continue;
+          const v = sKey(dm.sku, fi);
+          if (parent.has(v) || (!steal && dead.has(v))) continue;
+          parent.set(v, u);
+          queue.push(v);
+        }
+      }
+    }
+    if (end < 0) {
+      if (!steal) for (const k of queue) dead.add(k);
+      return null;
+    }
+    // one unit along the path: demand → stock is a unit placed, stock → demand a unit taken away
+    let v = end;
+    for (let u = parent.get(v)!; u !== -1; v = u, u = parent.get(v)!) {
+      if (kind(u) === 'demand' && kind(v) === 'stock') {
+        const fi = (v - n) % n;
+        const dm = demands[u - OFF_D]!;
+        const had = dm.at.get(fi) ?? 0;
+        dm.at.set(fi, had + 1);
+        net.takeAt(fi, dm.sku, 1);
+        if (had === 0) note(u - OFF_D, fi);
+        touched.add(dm.i);
+      } else if (kind(u) === 'stock' && kind(v) === 'demand') {
+        const fi = (u - n) % n;
+        const dm = demands[v - OFF_D]!;
+        dm.at.set(fi, dm.at.get(fi)! - 1);
+        net.giveAt(fi, dm.sku, 1);
+        touched.add(dm.i);
+        check.moved++;
+      }
+    }
+    check.paths++;
+    if (kind(end) !== 'demand') return -1;
+    check.moved--; // the last line on the path gave its unit up, it did not move it
+    return end - OFF_D;
+  };
+
+  // lines filled with a substitute, in rank order: a unit of the ordered SKU for each substitute
+  // unit, where a path finds one (a substitute only for what the ordered SKU cannot fill); the
+  // substitute unit goes back, which can open paths the searches found none for: they start afresh
+  for (const sub of substituteLines) {
+    const primary = demand(sub.i, sub.line, sub.sku, false);
+    for (const d of ofOrder[sub.i]!.slice()) {
+      const dm = demands[d]!;
+      if (dm.line !== sub.line || !dm.substitute) continue;
+      for (const [fi, q] of dm.at) {
+        for (let k = 0; k < q && augment(primary) !== null; k++) {
+          dm.at.set(fi, dm.at.get(fi)! - 1);
+          net.giveAt(fi, dm.sku, 1);
+          touched.add(dm.i);
+          check.swapped++;
+          dead.clear();
+        }
+      }
+    }
+  }
+
+  // lines with units unfilled, in rank order: more units first (the ordered SKU, then each
+  // substitute), then units from lower-ranked orders (whose lines join the work, at their rank)
+  const subsAdded = new Map<number, string[]>();
+  const substituted = (t: Work, name: string, got: number) => {
+    let l = subsAdded.get(t.i);
+    if (!l) subsAdded.set(t.i, (l = []));
+    l.push(`line ${t.line}: ${got} × ${name} for ${t.sku}`);
+  };
+  for (let k = 0; k < work.length; k++) {
+    const t = work[k]!;
+    let left = t.qty;
+    for (const x of t.skus) {
+      if (left <= 0) break;
+      if (!anyLeft(x.sku)) continue;
+      const d = demand(t.i, t.line, x.sku, x.substitute);
+      let got = 0;
+      while (left > 0 && augment(d) !== null) {
+        left--;
+        got++;
+      }
+      if (got > 0 && x.substitute) substituted(t, x.name, got);
+    }
+    for (const x of t.skus) {
+      if (left <= 0) break;
+      const d = demand(t.i, t.line, x.sku, x.substitute);
+      let got = 0;
+      for (let from = left > 0 ? augment(d, t.i) : null; from !== null; from = left > 0 ? augment(d, t.i) : null) {
+        left--;
+        got++;
+        check.taken++;
+        if (from >= 0) {
+          const lost = demands[from]!;
+          addWork(lost.i, lost.line, 1, k + 1);
+        }
+      }
+      if (got > 0 && x.substitute) substituted(t, x.name, got);
+    }
+  }
+
+  // the plans of the orders whose units moved, rebuilt from their demands
+  const byOrder = new Map<number, number[]>();
+  for (let d = 0; d < demands.length; d++) {
+    const i = demands[d]!.i;
+    if (!touched.has(i)) continue;
+    let l = byOrder.get(i);
+    if (!l) byOrder.set(i, (l = []));
+    l.push(d);
+  }
+  for (const [i, ds] of byOrder) setPlan(b, i, rebuilt(b, i, ds.map((d) => demands[d]!), subsAdded.get(i) ?? []));
+  let after = 0;
+  for (const p of plans) for (const u of p.unfilled) after += u.qty;
+  check.unfilledAfter = after;
+  check.repaired = unfilledBefore - after;
+  return check;
+}
+
+/** Order i's plan with its units as the demands hold them (already taken from the network), cost afresh. */
+function rebuilt(b: BatchState, i: number, ds: Demand[], substitutions: string[]): OrderPlan {
+  const { net } = b;
+  const old = b.plans[i]!;
+  const order = b.ranked[i]!;
+  const s = b.strategies[i]!;
+  const to = b.reaches[i]!.to!;
+  const plan: OrderPlan = { order: old.order, picks: [], unfilled: [], cost: 0, shipments: 0, explanation: { ...old.explanation, substitutions: [...old.explanation.substitutions, ...substitutions] } };
+  const refs: PickRefs = { net, fis: [], skus: [] };
+  const skuName = new Map<number, string>();
+  for (const x of old.picks) skuName.set(net.skuId(x.sku), x.sku);
+  const nameOf = (id: number, line: number) => {
+    const known = skuName.get(id);
+    if (known) return known;
+    const l = order.lines.find((x) => x.line === line)!;
+    for (const alt of [l.sku, ...b.substitutesOf(l.sku)]) if (net.skuId(alt) === id) return alt;
+    return l.sku;
+  };
+  const got = new Map<number, number>();
+  for (const dm of ds)
+    for (const [fi, qty] of dm.at) {
+      if (qty <= 0) continue;
+      plan.picks.push({ line: dm.line, facility: net.facilities[fi]!.id, sku: nameOf(dm.sku, dm.line), qty, substitute: dm.substitute });
+      refs.fis.push(fi);
+      refs.skus.push(dm.sku);
+      got.set(dm.line, (got.get(dm.line) ?? 0) + qty);
+    }
+  for (const l of order.lines) {
+    const left = l.qty - (got.get(l.line) ?? 0);
+    if (left > 0) plan.unfilled.push({ line: l.line, qty: left });
+  }
+  const seen: number[] = [];
+  let cost = 0;
+  for (let k = 0; k < plan.picks.length; k++) {
+    const fi = refs.fis[k]!;
+    const c = candidate(net, order, s, to, fi);
+    if (!seen.includes(fi)) {
+      seen.push(fi);
+      cost += c.ship;
+    }
+    cost += plan.picks[k]!.qty * c.unit;
+  }
+  plan.cost = cost;
+  plan.shipments = seen.length;
+  setRefs(plan, refs);
+  return plan;
+}
