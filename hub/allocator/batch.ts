@@ -48,11 +48,21 @@ export interface BatchOptions {
    * fill-repair.ts. `onFillCheck` hears what it found.
    */
   fillRepair?: boolean;
+  /**
+   * Arcs of the flow network the fill check may examine, per order in the batch (default
+   * FILL_REPAIR_BUDGET): where capacity binds everywhere, a complete check can take seconds; past
+   * the budget it stops, keeps what it repaired, and says so (FillCheck.complete false).
+   */
+  fillRepairBudget?: number;
   onFillCheck?: (check: FillCheck) => void;
   /** Scratch to allocate with (a fresh one when absent); one allocation at a time per workspace. */
   workspace?: Workspace;
 }
 
+
+/** Arcs per order the fill check may examine (BatchOptions.fillRepairBudget), beyond a floor for small batches. */
+export const FILL_REPAIR_BUDGET = 2_000;
+const FILL_REPAIR_MIN_ARCS = 200_000;
 
 /** Allocate orders in rank order, then improve the batch. Returns plans in rank order. */
 export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {
@@ -78,7 +88,7 @@ export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor
   }
   const batch: BatchState = { ws, net, start: start ?? net, ranked, strategies, reaches, plans, substitutesOf, ideal: null, ordersAt: null, ordersAtSku: null, dirty: null };
   if (opts.fillRepair !== false) {
-    const check = repairFill(batch);
+    const check = repairFill(batch, FILL_REPAIR_MIN_ARCS + (opts.fillRepairBudget ?? FILL_REPAIR_BUDGET) * ranked.length);
     opts.onFillCheck?.(check);
   }
   if (start) {

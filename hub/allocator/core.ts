@@ -19,7 +19,7 @@ export { Network, type Prices } from './network.js';
 export { release, retake, type Pick, type CandidateNote, type OrderPlan, type Candidate } from './plan.js';
 export { Workspace } from './workspace.js';
 export { allocateOrder, type PlanOptions } from './plan-order.js';
-export { allocateBatch, BATCH_EFFORT, type BatchOptions } from './batch.js';
+export { allocateBatch, BATCH_EFFORT, FILL_REPAIR_BUDGET, type BatchOptions } from './batch.js';
 export { MinCostFlow } from './min-cost-flow.js';
 export { repairFill, type FillCheck } from './fill-repair.js';
 

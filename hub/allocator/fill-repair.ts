@@ -40,6 +40,13 @@ export interface FillCheck {
   swapped: number;
   /** units a higher-ranked line took from a lower-ranked one (rank order: the initial pass's candidate lists had missed them) */
   taken: number;
+  /** arcs of the flow network the searches examined */
+  arcs: number;
+  /**
+   * Whether the check ran to the end: then the fill is proved maximal (no augmenting path left).
+   * False when the work budget (BatchOptions.fillRepairBudget) ran out first.
+   */
+  complete: boolean;
   /** time the check and repair took */
   ms: number;
 }
@@ -60,19 +67,19 @@ type Where = 'demand' | 'stock' | 'facility';
  * Repair the batch's fill (see the file comment); the plans that change are replaced through
  * setPlan, their costs worked out afresh. Returns what it found.
  */
-export function repairFill(b: BatchState): FillCheck {
+export function repairFill(b: BatchState, budget = Infinity): FillCheck {
   const t0 = performance.now();
-  const check = fillRepair(b);
+  const check = fillRepair(b, budget);
   check.ms = performance.now() - t0;
   return check;
 }
 
-function fillRepair(b: BatchState): FillCheck {
+function fillRepair(b: BatchState, budget: number): FillCheck {
   const { net, plans, ranked } = b;
   const n = net.facilities.length;
   let unfilledBefore = 0;
   for (const p of plans) for (const u of p.unfilled) unfilledBefore += u.qty;
-  const check: FillCheck = { unfilledBefore, unfilledAfter: unfilledBefore, repaired: 0, paths: 0, moved: 0, swapped: 0, taken: 0, ms: 0 };
+  const check: FillCheck = { unfilledBefore, unfilledAfter: unfilledBefore, repaired: 0, paths: 0, moved: 0, swapped: 0, taken: 0, arcs: 0, complete: true, ms: 0 };
   if (unfilledBefore === 0) return check;
 
   // whether a SKU has units left anywhere: without, no path can start from a demand of it
@@ -199,32 +206,56 @@ function fillRepair(b: BatchState): FillCheck {
     return !line?.exclude?.includes(net.facilities[fi]!.id);
   };
   // breadth-first search for an augmenting path from demand d0; nodes are keyed: facility f → f,
-  // stock (sku, f) → n + sku·n + f, demand d → n + S·n + d; parents in a map. A node a search
-  // reached without finding a path can never reach the sink later (an augmenting path only adds
-  // arcs between nodes that reach it): such nodes are dead for the rest of the repair.
+  // stock (sku, f) → n + sku·n + f, demand d → n + S·n + d. A node a search reached without
+  // finding a path can never reach the sink later (an augmenting path only adds arcs between nodes
+  // that reach it): such nodes are dead for the rest of the repair.
   const S = net.skuCount;
   const OFF_D = n + S * n;
-  const fKey = (fi: number) => fi;
-  const sKey = (sku: number, fi: number) => n + sku * n + fi;
   const kind = (key: number): Where => (key >= OFF_D ? 'demand' : key < n ? 'facility' : 'stock');
-  const parent = new Map<number, number>();
-  const dead = new Set<number>();
+  let parent = new Int32Array(OFF_D + demands.length + 64);
+  let seen = new Uint32Array(parent.length);
+  let dead = new Uint8Array(parent.length);
+  let gen = 0;
+  const fit = () => {
+    if (OFF_D + demands.length <= parent.length) return;
+    const size = OFF_D + 2 * demands.length;
+    const p2 = new Int32Array(size);
+    p2.set(parent);
+    parent = p2;
+    const s2 = new Uint32Array(size);
+    s2.set(seen);
+    seen = s2;
+    const d2 = new Uint8Array(size);
+    d2.set(dead);
+    dead = d2;
+  };
   const queue: number[] = [];
   const touched = new Set<number>();
   /**
    * One unit more for demand d0 along an augmenting path to the sink; or, with `below` an order's
-   * rank index, one unit taken from a line of a lower-ranked order (after `below`) that holds what
-   * the path needs: the demand it was taken from, or -1 (the sink), or null when there is no path.
+   * rank index, along a path that ends by taking one unit from a line of a lower-ranked order
+   * (after `below`): its stock, or its capacity. Returns the demand the unit was taken from, or -1
+   * (the sink), or null when there is no path. Arcs examined count against the budget.
    */
   const augment = (d0: number, below = -1): number | null => {
+    fit();
     const root = OFF_D + d0;
     const steal = below >= 0;
-    if (!steal && dead.has(root)) return null;
-    parent.clear();
+    if (!steal && dead[root]) return null;
+    if (check.arcs >= budget) {
+      check.complete = false;
+      return null;
+    }
+    if (++gen === 0xffffffff) {
+      seen.fill(0);
+      gen = 1;
+    }
     queue.length = 0;
-    parent.set(root, -1);
+    parent[root] = -1;
+    seen[root] = gen;
     queue.push(root);
     let end = -1;
+    let arcs = 0;
     for (let qi = 0; qi < queue.length && end < 0; qi++) {
       const u = queue[qi]!;
       const w = kind(u);
@@ -232,9 +263,11 @@ function fillRepair(b: BatchState): FillCheck {
         const d = u - OFF_D;
         const dm = demands[d]!;
         for (const fi of facilitiesOf(dm.sku)) {
-          const v = sKey(dm.sku, fi);
-          if (parent.has(v) || (!steal && dead.has(v)) || !serves(d, fi)) continue;
-          parent.set(v, u);
+          arcs++;
+          const v = n + dm.sku * n + fi;
+          if (seen[v] === gen || (!steal && dead[v]) || !serves(d, fi)) continue;
+          seen[v] = gen;
+          parent[v] = u;
           queue.push(v);
         }
       } else if (w === 'stock') {
@@ -242,19 +275,22 @@ function fillRepair(b: BatchState): FillCheck {
         const sku = Math.floor(rest / n);
         const fi = rest - sku * n;
         // free units here: on to the facility's capacity
-        if (net.rowAt(sku)[fi]! > 0 && !parent.has(fKey(fi)) && (steal || !dead.has(fKey(fi)))) {
-          parent.set(fKey(fi), u);
-          if (net.capacity[fi]! > 0) {
-            end = fKey(fi);
+        if (net.rowAt(sku)[fi]! > 0 && seen[fi] !== gen && (steal || !dead[fi])) {
+          seen[fi] = gen;
+          parent[fi] = u;
+          if (!steal && net.capacity[fi]! > 0) {
+            end = fi;
             break;
           }
-          queue.push(fKey(fi));
+          queue.push(fi);
         }
         // or take a unit another line of this SKU has here; that line looks elsewhere
         for (const d of atStock.get(sku * n + fi) ?? []) {
+          arcs++;
           const v = OFF_D + d;
-          if (parent.has(v) || (!steal && dead.has(v)) || (demands[d]!.at.get(fi) ?? 0) <= 0) continue;
-          parent.set(v, u);
+          if (seen[v] === gen || (!steal && dead[v]) || (demands[d]!.at.get(fi) ?? 0) <= 0) continue;
+          seen[v] = gen;
+          parent[v] = u;
           if (steal && demands[d]!.i > below) {
             end = v;
             break;
@@ -266,22 +302,35 @@ function fillRepair(b: BatchState): FillCheck {
         // a facility whose capacity is spent: a line with units here (any SKU) ships them from elsewhere
         const fi = u;
         for (const d of atFacility.get(fi) ?? []) {
+          arcs++;
           const dm = demands[d]!;
           if ((dm.at.get(fi) ?? 0) <= 0) continue;
-          const v = sKey(dm.sku, fi);
-          if (parent.has(v) || (!steal && dead.has(v))) continue;
-          parent.set(v, u);
+          if (steal && dm.i > below && seen[OFF_D + d] !== gen) {
+            // a lower-ranked line's unit here gives way, freeing capacity
+            const v = OFF_D + d;
+            const sv = n + dm.sku * n + fi;
+            seen[v] = seen[sv] = gen;
+            parent[sv] = u;
+            parent[v] = sv;
+            end = v;
+            break;
+          }
+          const v = n + dm.sku * n + fi;
+          if (seen[v] === gen || (!steal && dead[v])) continue;
+          seen[v] = gen;
+          parent[v] = u;
           queue.push(v);
         }
       }
     }
+    check.arcs += arcs;
     if (end < 0) {
-      if (!steal) for (const k of queue) dead.add(k);
+      if (!steal) for (const k of queue) dead[k] = 1;
       return null;
     }
     // one unit along the path: demand → stock is a unit placed, stock → demand a unit taken away
     let v = end;
-    for (let u = parent.get(v)!; u !== -1; v = u, u = parent.get(v)!) {
+    for (let u = parent[v]!; u !== -1; v = u, u = parent[v]!) {
       if (kind(u) === 'demand' && kind(v) === 'stock') {
         const fi = (v - n) % n;
         const dm = demands[u - OFF_D]!;
@@ -305,9 +354,52 @@ function fillRepair(b: BatchState): FillCheck {
     return end - OFF_D;
   };
 
-  // lines filled with a substitute, in rank order: a unit of the ordered SKU for each substitute
-  // unit, where a path finds one (a substitute only for what the ordered SKU cannot fill); the
-  // substitute unit goes back, which can open paths the searches found none for: they start afresh
+  // lines with units unfilled, in rank order: more units first (the ordered SKU, then each
+  // substitute), then units from lower-ranked orders (whose lines join the work, at their rank)
+  const subsAdded = new Map<number, string[]>();
+  const substituted = (t: Work, name: string, got: number) => {
+    let l = subsAdded.get(t.i);
+    if (!l) subsAdded.set(t.i, (l = []));
+    l.push(`line ${t.line}: ${got} × ${name} for ${t.sku}`);
+  };
+  const serveWork = () => {
+    for (let k = 0; k < work.length; k++) {
+      const t = work[k]!;
+      for (const x of t.skus) {
+        if (t.qty <= 0) break;
+        if (!anyLeft(x.sku)) continue;
+        const d = demand(t.i, t.line, x.sku, x.substitute);
+        let got = 0;
+        while (t.qty > 0 && augment(d) !== null) {
+          t.qty--;
+          got++;
+        }
+        if (got > 0 && x.substitute) substituted(t, x.name, got);
+      }
+      for (const x of t.skus) {
+        if (t.qty <= 0) break;
+        const d = demand(t.i, t.line, x.sku, x.substitute);
+        let got = 0;
+        for (let from = augment(d, t.i); from !== null; from = t.qty > 0 ? augment(d, t.i) : null) {
+          t.qty--;
+          got++;
+          check.taken++;
+          if (from >= 0) {
+            const lost = demands[from]!;
+            addWork(lost.i, lost.line, 1, k + 1);
+          }
+        }
+        if (got > 0 && x.substitute) substituted(t, x.name, got);
+      }
+    }
+  };
+  serveWork();
+
+  // then lines filled with a substitute, in rank order: a unit of the ordered SKU for each
+  // substitute unit where a path finds one (a substitute only for what the ordered SKU cannot
+  // fill). The substitute units go back, which can open paths for the lines still short: those
+  // searches run once more, afresh
+  let swapped = 0;
   for (const sub of substituteLines) {
     const primary = demand(sub.i, sub.line, sub.sku, false);
     for (const d of ofOrder[sub.i]!.slice()) {
@@ -318,50 +410,15 @@ function fillRepair(b: BatchState): FillCheck {
           dm.at.set(fi, dm.at.get(fi)! - 1);
           net.giveAt(fi, dm.sku, 1);
           touched.add(dm.i);
-          check.swapped++;
-          dead.clear();
+          swapped++;
         }
       }
     }
   }
-
-  // lines with units unfilled, in rank order: more units first (the ordered SKU, then each
-  // substitute), then units from lower-ranked orders (whose lines join the work, at their rank)
-  const subsAdded = new Map<number, string[]>();
-  const substituted = (t: Work, name: string, got: number) => {
-    let l = subsAdded.get(t.i);
-    if (!l) subsAdded.set(t.i, (l = []));
-    l.push(`line ${t.line}: ${got} × ${name} for ${t.sku}`);
-  };
-  for (let k = 0; k < work.length; k++) {
-    const t = work[k]!;
-    let left = t.qty;
-    for (const x of t.skus) {
-      if (left <= 0) break;
-      if (!anyLeft(x.sku)) continue;
-      const d = demand(t.i, t.line, x.sku, x.substitute);
-      let got = 0;
-      while (left > 0 && augment(d) !== null) {
-        left--;
-        got++;
-      }
-      if (got > 0 && x.substitute) substituted(t, x.name, got);
-    }
-    for (const x of t.skus) {
-      if (left <= 0) break;
-      const d = demand(t.i, t.line, x.sku, x.substitute);
-      let got = 0;
-      for (let from = left > 0 ? augment(d, t.i) : null; from !== null; from = left > 0 ? augment(d, t.i) : null) {
-        left--;
-        got++;
-        check.taken++;
-        if (from >= 0) {
-          const lost = demands[from]!;
-          addWork(lost.i, lost.line, 1, k + 1);
-        }
-      }
-      if (got > 0 && x.substitute) substituted(t, x.name, got);
-    }
+  check.swapped = swapped;
+  if (swapped > 0 && work.some((t) => t.qty > 0)) {
+    dead.fill(0);
+    serveWork();
   }
 
   // the plans of the orders whose units moved, rebuilt from their demands
