@@ -61,8 +61,8 @@ export interface BatchOptions {
 
 
 /** Arcs per order the fill check may examine (BatchOptions.fillRepairBudget), beyond a floor for small batches. */
-export const FILL_REPAIR_BUDGET = 2_000;
-const FILL_REPAIR_MIN_ARCS = 200_000;
+export const FILL_REPAIR_BUDGET = 1_000;
+const FILL_REPAIR_MIN_ARCS = 2_000_000;
 
 /** Allocate orders in rank order, then improve the batch. Returns plans in rank order. */
 export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {

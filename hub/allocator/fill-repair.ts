@@ -26,6 +26,12 @@ import { candidate } from './reach.js';
 import { EARTH_RADIUS_KM } from './facility-index.js';
 
 const HALF_CIRCUMFERENCE_KM = Math.PI * EARTH_RADIUS_KM;
+/**
+ * Facilities per line in the flow network: the nearest that may serve it and hold its SKU (with
+ * those it already has units at). The bench's optimum (scripts/bench/highs.ts) lets a line use its
+ * 25 nearest facilities and the 5 nearest holders of its SKU: a subset of these for each SKU.
+ */
+export const REPAIR_ARCS = 32;
 
 /** What the check found: units unfilled before and after the repair, and the lines it moved. */
 export interface FillCheck {
@@ -205,6 +211,20 @@ function fillRepair(b: BatchState, budget: number): FillCheck {
     const line = ranked[dm.i]!.lines.find((l) => l.line === dm.line);
     return !line?.exclude?.includes(net.facilities[fi]!.id);
   };
+  // per demand, the facilities it may take units from: the REPAIR_ARCS nearest that may serve it
+  // and hold (or held) its SKU, and those it has units at
+  const arcLists: (number[] | undefined)[] = [];
+  const arcsOf = (d: number): number[] => {
+    let l = arcLists[d];
+    if (l) return l;
+    const dm = demands[d]!;
+    const near = net.searchAmong(b.reaches[dm.i]!.to!, [facilitiesOf(dm.sku)], REPAIR_ARCS, b.strategies[dm.i]!.maxDistanceKm, (fi) => serves(d, fi));
+    l = near.ids.slice();
+    for (const fi of dm.at.keys()) if (!l.includes(fi)) l.push(fi);
+    arcLists[d] = l;
+    return l;
+  };
+
   // breadth-first search for an augmenting path from demand d0; nodes are keyed: facility f → f,
   // stock (sku, f) → n + sku·n + f, demand d → n + S·n + d. A node a search reached without
   // finding a path can never reach the sink later (an augmenting path only adds arcs between nodes
@@ -262,10 +282,10 @@ function fillRepair(b: BatchState, budget: number): FillCheck {
       if (w === 'demand') {
         const d = u - OFF_D;
         const dm = demands[d]!;
-        for (const fi of facilitiesOf(dm.sku)) {
+        for (const fi of arcsOf(d)) {
           arcs++;
           const v = n + dm.sku * n + fi;
-          if (seen[v] === gen || (!steal && dead[v]) || !serves(d, fi)) continue;
+          if (seen[v] === gen || (!steal && dead[v])) continue;
           seen[v] = gen;
           parent[v] = u;
           queue.push(v);
