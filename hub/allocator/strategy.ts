@@ -1,7 +1,7 @@
 /**
  * Sourcing strategies: pluggable decisions over plain data, in the manner of Vendure's
  * StockLocationStrategy. A strategy says which facilities may serve an order (hard limits) and what
- * a shipment and a unit cost there; the optimiser in core.ts does the rest. Configured per channel
+ * a shipment and a unit cost there; the allocator (core.ts and the modules it re-exports) does the rest. Configured per channel
  * or delivery method.
  */
 import type { Costs } from '../../shared/instance.js';
@@ -45,7 +45,7 @@ export interface SourcingStrategy {
   /** How many eligible facilities, nearest first, the optimiser considers. */
   readonly maxCandidates: number;
   /** How many of the nearest DCs are candidates as well, however many stores are nearer (default 0). */
-  readonly maxHubCandidates?: number;
+  readonly maxDcCandidates?: number;
   readonly maxDistanceKm: number;
   /** Null when the facility may ship this order, else the reason it may not. */
   eligible(f: SourcingFacility, order: SourcingOrder): string | null;
@@ -60,11 +60,11 @@ export interface SourcingStrategy {
 }
 
 /** The default: DESIGN.md's cost, `perShipment + perKm·km` per shipment plus handling per unit. */
-export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxHubCandidates?: number; maxDistanceKm?: number; name?: string } = {}): SourcingStrategy {
+export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxDcCandidates?: number; maxDistanceKm?: number; name?: string } = {}): SourcingStrategy {
   return {
     name: opts.name ?? 'cost',
     maxCandidates: opts.maxCandidates ?? 16,
-    maxHubCandidates: opts.maxHubCandidates ?? 3,
+    maxDcCandidates: opts.maxDcCandidates ?? 3,
     maxDistanceKm: opts.maxDistanceKm ?? 25_000,
     eligible(f, order) {
       if (f.enabled === false) return 'facility disabled';

@@ -30,7 +30,7 @@ import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
 import { saveResult } from './common.js';
 import type { AllocationResult, Instance } from '../../shared/instance.js';
-import { BATCH_EFFORT, allocateBatch, allocateOrder, type BatchOptions } from '../../hub/allocator/core.js';
+import { BATCH_EFFORT, allocateBatch, allocateOrder, type BatchOptions, type FillCheck } from '../../hub/allocator/core.js';
 import { costStrategy, compareRank } from '../../hub/allocator/strategy.js';
 import { networkOf, ordersOf, substitutesOf, resultOf, nearestFacilityGreedy } from '../../hub/allocator/instance.js';
 import { generateInstance, instanceStats, type InstanceSpec } from './instances.js';
@@ -60,13 +60,18 @@ interface Plan {
   runs: number;
 }
 
+/** Capacity binding hard: DCs ship 55% of the day's units, stores hold and ship half as much (instances.ts). */
+const BINDING = { dcCapacityShare: 0.55, storeScale: 0.5 };
 const FULL: Plan[] = [
   { name: '1,000 orders × 100 facilities', spec: { orders: 1000, facilities: 100, skus: 300, seed: 42 }, method: 'mip', timeLimitSec: 80, sameFillMethod: 'mip', sameFillTimeLimitSec: 240, runs: 9 },
-  { name: '5,000 orders × 1,000 facilities', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 900, runs: 7 },
+  { name: '5,000 orders × 1,000 facilities', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 600, runs: 7 },
+  { name: '1,000 orders × 100 facilities, capacity binding', spec: { orders: 1000, facilities: 100, skus: 300, seed: 42, binding: BINDING }, method: 'mip', timeLimitSec: 80, sameFillMethod: 'mip', sameFillTimeLimitSec: 240, runs: 7 },
+  { name: '5,000 orders × 1,000 facilities, capacity binding', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42, binding: BINDING }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 600, runs: 5 },
 ];
 const QUICK: Plan[] = [
   { name: '100 orders × 15 facilities', spec: { orders: 100, facilities: 15, skus: 60, seed: 42 }, method: 'mip', timeLimitSec: 4, sameFillMethod: 'mip', sameFillTimeLimitSec: 4, runs: 3 },
   { name: '300 orders × 40 facilities', spec: { orders: 300, facilities: 40, skus: 80, seed: 42 }, method: 'lp', timeLimitSec: 20, sameFillMethod: 'lp', sameFillTimeLimitSec: 20, runs: 3 },
+  { name: '200 orders × 30 facilities, capacity binding', spec: { orders: 200, facilities: 30, skus: 60, seed: 42, binding: BINDING }, method: 'mip', timeLimitSec: 6, sameFillMethod: 'mip', sameFillTimeLimitSec: 6, runs: 3 },
 ];
 const MIP_REL_GAP = 2e-3;
 /** The own-fill model is smaller: solved closer, so that its bound is tight enough to judge a 2% target by. */
@@ -91,6 +96,8 @@ export interface MethodFigures {
   value: number;
   /** value / the optimum's value (or its lower bound) */
   ratio: number;
+  /** the fill check of the last run (fill-repair.ts): units unfilled before and after its repair, whether it ran to the end */
+  fillCheck: FillCheck | null;
 }
 
 export interface OptimumFigures {
@@ -155,7 +162,7 @@ function substitutedOf(inst: Instance, r: AllocationResult): number {
   return n;
 }
 
-function figuresOf(inst: Instance, method: string, r: AllocationResult, speed: { ordersPerSec: number; best: number; perCpuSec: number; runs: number } | null): Omit<MethodFigures, 'ratio'> {
+function figuresOf(inst: Instance, method: string, r: AllocationResult, speed: { ordersPerSec: number; best: number; perCpuSec: number; runs: number; fillCheck?: FillCheck | null } | null): Omit<MethodFigures, 'ratio'> {
   const substituted = substitutedOf(inst, r);
   const t = r.totals;
   return {
@@ -170,6 +177,7 @@ function figuresOf(inst: Instance, method: string, r: AllocationResult, speed: {
     substituted,
     unfilled: t.unitsUnfilled,
     value: t.cost + DEFAULT_PENALTY * t.unitsUnfilled + DEFAULT_SUBSTITUTE_PENALTY * substituted,
+    fillCheck: speed?.fillCheck ?? null,
   };
 }
 
@@ -194,18 +202,19 @@ function optimumFigures(o: OptimumResult): OptimumFigures {
 }
 
 /** Run allocateBatch `runs` times (after a warm-up) on fresh networks; the median rate and the last result. */
-function timeBatch(inst: Instance, options: BatchOptions, runs: number, tick: () => void): { ordersPerSec: number; best: number; perCpuSec: number; runs: number; result: AllocationResult } {
+function timeBatch(inst: Instance, options: BatchOptions, runs: number, tick: () => void): { ordersPerSec: number; best: number; perCpuSec: number; runs: number; result: AllocationResult; fillCheck: FillCheck | null } {
   const strategy = costStrategy(inst.costs);
   const subs = substitutesOf(inst);
   const rates: number[] = [];
   const cpuRates: number[] = [];
   let result: AllocationResult | null = null;
+  let fillCheck: FillCheck | null = null;
   for (let i = 0; i <= runs; i++) {
     const net = networkOf(inst);
     const orders = ordersOf(inst);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const plans = allocateBatch(net, orders, () => strategy, subs, options);
+    const plans = allocateBatch(net, orders, () => strategy, subs, { ...options, onFillCheck: (c) => (fillCheck = c) });
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(c0);
     if (i > 0) {
@@ -215,7 +224,7 @@ function timeBatch(inst: Instance, options: BatchOptions, runs: number, tick: ()
     result = resultOf(inst, plans);
     tick();
   }
-  return { ordersPerSec: median(rates), best: Math.max(...rates), perCpuSec: median(cpuRates), runs, result: result! };
+  return { ordersPerSec: median(rates), best: Math.max(...rates), perCpuSec: median(cpuRates), runs, result: result!, fillCheck };
 }
 
 /** Per-order latency of the single-order path: allocateOrder in rank order, each timed. */
@@ -376,12 +385,13 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
       };
     });
 
-    const big = instances.find((i) => i.spec.facilities >= 1000) ?? instances[instances.length - 1]!;
+    const big = instances.find((i) => i.spec.facilities >= 1000 && !i.spec.binding) ?? instances[instances.length - 1]!;
     const targets = [
-      { name: '≥ 20,000 orders/s at 1,000 facilities, batch path', met: big.batch.ordersPerSec! >= 20_000, detail: `${fmt(big.batch.ordersPerSec!, 0)} orders/s (${big.name})` },
+      { name: '≥ 4,000 orders/s at 1,000 facilities, batch path at full effort', met: big.batch.ordersPerSec! >= 4_000, detail: `${fmt(big.batch.ordersPerSec!, 0)} orders/s (${big.name})` },
       { name: '≥ 20,000 orders/s at 1,000 facilities, single-order path', met: big.single.ordersPerSec! >= 20_000, detail: `${fmt(big.single.ordersPerSec!, 0)} orders/s (${big.name})` },
       // cost against the cheapest sourcing of the same fill: the full model's optimum breaks the priority and substitute rules (highs.ts)
-      ...instances.map((i) => ({ name: `batch cost within 2% of the optimum, ${i.name}`, met: i.sameFill.ratio <= 1.02, detail: `at its own fill ${fmt(i.sameFill.ratio, 4)} vs ${boundName(i.sameFill.optimum)}; value (fill penalised) ${fmt(i.batch.ratio, 4)} vs ${boundName(i.optimum)}, a model without the priority and substitute rules` })),
+      ...instances.map((i) => ({ name: `batch cost within 1% of the bound at its own fill, ${i.name}`, met: i.sameFill.ratio <= 1.01, detail: `at its own fill ${fmt(i.sameFill.ratio, 4)} vs ${boundName(i.sameFill.optimum)}; value (fill penalised) ${fmt(i.batch.ratio, 4)} vs ${boundName(i.optimum)}, a model without the priority and substitute rules` })),
+      ...instances.map((i) => ({ name: `no unit left unfilled that a feasible assignment in rank order could fill (the fill check ran to the end), ${i.name}`, met: [i.batch, i.light, i.single].every((m) => m.fillCheck?.complete !== false), detail: fillDetail(i) })),
       ...instances.map((i) => ({ name: `single-order path closes ≥ 30% of the greedy's gap, ${i.name}`, met: i.gapClosed >= 0.3, detail: `${fmt(100 * i.gapClosed, 1)}%` })),
     ];
     const seconds = (performance.now() - started) / 1000;
@@ -406,6 +416,15 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
 function fmt(x: number, digits = 2): string {
   if (!Number.isFinite(x)) return String(x);
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function fillDetail(i: InstanceFigures): string {
+  const c = (m: MethodFigures) => {
+    const f = m.fillCheck;
+    if (!f) return `${m.method.split(' (')[0]}: no check`;
+    return `${m.method.split(' (')[0]}: ${fmt(f.unfilledBefore, 0)} → ${fmt(f.unfilledAfter, 0)} unfilled, ${f.complete ? 'complete' : 'stopped at its budget'}, ${fmt(f.ms, 1)} ms`;
+  };
+  return `${[i.batch, i.light, i.single].map(c).join('; ')}; the optimum leaves ${fmt(i.optimum.unfilled, i.optimum.method === 'LP' ? 1 : 0)} unfilled (a model without the rank and substitute rules)`;
 }
 
 function boundName(o: OptimumFigures): string {
@@ -437,7 +456,7 @@ const HEAD = ['method', 'orders/s', 'cost', 'shipments', 'filled', 'subst.', 'un
 
 function describe(i: InstanceFigures): string {
   const s = i.stats;
-  return `${i.name} (${s.dcs} DCs, ${s.stores} stores; ${s.skus} SKUs, ${fmt(s.positions, 0)} stock positions; ${fmt(s.lines, 0)} lines, ${fmt(s.units, 0)} units, ${s.pickup} pickup orders; seed ${i.spec.seed})`;
+  return `${i.name} (${s.dcs} DCs, ${s.stores} stores; ${s.skus} SKUs, ${fmt(s.positions, 0)} stock positions; ${fmt(s.lines, 0)} lines, ${fmt(s.units, 0)} units, ${s.pickup} pickup orders; seed ${i.spec.seed}${i.spec.binding ? `; capacity binding: DCs ship ${fmt(100 * i.spec.binding.dcCapacityShare, 0)}% of the day's expected units, store stock and capacity × ${i.spec.binding.storeScale}` : ''})`;
 }
 
 function notesOf(i: InstanceFigures): string[] {
@@ -447,6 +466,7 @@ function notesOf(i: InstanceFigures): string[] {
     `optimum: ${optimumLine(o)}`,
     `batch path at its own fill: cost ${fmt(sf.cost)} vs ${fmt(sf.optimum.value)} (${boundName(sf.optimum)}, ${fmt(sf.optimum.seconds, 1)} s): ratio ${fmt(sf.ratio, 4)}`,
     `single-order path closes ${fmt(100 * i.gapClosed, 1)}% of the gap between the greedy and the optimum`,
+    `unfilled units: batch path ${fmt(i.batch.unfilled, 0)}, light ${fmt(i.light.unfilled, 0)}, single-order path ${fmt(i.single.unfilled, 0)}, greedy ${fmt(i.greedy.unfilled, 0)}; the optimum ${fmt(i.optimum.unfilled, i.optimum.method === 'LP' ? 1 : 0)}. Fill check (max-flow over lines × facilities, then repair) — ${fillDetail(i)}`,
     `orders/s of the fastest run: batch path ${fmt(i.batch.bestOrdersPerSec ?? NaN, 0)}, light ${fmt(i.light.bestOrdersPerSec ?? NaN, 0)}, single-order path ${fmt(i.single.bestOrdersPerSec ?? NaN, 0)} (of ${i.batch.runs} runs each); per CPU-second (median): ${fmt(i.batch.ordersPerCpuSec ?? NaN, 0)}, ${fmt(i.light.ordersPerCpuSec ?? NaN, 0)} and ${fmt(i.single.ordersPerCpuSec ?? NaN, 0)}`,
     `single-order path latency per order: p50 ${fmt(i.latencyUs.p50, 1)} µs, p90 ${fmt(i.latencyUs.p90, 1)} µs, p99 ${fmt(i.latencyUs.p99, 1)} µs, max ${fmt(i.latencyUs.max, 0)} µs; network build ${fmt(i.networkBuildMs, 1)} ms (not timed)`,
   ];

@@ -23,6 +23,13 @@ export interface InstanceSpec {
   facilities: number;
   skus: number;
   seed: number;
+  /**
+   * Capacity binds hard: the DCs together ship this share of the day's expected units (0.5–0.6;
+   * default 0.7, where the rest must come from stores anyway), and stores hold and ship less (stock
+   * and capacity scaled by `storeScale`, default 1). The random draws are the same, so an instance
+   * differs from its unbound twin only in these figures.
+   */
+  binding?: { dcCapacityShare: number; storeScale: number };
 }
 
 
@@ -82,6 +89,7 @@ export function generateInstance(spec: InstanceSpec): Instance {
   const metroCum = cumulative(METROS.map((m) => m[3]));
   const nDc = Math.max(2, Math.min(DC_SITES.length, Math.round(spec.facilities * 0.02) + 3));
   const nStore = Math.max(1, spec.facilities - nDc);
+  const storeScale = spec.binding?.storeScale ?? 1;
 
   // demand: lines per order 1–4, quantity mostly 1
   const lineCum = cumulative([50, 25, 15, 10]);
@@ -94,14 +102,14 @@ export function generateInstance(spec: InstanceSpec): Instance {
   for (let i = 0; i < nDc; i++) {
     const [lat, lon] = DC_SITES[i]!;
     // DCs together can ship ~70% of the day's demand: the rest must come from stores
-    const capacity = Math.round(((expectedUnits * 0.7) / nDc) * (0.7 + 0.6 * r()));
+    const capacity = Math.round(((expectedUnits * (spec.binding?.dcCapacityShare ?? 0.7)) / nDc) * (0.7 + 0.6 * r()));
     facilities.push({ id: `DC${String(i + 1).padStart(2, '0')}`, type: 'dc', lat, lon, capacity, priority: 0, shipFromStore: true, pickup: false });
   }
   for (let i = 0; i < nStore; i++) {
     const m = METROS[weighted(r, metroCum)]!;
     const lat = r2(m[1] + gauss(r) * 0.25);
     const lon = r2(m[2] + gauss(r) * 0.3);
-    const capacity = Math.max(4, Math.round(((expectedUnits * 0.9) / nStore) * (0.4 + 1.2 * r())));
+    const capacity = Math.max(spec.binding ? 2 : 4, Math.round(((expectedUnits * 0.9 * storeScale) / nStore) * (0.4 + 1.2 * r())));
     facilities.push({
       id: `S${String(i + 1).padStart(4, '0')}`,
       type: 'store',
@@ -155,7 +163,7 @@ export function generateInstance(spec: InstanceSpec): Instance {
     for (let s = nDc; s < facilities.length; s++) {
       if (r() >= storeProb) continue;
       // store stock is lumpy: a few units, sometimes none above safety stock
-      const mean = perStore + 0.6;
+      const mean = (perStore + 0.6) * storeScale;
       const onHand = Math.max(0, Math.round(mean * (0.3 + 1.4 * r())));
       const safetyStock = onHand > 0 && r() < 0.5 ? Math.min(onHand, 1 + Math.floor(r() * 2)) : 0;
       if (onHand > 0) inventory.push({ facility: facilities[s]!.id, sku, onHand, safetyStock });

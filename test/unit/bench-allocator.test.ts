@@ -22,7 +22,7 @@ describe('dom bench allocator --quick', () => {
     const printed: string[] = [];
     try {
       const r = await run({ quick: true, record: file, progress: false, print: (s) => printed.push(s) });
-      expect(r.instances).toHaveLength(2);
+      expect(r.instances).toHaveLength(3);
       for (const i of r.instances) {
         for (const m of [i.batch, i.light, i.single]) {
           finite(m.ordersPerSec);
@@ -38,9 +38,16 @@ describe('dom bench allocator --quick', () => {
         for (const k of ['p50', 'p90', 'p99', 'max'] as const) finite(i.latencyUs[k]);
         finite(i.gapClosed);
         finite(i.sameFill.ratio);
+        // the fill check ran on every path, and reports what it repaired
+        for (const m of [i.batch, i.light, i.single]) {
+          expect(m.fillCheck).not.toBeNull();
+          expect(m.fillCheck!.unfilledAfter).toBe(m.unfilled);
+          expect(m.fillCheck!.unfilledBefore).toBeGreaterThanOrEqual(m.fillCheck!.unfilledAfter);
+        }
         expect(i.sameFill.ratio).toBeGreaterThanOrEqual(1 - 1e-6);
       }
-      expect(r.instances.map((i) => i.optimum.method)).toEqual(['MIP', 'LP']);
+      expect(r.instances.map((i) => i.optimum.method)).toEqual(['MIP', 'LP', 'MIP']);
+      expect(r.targets.some((t) => t.name.startsWith('no unit left unfilled'))).toBe(true);
       expect(r.targets.length).toBeGreaterThan(0);
       finite(r.machine.cores);
       expect(r.commit).not.toBe('');
@@ -54,6 +61,8 @@ describe('dom bench allocator --quick', () => {
       expect(md).toContain(r.commit);
       expect(md).toContain(`| batch path (${BATCH_EFFORT.priceRounds} price + ${BATCH_EFFORT.improveRounds} improvement rounds) |`);
       expect(md).toContain('| light batch path (improveRounds 1) |');
+      expect(md).toContain('capacity binding');
+      expect(md).toContain('unfilled units: batch path');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

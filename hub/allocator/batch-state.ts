@@ -1,0 +1,66 @@
+/**
+ * The state a batch's improvement passes share (batch.ts, ejection.ts, stock-moves.ts): the orders
+ * in rank order with their plans, the network before the batch, and indexes of which orders hold
+ * units where. Every change of an order's plan goes through `setPlan`, which keeps the indexes.
+ */
+import type { Network } from './network.js';
+import { refsOf, type OrderPlan } from './plan.js';
+import { planOrder } from './plan-order.js';
+import type { OrderReach } from './reach.js';
+import type { SourcingOrder, SourcingStrategy } from './strategy.js';
+import type { Workspace } from './workspace.js';
+
+export interface BatchState {
+  ws: Workspace;
+  net: Network;
+  /** the network before the batch: what each order would get alone */
+  start: Network;
+  ranked: SourcingOrder[];
+  strategies: SourcingStrategy[];
+  reaches: OrderReach[];
+  plans: OrderPlan[];
+  substitutesOf: (sku: string) => readonly string[];
+  /** each order's plan against the untouched network, and its fill-first score */
+  ideal: { plan: OrderPlan; score: number }[] | null;
+  /** facility index → orders with picks there */
+  ordersAt: Set<number>[] | null;
+  /** (SKU id × facilities + facility) → orders with that SKU there */
+  ordersAtSku: Map<number, Set<number>> | null;
+  /** SKU ids whose users' plans changed since the last stock moves (null: all) */
+  dirty: Set<number> | null;
+}
+
+/** Plan order i afresh against the network as it stands (and commit it). */
+export function replan(b: BatchState, i: number): OrderPlan {
+  return planOrder(b.ws, b.net, b.ranked[i]!, b.strategies[i]!, b.substitutesOf, b.reaches[i]!);
+}
+
+/** Add (on) or remove order i's picks in the indexes. */
+export function indexPlan(b: BatchState, i: number, on: boolean): void {
+  const refs = refsOf(b.plans[i]!);
+  const n = b.net.facilities.length;
+  for (let k = 0; k < refs.fis.length; k++) {
+    const fi = refs.fis[k]!;
+    const key = refs.skus[k]! * n + fi;
+    let set = b.ordersAtSku!.get(key);
+    if (on) {
+      b.ordersAt![fi]!.add(i);
+      if (!set) b.ordersAtSku!.set(key, (set = new Set()));
+      set.add(i);
+    } else {
+      b.ordersAt![fi]!.delete(i);
+      set?.delete(i);
+    }
+  }
+}
+
+/** Make p order i's plan (its units already taken), keeping the indexes and the dirty SKUs. */
+export function setPlan(b: BatchState, i: number, p: OrderPlan): void {
+  if (b.dirty) {
+    for (const id of refsOf(b.plans[i]!).skus) b.dirty.add(id);
+    for (const id of refsOf(p).skus) b.dirty.add(id);
+  }
+  if (b.ordersAt) indexPlan(b, i, false);
+  b.plans[i] = p;
+  if (b.ordersAt) indexPlan(b, i, true);
+}

@@ -1,0 +1,127 @@
+/**
+ * The batch path: orders served in rank order (no priority inversion: a lower-ranked order only
+ * sees what higher-ranked ones left), then price rounds that steer that pass (price-rounds.ts),
+ * then the fill check and repair (fill-repair.ts: no unit left unfilled that a feasible assignment
+ * could fill), then improvement rounds that never take a unit of fill from any order: ejection moves
+ * (ejection.ts), re-planning each order against what the others hold, and stock moves
+ * (stock-moves.ts).
+ */
+import { replan, setPlan, type BatchState } from './batch-state.js';
+import { eject } from './ejection.js';
+import type { Network } from './network.js';
+import { explainPlan } from './explain.js';
+import { repairFill, type FillCheck } from './fill-repair.js';
+import { filledOf, keepsFill, release, retake, type OrderPlan } from './plan.js';
+import { planOrder } from './plan-order.js';
+import { priceRounds } from './price-rounds.js';
+import { reachOf } from './reach.js';
+import { reassign } from './stock-moves.js';
+import { compareRank, type SourcingOrder, type SourcingStrategy } from './strategy.js';
+import { Workspace } from './workspace.js';
+
+/** The batch path's effort: what the live allocator and `dom allocate` run (docs/BENCHMARKS.md measures it). */
+export const BATCH_EFFORT = { priceRounds: 4, improveRounds: 5 } as const;
+
+export interface BatchOptions {
+  /**
+   * Improvement rounds after the rank-order pass (default BATCH_EFFORT's; 0 is the single-order
+   * path): each moves the orders in the way of orders that cost far more than they would alone,
+   * re-plans each order against what the others hold, then reassigns the units of each SKU some
+   * facility ran out of among the lines that hold them (stock moves). No order's fill ever drops.
+   * Rounds stop early when one changes nothing.
+   */
+  improveRounds?: number;
+  /**
+   * Price rounds before the improvement rounds (default BATCH_EFFORT's when improveRounds is not
+   * given, else 0): shadow prices on capacity and stock, from the demand each order would make alone
+   * at the current prices (a subgradient step on the Lagrangian dual), then a rank-order pass at
+   * those prices; the cheapest pass is kept (see priceRounds for how fill weighs).
+   */
+  priceRounds?: number;
+  /** Step of the price rounds, in cost per unit at 100% over-demand (default 1). */
+  priceStep?: number;
+  /** Stock moves in the improvement rounds (default true): see `reassign`. */
+  stockMoves?: boolean;
+  explain?: boolean;
+  /**
+   * The max-flow check and repair of fill after the rank-order pass (default true): see
+   * fill-repair.ts. `onFillCheck` hears what it found.
+   */
+  fillRepair?: boolean;
+  /**
+   * Arcs of the flow network the fill check may examine, per order in the batch (default
+   * FILL_REPAIR_BUDGET): where capacity binds everywhere, a complete check can take seconds; past
+   * the budget it stops, keeps what it repaired, and says so (FillCheck.complete false).
+   */
+  fillRepairBudget?: number;
+  onFillCheck?: (check: FillCheck) => void;
+  /** Scratch to allocate with (a fresh one when absent); one allocation at a time per workspace. */
+  workspace?: Workspace;
+}
+
+
+/** Arcs per order the fill check may examine (BatchOptions.fillRepairBudget), beyond a floor for small batches. */
+export const FILL_REPAIR_BUDGET = 1_000;
+const FILL_REPAIR_MIN_ARCS = 2_000_000;
+
+/** Allocate orders in rank order, then improve the batch. Returns plans in rank order. */
+export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {
+  const ws = opts.workspace ?? new Workspace();
+  const ranked = [...orders].sort(compareRank);
+  const strategies = ranked.map((o) => strategyFor(o));
+  const rounds = opts.improveRounds ?? BATCH_EFFORT.improveRounds;
+  const pRounds = opts.priceRounds ?? (opts.improveRounds === undefined ? BATCH_EFFORT.priceRounds : 0);
+  const start = rounds > 0 || pRounds > 0 ? net.clone() : null;
+  const reaches = ranked.map((o, i) => reachOf(ws, net, o, strategies[i]!));
+  let plans = ranked.map((o, i) => planOrder(ws, net, o, strategies[i]!, substitutesOf, reaches[i]!));
+  if (start && pRounds > 0) {
+    const prices = priceRounds(ws, start, ranked, strategies, reaches, plans, substitutesOf, pRounds, opts.priceStep ?? 1);
+    if (prices) {
+      for (const p of plans) release(net, p);
+      net.prices = prices;
+      try {
+        plans = ranked.map((o, i) => planOrder(ws, net, o, strategies[i]!, substitutesOf, reaches[i]!));
+      } finally {
+        net.prices = null;
+      }
+    }
+  }
+  const batch: BatchState = { ws, net, start: start ?? net, ranked, strategies, reaches, plans, substitutesOf, ideal: null, ordersAt: null, ordersAtSku: null, dirty: null };
+  if (opts.fillRepair !== false) {
+    const check = repairFill(batch, FILL_REPAIR_MIN_ARCS + (opts.fillRepairBudget ?? FILL_REPAIR_BUDGET) * ranked.length);
+    opts.onFillCheck?.(check);
+  }
+  if (start) {
+    for (let r = 0; r < rounds; r++) {
+      const moved = eject(batch);
+      const replanned = replanEach(batch);
+      const swapped = opts.stockMoves === false ? false : reassign(batch);
+      if (!moved && !replanned && !swapped) break;
+    }
+  }
+  if (opts.explain) {
+    for (let i = 0; i < ranked.length; i++) explainPlan(ws, net, ranked[i]!, strategies[i]!, plans[i]!);
+  }
+  return plans;
+}
+
+/** Re-plan each order against what the others hold; keep the new plan when it fills more or costs less. */
+function replanEach(b: BatchState): boolean {
+  let improved = false;
+  for (let i = 0; i < b.ranked.length; i++) {
+    const old = b.plans[i]!;
+    if (old.picks.length === 0) continue;
+    release(b.net, old);
+    const alt = replan(b, i);
+    const oldFilled = filledOf(old);
+    const altFilled = filledOf(alt);
+    if (keepsFill(alt, old) && (altFilled > oldFilled || alt.cost < old.cost - 1e-9)) {
+      setPlan(b, i, alt);
+      improved = true;
+    } else {
+      release(b.net, alt);
+      retake(b.net, old);
+    }
+  }
+  return improved;
+}
