@@ -304,7 +304,20 @@ export class Allocator {
     const t0 = performance.now();
     if (effort.improveRounds !== undefined) this.stats.lightBatches++;
     const { orders: store, couch, index, items, facilities } = this.ctx;
-    const docs = await store.getForBatch(orderIds);
+    const read = await store.getForBatch(orderIds);
+    // An order whose next attempt is decided already (its outbox written) but not finished: a try
+    // that failed after step 1 (CouchDB died, its answer lost), or another instance's last batch
+    // before a lease handover. That decision stands: finish it, and this batch leaves the order to
+    // the next one. (Deciding again would not always meet its id: with the units the stored DOs
+    // hold, the new plan can find nothing, and the stored decision would never be finished.) An
+    // order this instance has just inserted has no such decision.
+    const check = read.docs.filter((o) => !read.fresh.has(o.id));
+    const pending = check.length ? await this.decidedBefore(check) : [];
+    if (pending.length) {
+      for (const a of pending) for (const d of a.dos) index.applyDoState(newDoState(d));
+      await this.complete(pending);
+    }
+    const docs = pending.length ? read.docs.filter((o) => !pending.some((a) => a.orderId === o.id)) : read.docs;
     const states = await store.statesOf(docs);
     const sourcing: SourcingOrder[] = [];
     const handovers: { order: OrderDoc; transfers: Allocation[] }[] = [];
@@ -448,6 +461,8 @@ export class Allocator {
     for (const r of reserved.values()) this.ctx.reservations.settle(r.id);
     const tOutbox = performance.now();
     return async () => {
+      // the orders whose stored decision was finished above: the next batch sees what is left
+      for (const a of pending) this.submit(a.orderId);
       // 2. the DOs, 3. the orders and the alloc documents marked done
       const tFinish = performance.now();
       await this.complete(allocs, docs);
@@ -538,6 +553,16 @@ export class Allocator {
       break; // one handover per attempt; a second transfer gets the next attempt
     }
     return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { handover: transfers.map((t) => t.doId) }, unfilled: [], done: false, createdAt };
+  }
+
+  /** The stored, unfinished decisions of these orders' next attempts. */
+  private async decidedBefore(orders: OrderDoc[]): Promise<AllocDoc[]> {
+    const res = await this.ctx.couch.db<AllocDoc>('dom').fetch({ keys: orders.map((o) => ids.alloc(o.id, o.attempts + 1)) });
+    const attempts = new Map(orders.map((o) => [o.id, o.attempts]));
+    return res.rows.flatMap((r) => {
+      const a = 'doc' in r ? (r.doc as AllocDoc | null | undefined) : undefined;
+      return a && !applied(a, attempts.get(a.orderId)) ? [a] : [];
+    });
   }
 
   /**

@@ -36,21 +36,23 @@ export class OrderStore {
 
   /**
    * `getMany` for the allocator's batch: an order this instance has just inserted and not written
-   * since comes from memory (its first batch usually follows within the batch window), the rest
-   * from CouchDB. A copy that another instance changed meanwhile fails the batch's write with a
+   * since comes from memory (its first batch usually follows within the batch window; `fresh`
+   * names those), the rest from CouchDB. A copy that another instance changed meanwhile fails the batch's write with a
    * conflict, and that order is then updated from its latest copy.
    */
-  async getForBatch(orderIds: string[]): Promise<OrderDoc[]> {
+  async getForBatch(orderIds: string[]): Promise<{ docs: OrderDoc[]; fresh: Set<string> }> {
     const out: OrderDoc[] = [];
     const rest: string[] = [];
+    const fresh = new Set<string>();
     for (const id of orderIds) {
       const d = this.inserted.get(id);
       if (d) {
         this.inserted.delete(id);
+        fresh.add(id);
         out.push(structuredClone(d));
       } else rest.push(id);
     }
-    return [...out, ...(await this.getMany(rest))];
+    return { docs: [...out, ...(await this.getMany(rest))], fresh };
   }
 
   /** Orders inserted by this instance, as stored, until their first batch reads them or they are written again. */

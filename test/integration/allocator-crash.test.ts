@@ -144,6 +144,39 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     }
   }, 150_000);
 
+  it('finishes a decision whose DOs went out when its order update failed, though the units it holds leave nothing to decide again', async () => {
+    const hub = await testHub(undefined, { batchWindowMs: 50 });
+    const orders = hub.ctx.orders;
+    const updateMany = orders.updateMany.bind(orders);
+    let failed = 0;
+    // CouchDB gone between step 2 (the DO states and DOs written) and step 3 (the order), once
+    orders.updateMany = ((ids: string[], ...rest: never[]) => {
+      if (ids.includes('R-10') && failed++ === 0) return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      return (updateMany as (...a: unknown[]) => Promise<unknown>)(ids, ...rest);
+    }) as typeof orders.updateMany;
+    try {
+      await registerFacility(hub.url, { id: 'S1', capacity: 100 });
+      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      // exactly the order's units: once its DOs hold them, a new decision finds none
+      await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'A', onHand: 2 }] });
+      const o = { id: 'R-10', channel: 'web', delivery: 'ship', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 2 }] };
+      expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
+      // the retried batch (1 s later) finishes the stored decision instead of backordering the order
+      const order = await waitFor('R-10 released by its first decision', async () => {
+        const r = await api(hub.url, 'GET', '/api/v1/orders/R-10');
+        return r.body.status === 'released' ? r.body : r.body.status === 'backordered' ? { backordered: true } : null;
+      }, 30_000);
+      expect(failed).toBeGreaterThan(0);
+      expect(order.backordered).toBeUndefined();
+      expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId: 'R-10.1.S1', doStatus: 'released' }]);
+      expect((await hub.ctx.couch.db<any>('dom').get('order:R-10')).attempts).toBe(1);
+      expect((await hub.ctx.couch.db<any>('node_s1').get('do:R-10.1.S1')).orderId).toBe('R-10');
+    } finally {
+      orders.updateMany = updateMany;
+      await hub.stop();
+    }
+  }, 60_000);
+
   it('finishes, without a restart, an allocation stored by a batch whose CouchDB died after step 1 (the retry finds it)', async () => {
     const hub = await testHub(undefined, { batchWindowMs: 50 });
     try {
