@@ -57,10 +57,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const backend = opts.backend ?? 'embedded';
   const want: FaultCounts = {
     ...(quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2 }),
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1, powerLoss: backend === 'embedded' ? 2 : 1 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2, powerLoss: 4 }),
     ...opts.faults,
   } as FaultCounts;
+  // power cuts need LazyFS (root, /dev/fuse, fuse3): where it cannot mount, the fault is skipped
+  const { lazyFsUnavailable } = await import('./lazyfs.js');
+  const powerLossSkipped = want.powerLoss > 0 ? lazyFsUnavailable() : null;
+  if (powerLossSkipped) want.powerLoss = 0;
   const r = rng(seed);
   const base = mkdtempSync(join(tmpdir(), 'dom-chaos-'));
   const cluster = new Cluster(base, PLANNER, ASSOCIATE, say);
@@ -106,6 +110,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       backendLabel = `a 3-node Apache CouchDB ${version} cluster (n=3, q=2) behind a TCP balancer at ${many.base}; its nodes killed one at a time`;
       say(`CouchDB ${version} cluster up behind ${many.base}`);
     }
+    // the targets of power cuts on LazyFS: the embedded hub's data folder, and a few nodes' (below)
+    if (want.powerLoss > 0 && backend === 'embedded') cluster.hubOnLazyFs();
+    if (powerLossSkipped) say(`power-loss fault skipped: LazyFS cannot run here (${powerLossSkipped})`);
     await cluster.startHub();
     const nSkus = quick ? 8 : 24;
     const tightSkus = Array.from({ length: nSkus / 2 }, (_, i) => `T-${i + 1}`);
@@ -138,8 +145,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const itemRes = await http(cluster.hubUrl, 'POST', '/api/v1/items', items, PLANNER);
     if (itemRes.status !== 201) throw new Error(`items: ${itemRes.status} ${JSON.stringify(itemRes.body)}`);
     const diskNode = specs[specs.length - 1]!.id;
-    for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined);
-    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}`);
+    // power cuts at the first DC (in a long run) and the first stores, never the node with the small disk
+    const lazyNodes = new Set(want.powerLoss > 0 ? [...(quick ? [] : [specs[0]!.id]), ...specs.filter((x) => x.type === 'store' && x.id !== diskNode).slice(0, quick ? 1 : 2).map((x) => x.id)] : []);
+    for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined, lazyNodes.has(spec.id));
+    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}${lazyNodes.size ? `; on LazyFS: ${[...lazyNodes].join(', ')}${cluster.hubLazy ? ', hub' : ''}` : ''}`);
     await mapLimit(cluster.nodes, 4, (n) => cluster.startNode(n));
     say('node processes up');
     for (const spec of specs) {
@@ -274,6 +283,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       phasesMs: phases,
       quiesced,
       faultsPlanned: want,
+      ...(powerLossSkipped ? { powerLossSkipped } : {}),
+      powerLossTargets: [...lazyNodes, ...(cluster.hubLazy ? ['hub'] : [])],
       faults: faults.counts,
       faultLog: faults.log,
       proxy,

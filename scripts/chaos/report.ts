@@ -17,6 +17,10 @@ export interface Report {
   /** Did the system come to rest (nothing pending, nothing moving) after the faults stopped? */
   quiesced: boolean;
   faultsPlanned: FaultCounts;
+  /** Why the power-loss fault was skipped (LazyFS cannot mount here), if it was */
+  powerLossSkipped?: string;
+  /** The processes whose data folders were on LazyFS ('hub', facility ids) */
+  powerLossTargets?: string[];
   faults: FaultCounts;
   faultLog: FaultLogEntry[];
   proxy: { connections: number; refusedOrDropped: number; resets: number; mbUp: number; mbDown: number };
@@ -63,8 +67,11 @@ export function formatMarkdown(r: Report): string {
     diskFull: `full disk at one node (${r.diskMode === 'tmpfs' ? 'a real tmpfs filled up: ENOSPC from the kernel' : 'simulated ENOSPC'})`,
     couchKill: 'CouchDB kill -9 and restart on the same data',
     poisonDoc: 'poison document in a node\'s database (the gateway must refuse it, the rest going on)',
+    powerLoss: r.powerLossSkipped
+      ? `power loss (skipped: LazyFS cannot run here, ${r.powerLossSkipped})`
+      : `power loss: kill -9 and every byte never fsynced dropped (LazyFS; targets ${r.powerLossTargets?.join(', ') || 'none'}), restart on what the disk holds`,
   };
-  for (const k of Object.keys(names) as (keyof FaultCounts)[]) lines.push(`| ${names[k]} | ${r.faultsPlanned[k]} | ${f[k]} |`);
+  for (const k of Object.keys(names) as (keyof FaultCounts)[]) lines.push(`| ${names[k]} | ${r.faultsPlanned[k] ?? 0} | ${f[k] ?? 0} |`);
   lines.push('');
   const w = r.workload;
   lines.push(`Workload: ${w.ordersAccepted} orders accepted (${w.orderAttempts} POSTs, the retries included), ${w.cancelsRequested} cancellations, ${w.associateSteps} associate steps (${w.stepsRefused} refused as out of order), ${w.sales} walk-in sales, ${w.receipts} receipts, ${w.adjustments} cycle counts, ${w.replenishmentRuns} replenishment runs, ${w.purchaseOrders} purchase orders. Calls whose answer was lost to a fault: ${Object.entries(w.unknownOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; refused while the disk was full: ${w.refusedWhileDiskFull}${w.refusedWhileCouchDown !== undefined ? `; answered 503 while CouchDB was down: ${w.refusedWhileCouchDown}` : ''}. The proxies carried ${r.proxy.connections} connections, ${r.proxy.mbUp.toFixed(1)} MB up and ${r.proxy.mbDown.toFixed(1)} MB down (while a link was cut its port was closed: connections were refused by the kernel). Processes started again: hub ${r.restarts.hub}, nodes ${r.restarts.nodes}${r.restarts.couch ? `, CouchDB ${r.restarts.couch}` : ''}.`);
@@ -93,6 +100,7 @@ export function formatMarkdown(r: Report): string {
 export function formatConsole(r: Report): string {
   const rows = [
     ['faults injected', Object.entries(r.faults).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ...(r.powerLossSkipped ? [['power loss', `skipped: LazyFS cannot run here (${r.powerLossSkipped})`]] : []),
     ['orders accepted', String(r.workload.ordersAccepted)],
     ['quiesced', r.quiesced ? 'yes' : 'NO'],
     ...r.invariants.map((i) => [i.name, `${i.checked} checked, ${i.violations} violations`]),
