@@ -119,6 +119,43 @@ describe('regressions: the bugs the chaos harness found', () => {
     }
   });
 
+  it('reads "backordered", not "received", when the roll-up after recording the backorder was lost once', async () => {
+    // the quick chaos run under CPU load: "stored status received, its DOs say backordered". The
+    // backorder is recorded, then the status rolled up in a second write; when that second write
+    // is lost (the hub killed between the two, or its request failing), the retried batch finds
+    // the backorder recorded already and must still roll the status up
+    const hub = await testHub(undefined, { batchWindowMs: 50 });
+    const node = await testNode(hub.url, 'Z2', await registerFacility(hub.url, { id: 'Z2', capacity: 100 }));
+    const orders = hub.ctx.orders;
+    const refresh = orders.refresh.bind(orders);
+    let lost = 0;
+    orders.refresh = async (id: string) => {
+      const stored = id === 'ZERO-2' ? await hub.ctx.couch.db<any>('dom').get('order:ZERO-2') : null;
+      if (stored?.backorderedAt && lost === 0) {
+        lost++;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      return refresh(id);
+    };
+    try {
+      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
+      await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'Z2', positions: [{ sku: 'A', onHand: 3 }] });
+      await api(hub.url, 'POST', '/api/v1/orders', { id: 'ZERO-2', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 2 }] });
+      const doId = doOf(await until(hub, 'ZERO-2', (o) => o.status === 'released', 'released'));
+      await waitFor('the DO at the node', () => node.store.dos.has(doId));
+      await node.store.step(doId, 'pick', { lines: [{ line: 1, qty: 0, reason: 'not on the shelf' }] });
+      await waitFor('the backorder recorded and its roll-up lost', async () => lost === 1 && !!(await hub.ctx.couch.db<any>('dom').get('order:ZERO-2')).backorderedAt);
+      // the batch is retried (1 s later); stock elsewhere is still none: the status must follow
+      const o = await until(hub, 'ZERO-2', (x) => x.status === 'backordered', 'backordered');
+      expect(o.lines[0].unallocated).toBe(2);
+      expect((await hub.ctx.couch.db<any>('dom').get('order:ZERO-2')).status).toBe('backordered');
+    } finally {
+      orders.refresh = refresh;
+      await node.stop();
+      await hub.stop();
+    }
+  });
+
   it('reads "backordered", with why, once every facility tried for a line came up short', async () => {
     // one try a line, so that one short pick uses them up
     const giveupDir = tempDir('giveup');
