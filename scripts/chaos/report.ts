@@ -2,6 +2,7 @@
 import type { FaultCounts, FaultLogEntry } from './faults.js';
 import type { InvariantResult } from './invariants.js';
 import type { DiskMode } from './disk.js';
+import { soakMarkdown, type SoakResult } from './soak.js';
 
 export interface Report {
   seed: number;
@@ -49,10 +50,13 @@ export interface Report {
   };
   invariants: InvariantResult[];
   violations: number;
+  /** The soak's samples and verdict (dom chaos --soak) */
+  soak?: SoakResult;
 }
 
-export function formatMarkdown(r: Report): string {
+export function formatMarkdown(r: Report, chart?: string): string {
   const lines: string[] = [];
+  if (r.soak) lines.push(soakMarkdown(r.soak, chart), '');
   const f = r.faults;
   lines.push(`Backend: ${r.backend}. Seed ${r.seed}, ${r.nodes} nodes, ${r.orders} orders${r.quick ? ' (quick)' : ''}; started ${r.startedAt}, ran ${(r.durationMs / 1000).toFixed(0)} s (setup ${(r.phasesMs.setup / 1000).toFixed(0)} s, workload under faults ${(r.phasesMs.workload / 1000).toFixed(0)} s, drain ${(r.phasesMs.drain / 1000).toFixed(0)} s, checks ${(r.phasesMs.verify / 1000).toFixed(0)} s). Quiesced: ${r.quiesced ? 'yes' : '**no**'}.`);
   lines.push('');
@@ -105,6 +109,7 @@ export function formatConsole(r: Report): string {
     ['quiesced', r.quiesced ? 'yes' : 'NO'],
     ...r.invariants.map((i) => [i.name, `${i.checked} checked, ${i.violations} violations`]),
     ['violations', String(r.violations)],
+    ...(r.soak ? [['soak', `stalls ${r.soak.stalls.length}, RSS growth hub ${r.soak.growth.hubRss} % CouchDB ${r.soak.growth.couchRss ?? 'n/a'} % nodes ${r.soak.growth.nodesRss} %, fds hub ${r.soak.growth.hubFds} % nodes ${r.soak.growth.nodesFds} %: ${r.soak.pass.all ? 'PASS' : 'FAIL'}`]] : []),
   ];
   const w = Math.max(...rows.map((x) => x[0]!.length));
   return rows.map(([k, v]) => `${k!.padEnd(w)}  ${v}`).join('\n');

@@ -93,6 +93,8 @@ export interface WorkloadOptions {
   associatePauseMs: [number, number];
   /** Milliseconds between replenishment runs. */
   replenishEveryMs: number;
+  /** Orders at a steady rate (the soak), instead of as fast as the hub takes them. */
+  ordersPerSecond?: number;
 }
 
 const CARRIERS = ['UPS', 'FedEx', 'USPS', 'DHL'];
@@ -130,6 +132,14 @@ export class Workload {
     private readonly orders: OrderInput[],
   ) {}
 
+  get walkSkus(): string[] {
+    return this.opts.walkSkus;
+  }
+
+  get seed(): number {
+    return this.opts.seed;
+  }
+
   get progress(): number {
     return this.tracker.acceptedOrders.size / Math.max(1, this.orders.length);
   }
@@ -138,7 +148,10 @@ export class Workload {
     return this.tracker.acceptedOrders.size >= this.orders.length;
   }
 
+  private startedAt = Date.now();
+
   start(): void {
+    this.startedAt = Date.now();
     for (let i = 0; i < this.opts.orderConcurrency; i++) this.running.push(this.orderActor());
     for (const [i, n] of this.cluster.nodes.entries()) this.running.push(this.associateActor(n, this.r.fork(100 + i)));
     this.running.push(this.plannerActor(this.r.fork(7)));
@@ -194,6 +207,12 @@ export class Workload {
     while (!this.stopped) {
       const i = this.nextOrder++;
       if (i >= this.orders.length) return;
+      if (this.opts.ordersPerSecond) {
+        // the soak: order i is due at its slot, whatever the hub's speed
+        const due = this.startedAt + (i * 1000) / this.opts.ordersPerSecond;
+        while (!this.stopped && Date.now() < due) await sleep(Math.min(500, due - Date.now()));
+        if (this.stopped) return;
+      }
       await this.placeOrder(this.orders[i]!);
     }
   }
