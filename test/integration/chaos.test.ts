@@ -4,7 +4,7 @@
  * injected and no invariant was violated; then one focused test for each bug the harness found.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +37,22 @@ describe('chaos: faults injected while a seeded workload runs, then the invarian
     expect(report.invariants.filter((i) => i.violations).flatMap((i) => i.examples.map((e) => `${i.name}: ${e}`))).toEqual([]);
     expect(report.violations).toBe(0);
   }, 180_000);
+});
+
+describe('dom chaos --soak: its arguments', () => {
+  const dom = (...args: string[]) => spawnSync(process.execPath, ['scripts/dom.js', 'chaos', ...args], { encoding: 'utf8', timeout: 60_000 });
+  it('refuses a duration it cannot read, one under a minute, a cluster and a bad rate, before starting anything', () => {
+    for (const [args, says] of [
+      [['--soak', '30x'], '--soak not a duration: "30x"'],
+      [['--soak', '20s'], '--soak must be at least 1m'],
+      [['--soak', '30m', '--backend', 'cluster'], 'not the cluster'],
+      [['--soak', '30m', '--rate', '0'], '--rate must be a number of orders a second'],
+    ] as const) {
+      const r = dom(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(says);
+    }
+  });
 });
 
 describe('regressions: the bugs the chaos harness found', () => {
