@@ -11,7 +11,7 @@
  * Pass: no stall over 60 s, resident memory grown < 10 % from 5 minutes in to the end (hub, CouchDB,
  * the nodes never restarted), open descriptors flat (within 10 % or 20), 0 invariant violations.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { http, sleep } from './util.js';
@@ -19,7 +19,8 @@ import { http, sleep } from './util.js';
 export interface SoakSample {
   /** seconds since the workload started */
   t: number;
-  hub: { rssMb: number | null; fds: number | null };
+  /** the hub's descriptors also by kind: sockets, and files (the embedded server's LevelDB tables and logs) */
+  hub: { rssMb: number | null; fds: number | null; sockets?: number; files?: number };
   couch: { rssMb: number | null; fds: number | null } | null;
   /** the nodes up at the sample: mean and max RSS, total fds; and the same for the nodes never restarted */
   nodes: { up: number; rssMeanMb: number; rssMaxMb: number; fds: number; steadyRssMeanMb: number; steadyFds: number };
@@ -51,12 +52,28 @@ export interface SoakResult {
 
 const STALL_S = 60;
 
-function procStat(pid: number | null | undefined): { rssMb: number | null; fds: number | null } {
+function procStat(pid: number | null | undefined, kinds = false): { rssMb: number | null; fds: number | null; sockets?: number; files?: number } {
   if (!pid) return { rssMb: null, fds: null };
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    const fds = readdirSync(`/proc/${pid}/fd`).length;
-    return { rssMb: m ? Math.round(Number(m[1]) / 102.4) / 10 : null, fds };
+    const names = readdirSync(`/proc/${pid}/fd`);
+    const out: { rssMb: number | null; fds: number | null; sockets?: number; files?: number } = { rssMb: m ? Math.round(Number(m[1]) / 102.4) / 10 : null, fds: names.length };
+    if (kinds) {
+      // what the descriptors are: sockets (HTTP, the nodes' sync requests) or files (LevelDB's tables and logs)
+      let sockets = 0;
+      let files = 0;
+      for (const n of names) {
+        try {
+          const target = readlinkSync(`/proc/${pid}/fd/${n}`);
+          if (target.startsWith('socket:')) sockets++;
+          else if (target.startsWith('/')) files++;
+        } catch {
+          /* closed meanwhile */
+        }
+      }
+      Object.assign(out, { sockets, files });
+    }
+    return out;
   } catch {
     return { rssMb: null, fds: null };
   }
@@ -220,7 +237,7 @@ export class Soak {
   }
 
   private async sample(): Promise<void> {
-    const hub = procStat(this.cluster.hub?.pid);
+    const hub = procStat(this.cluster.hub?.pid, true);
     const couch = this.opts.couchPid ? procStat(this.opts.couchPid()) : null;
     const up = this.cluster.nodes.filter((n) => n.up && n.proc);
     const stats = up.map((n) => ({ n, ...procStat(n.proc!.pid) }));
@@ -250,7 +267,7 @@ export class Soak {
     this.upLat = [];
     this.downLat = [];
     this.samples.push(s);
-    this.opts.say(`soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`);
+    this.opts.say(`soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`);
   }
 
   /** Growth from 5 minutes in (or a sixth of the run, if shorter) to the end, each the mean of up to 3 samples. */
@@ -299,7 +316,7 @@ export class Soak {
   }
 }
 
-/** The soak's chart: resident memory (hub, CouchDB, node mean) and sync latency (p50 per sample) over time. */
+/** The soak's chart: resident memory (hub, CouchDB, node mean), open descriptors and sync latency (per sample) over time. */
 export function soakSvg(r: SoakResult, title: string): string {
   const W = 860;
   const H = 250;
@@ -314,6 +331,15 @@ export function soakSvg(r: SoakResult, title: string): string {
         { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.rssMb == null ? [] : [[x.t, x.couch.rssMb] as [number, number]])) },
         { name: 'node (mean)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.rssMeanMb] as [number, number]) },
         { name: 'node (max)', color: '#98df8a', pts: r.samples.map((x) => [x.t, x.nodes.rssMaxMb] as [number, number]) },
+      ],
+    },
+    {
+      title: 'open file descriptors',
+      unit: '',
+      series: [
+        { name: 'hub', color: '#1f77b4', pts: r.samples.flatMap((x) => (x.hub.fds === null ? [] : [[x.t, x.hub.fds] as [number, number]])) },
+        { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.fds == null ? [] : [[x.t, x.couch.fds] as [number, number]])) },
+        { name: 'nodes (total, all up)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.fds] as [number, number]) },
       ],
     },
     {
@@ -400,9 +426,9 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   lines.push('');
   lines.push('<details><summary>Samples</summary>');
   lines.push('');
-  lines.push('| t (s) | hub MB | hub fds | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |');
+  lines.push('| t (s) | hub MB | hub fds (sockets/files) | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const x of r.samples) lines.push(`| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`);
+  for (const x of r.samples) lines.push(`| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`);
   lines.push('');
   lines.push('</details>');
   return lines.join('\n');
