@@ -13,7 +13,7 @@ const USAGE = `dom <command> [options]
   couch    [--port 5984] [--data DIR]     (COUCH_USER / COUCH_PASSWORD)
   demo     [--quick] [--port 8080] [--data DIR]
   allocate --input instance.json [--output result.json]
-  chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md]
+  chaos    [--quick] [--seed N] [--nodes N] [--orders N] [--backend embedded|couchdb|cluster] [--report F.md] [--soak 30m]
   replenish [--hub URL] [--json]          (DOM_PLANNER_TOKEN)
   simulate --from ISO --to ISO --candidates F.json | --input instance.json --candidates F.json | --scenario F.json
            [--hub URL] [--format json|csv] [--table summary|load|changed] [--output F]; apply ID --candidate N --by WHO; rollback --by WHO
@@ -75,7 +75,11 @@ several hubs to share through COUCH_URL. Apache CouchDB 3.x is the production en
                            or cluster (a 3-node CouchDB cluster, its nodes killed one at a time)
   --report FILE.md         the report as Markdown
   --keep                   keep the data folders
-Exits 1 on any violation. See docs/RELIABILITY.md.`,
+  --soak 30m               the soak: steady work this long (50 nodes unless --nodes), faults at a low rate,
+                           memory, descriptors, feed lag and sync latency sampled (--sample 30s)
+  --rate N                 the soak's orders a second (default 1)
+  --chart FILE.svg         the soak's chart of memory and latency; --samples FILE.json its samples
+Exits 1 on any violation (and, for a soak, when a pass criterion fails). See docs/RELIABILITY.md.`,
   replenish: `dom replenish: a replenishment run on a running hub
 
   --hub URL                DOM_HUB_URL            http://127.0.0.1:8080

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { FaultProxy } from './proxy.js';
 import { spawnHubProc, spawnNodeProc, type Proc } from './procs.js';
 import { FullDisk, type DiskMode } from './disk.js';
+import { LazyMount } from './lazyfs.js';
 import { http, sleep } from './util.js';
 /** Apache CouchDB run by the harness: one process, or a cluster behind a balancer. */
 export interface HarnessCouch {
@@ -52,6 +53,8 @@ export interface NodeHandle {
   disk?: FullDisk;
   /** Times this node's process was started. */
   starts: number;
+  /** Its data folder on LazyFS: a target of the power-loss fault. */
+  lazy?: LazyMount;
 }
 
 export interface Crash {
@@ -87,7 +90,9 @@ export class Cluster {
   readonly nodes: NodeHandle[] = [];
   /** Node processes that ended without the harness killing them. */
   readonly crashes: Crash[] = [];
-  readonly hubDir: string;
+  hubDir: string;
+  /** The hub's data folder on LazyFS (the embedded server): a target of the power-loss fault. */
+  hubLazy: LazyMount | null = null;
   diskMode: DiskMode | null = null;
   /** Apache CouchDB run by the harness (the couchdb and cluster backends), or none (the embedded server). */
   couch: HarnessCouch | null = null;
@@ -133,6 +138,24 @@ export class Cluster {
     this.hubUp = true;
   }
 
+  /** Keep the hub's data folder (its embedded server's databases) on LazyFS; before startHub. */
+  hubOnLazyFs(): void {
+    this.hubLazy = new LazyMount(join(this.baseDir, 'lazy-hub'), '2gb');
+    this.hubDir = this.hubLazy.mount();
+  }
+
+  /** Power cut at the hub: kill -9, every byte it never fsynced dropped; startHub brings it back. */
+  async powerLossHub(): Promise<number | null> {
+    await this.killHub();
+    return this.hubLazy!.powerLoss();
+  }
+
+  /** Power cut at a node: kill -9, every byte it never fsynced dropped; startNode brings it back. */
+  async powerLossNode(n: NodeHandle): Promise<number | null> {
+    await this.killNode(n);
+    return n.lazy!.powerLoss();
+  }
+
   /** Run the hub on Apache CouchDB, this process of the harness's, under a database prefix. */
   useCouch(couch: HarnessCouch, dbPrefix: string): void {
     this.couch = couch;
@@ -167,14 +190,19 @@ export class Cluster {
   }
 
   /** Register a facility and create its node's proxy (the process starts with startNode). */
-  async addNode(spec: FacilitySpec, disk?: { sizeMb: number }): Promise<NodeHandle> {
+  async addNode(spec: FacilitySpec, disk?: { sizeMb: number }, lazy = false): Promise<NodeHandle> {
     const r = await http(this.hubUrl, 'POST', '/api/v1/facilities', spec, this.plannerToken);
     if (r.status !== 201) throw new Error(`registering ${spec.id}: ${r.status} ${JSON.stringify(r.body)}`);
-    const dataDir = join(this.baseDir, 'nodes', spec.id);
+    let dataDir = join(this.baseDir, 'nodes', spec.id);
+    let mount: LazyMount | undefined;
+    if (lazy && !disk) {
+      mount = new LazyMount(join(this.baseDir, 'lazy', spec.id));
+      dataDir = mount.mount();
+    }
     mkdirSync(dataDir, { recursive: true });
     const proxy = new FaultProxy(this.hubPort, '127.0.0.1', await freePort());
     await proxy.start();
-    const n: NodeHandle = { spec, id: spec.id, token: r.body.token, port: await freePort(), dataDir, proxy, proc: null, url: '', up: false, starts: 0 };
+    const n: NodeHandle = { spec, id: spec.id, token: r.body.token, port: await freePort(), dataDir, proxy, proc: null, url: '', up: false, starts: 0, ...(mount ? { lazy: mount } : {}) };
     if (disk) {
       n.disk = new FullDisk(dataDir, disk.sizeMb);
       this.diskMode = n.disk.prepare();
@@ -237,6 +265,8 @@ export class Cluster {
     for (const n of this.nodes) {
       await n.proxy.stop().catch(() => undefined);
       n.disk?.unmount();
+      n.lazy?.umount();
     }
+    this.hubLazy?.umount();
   }
 }

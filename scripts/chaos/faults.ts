@@ -2,7 +2,8 @@
  * The fault schedule: link cuts, slow links and mid-response resets on the node ↔ hub proxies,
  * kill -9 and restart of the hub (one of them while a replenishment run is in flight) and of
  * nodes, a full disk at one node, a poison document in a node's database (which the gateway must
- * refuse, the rest going on), and on Apache CouchDB kill -9 of CouchDB itself (of one node at a
+ * refuse, the rest going on), a power cut at a node or the embedded hub (kill -9 and every byte not
+ * yet fsynced dropped, with LazyFS), and on Apache CouchDB kill -9 of CouchDB itself (of one node at a
  * time, on a cluster). Faults fire as the workload progresses (by the share of
  * orders accepted), so a slow machine gets the same faults as a fast one, only later.
  */
@@ -10,7 +11,7 @@ import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { sleep, type Rng } from './util.js';
 
-export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull' | 'couchKill' | 'poisonDoc';
+export type FaultKind = 'linkCut' | 'slowLink' | 'midResponseReset' | 'hubKill' | 'nodeKill' | 'diskFull' | 'couchKill' | 'poisonDoc' | 'powerLoss';
 
 export interface FaultCounts {
   linkCut: number;
@@ -23,6 +24,8 @@ export interface FaultCounts {
   couchKill: number;
   /** a document the gateway must refuse, written into a node's own database */
   poisonDoc: number;
+  /** kill -9 of a node (or the embedded hub) on LazyFS, every byte it never fsynced dropped, restart on what is left */
+  powerLoss: number;
 }
 
 export interface FaultLogEntry {
@@ -33,7 +36,7 @@ export interface FaultLogEntry {
   note?: string;
 }
 
-export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0, poisonDoc: 0 });
+export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0, poisonDoc: 0, powerLoss: 0 });
 
 export class FaultInjector {
   readonly counts = emptyCounts();
@@ -166,6 +169,35 @@ export class FaultInjector {
         const t0 = Date.now();
         await cluster.startCouch();
         return { kind, target, note: `down ${downMs} ms, then ${Date.now() - t0} ms to start again on the same data` };
+      }
+      case 'powerLoss': {
+        // the targets: the nodes whose data folder is on LazyFS, and the hub's when it is (embedded)
+        const targets: string[] = [...cluster.nodes.filter((x) => x.lazy && x.up).map((x) => x.id), ...(cluster.hubLazy && cluster.hubUp ? ['hub'] : [])];
+        if (!targets.length) return { kind, target: 'none', note: 'no process on LazyFS' };
+        // the target cut least often so far: every target gets its turn
+        const cuts = (x: string) => this.workload.tracker.powerLosses.filter((p) => p.target === x).length;
+        const fewest = Math.min(...targets.map(cuts));
+        const target = r.pick(targets.filter((x) => cuts(x) === fewest));
+        const at = Date.now();
+        let dropped: number | null;
+        const t0 = Date.now();
+        if (target === 'hub') {
+          dropped = await cluster.powerLossHub();
+          this.workload.tracker.powerLosses.push({ target, at, dropped });
+          this.counts.powerLoss++;
+          const cutMs = Date.now() - t0;
+          const t1 = Date.now();
+          await cluster.startHub();
+          return { kind, target, note: `${dropped ?? '?'} bytes never fsynced dropped; ${cutMs} ms down, then ${Date.now() - t1} ms to start again and catch up` };
+        }
+        const n = cluster.nodes.find((x) => x.id === target)!;
+        dropped = await cluster.powerLossNode(n);
+        this.workload.tracker.powerLosses.push({ target, at, dropped });
+        this.counts.powerLoss++;
+        const cutMs = Date.now() - t0;
+        const t1 = Date.now();
+        await cluster.startNode(n);
+        return { kind, target, note: `${dropped ?? '?'} bytes never fsynced dropped; ${cutMs} ms down, then ${Date.now() - t1} ms to start again` };
       }
       case 'poisonDoc': {
         // not the node with the small disk: while it reopens its database after a full disk, the

@@ -42,6 +42,15 @@ export interface ChaosOptions {
    * or a 3-node CouchDB cluster behind a TCP balancer, whose nodes it kills one at a time.
    */
   backend?: 'embedded' | 'couchdb' | 'cluster';
+  /**
+   * The soak: hold a steady load this long (ms), faults at a low rate, sampling memory, descriptors,
+   * feed lag and sync latency (scripts/chaos/soak.ts); 50 nodes unless `nodes` says otherwise.
+   */
+  soakMs?: number;
+  /** The soak's order rate (orders a second; default 1). */
+  ratePerS?: number;
+  /** The soak's sampling interval (default 30 s). */
+  sampleMs?: number;
 }
 
 const PLANNER = 'chaos-planner-token';
@@ -49,18 +58,29 @@ const ASSOCIATE = 'chaos-associate-token';
 
 export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const t0 = Date.now();
-  const quick = !!opts.quick;
+  const soakMs = opts.soakMs ?? 0;
+  const quick = !!opts.quick && !soakMs;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const nNodes = Math.max(2, opts.nodes ?? (quick ? 3 : 20));
-  const nOrders = Math.max(1, opts.orders ?? (quick ? 60 : 5000));
+  const nNodes = Math.max(2, opts.nodes ?? (soakMs ? 50 : quick ? 3 : 20));
+  const ratePerS = opts.ratePerS ?? 1;
+  const nOrders = Math.max(1, soakMs ? Math.round((soakMs / 1000) * ratePerS) : (opts.orders ?? (quick ? 60 : 5000)));
+  const minutes = soakMs / 60_000;
   const say = opts.log ?? ((m: string) => process.stderr.write(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
   const backend = opts.backend ?? 'embedded';
   const want: FaultCounts = {
-    ...(quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2 }),
+    // the soak: faults at a low rate, at the nodes and their links only (a hub or CouchDB restart
+    // would reset the memory and descriptor figures the soak is there to watch)
+    ...(soakMs
+      ? { linkCut: Math.ceil(minutes / 5), slowLink: Math.ceil(minutes / 10), midResponseReset: Math.ceil(minutes / 10), hubKill: 0, nodeKill: Math.ceil(minutes / 10), diskFull: 1, couchKill: 0, poisonDoc: Math.ceil(minutes / 15), powerLoss: Math.ceil(minutes / 15) }
+      : quick
+      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1, powerLoss: backend === 'embedded' ? 2 : 1 }
+      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2, powerLoss: 4 }),
     ...opts.faults,
   } as FaultCounts;
+  // power cuts need LazyFS (root, /dev/fuse, fuse3): where it cannot mount, the fault is skipped
+  const { lazyFsUnavailable } = await import('./lazyfs.js');
+  const powerLossSkipped = want.powerLoss > 0 ? lazyFsUnavailable() : null;
+  if (powerLossSkipped) want.powerLoss = 0;
   const r = rng(seed);
   const base = mkdtempSync(join(tmpdir(), 'dom-chaos-'));
   const cluster = new Cluster(base, PLANNER, ASSOCIATE, say);
@@ -75,12 +95,15 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  let couchPid: (() => number | null) | undefined;
+  let soak: import('./soak.js').Soak | null = null;
   let backendLabel = 'the embedded server (express-pouchdb over LevelDB, inside the hub process)';
   try {
     // ------------------------------------------------------------ setup
     if (backend === 'couchdb') {
       const { startCouchDb } = await import('../couchdb.js');
       const one = await startCouchDb({ dir: join(base, 'couchdb') });
+      couchPid = () => one.pid();
       cluster.useCouch({ url: one.url, base: one.base, kill: async () => (await one.kill9(), 'couchdb'), restart: () => one.restart(), stop: () => one.stop() }, 'chaos_');
       const version = ((await http<{ version: string }>(one.base, 'GET', '/')).body as { version: string }).version;
       backendLabel = `Apache CouchDB ${version}, a process of its own (q=1), at ${one.base}`;
@@ -106,6 +129,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       backendLabel = `a 3-node Apache CouchDB ${version} cluster (n=3, q=2) behind a TCP balancer at ${many.base}; its nodes killed one at a time`;
       say(`CouchDB ${version} cluster up behind ${many.base}`);
     }
+    // the targets of power cuts on LazyFS: the embedded hub's data folder, and a few nodes' (below)
+    if (want.powerLoss > 0 && backend === 'embedded' && !soakMs) cluster.hubOnLazyFs();
+    if (powerLossSkipped) say(`power-loss fault skipped: LazyFS cannot run here (${powerLossSkipped})`);
     await cluster.startHub();
     const nSkus = quick ? 8 : 24;
     const tightSkus = Array.from({ length: nSkus / 2 }, (_, i) => `T-${i + 1}`);
@@ -138,8 +164,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const itemRes = await http(cluster.hubUrl, 'POST', '/api/v1/items', items, PLANNER);
     if (itemRes.status !== 201) throw new Error(`items: ${itemRes.status} ${JSON.stringify(itemRes.body)}`);
     const diskNode = specs[specs.length - 1]!.id;
-    for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined);
-    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}`);
+    // power cuts at the first DC (in a long run) and the first stores, never the node with the small disk
+    const lazyNodes = new Set(want.powerLoss > 0 ? [...(quick ? [] : [specs[0]!.id]), ...specs.filter((x) => x.type === 'store' && x.id !== diskNode).slice(0, quick ? 1 : 2).map((x) => x.id)] : []);
+    for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined, lazyNodes.has(spec.id));
+    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}${lazyNodes.size ? `; on LazyFS: ${[...lazyNodes].join(', ')}${cluster.hubLazy ? ', hub' : ''}` : ''}`);
     await mapLimit(cluster.nodes, 4, (n) => cluster.startNode(n));
     say('node processes up');
     for (const spec of specs) {
@@ -171,17 +199,23 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const wopts: WorkloadOptions = {
       seed,
       orders: nOrders,
-      orderConcurrency: quick ? 2 : 6,
+      orderConcurrency: quick ? 2 : soakMs ? 4 : 6,
       tightSkus,
       walkSkus,
-      associatePauseMs: quick ? [150, 400] : nNodes > 10 ? [400, 1200] : [200, 600],
-      replenishEveryMs: quick ? 8_000 : 20_000,
+      associatePauseMs: quick ? [150, 400] : soakMs ? [1500, 4000] : nNodes > 10 ? [400, 1200] : [200, 600],
+      replenishEveryMs: quick ? 8_000 : soakMs ? 60_000 : 20_000,
+      ...(soakMs ? { ordersPerSecond: ratePerS } : {}),
     };
     const orders = generateOrders(r.fork(1), wopts, stores);
     const workload = new Workload(cluster, wopts, r.fork(2), orders);
     const faults = new FaultInjector(cluster, workload, r.fork(3), say);
     const t1 = Date.now();
     workload.start();
+    if (soakMs) {
+      const { Soak } = await import('./soak.js');
+      soak = new Soak(cluster, workload, { intervalMs: opts.sampleMs ?? 30_000, ratePerS, durationMs: soakMs, couchPid, say });
+      soak.start();
+    }
     const progress = setInterval(() => say(`${workload.tracker.acceptedOrders.size}/${nOrders} orders, ${workload.tracker.steps.length} steps, faults ${JSON.stringify(faults.counts)}`), quick ? 10_000 : 30_000);
     try {
       await faults.run(want);
@@ -190,6 +224,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       await sleep(quick ? 2_000 : 5_000);
     } finally {
       clearInterval(progress);
+      await soak?.stop();
       faults.stop();
       await workload.stop();
       await faults.settle();
@@ -274,6 +309,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       phasesMs: phases,
       quiesced,
       faultsPlanned: want,
+      ...(powerLossSkipped ? { powerLossSkipped } : {}),
+      powerLossTargets: [...lazyNodes, ...(cluster.hubLazy ? ['hub'] : [])],
       faults: faults.counts,
       faultLog: faults.log,
       proxy,
@@ -302,6 +339,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       invariants,
       violations: invariants.reduce((s, i) => s + i.violations, 0),
     };
+    if (soak) {
+      const res = soak.result();
+      res.pass.violations = report.violations === 0;
+      res.pass.all = res.pass.noStall && res.pass.rss && res.pass.fds && res.pass.violations;
+      report.soak = res;
+    }
     keepForPostMortem = report.violations > 0;
     say(`done: ${report.violations} violations\n${formatConsole(report)}`);
     return report;
@@ -386,7 +429,7 @@ export async function chaosCli(argv: string[]): Promise<number> {
   const { parseArgs } = await import('node:util');
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, backend: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, backend: { type: 'string' }, soak: { type: 'string' }, rate: { type: 'string' }, chart: { type: 'string' }, samples: { type: 'string' }, sample: { type: 'string' } },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -401,11 +444,47 @@ export async function chaosCli(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | 'cluster' | undefined });
-  if (values.report) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(values.report, `${formatMarkdown(report)}\n`);
+  let soakMs: number | undefined;
+  if (values.soak !== undefined) {
+    const { parseDuration } = await import('./soak.js');
+    try {
+      soakMs = parseDuration(values.soak);
+    } catch (err) {
+      console.error(`dom chaos: --soak ${(err as Error).message}`);
+      return 2;
+    }
+    if (soakMs < 60_000) {
+      console.error('dom chaos: --soak must be at least 1m');
+      return 2;
+    }
+    if (values.backend === 'cluster') {
+      console.error('dom chaos: --soak runs on the embedded server or Apache CouchDB, not the cluster');
+      return 2;
+    }
   }
-  console.log(JSON.stringify({ event: 'chaos_report', seed: report.seed, faults: report.faults, violations: report.violations }));
-  return report.violations === 0 ? 0 : 1;
+  const rate = num(values.rate);
+  if (rate !== undefined && !(rate > 0 && rate <= 100)) {
+    console.error(`dom chaos: --rate must be a number of orders a second, above 0 and at most 100, not "${values.rate}"`);
+    return 2;
+  }
+  let sampleMs: number | undefined;
+  if (values.sample !== undefined) {
+    const { parseDuration } = await import('./soak.js');
+    try {
+      sampleMs = parseDuration(values.sample);
+    } catch (err) {
+      console.error(`dom chaos: --sample ${(err as Error).message}`);
+      return 2;
+    }
+  }
+  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | 'cluster' | undefined, soakMs, ratePerS: rate, sampleMs });
+  const { writeFileSync } = await import('node:fs');
+  if (report.soak) {
+    const { soakSvg } = await import('./soak.js');
+    if (values.chart) writeFileSync(values.chart, `${soakSvg(report.soak, `DOM soak: ${report.nodes} nodes, ${Math.round(report.soak.durationS / 60)} min, ${report.soak.ratePerS} orders/s, ${values.backend === 'couchdb' ? 'Apache CouchDB' : 'the embedded server'}`)}\n`);
+    if (values.samples) writeFileSync(values.samples, `${JSON.stringify(report.soak, null, 1)}\n`);
+  }
+  if (values.report) writeFileSync(values.report, `${formatMarkdown(report, values.chart)}\n`);
+  console.log(JSON.stringify({ event: 'chaos_report', seed: report.seed, faults: report.faults, violations: report.violations, ...(report.soak ? { soak: { pass: report.soak.pass, stalls: report.soak.stalls.length, growth: report.soak.growth } } : {}) }));
+  return report.violations === 0 && (!report.soak || report.soak.pass.all) ? 0 : 1;
 }

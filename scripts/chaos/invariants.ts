@@ -306,6 +306,28 @@ export function checkInvariants(s: Snapshot, t: Tracker): InvariantResult[] {
     }
   }
 
+  // ---------------------------------------------------------------- power loss
+  const kept = check('acknowledged_kept', 'every write acknowledged before a power cut of its process (kill -9, every byte never fsynced dropped) is still there: orders the hub answered 201/200, sales, receipts, adjustments and DO steps a node answered 2xx');
+  const lastCut = new Map<string, number>();
+  for (const p of t.powerLosses) lastCut.set(p.target, Math.max(lastCut.get(p.target) ?? 0, p.at));
+  const nodeIds = new Map([...s.nodeDbs].map(([f, docs]) => [f, new Set(docs.map((d) => d._id))]));
+  const userAdjs = new Map<string, number>();
+  for (const [f, docs] of s.nodeDbs) for (const d of byPrefix(docs, 'adj:')) if (!d.countId) userAdjs.set(`${f}|${d.sku}`, (userAdjs.get(`${f}|${d.sku}`) ?? 0) + 1);
+  for (const a of t.acks) {
+    const cut = lastCut.get(a.target);
+    if (cut === undefined || a.at >= cut) continue; // no power cut of its process after it was answered
+    const when = `answered ${new Date(a.at).toISOString()}, power cut ${new Date(cut).toISOString()}`;
+    if (a.kind === 'order') kept.ok(orders.has(a.key), () => `hub: order ${a.key} lost (${when})`);
+    else if (a.kind === 'sale' || a.kind === 'receipt') kept.ok(!!nodeIds.get(a.target)?.has(a.key), () => `${a.target}: ${a.kind} ${a.key} lost (${when})`);
+    else if (a.kind === 'adjustment') {
+      const [sku, nth] = a.key.split('#') as [string, string];
+      kept.ok((userAdjs.get(`${a.target}|${sku}`) ?? 0) >= Number(nth), () => `${a.target} ${sku}: adjustment ${nth} lost, ${userAdjs.get(`${a.target}|${sku}`) ?? 0} in the ledger (${when})`);
+    } else {
+      const [doId, status] = a.key.split('|') as [string, string];
+      kept.ok((nodeEvents.get(a.target)?.get(doId) ?? []).some((e) => e.status === status), () => `${a.target} ${doId}: the "${status}" event lost (${when})`);
+    }
+  }
+
   // ---------------------------------------------------------------- crashes
   const crash = check('no_crash', 'no node process ended by itself (every exit was a kill of the harness\'s)');
   crash.checked += s.facilities.length;

@@ -46,6 +46,11 @@ export class FaultProxy {
     return this.cutNow;
   }
 
+  /** The delay on every chunk now (0: not slowed). */
+  get slowMs(): number {
+    return this.delayMs;
+  }
+
   async start(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => this.accept(client));

@@ -38,6 +38,14 @@ export interface ServerError {
   couchDown: boolean;
 }
 
+export interface Ack {
+  target: string;
+  kind: 'order' | 'sale' | 'receipt' | 'adjustment' | 'step';
+  /** order id, sale or receipt document id, `sku#n` for the nth adjustment of a SKU, or `doId|status` for a step */
+  key: string;
+  at: number;
+}
+
 export class Tracker {
   readonly acceptedOrders = new Map<string, OrderInput>();
   orderAttempts = 0;
@@ -61,6 +69,14 @@ export class Tracker {
   ops = 0;
   /** facility → poison documents written into its node's database (the gateway must refuse them) */
   readonly poisoned = new Map<string, number>();
+  /** Power cuts (LazyFS): the target ('hub' or a facility), when it was killed, the bytes it never fsynced */
+  readonly powerLosses: { target: string; at: number; dropped: number | null }[] = [];
+  /**
+   * Every acknowledgement, when it was answered: orders the hub answered 201/200 (target 'hub'), and
+   * sales, receipts, adjustments and DO steps a node answered 2xx (target: the facility). Checked
+   * against the end state for every power cut of its target after it (acknowledged_kept).
+   */
+  readonly acks: Ack[] = [];
 
   unknownOutcome(kind: string) {
     this.unknown[kind] = (this.unknown[kind] ?? 0) + 1;
@@ -77,6 +93,8 @@ export interface WorkloadOptions {
   associatePauseMs: [number, number];
   /** Milliseconds between replenishment runs. */
   replenishEveryMs: number;
+  /** Orders at a steady rate (the soak), instead of as fast as the hub takes them. */
+  ordersPerSecond?: number;
 }
 
 const CARRIERS = ['UPS', 'FedEx', 'USPS', 'DHL'];
@@ -114,6 +132,14 @@ export class Workload {
     private readonly orders: OrderInput[],
   ) {}
 
+  get walkSkus(): string[] {
+    return this.opts.walkSkus;
+  }
+
+  get seed(): number {
+    return this.opts.seed;
+  }
+
   get progress(): number {
     return this.tracker.acceptedOrders.size / Math.max(1, this.orders.length);
   }
@@ -122,7 +148,10 @@ export class Workload {
     return this.tracker.acceptedOrders.size >= this.orders.length;
   }
 
+  private startedAt = Date.now();
+
   start(): void {
+    this.startedAt = Date.now();
     for (let i = 0; i < this.opts.orderConcurrency; i++) this.running.push(this.orderActor());
     for (const [i, n] of this.cluster.nodes.entries()) this.running.push(this.associateActor(n, this.r.fork(100 + i)));
     this.running.push(this.plannerActor(this.r.fork(7)));
@@ -162,6 +191,7 @@ export class Workload {
       this.note5xx(`POST /api/v1/orders ${o.id}`, res);
       if (res.status === 201 || res.status === 200) {
         this.tracker.acceptedOrders.set(o.id, o);
+        this.tracker.acks.push({ target: 'hub', kind: 'order', key: o.id, at: Date.now() });
         return;
       }
       if (res.status >= 400 && res.status < 500) {
@@ -177,6 +207,12 @@ export class Workload {
     while (!this.stopped) {
       const i = this.nextOrder++;
       if (i >= this.orders.length) return;
+      if (this.opts.ordersPerSecond) {
+        // the soak: order i is due at its slot, whatever the hub's speed
+        const due = this.startedAt + (i * 1000) / this.opts.ordersPerSecond;
+        while (!this.stopped && Date.now() < due) await sleep(Math.min(500, due - Date.now()));
+        if (this.stopped) return;
+      }
       await this.placeOrder(this.orders[i]!);
     }
   }
@@ -231,6 +267,7 @@ export class Workload {
     this.tracker.ops++;
     if (res.status === 200) {
       this.tracker.steps.push({ facility: n.id, doId: t.doId, step, status });
+      this.tracker.acks.push({ target: n.id, kind: 'step', key: `${t.doId}|${status}`, at: Date.now() });
       if (step === 'ship' && t.kind === 'transfer') {
         const lines = res.body.lines.map((l) => ({ sku: l.sku, qty: l.picked ?? l.qty })).filter((l) => l.qty > 0);
         this.tracker.shippedTransfers.set(t.doId, lines);
@@ -262,7 +299,10 @@ export class Workload {
     const qty = r.int(1, 2);
     const res = await this.node<{ sale: { _id: string } }>(n, 'POST', '/sales', { sku, qty });
     this.tracker.ops++;
-    if (res.status === 201) this.tracker.sales.set(res.body.sale._id, { facility: n.id, sku, qty });
+    if (res.status === 201) {
+      this.tracker.sales.set(res.body.sale._id, { facility: n.id, sku, qty });
+      this.tracker.acks.push({ target: n.id, kind: 'sale', key: res.body.sale._id, at: Date.now() });
+    }
     else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('sale');
   }
 
@@ -275,7 +315,12 @@ export class Workload {
     const onHand = Math.max(0, p.onHand + r.int(-1, 2));
     const res = await this.node(n, 'POST', '/adjustments', { sku: p.sku, onHand, reason: 'cycle count' });
     this.tracker.ops++;
-    if (res.status === 201) this.tracker.adjustments.set(`${n.id}|${p.sku}`, (this.tracker.adjustments.get(`${n.id}|${p.sku}`) ?? 0) + 1);
+    if (res.status === 201) {
+      const nth = (this.tracker.adjustments.get(`${n.id}|${p.sku}`) ?? 0) + 1;
+      this.tracker.adjustments.set(`${n.id}|${p.sku}`, nth);
+      // the answer is the position, not the adjustment: the nth adjustment of this SKU at this node
+      this.tracker.acks.push({ target: n.id, kind: 'adjustment', key: `${p.sku}#${nth}`, at: Date.now() });
+    }
     else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('adjustment');
   }
 
@@ -299,6 +344,7 @@ export class Workload {
       this.tracker.ops++;
       if (res.status === 201) {
         this.tracker.receipts.set(res.body.receipt._id, { facility: n.id, inboundId: i.inboundId });
+        this.tracker.acks.push({ target: n.id, kind: 'receipt', key: res.body.receipt._id, at: Date.now() });
         for (const l of lines) got.set(l.sku, (got.get(l.sku) ?? 0) + l.qty);
         this.tracker.received.set(i.inboundId, got);
         done++;

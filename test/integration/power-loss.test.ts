@@ -3,14 +3,15 @@
  * write in its own cache until it is fsynced and drops the rest on command. The node acknowledges
  * walk-in sales, is killed with -9, the unsynced bytes are dropped, and the node starts again on
  * what the disk really holds: every acknowledged sale must be there, and reach the hub. Skipped,
- * saying why, where LazyFS cannot run (not root, no /dev/fuse, no fuse3).
+ * saying why, where LazyFS cannot run (not root, no /dev/fuse, no fuse3). The same for the hub on
+ * its embedded server: every order it answered 201 to must be there after the cut.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ASSOCIATE, api, cleanupDirs, freePort, registerFacility, stockNode, tempDir, testHub, waitFor } from '../helpers.js';
-import { spawnNodeProc, type Proc } from '../../scripts/chaos/procs.js';
+import { ASSOCIATE, PLANNER, api, cleanupDirs, freePort, registerFacility, stockNode, tempDir, testHub, waitFor } from '../helpers.js';
+import { spawnHubProc, spawnNodeProc, type Proc } from '../../scripts/chaos/procs.js';
 
 const LAZYFS = resolve(process.env.DOM_LAZYFS_DIR ?? '../shared/lazyfs', 'lazyfs.sh');
 const why = (() => {
@@ -75,6 +76,37 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
     } finally {
       await node?.kill('SIGKILL');
       await hub.stop();
+    }
+  }, 120_000);
+
+  it('keeps every order the embedded hub acknowledged through kill -9 and the loss of every unsynced byte', async () => {
+    const fs = tempDir('lazyfs-hub');
+    execFileSync('bash', [LAZYFS, 'mount', fs], { stdio: 'ignore' });
+    mounts.push(fs);
+    const dataDir = join(fs, 'mnt', 'hub');
+    const port = await freePort();
+    const start = () => spawnHubProc({ port, dataDir, plannerToken: PLANNER });
+    let hub: Proc | null = await start();
+    try {
+      const facility = await api(hub.url, 'POST', '/api/v1/facilities', { id: 'PH1', type: 'store', name: 'PH1', lat: 33.75, lon: -84.39, capacity: 1000, shipFromStore: true, pickup: false });
+      expect(facility.status).toBe(201);
+      expect((await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }])).status).toBe(201);
+      const acked: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const r = await api(hub.url, 'POST', '/api/v1/orders', { id: `PL-${i}`, channel: 'web', delivery: 'ship', shipTo: { lat: 33.75, lon: -84.39 }, lines: [{ line: 1, sku: 'A', qty: 1 }] });
+        expect(r.status).toBe(201);
+        acked.push(`PL-${i}`);
+      }
+      await hub.kill('SIGKILL');
+      hub = null;
+      execFileSync('bash', [LAZYFS, 'power-loss', fs], { stdio: 'ignore' });
+      hub = await start();
+      const found = await Promise.all(acked.map(async (id) => (await api(hub!.url, 'GET', `/api/v1/orders/${id}`)).status));
+      expect(found.filter((s) => s !== 200).length, 'acknowledged orders lost').toBe(0);
+      // the registration and the item too: the node's token still opens its database
+      expect((await api(hub.url, 'GET', '/sync/PH1/', undefined, facility.body.token)).status).toBe(200);
+    } finally {
+      await hub?.kill('SIGKILL');
     }
   }, 120_000);
 });
