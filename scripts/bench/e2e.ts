@@ -297,7 +297,9 @@ async function orderHub(s: Sizes, log: Logger, dirs: Dirs, backend: Backend, tag
 }
 
 interface IntakeLatencyResult {
+  /** the rate asked for, and the rate the orders were accepted at (first 201 to last) */
   ratePerSec: number;
+  achievedPerSec: number;
   orders: number;
   released: number;
   postErrors: number;
@@ -310,11 +312,17 @@ async function intakeLatencyPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Ba
   const { hub, skus } = await orderHub(s, log, dirs, backend, 'intake');
   const accepted = new Map<string, number>();
   const lat: number[] = [];
+  let first = 0;
+  let last = 0;
   // the hub's own events, in its process: 'created' when the 201 goes out, 'released' once the
   // batch has written the DOs to the node databases and then the order
   const sub = hub.ctx.events.events$.subscribe((e) => {
     if (e.type !== 'order' || typeof e.data.id !== 'string') return;
-    if (e.data.created === true) accepted.set(e.data.id, performance.now());
+    if (e.data.created === true) {
+      last = performance.now();
+      first ||= last;
+      accepted.set(e.data.id, last);
+    }
     else if (e.data.status === 'released' && accepted.has(e.data.id)) {
       lat.push(performance.now() - accepted.get(e.data.id)!);
       accepted.delete(e.data.id);
@@ -325,7 +333,8 @@ async function intakeLatencyPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Ba
     const res = await profiled('intake', () => load({ url: hub.url, token: PLANNER, connections: 32, duration: 0, rate: s.intakeRate, box: BOX, orders: { skus, prefix: 'IN-', amount } }));
     const ok = res.requests - res.non2xx - res.errors;
     await until('every order released', () => lat.length >= ok, 120_000, 20);
-    return { ratePerSec: s.intakeRate, orders: ok, released: lat.length, postErrors: res.non2xx + res.errors + res.timeouts, acceptedToDos: pct(lat) };
+    const achievedPerSec = Math.round(ok / Math.max(0.001, (last - first) / 1000));
+    return { ratePerSec: s.intakeRate, achievedPerSec, orders: ok, released: lat.length, postErrors: res.non2xx + res.errors + res.timeouts, acceptedToDos: pct(lat) };
   } finally {
     sub.unsubscribe();
     await hub.stop();
@@ -1170,12 +1179,12 @@ function figureRows(r: Record<string, any>, rows: string[][]): void {
   const il: IntakeLatencyResult | undefined = r.intake;
   if (il) {
     rows.push([
-      `Order accepted (201) → its DOs in the node DBs, p50 / p99 / max (${fmt(il.ratePerSec)} orders/s, ${fmt(il.orders)} orders; ${fmt(il.released)} released)`,
+      `Order accepted (201) → its DOs in the node DBs, p50 / p99 / max (${fmt(il.ratePerSec)} orders/s asked, ${fmt(il.achievedPerSec)}/s accepted; ${fmt(il.orders)} orders, ${fmt(il.released)} released)`,
       lat(il.acceptedToDos),
       '',
       '',
       'p99 ≤ 2 s at 500 orders/s',
-      yes(il.acceptedToDos.p99 <= 2000 && il.ratePerSec >= 500 && il.released === il.orders),
+      yes(il.acceptedToDos.p99 <= 2000 && il.achievedPerSec >= 0.95 * 500 && il.released === il.orders),
     ]);
   }
   const l: LatencyResult | undefined = r.latency;

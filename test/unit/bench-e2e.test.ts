@@ -19,6 +19,7 @@ const FIGURES = [
   'throughputBulk.perRequest',
   'throughputBulk.ratioToRaw',
   'intake.ratePerSec',
+  'intake.achievedPerSec',
   'intake.released',
   'intake.acceptedToDos.p50',
   'intake.acceptedToDos.p99',
