@@ -11,6 +11,7 @@ import { HubConfig, type HubConfigInput } from './config.js';
 import { NodeRegistry } from './registry.js';
 import { NodeStats } from './gateway/stats.js';
 import { createGateway } from './gateway/index.js';
+import { SyncEpoch, type SyncEpochDoc } from './gateway/epoch.js';
 import { Monitor } from './monitor/index.js';
 import { FacilityStore } from './facilities.js';
 import { createHubApp } from './app.js';
@@ -104,6 +105,9 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
   feed.on('facility:', (docs) => docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc)));
   feed.on('node:', (docs) => docs.forEach((d) => monitor.follow((d as { id: string }).id)));
+  const epoch = new SyncEpoch(dom as never);
+  feed.on('sync:', (docs) => docs.forEach((d) => epoch.apply(d as Partial<SyncEpochDoc>)));
+  await epoch.load();
   feed.on('count:', (docs) => docs.forEach((d) => index.applyCount(d as unknown as CountDoc)));
   feed.on('po:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
   feed.on('asn:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
@@ -134,6 +138,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     log,
     maxConnections: config.maxSyncConnections,
     onUpload: (nodeId) => void monitor.poke(nodeId),
+    epoch: () => epoch.value,
   });
   let ready = false;
   const app = createHubApp(ctx, gateway, allocator, () => ready, series);

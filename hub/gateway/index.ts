@@ -18,14 +18,25 @@ import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
 import type { NodeStats } from './stats.js';
+import { couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
 
 export interface GatewayOptions {
   couch: Couch;
   registry: NodeRegistry;
   stats: NodeStats;
   log: Logger;
-  /** Called after a node's upload is stored, so its changes are processed at once. */
-  onUpload?: (nodeId: string) => void;
+  /**
+   * Called after a node's upload is stored, with the documents just validated and written (a
+   * single-document PUT, or the accepted ones of a `_bulk_docs`), so the hub applies them without
+   * reading them back from CouchDB.
+   */
+  onUpload?: (nodeId: string, docs: Record<string, unknown>[]) => void;
+  /**
+   * The sync epoch, answered as the `uuid` of `GET /sync/`: PouchDB builds its replication ids from
+   * it, so a new epoch (after the hub's databases were restored from a backup) starts every node's
+   * replications afresh from sequence 0 (docs/OPERATIONS.md, "Restoring the hub from a backup").
+   */
+  epoch?: () => string;
   maxBodyBytes?: number;
   /** Open sync requests allowed per hub instance; beyond it a node is told to come back (503). */
   maxConnections?: number;
@@ -68,6 +79,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
   });
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   app.use(bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413) }));
+
+  // the server's root, as CouchDB answers it: PouchDB asks it for the `uuid` of its replication ids
+  app.get('/', (c) => c.json({ couchdb: 'Welcome', vendor: { name: 'DOM sync gateway' }, uuid: opts.epoch?.() ?? 'dom-sync' }));
+  let kind: Promise<ServerKind> | undefined;
+  const kindOf = () => (kind ??= serverKind(couch).catch(() => ((kind = undefined), 'pouchdb' as const)));
 
   app.all('/:nodeId/*', handle);
   app.all('/:nodeId', handle);
@@ -157,22 +173,29 @@ export function createGateway(opts: GatewayOptions): Gateway {
     try {
       const headers: Record<string, string> = { authorization: couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const upstream = await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
+      const pull = { dbUrl: couch.dbUrl(node.db), authHeader: couch.authHeader, query, signal: c.req.raw.signal };
+      const upstream =
+        r.endpoint === 'changes'
+          ? await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull(pull))
+          : await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
       if (upstream.status >= 400 && upstream.status !== 404) {
         stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
       }
-      if (upstream.ok && (r.endpoint === 'bulk_docs' || (r.endpoint === 'doc' && c.req.method === 'PUT'))) {
-        const n = r.endpoint === 'bulk_docs' ? ((JSON.parse(body!) as { docs: unknown[] }).docs.length) : 1;
-        const s = stats.get(nodeId);
-        stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + n });
-        opts.onUpload?.(nodeId);
-      }
       const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
-      if (refusedDocs && upstream.ok) {
-        // the written documents' results and the refused ones', in the order they were sent
+      const uploaded = (docs: Record<string, unknown>[]) => {
+        const s = stats.get(nodeId);
+        stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + docs.length });
+        if (docs.length) opts.onUpload?.(nodeId, docs);
+      };
+      if (upstream.ok && r.endpoint === 'doc' && c.req.method === 'PUT') uploaded([{ ...(JSON.parse(body!) as Record<string, unknown>), _id: r.docId }]);
+      if (upstream.ok && r.endpoint === 'bulk_docs') {
+        // what CouchDB stored: every document sent but those it answered with an error
         const written = (await upstream.json()) as BulkResult[];
         release();
-        return new Response(JSON.stringify(refusedDocs.answer(written)), { status: upstream.status, headers: out });
+        const failed = new Set(written.filter((w) => w.error !== undefined).map((w) => w.id));
+        uploaded((JSON.parse(body!) as { docs: Record<string, unknown>[] }).docs.filter((d) => !failed.has(d._id as string)));
+        // with refusals: the written documents' results and the refused ones', in the order they were sent
+        return new Response(JSON.stringify(refusedDocs ? refusedDocs.answer(written) : written), { status: upstream.status, headers: out });
       }
       if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
         // the database's own name, without the deployment's prefix (CouchDB names it in full)
