@@ -13,6 +13,7 @@ import { NodeStats } from './gateway/stats.js';
 import { createGateway } from './gateway/index.js';
 import { SyncEpoch, type SyncEpochDoc } from './gateway/epoch.js';
 import { Monitor } from './monitor/index.js';
+import { DbUpdates } from './monitor/dbupdates.js';
 import { FacilityStore } from './facilities.js';
 import { createHubApp } from './app.js';
 import type { HubContext } from './context.js';
@@ -59,7 +60,11 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const registry = new NodeRegistry(dom as never);
   const stats = new NodeStats(dom as never, log);
   const instance = config.instance ?? `${hostname()}-${config.port}`;
-  const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance });
+  // how the monitor hears of node databases changed by others: none on this process's own embedded
+  // server (every node writes through this gateway), CouchDB's /_db_updates, else a sweep
+  const dbUpdates = couch.embedded ? null : new DbUpdates(couch, log, (db) => monitor.markChanged(db));
+  const watching = (await dbUpdates?.start().catch(() => false)) ?? false;
+  const monitor: Monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance, catchUp: couch.embedded || watching ? 'marked' : 'sweep' });
   const facilities = new FacilityStore(dom as never);
   const index = new AvailabilityIndex();
   const items = new ItemStore(dom as never);
@@ -99,6 +104,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   });
   feed.on('dostate:', async (docs) => {
     const states = docs as unknown as DoStateDoc[];
+    monitor.rememberStates(states);
     for (const s of states) index.applyDoState(s);
     if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));
   });
@@ -137,7 +143,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     stats,
     log,
     maxConnections: config.maxSyncConnections,
-    onUpload: (nodeId) => void monitor.poke(nodeId),
+    onUpload: (nodeId, docs) => void monitor.applyUploaded(nodeId, docs),
     epoch: () => epoch.value,
   });
   let ready = false;
@@ -190,6 +196,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
         await feed.stop();
         await allocator.stop();
         reservations.stop();
+        await dbUpdates?.stop();
         await monitor.stop();
         events.close();
         await stats.stop().catch(() => undefined);
