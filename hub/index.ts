@@ -31,7 +31,7 @@ import { DomFeed } from './domfeed.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { DoStateDoc } from './monitor/dostate.js';
-import type { FacilityDoc, ItemDoc, CountDoc } from '../shared/schemas.js';
+import type { FacilityDoc, ItemDoc, CountDoc, NodeRegistryDoc } from '../shared/schemas.js';
 import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -111,6 +111,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
   feed.on('facility:', (docs) => docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc)));
   feed.on('node:', (docs) => docs.forEach((d) => monitor.follow((d as { id: string }).id)));
+  feed.on('node:', (docs) => docs.forEach((d) => registry.apply(d as unknown as NodeRegistryDoc)));
   const epoch = new SyncEpoch(dom as never);
   feed.on('sync:', (docs) => docs.forEach((d) => epoch.apply(d as Partial<SyncEpochDoc>)));
   await epoch.load();

@@ -81,7 +81,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
   app.use(bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413) }));
 
   // the server's root, as CouchDB answers it: PouchDB asks it for the `uuid` of its replication ids
-  app.get('/', (c) => c.json({ couchdb: 'Welcome', vendor: { name: 'DOM sync gateway' }, uuid: opts.epoch?.() ?? 'dom-sync' }));
+  // (`/sync/`, where PouchDB asks it, and `/sync`)
+  const root = (c: Context) => c.json({ couchdb: 'Welcome', vendor: { name: 'DOM sync gateway' }, uuid: opts.epoch?.() ?? 'dom-sync' });
+  app.get('/', root);
+  app.get('/:root{^$}', root);
   let kind: Promise<ServerKind> | undefined;
   const kindOf = () => (kind ??= serverKind(couch).catch(() => ((kind = undefined), 'pouchdb' as const)));
 

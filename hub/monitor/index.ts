@@ -76,6 +76,7 @@ export class Monitor {
   /** facility → `id@rev` applied from an upload, not yet seen by its follower */
   private applied = new Map<string, Set<string>>();
   private states = new Map<string, DoStateDoc>();
+  private catchingUp = 0;
   /** Requests saved and made, for the benchmarks and the logs. */
   readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
 
@@ -105,7 +106,10 @@ export class Monitor {
       for (const [facility, since] of this.marked) {
         if (since > due || n-- <= 0) break;
         this.marked.delete(facility);
-        void this.followers.get(facility)?.poke();
+        const f = this.followers.get(facility);
+        if (!f) continue;
+        this.catchingUp++;
+        void f.poke().finally(() => this.catchingUp--);
       }
     }, tickMs);
     this.catchUpTimer.unref();
@@ -208,6 +212,11 @@ export class Monitor {
 
   pokeAll(): Promise<void> {
     return Promise.all([...this.followers.values()].map((f) => f.poke())).then(() => undefined);
+  }
+
+  /** Databases marked and not yet read, or being read: 0 once nothing is left to do. */
+  get pendingCatchUps() {
+    return this.marked.size + this.catchingUp;
   }
 
   get followerCount() {
