@@ -166,12 +166,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const target = `${couch.dbUrl(node.db)}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
     open++;
     stats.get(nodeId).openConnections++;
+    const live = r.endpoint === 'changes' && (query.get('feed') === 'longpoll' || query.get('feed') === 'continuous');
+    if (live) stats.get(nodeId).pullsWaiting++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       open--;
       stats.get(nodeId).openConnections--;
+      if (live) stats.get(nodeId).pullsWaiting--;
     };
     try {
       const headers: Record<string, string> = { authorization: couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
