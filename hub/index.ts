@@ -103,7 +103,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submitFromFeed(o.id);
   });
   feed.on('dostate:', async (docs) => {
-    const states = docs as unknown as DoStateDoc[];
+    // what this instance's monitor stored has been handled by its hook (one route per event)
+    const states = (docs as unknown as DoStateDoc[]).filter((s) => !monitor.storedHere(s));
     monitor.rememberStates(states);
     for (const s of states) index.applyDoState(s);
     if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));

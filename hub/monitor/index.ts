@@ -76,6 +76,8 @@ export class Monitor {
   /** facility → `id@rev` applied from an upload, not yet seen by its follower */
   private applied = new Map<string, Set<string>>();
   private states = new Map<string, DoStateDoc>();
+  /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
+  private written = new Map<string, string>();
   private catchingUp = 0;
   /** Requests saved and made, for the benchmarks and the logs. */
   readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
@@ -191,6 +193,14 @@ export class Monitor {
     });
   }
 
+  /**
+   * Whether this monitor stored this revision of the state (and so its `onDoStates` hook has
+   * handled it): the `dom` feed brings it back, and its handler leaves it alone. One route per event.
+   */
+  storedHere(s: DoStateDoc): boolean {
+    return s._rev !== undefined && this.written.get(s.doId) === s._rev;
+  }
+
   /** DO states seen elsewhere (the `dom` feed): kept when newer than the one in memory. */
   rememberStates(states: DoStateDoc[]): void {
     for (const s of states) {
@@ -290,8 +300,12 @@ export class Monitor {
       saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
       // what is in memory is now what was stored; a conflict (another writer) reads it again
       for (const [i, r] of saved.entries()) {
-        if (r.rev) this.keepState(structuredClone(changed[i]!));
-        else this.states.delete(changed[i]!.doId);
+        if (r.rev) {
+          this.keepState(structuredClone(changed[i]!));
+          this.written.delete(changed[i]!.doId);
+          this.written.set(changed[i]!.doId, r.rev);
+          if (this.written.size > MAX_CACHED_STATES) this.written.delete(this.written.keys().next().value!);
+        } else this.states.delete(changed[i]!.doId);
       }
       if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
       stored = changed.filter((c) => !retry.includes(c._id));
