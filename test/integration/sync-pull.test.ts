@@ -74,6 +74,32 @@ describe('the pull through the gateway', () => {
     expect(got.results.map((r) => r.id)).toEqual([d._id]);
   });
 
+  it('applies a node\'s upload from what the gateway wrote, without reading the node database back', async () => {
+    const d = aDo('P1', 'PL-5');
+    await writeDos(hub.ctx.couch, [d]);
+    await waitFor('the DO state at the hub', () => hub.ctx.couch.db<any>('dom').get(ids.doState(d.doId)).catch(() => null));
+    // every request this process makes to the node database's feed from now on
+    const realFetch = globalThis.fetch;
+    const reads: string[] = [];
+    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+      const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (u.startsWith(hub.ctx.couch.url) && /node_p1\/_changes/.test(u)) reads.push(u);
+      return realFetch(input, init);
+    }) as typeof fetch;
+    try {
+      const up = await sync('/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: [evt(d.doId, 1)] }) });
+      expect(up.status).toBe(201);
+      const s = await waitFor('the DO state acknowledged', async () => {
+        const x = await hub.ctx.couch.db<any>('dom').get(ids.doState(d.doId));
+        return x.state === 'acknowledged' ? x : null;
+      });
+      expect(s.history.map((h: any) => h.status)).toEqual(['ack']);
+      expect(reads).toEqual([]);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it('answers the sync epoch at GET /sync/, and a new epoch is answered at once', async () => {
     const root = async () => (await (await fetch(`${hub.url}/sync/`)).json()) as { couchdb: string; uuid: string };
     const before = await root();
