@@ -17,6 +17,7 @@ import { bearerToken, errorHandler } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
+import { nodeDbOwnership } from '../../shared/ownership.js';
 import type { NodeStats } from './stats.js';
 import { couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
 
@@ -140,6 +141,19 @@ export function createGateway(opts: GatewayOptions): Gateway {
         return c.json({ results: [] }, 200);
       }
       const refusal = checkWrite(r.endpoint, r.docId, parsed, query);
+      // A live push's `_revs_diff` (a few documents just written at the node) is answered here:
+      // every revision missing. The documents then come in the `_bulk_docs` that follows anyway,
+      // and one CouchDB already has is a no-op there (`new_edits: false` merges revision trees),
+      // so a request per upload is saved for, at worst, a few documents sent again after a restart.
+      // A large one (a first or resumed upload) is asked of CouchDB, which sends only what it lacks,
+      // and so is one naming documents a node does not write (a replicator without PouchDB's push
+      // filter offers the hub's own documents back: CouchDB has them, and they are not sent).
+      const small = r.endpoint === 'revs_diff' && !refusal && Object.keys(parsed as object).length <= SMALL_REVS_DIFF;
+      if (small && Object.keys(parsed as object).every((id) => nodeDbOwnership(id)?.writer === 'node')) {
+        stats.touch(nodeId);
+        const answer = Object.fromEntries(Object.entries(parsed as Record<string, string[]>).map(([id, revs]) => [id, { missing: revs }]));
+        return c.json(answer, 200);
+      }
       if (refusal) {
         stats.error(nodeId, refusal.status, 'forbidden', refusal.reason);
         log.warn({ nodeId, reason: refusal.reason }, 'upload refused');
@@ -232,6 +246,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
 }
 
 const MAX_KEYS = 10_000;
+/** A `_revs_diff` of at most this many documents is answered by the gateway (below PouchDB's batch of 200). */
+const SMALL_REVS_DIFF = 50;
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS && v.every((x) => typeof x === 'string');
 function isBulkGetItem(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
