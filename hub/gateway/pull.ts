@@ -97,9 +97,20 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
   const first = await ask(null);
   if (!first.ok) return first.res;
   const enc = new TextEncoder();
+  let beat: NodeJS.Timeout | undefined;
+  let gone = false;
   const stream = new ReadableStream<Uint8Array>({
     async start(ctl) {
-      const beat = heartbeatMs ? setInterval(() => ctl.enqueue(enc.encode('\n')), heartbeatMs) : undefined;
+      // a write to a stream the client has left throws: never from a timer (it would end the process)
+      const send = (text: string) => {
+        if (gone) return;
+        try {
+          ctl.enqueue(enc.encode(text));
+        } catch {
+          gone = true;
+        }
+      };
+      if (heartbeatMs) beat = setInterval(() => send('\n'), heartbeatMs);
       try {
         const kept: ChangeRow[] = [];
         let body = first.body;
@@ -116,15 +127,24 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
         }
         // last_seq: where the rows kept end when the limit cut them, else where the feed stands
         const lastSeq = kept.length >= limit && kept.length > 0 ? kept.at(-1)!.seq : body.last_seq;
-        ctl.enqueue(enc.encode(JSON.stringify({ results: kept, last_seq: lastSeq, ...(body.pending !== undefined ? { pending: body.pending } : {}) })));
-        ctl.close();
+        send(JSON.stringify({ results: kept, last_seq: lastSeq, ...(body.pending !== undefined ? { pending: body.pending } : {}) }));
       } catch (err) {
         // the status (200) is gone already: CouchDB's error shape, which the replicator retries on
-        if (!p.signal.aborted) ctl.enqueue(enc.encode(JSON.stringify({ error: 'unavailable', reason: (err as Error).message })));
-        ctl.close();
+        if (!p.signal.aborted) send(JSON.stringify({ error: 'unavailable', reason: (err as Error).message }));
       } finally {
         clearInterval(beat);
+        if (!gone) {
+          try {
+            ctl.close();
+          } catch {
+            // cancelled meanwhile
+          }
+        }
       }
+    },
+    cancel() {
+      gone = true;
+      clearInterval(beat);
     },
   });
   return new Response(stream, { status: 200, headers: { 'content-type': 'application/json' } });
