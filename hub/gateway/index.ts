@@ -65,6 +65,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const limiter = opts.limiter ?? new FailureLimiter();
   const maxConnections = opts.maxConnections ?? 5_000;
   let open = 0;
+  const dbInfos = new Map<string, { info: Record<string, unknown>; at: number }>();
   const app = new Hono();
   // errors in CouchDB's own shape, `{"error": string, "reason": string}`: PouchDB's replicator reads
   // `error` as the error's name, and an object there (the API's `{"error":{code,message}}`) made
@@ -176,6 +177,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
     if (r.endpoint === 'changes') stats.touch(nodeId, { lastPullSeq: query.get('since') ?? '0' });
     else stats.touch(nodeId);
+    // database info, asked by replicators at every start and by some at every checkpoint: from
+    // memory when this instance read it within the last second (its figures are for progress only)
+    const cachedInfo = r.endpoint === 'db' && c.req.method === 'GET' ? dbInfos.get(node.db) : undefined;
+    if (cachedInfo && Date.now() - cachedInfo.at < DB_INFO_MS) return c.json(cachedInfo.info, 200, { 'cache-control': 'no-store' });
 
     const target = `${couch.dbUrl(node.db)}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
     open++;
@@ -219,9 +224,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
       }
       if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
         // the database's own name, without the deployment's prefix (CouchDB names it in full)
-        const info = (await upstream.json()) as Record<string, unknown>;
+        const info = { ...((await upstream.json()) as Record<string, unknown>), db_name: node.db };
         release();
-        return new Response(JSON.stringify({ ...info, db_name: node.db }), { status: upstream.status, headers: out });
+        if (dbInfos.size > 10_000) dbInfos.clear();
+        dbInfos.set(node.db, { info, at: Date.now() });
+        return new Response(JSON.stringify(info), { status: upstream.status, headers: out });
       }
       if (!upstream.body) {
         release();
@@ -246,6 +253,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
 }
 
 const MAX_KEYS = 10_000;
+const DB_INFO_MS = 1_000;
 /** A `_revs_diff` of at most this many documents is answered by the gateway (below PouchDB's batch of 200). */
 const SMALL_REVS_DIFF = 50;
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS && v.every((x) => typeof x === 'string');
