@@ -24,7 +24,13 @@ export class DomFeed {
   private abort = new AbortController();
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly couch: Couch, private readonly log: Logger, private readonly timeoutMs = 10_000) {}
+  /**
+   * `minIntervalMs`: a longpoll answers at the first change, so each write to `dom` cost a request
+   * of its own (about 9 per order of sync traffic, docs/BENCHMARKS.md); waiting this long after an
+   * answer gathers the writes meanwhile into the next one. What the feed carries (other instances'
+   * orders and DO states, caches) takes at most that much longer.
+   */
+  constructor(private readonly couch: Couch, private readonly log: Logger, private readonly timeoutMs = 10_000, private readonly minIntervalMs = 100) {}
 
   on(prefix: string, fn: DomHandler, wanted?: (id: string) => boolean): void {
     this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), { fn, ...(wanted ? { wanted } : {}) }]);
@@ -36,6 +42,7 @@ export class DomFeed {
     this.loop = (async () => {
       let failures = 0;
       while (!this.stopped) {
+        const t0 = Date.now();
         try {
           // ids only: the documents a handler wants are read after, in one request; the rest (the
           // allocator's outbox, our own orders as they are written) are never read back
@@ -51,6 +58,8 @@ export class DomFeed {
           }
           since = String(body.last_seq);
           failures = 0;
+          const wait = this.minIntervalMs - (Date.now() - t0);
+          if (wait > 0 && body.results.length > 0 && !this.stopped) await new Promise((r) => setTimeout(r, wait));
         } catch (err) {
           if (this.stopped) return;
           failures++;

@@ -11,7 +11,9 @@ import { HubConfig, type HubConfigInput } from './config.js';
 import { NodeRegistry } from './registry.js';
 import { NodeStats } from './gateway/stats.js';
 import { createGateway } from './gateway/index.js';
+import { SyncEpoch, type SyncEpochDoc } from './gateway/epoch.js';
 import { Monitor } from './monitor/index.js';
+import { DbUpdates } from './monitor/dbupdates.js';
 import { FacilityStore } from './facilities.js';
 import { createHubApp } from './app.js';
 import type { HubContext } from './context.js';
@@ -29,7 +31,7 @@ import { DomFeed } from './domfeed.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { DoStateDoc } from './monitor/dostate.js';
-import type { FacilityDoc, ItemDoc, CountDoc } from '../shared/schemas.js';
+import type { FacilityDoc, ItemDoc, CountDoc, NodeRegistryDoc } from '../shared/schemas.js';
 import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -61,7 +63,11 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const registry = new NodeRegistry(dom as never);
   const stats = new NodeStats(dom as never, log);
   const instance = config.instance ?? `${hostname()}-${config.port}`;
-  const monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance });
+  // how the monitor hears of node databases changed by others: none on this process's own embedded
+  // server (every node writes through this gateway), CouchDB's /_db_updates, else a sweep
+  const dbUpdates = couch.embedded ? null : new DbUpdates(couch, log, (db) => monitor.markChanged(db));
+  const watching = (await dbUpdates?.start().catch(() => false)) ?? false;
+  const monitor: Monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance, catchUp: couch.embedded || watching ? 'marked' : 'sweep' });
   const facilities = new FacilityStore(dom as never);
   const index = new AvailabilityIndex();
   const items = new ItemStore(dom as never);
@@ -108,7 +114,9 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     (id) => allocator.isActive && !allocator.queuedHere(id.slice('order:'.length)),
   );
   feed.on('dostate:', async (docs) => {
-    const states = docs as unknown as DoStateDoc[];
+    // what this instance's monitor stored has been handled by its hook (one route per event)
+    const states = (docs as unknown as DoStateDoc[]).filter((s) => !monitor.storedHere(s));
+    monitor.rememberStates(states);
     for (const s of states) index.applyDoState(s);
     if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));
   });
@@ -119,6 +127,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     allocator.facilitiesChanged();
   });
   feed.on('node:', (docs) => docs.forEach((d) => monitor.follow((d as { id: string }).id)));
+  feed.on('node:', (docs) => docs.forEach((d) => registry.apply(d as unknown as NodeRegistryDoc)));
+  const epoch = new SyncEpoch(dom as never);
+  feed.on('sync:', (docs) => docs.forEach((d) => epoch.apply(d as Partial<SyncEpochDoc>)));
+  await epoch.load();
   feed.on('count:', (docs) => docs.forEach((d) => index.applyCount(d as unknown as CountDoc)));
   feed.on('po:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
   feed.on('asn:', (docs) => docs.forEach((d) => planning.addSupply(d as unknown as SupplyDoc)));
@@ -149,7 +161,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     stats,
     log,
     maxConnections: config.maxSyncConnections,
-    onUpload: (nodeId) => void monitor.poke(nodeId),
+    onUpload: (nodeId, docs) => void monitor.applyUploaded(nodeId, docs),
+    epoch: () => epoch.value,
   });
   let ready = false;
   const app = createHubApp(ctx, gateway, allocator, () => ready, series, { runs: simulations, live });
@@ -202,6 +215,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
         await simulations.stop();
         await allocator.stop();
         reservations.stop();
+        await dbUpdates?.stop();
         await monitor.stop();
         events.close();
         await stats.stop().catch(() => undefined);

@@ -56,7 +56,8 @@ async function readNodes(ctx: HubContext): Promise<NodeSample[]> {
           return {
             id: n.id,
             lastSeen: s.lastSeen ? Date.parse(s.lastSeen) : null,
-            pending: head === null ? null : pulled === null ? head : Math.max(0, head - pulled),
+            // none while its live pull waits here: the node's own uploads move the sequence on, never come down
+            pending: s.pullsWaiting > 0 ? 0 : head === null ? null : pulled === null ? head : Math.max(0, head - pulled),
             errorCount: s.errorCount,
             docsUploaded: s.docsUploaded,
             openConnections: s.openConnections,

@@ -205,7 +205,8 @@ function buildHub(): OpenApiDocument {
   const nodeId = { nodeId: Ident };
   const couch = (summary: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ summary, security: 'node', params: nodeId, responses: { 200: ['CouchDB answer', Anything], 403: ['not allowed for this node', ErrorBody] }, ...extra });
   sync('get', '/sync/{nodeId}', couch('database info of the node database'));
-  sync('get', '/sync/{nodeId}/_changes', couch('changes feed (normal, longpoll, continuous; never `filter`)'));
+  sync('get', '/sync/{nodeId}/_changes', couch('changes feed (normal, longpoll, continuous; never `filter`): only the documents the hub writes, never the node\'s own uploads'));
+  sync('get', '/sync/', { summary: 'the server root as CouchDB answers it; `uuid` is the sync epoch, from which PouchDB builds its replication ids', security: 'none', responses: { 200: ['CouchDB welcome', z.looseObject({ couchdb: z.string(), uuid: z.string() })] } });
   sync('post', '/sync/{nodeId}/_revs_diff', couch('revisions the hub lacks'));
   sync('post', '/sync/{nodeId}/_bulk_get', couch('fetch documents by revision'));
   sync('post', '/sync/{nodeId}/_bulk_docs', couch('upload node-owned documents (checked against the ownership table); a document the node may not write answers `{"error":"forbidden"}` in its row, the others are written', { responses: { 201: ['a row per document', Anything], 403: ['not allowed for this node', ErrorBody] } }));

@@ -29,10 +29,23 @@ interface CacheEntry {
 export class NodeRegistry {
   private cache = new Map<string, CacheEntry>();
 
+  /**
+   * `ttlMs`: how long a lookup is trusted. The `dom` feed hands every instance each registry
+   * document as it changes (`apply`), so an entry is current long before it expires; the expiry
+   * only bounds how stale one can get if the feed stalls. At 5 s, each active node cost a registry
+   * read every 5 s (1.7-1.9 CouchDB requests per order of sync traffic, docs/BENCHMARKS.md).
+   */
   constructor(
     private readonly dom: DocumentScope<NodeRegistryDoc>,
-    private readonly ttlMs = 5_000,
+    private readonly ttlMs = 60_000,
   ) {}
+
+  /** A registry document as the `dom` feed brought it: the cache holds it from now. */
+  apply(doc: NodeRegistryDoc): void {
+    if (typeof doc.id !== 'string' || typeof doc.tokenHash !== 'string') return;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(doc.id, { doc, at: Date.now() });
+  }
 
   async create(facilityId: string): Promise<{ doc: NodeRegistryDoc; token: string }> {
     const token = newToken();

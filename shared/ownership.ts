@@ -46,6 +46,7 @@ export const OWNERSHIP: readonly Ownership[] = [
   { prefix: 'nodestat:', type: 'nodestat', writer: 'hub', database: 'dom', appendOnly: false },
   { prefix: 'dostate:', type: 'dostate', writer: 'hub', database: 'dom', appendOnly: false },
   { prefix: 'checkpoint:', type: 'checkpoint', writer: 'hub', database: 'dom', appendOnly: false },
+  { prefix: 'sync:', type: 'syncepoch', writer: 'hub', database: 'dom', appendOnly: false },
   // node_<id>: written by the hub, synced down
   { prefix: 'do:', type: 'do', writer: 'hub', database: 'node', appendOnly: true, schema: DistributionOrderDoc },
   { prefix: 'docancel:', type: 'docancel', writer: 'hub', database: 'node', appendOnly: true, schema: DoCancelDoc },
@@ -70,3 +71,15 @@ export const OWNERSHIP: readonly Ownership[] = [
 export function nodeDbOwnership(docId: string): Ownership | undefined {
   return OWNERSHIP.find((o) => o.database === 'node' && docId.startsWith(o.prefix));
 }
+
+/**
+ * Whether a node's pull carries this document down: only what the hub writes. A node's own
+ * documents never come back to it (the gateway filters its `_changes`), so an upload costs the
+ * node no second `_changes` round and checkpoint.
+ */
+export function pulledByNode(docId: string): boolean {
+  return nodeDbOwnership(docId)?.writer === 'hub';
+}
+
+/** The same rule as a Mango `$regex` on `_id`, for a CouchDB `_selector` filter. */
+export const PULLED_ID_REGEX = `^(${OWNERSHIP.filter((o) => o.database === 'node' && o.writer === 'hub').map((o) => o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;

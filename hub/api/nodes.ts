@@ -34,8 +34,11 @@ export function nodesApi(ctx: HubContext) {
           lastCheckpoint: s.lastCheckpoint,
           lastUploadAt: s.lastUploadAt,
           docsUploaded: s.docsUploaded,
-          /** Changes in the node's database it has not pulled yet (approximate on a cluster). */
-          pending: head !== null && pulled !== null ? Math.max(0, head - pulled) : head,
+          /**
+           * Changes in the node's database it has not pulled yet (approximate on a cluster); none
+           * while its live pull waits here (the node's own uploads move the sequence on, never come down).
+           */
+          pending: s.pullsWaiting > 0 ? 0 : head !== null && pulled !== null ? Math.max(0, head - pulled) : head,
           docCount: info?.doc_count ?? null,
           openConnections: s.openConnections,
           errorCount: s.errorCount,

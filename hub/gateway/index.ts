@@ -17,15 +17,27 @@ import { bearerToken, errorHandler } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
+import { nodeDbOwnership } from '../../shared/ownership.js';
 import type { NodeStats } from './stats.js';
+import { couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
 
 export interface GatewayOptions {
   couch: Couch;
   registry: NodeRegistry;
   stats: NodeStats;
   log: Logger;
-  /** Called after a node's upload is stored, so its changes are processed at once. */
-  onUpload?: (nodeId: string) => void;
+  /**
+   * Called after a node's upload is stored, with the documents just validated and written (a
+   * single-document PUT, or the accepted ones of a `_bulk_docs`), so the hub applies them without
+   * reading them back from CouchDB.
+   */
+  onUpload?: (nodeId: string, docs: Record<string, unknown>[]) => void;
+  /**
+   * The sync epoch, answered as the `uuid` of `GET /sync/`: PouchDB builds its replication ids from
+   * it, so a new epoch (after the hub's databases were restored from a backup) starts every node's
+   * replications afresh from sequence 0 (docs/OPERATIONS.md, "Restoring the hub from a backup").
+   */
+  epoch?: () => string;
   maxBodyBytes?: number;
   /** Open sync requests allowed per hub instance; beyond it a node is told to come back (503). */
   maxConnections?: number;
@@ -53,6 +65,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const limiter = opts.limiter ?? new FailureLimiter();
   const maxConnections = opts.maxConnections ?? 5_000;
   let open = 0;
+  const dbInfos = new Map<string, { info: Record<string, unknown>; at: number }>();
   const app = new Hono();
   // errors in CouchDB's own shape, `{"error": string, "reason": string}`: PouchDB's replicator reads
   // `error` as the error's name, and an object there (the API's `{"error":{code,message}}`) made
@@ -68,6 +81,14 @@ export function createGateway(opts: GatewayOptions): Gateway {
   });
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   app.use(bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413) }));
+
+  // the server's root, as CouchDB answers it: PouchDB asks it for the `uuid` of its replication ids
+  // (`/sync/`, where PouchDB asks it, and `/sync`)
+  const root = (c: Context) => c.json({ couchdb: 'Welcome', vendor: { name: 'DOM sync gateway' }, uuid: opts.epoch?.() ?? 'dom-sync' });
+  app.get('/', root);
+  app.get('/:root{^$}', root);
+  let kind: Promise<ServerKind> | undefined;
+  const kindOf = () => (kind ??= serverKind(couch).catch(() => ((kind = undefined), 'pouchdb' as const)));
 
   app.all('/:nodeId/*', handle);
   app.all('/:nodeId', handle);
@@ -121,6 +142,19 @@ export function createGateway(opts: GatewayOptions): Gateway {
         return c.json({ results: [] }, 200);
       }
       const refusal = checkWrite(r.endpoint, r.docId, parsed, query);
+      // A live push's `_revs_diff` (a few documents just written at the node) is answered here:
+      // every revision missing. The documents then come in the `_bulk_docs` that follows anyway,
+      // and one CouchDB already has is a no-op there (`new_edits: false` merges revision trees),
+      // so a request per upload is saved for, at worst, a few documents sent again after a restart.
+      // A large one (a first or resumed upload) is asked of CouchDB, which sends only what it lacks,
+      // and so is one naming documents a node does not write (a replicator without PouchDB's push
+      // filter offers the hub's own documents back: CouchDB has them, and they are not sent).
+      const small = r.endpoint === 'revs_diff' && !refusal && Object.keys(parsed as object).length <= SMALL_REVS_DIFF;
+      if (small && Object.keys(parsed as object).every((id) => nodeDbOwnership(id)?.writer === 'node')) {
+        stats.touch(nodeId);
+        const answer = Object.fromEntries(Object.entries(parsed as Record<string, string[]>).map(([id, revs]) => [id, { missing: revs }]));
+        return c.json(answer, 200);
+      }
       if (refusal) {
         stats.error(nodeId, refusal.status, 'forbidden', refusal.reason);
         log.warn({ nodeId, reason: refusal.reason }, 'upload refused');
@@ -143,42 +177,58 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
     if (r.endpoint === 'changes') stats.touch(nodeId, { lastPullSeq: query.get('since') ?? '0' });
     else stats.touch(nodeId);
+    // database info, asked by replicators at every start and by some at every checkpoint: from
+    // memory when this instance read it within the last second (its figures are for progress only)
+    const cachedInfo = r.endpoint === 'db' && c.req.method === 'GET' ? dbInfos.get(node.db) : undefined;
+    if (cachedInfo && Date.now() - cachedInfo.at < DB_INFO_MS) return c.json(cachedInfo.info, 200, { 'cache-control': 'no-store' });
 
     const target = `${couch.dbUrl(node.db)}${rest.startsWith('/') ? rest : `/${rest}`}${query.size ? `?${query}` : ''}`;
     open++;
     stats.get(nodeId).openConnections++;
+    const live = r.endpoint === 'changes' && (query.get('feed') === 'longpoll' || query.get('feed') === 'continuous');
+    if (live) stats.get(nodeId).pullsWaiting++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       open--;
       stats.get(nodeId).openConnections--;
+      if (live) stats.get(nodeId).pullsWaiting--;
     };
     try {
       const headers: Record<string, string> = { authorization: couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const upstream = await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
+      const pull = { dbUrl: couch.dbUrl(node.db), authHeader: couch.authHeader, query, signal: c.req.raw.signal };
+      const upstream =
+        r.endpoint === 'changes'
+          ? await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull(pull))
+          : await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
       if (upstream.status >= 400 && upstream.status !== 404) {
         stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
       }
-      if (upstream.ok && (r.endpoint === 'bulk_docs' || (r.endpoint === 'doc' && c.req.method === 'PUT'))) {
-        const n = r.endpoint === 'bulk_docs' ? ((JSON.parse(body!) as { docs: unknown[] }).docs.length) : 1;
-        const s = stats.get(nodeId);
-        stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + n });
-        opts.onUpload?.(nodeId);
-      }
       const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
-      if (refusedDocs && upstream.ok) {
-        // the written documents' results and the refused ones', in the order they were sent
+      const uploaded = (docs: Record<string, unknown>[]) => {
+        const s = stats.get(nodeId);
+        stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + docs.length });
+        if (docs.length) opts.onUpload?.(nodeId, docs);
+      };
+      if (upstream.ok && r.endpoint === 'doc' && c.req.method === 'PUT') uploaded([{ ...(JSON.parse(body!) as Record<string, unknown>), _id: r.docId }]);
+      if (upstream.ok && r.endpoint === 'bulk_docs') {
+        // what CouchDB stored: every document sent but those it answered with an error
         const written = (await upstream.json()) as BulkResult[];
         release();
-        return new Response(JSON.stringify(refusedDocs.answer(written)), { status: upstream.status, headers: out });
+        const failed = new Set(written.filter((w) => w.error !== undefined).map((w) => w.id));
+        uploaded((JSON.parse(body!) as { docs: Record<string, unknown>[] }).docs.filter((d) => !failed.has(d._id as string)));
+        // with refusals: the written documents' results and the refused ones', in the order they were sent
+        return new Response(JSON.stringify(refusedDocs ? refusedDocs.answer(written) : written), { status: upstream.status, headers: out });
       }
       if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
         // the database's own name, without the deployment's prefix (CouchDB names it in full)
-        const info = (await upstream.json()) as Record<string, unknown>;
+        const info = { ...((await upstream.json()) as Record<string, unknown>), db_name: node.db };
         release();
-        return new Response(JSON.stringify({ ...info, db_name: node.db }), { status: upstream.status, headers: out });
+        if (dbInfos.size > 10_000) dbInfos.clear();
+        dbInfos.set(node.db, { info, at: Date.now() });
+        return new Response(JSON.stringify(info), { status: upstream.status, headers: out });
       }
       if (!upstream.body) {
         release();
@@ -203,6 +253,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
 }
 
 const MAX_KEYS = 10_000;
+const DB_INFO_MS = 1_000;
+/** A `_revs_diff` of at most this many documents is answered by the gateway (below PouchDB's batch of 200). */
+const SMALL_REVS_DIFF = 50;
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS && v.every((x) => typeof x === 'string');
 function isBulkGetItem(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;

@@ -24,6 +24,12 @@ export interface NodeStat {
   lastUploadAt: string | null;
   docsUploaded: number;
   openConnections: number;
+  /**
+   * Open live pulls (`_changes` longpoll or continuous) of this node at this instance. While one
+   * waits the node has every document the hub wrote: the gateway answers it as soon as one is
+   * written, and the node's own uploads, which move the database's sequence on, never come down.
+   */
+  pullsWaiting: number;
   errorCount: number;
   errors: SyncError[];
 }
@@ -36,11 +42,12 @@ const blank = (id: string): NodeStat => ({
   lastUploadAt: null,
   docsUploaded: 0,
   openConnections: 0,
+  pullsWaiting: 0,
   errorCount: 0,
   errors: [],
 });
 
-type StatDoc = Omit<NodeStat, 'openConnections'> & { _id: string; _rev?: string };
+type StatDoc = Omit<NodeStat, 'openConnections' | 'pullsWaiting'> & { _id: string; _rev?: string };
 
 export class NodeStats {
   private stats = new Map<string, NodeStat>();
@@ -87,7 +94,7 @@ export class NodeStats {
     try {
       const doc = await this.dom.get(ids.nodeStat(id));
       const { _id, _rev, ...rest } = doc;
-      return { ...blank(id), ...rest, openConnections: 0 };
+      return { ...blank(id), ...rest, openConnections: 0, pullsWaiting: 0 };
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       return blank(id);
@@ -109,7 +116,7 @@ export class NodeStats {
     const batch = [...this.dirty];
     this.dirty.clear();
     const docs: StatDoc[] = batch.map((id) => {
-      const { openConnections, ...rest } = this.get(id);
+      const { openConnections, pullsWaiting, ...rest } = this.get(id);
       const rev = this.revs.get(id);
       return { _id: ids.nodeStat(id), ...(rev ? { _rev: rev } : {}), ...rest };
     });

@@ -1,8 +1,15 @@
 /**
- * The monitor follows every node database and applies what the nodes report: DO status events move
- * `dostate:` documents through the DO state machine; inventory positions feed the availability
- * index. Runs are poked by the gateway on each upload and by a slow sweep, with a bound on how many
- * followers run at once.
+ * The monitor applies what the nodes report: DO status events move `dostate:` documents through
+ * the DO state machine; inventory positions feed the availability index; receipts close supply.
+ *
+ * What a node uploads through this instance's gateway is applied from the documents the gateway
+ * has just validated and written (`applyUploaded`), never read back from CouchDB. Each node
+ * database also has a changes follower, the at-least-once path: it reads from its checkpoint at
+ * start, and later only a database marked as changed (`catchUpMs` after it was marked), which
+ * skips what was applied directly and moves the checkpoint on. What marks a database: this
+ * instance's uploads, and on Apache CouchDB the server's `/_db_updates` feed (uploads through
+ * another instance); where there is no such feed and other processes may write (a shared embedded
+ * server), every database is swept in turn. An idle node costs no request.
  */
 import type { Couch } from '../couch/index.js';
 import type { Logger } from '../../shared/log.js';
@@ -19,6 +26,14 @@ export interface MonitorHooks {
   onReceipts?: (facility: string, receipts: ReceiptDoc[]) => void | Promise<void>;
 }
 
+/**
+ * How the monitor learns that a node database changed other than through this instance's gateway:
+ * `sweep` reads every database in turn (a server without `/_db_updates` that other hub instances
+ * write to); `marked` reads only the databases marked (`markChanged`: this process's embedded
+ * server, which no one else writes to, or Apache CouchDB's `/_db_updates`).
+ */
+export type CatchUp = 'sweep' | 'marked';
+
 export interface MonitorOptions {
   couch: Couch;
   log: Logger;
@@ -27,31 +42,54 @@ export interface MonitorOptions {
    * At most this many databases swept per second: each sweep of an idle database is a `_changes`
    * read (~2-5 ms of the embedded CouchDB's CPU), so a sweep of 1,000 databases every 5 s took most
    * of a core (docs/BENCHMARKS.md). Past `maxSweepPerSec × sweepMs / 1000` databases the sweep
-   * stretches out; uploads through this instance's gateway are still read at once (poke).
+   * stretches out; uploads through this instance's gateway are still applied at once.
    */
   maxSweepPerSec?: number;
+  /** A marked database is read this long after it was marked (default 30 s): a safety net, not the way events arrive. */
+  catchUpMs?: number;
+  catchUp?: CatchUp;
   concurrency?: number;
   /** This hub instance's name: each instance keeps its own checkpoints. */
   instance?: string;
 }
 
+/** DO states kept in memory so that an event's DO is not read back from `dom` (newest first out). */
+const MAX_CACHED_STATES = 20_000;
+/** Directly applied `id@rev`s per database awaiting their follower's catch-up (beyond it, the catch-up applies them again: idempotent). */
+const MAX_APPLIED = 5_000;
+
+const revGen = (rev: string | undefined) => (rev ? Number.parseInt(rev, 10) || 0 : 0);
+
 export class Monitor {
   private followers = new Map<string, ChangesFollower>();
+  private byDb = new Map<string, string>();
   private hooks: MonitorHooks = {};
   private sweepTimer: NodeJS.Timeout | undefined;
+  private catchUpTimer: NodeJS.Timeout | undefined;
   private sweepCursor = 0;
   private active = 0;
   private waiting: (() => void)[] = [];
   private readonly concurrency: number;
   private stopped = false;
+  /** facility → when its database was first marked since its last catch-up */
+  private marked = new Map<string, number>();
+  /** facility → `id@rev` applied from an upload, not yet seen by its follower */
+  private applied = new Map<string, Set<string>>();
+  private states = new Map<string, DoStateDoc>();
+  /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
+  private written = new Map<string, string>();
+  private catchingUp = 0;
+  /** Requests saved and made, for the benchmarks and the logs. */
+  readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
 
   constructor(private readonly opts: MonitorOptions) {
     this.concurrency = opts.concurrency ?? 8;
     const sweepMs = opts.sweepMs ?? 5_000;
-    if (sweepMs > 0) {
+    const maxPerSec = opts.maxSweepPerSec ?? 40;
+    if (sweepMs > 0 && (opts.catchUp ?? 'sweep') === 'sweep') {
       // the sweep in slices, every tick a share of the followers in turn
       const tickMs = Math.min(sweepMs, 1_000);
-      const maxPerTick = Math.max(1, Math.ceil(((opts.maxSweepPerSec ?? 40) * tickMs) / 1000));
+      const maxPerTick = Math.max(1, Math.ceil((maxPerSec * tickMs) / 1000));
       this.sweepTimer = setInterval(() => {
         const all = [...this.followers.values()];
         if (all.length === 0) return;
@@ -61,6 +99,22 @@ export class Monitor {
       }, tickMs);
       this.sweepTimer.unref();
     }
+    // the catch-up of marked databases, oldest mark first, at most maxSweepPerSec a second
+    const catchUpMs = opts.catchUpMs ?? 30_000;
+    const tickMs = Math.min(1_000, Math.max(50, catchUpMs));
+    this.catchUpTimer = setInterval(() => {
+      const due = Date.now() - catchUpMs;
+      let n = Math.max(1, Math.ceil((maxPerSec * tickMs) / 1000));
+      for (const [facility, since] of this.marked) {
+        if (since > due || n-- <= 0) break;
+        this.marked.delete(facility);
+        const f = this.followers.get(facility);
+        if (!f) continue;
+        this.catchingUp++;
+        void f.poke().finally(() => this.catchingUp--);
+      }
+    }, tickMs);
+    this.catchUpTimer.unref();
   }
 
   setHooks(h: MonitorHooks) {
@@ -70,6 +124,7 @@ export class Monitor {
   follow(facilityId: string): void {
     if (this.followers.has(facilityId) || this.stopped) return;
     const dbName = nodeDbName(facilityId);
+    this.byDb.set(dbName, facilityId);
     this.followers.set(
       facilityId,
       new ChangesFollower<Record<string, unknown>>({
@@ -77,9 +132,88 @@ export class Monitor {
         dbName,
         checkpointId: ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:${dbName}`),
         log: this.opts.log,
-        handle: (changes) => this.withSlot(() => this.handle(facilityId, changes)),
+        handle: (changes) => this.withSlot(() => this.handle(facilityId, this.notYetApplied(facilityId, changes))),
       }),
     );
+  }
+
+  /** A node database changed (by its logical name, `node_<id>`): read it at the next catch-up. */
+  markChanged(dbName: string): void {
+    const facility = this.byDb.get(dbName);
+    if (facility !== undefined) this.mark(facility);
+  }
+
+  private mark(facility: string, at = Date.now()): void {
+    const was = this.marked.get(facility);
+    if (was === undefined || at < was) {
+      this.marked.delete(facility);
+      // kept in order of marking (a Map iterates in insertion order): the catch-up reads the oldest first
+      if (was === undefined) this.marked.set(facility, at);
+      else this.catchUpSoon(facility, at);
+    }
+  }
+
+  private catchUpSoon(facility: string, at: number): void {
+    // an earlier time than the oldest mark: rebuild the order (rare: after a failed direct apply)
+    const all = [...this.marked, [facility, at] as [string, number]].sort((a, b) => a[1] - b[1]);
+    this.marked = new Map(all);
+  }
+
+  /**
+   * Apply what a node just uploaded through this instance's gateway: the documents it validated and
+   * CouchDB stored. Its follower reads the database later (catch-up) and skips these.
+   */
+  async applyUploaded(facilityId: string, docs: Record<string, unknown>[]): Promise<void> {
+    if (this.stopped || !this.followers.has(facilityId)) return;
+    const changes: Change<Record<string, unknown>>[] = docs.map((doc) => ({ id: String(doc._id), seq: 0, doc }));
+    try {
+      await this.withSlot(() => this.handle(facilityId, changes));
+      this.counts.appliedDirectly += docs.length;
+      let set = this.applied.get(facilityId);
+      if (!set) this.applied.set(facilityId, (set = new Set()));
+      if (set.size > MAX_APPLIED) set.clear();
+      for (const d of docs) if (typeof d._rev === 'string') set.add(`${String(d._id)}@${d._rev}`);
+      this.mark(facilityId);
+    } catch (err) {
+      // the follower reads them within a couple of seconds instead
+      this.opts.log.warn({ err: (err as Error).message, facilityId }, 'applying an upload failed; its database will be read');
+      this.mark(facilityId, Date.now() - (this.opts.catchUpMs ?? 30_000) + 2_000);
+    }
+  }
+
+  private notYetApplied(facilityId: string, changes: Change<Record<string, unknown>>[]): Change<Record<string, unknown>>[] {
+    this.counts.caughtUp += changes.length;
+    const set = this.applied.get(facilityId);
+    if (!set?.size) return changes;
+    return changes.filter((ch) => {
+      const key = `${ch.id}@${String((ch.doc as { _rev?: string } | undefined)?._rev)}`;
+      if (!set.delete(key)) return true;
+      this.counts.skippedOnCatchUp++;
+      return false;
+    });
+  }
+
+  /**
+   * Whether this monitor stored this revision of the state (and so its `onDoStates` hook has
+   * handled it): the `dom` feed brings it back, and its handler leaves it alone. One route per event.
+   */
+  storedHere(s: DoStateDoc): boolean {
+    return s._rev !== undefined && this.written.get(s.doId) === s._rev;
+  }
+
+  /** DO states seen elsewhere (the `dom` feed): kept when newer than the one in memory. */
+  rememberStates(states: DoStateDoc[]): void {
+    for (const s of states) {
+      const cur = this.states.get(s.doId);
+      if (cur && revGen(cur._rev) >= revGen(s._rev)) continue;
+      this.keepState(structuredClone(s));
+    }
+  }
+
+  private keepState(s: DoStateDoc): void {
+    this.states.delete(s.doId);
+    this.states.set(s.doId, s);
+    if (this.states.size > MAX_CACHED_STATES) this.states.delete(this.states.keys().next().value!);
   }
 
   poke(facilityId: string): Promise<void> {
@@ -88,6 +222,11 @@ export class Monitor {
 
   pokeAll(): Promise<void> {
     return Promise.all([...this.followers.values()].map((f) => f.poke())).then(() => undefined);
+  }
+
+  /** Databases marked and not yet read, or being read: 0 once nothing is left to do. */
+  get pendingCatchUps() {
+    return this.marked.size + this.catchingUp;
   }
 
   get followerCount() {
@@ -124,17 +263,31 @@ export class Monitor {
   private async applyDoEvents(events: DoEventDoc[]): Promise<void> {
     const byDo = groupBy(events, (e) => e.doId);
     const dom = this.opts.couch.db<DoStateDoc>('dom');
-    const res = await dom.fetch({ keys: [...byDo.keys()].map(ids.doState) });
+    // the states in memory (as this monitor last wrote them, or as the `dom` feed brought them), the others read
+    const found: DoStateDoc[] = [];
+    const missing: string[] = [];
+    for (const doId of byDo.keys()) {
+      const s = this.states.get(doId);
+      if (s) found.push(structuredClone(s));
+      else missing.push(doId);
+    }
+    this.counts.stateHits += found.length;
+    if (missing.length) {
+      this.counts.stateReads += missing.length;
+      const res = await dom.fetch({ keys: missing.map(ids.doState) });
+      for (const row of res.rows) {
+        if (!('doc' in row) || !row.doc) {
+          this.opts.log.warn({ key: row.key }, 'status event for an unknown DO; ignored');
+          continue;
+        }
+        found.push(row.doc as DoStateDoc);
+      }
+    }
     const changed: DoStateDoc[] = [];
     // states that already hold these events: a batch replayed after a crash or an error between
     // storing the states and rolling them up, or applied first by another hub instance
     const current: DoStateDoc[] = [];
-    for (const row of res.rows) {
-      if (!('doc' in row) || !row.doc) {
-        this.opts.log.warn({ key: row.key }, 'status event for an unknown DO; ignored');
-        continue;
-      }
-      const s = row.doc as DoStateDoc;
+    for (const s of found) {
       if (applyEvents(s, byDo.get(s.doId) ?? [])) changed.push(s);
       else current.push(s);
     }
@@ -145,6 +298,15 @@ export class Monitor {
       const saved = await dom.bulk({ docs: changed });
       const retry = saved.filter((r) => r.error === 'conflict').map((r) => r.id!);
       saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
+      // what is in memory is now what was stored; a conflict (another writer) reads it again
+      for (const [i, r] of saved.entries()) {
+        if (r.rev) {
+          this.keepState(structuredClone(changed[i]!));
+          this.written.delete(changed[i]!.doId);
+          this.written.set(changed[i]!.doId, r.rev);
+          if (this.written.size > MAX_CACHED_STATES) this.written.delete(this.written.keys().next().value!);
+        } else this.states.delete(changed[i]!.doId);
+      }
       if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
       stored = changed.filter((c) => !retry.includes(c._id));
     }
@@ -156,6 +318,7 @@ export class Monitor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweepTimer);
+    clearInterval(this.catchUpTimer);
     await Promise.all([...this.followers.values()].map((f) => f.stop()));
   }
 }

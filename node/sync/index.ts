@@ -127,11 +127,10 @@ export class HubSync {
         return PouchDB.fetch(url, init);
       },
     });
-    // PouchDB 9's replicator calls `src.info()` for its active-task figures without a catch, so a
-    // hub that dies just after a batch would surface as an unhandled rejection (and end the process).
-    // Those figures are all it is used for during replication: answer them harmlessly instead.
-    const info = remote.info.bind(remote);
-    remote.info = () => info().catch(() => ({ db_name: nodeId, doc_count: 0, update_seq: 0 }));
+    // PouchDB 9's replicator calls `src.info()` for its active-task figures only: at every pulled
+    // batch, a request to the hub for a figure nothing here reads (and without a catch, so a hub
+    // that died just after a batch surfaced as an unhandled rejection). Answered here instead.
+    remote.info = () => Promise.resolve({ db_name: nodeId, doc_count: 0, update_seq: 0 } as never);
     const options: PouchDB.ReplicateOptions = {
       live: true,
       retry: true,
@@ -139,11 +138,16 @@ export class HubSync {
       batch_size: 200,
       back_off_function: backoff(this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000),
     };
-    this.pull = db.replicate.from(remote, options);
+    // Checkpoints kept here only (`checkpoint`: the node's own database), not also read and written
+    // at the hub after every batch: two requests a batch each way. A hub restored from a backup is
+    // behind them; it answers a new epoch at `GET /sync/` (the uuid PouchDB builds its replication
+    // ids from), so both replications then start afresh from 0 and `_revs_diff` sends only what
+    // the hub lost (docs/OPERATIONS.md, "Restoring the hub from a backup").
+    this.pull = db.replicate.from(remote, { ...options, checkpoint: 'target' } as PouchDB.ReplicateOptions);
     // Push only what the node writes: without the filter every document pulled from the hub is
     // echoed back as a `_revs_diff` through the gateway, which doubled the CPU of a pull (a local
     // filter: nothing is asked of the server's `_changes`).
-    this.push = db.replicate.to(remote, { ...options, filter: (doc) => nodeDbOwnership(doc._id)?.writer === 'node' });
+    this.push = db.replicate.to(remote, { ...options, checkpoint: 'source', filter: (doc) => nodeDbOwnership(doc._id)?.writer === 'node' } as PouchDB.ReplicateOptions);
     this.wire('pull', this.pull);
     this.wire('push', this.push);
   }

@@ -75,8 +75,9 @@ interface Sizes {
 
 const FULL: Sizes = {
   tpFacilities: 20, tpSkus: 20, tpOrders: 20_000, tpPostSeconds: 20, tpConcurrency: 32,
-  nodes: 50, ltSkus: 10, rate: 3, latencySeconds: 25, idleSeconds: 8,
-  capacitySteps: [100, 300], perFleet: 100,
+  // the target: one instance holding 1,000 live nodes with every sync p99 under 1 s at 10 orders/s
+  nodes: 50, ltSkus: 10, rate: 10, latencySeconds: 25, idleSeconds: 8,
+  capacitySteps: [100, 300, 1_000], perFleet: 100,
 };
 const QUICK: Sizes = {
   tpFacilities: 6, tpSkus: 8, tpOrders: 400, tpPostSeconds: 2, tpConcurrency: 16,

@@ -50,7 +50,11 @@ describe('the node: associate API, with and without the hub', () => {
     const task = (await nodeApi('GET', '/tasks')).body.find((t: any) => t.doId === doId);
     expect(task).toMatchObject({ kind: 'ship', status: 'released', lines: [{ line: 1, sku: 'TEE', qty: 3, name: 'Crew tee', barcode: '4006381333931' }] });
     expect(task.allowed).toEqual(expect.arrayContaining(['ack', 'pick', 'reject']));
-    const inv = (await nodeApi('GET', '/inventory')).body[0];
+    // the node writes the position a DO moves just after it stores the DO (the task list shows it at once)
+    const inv = await waitFor('the DO\'s units reserved at the node', async () => {
+      const p = (await nodeApi('GET', '/inventory')).body[0];
+      return p?.reserved > 0 ? p : null;
+    });
     expect(inv).toMatchObject({ onHand: 20, reserved: 3, available: 17 });
   });
 

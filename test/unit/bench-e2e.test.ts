@@ -1,7 +1,8 @@
 /**
  * `dom bench e2e --quick` runs every phase (hub, nodes in a child process, the gateway, autocannon
  * in its own process, memory in child processes) and reports every figure. Timings depend on the
- * machine, so only the presence and type of each figure is checked, never its value.
+ * machine, so only the presence and type of each figure is checked, never its value; request
+ * counts do not, and the sync path's are held under upper bounds.
  */
 import { describe, expect, it } from 'vitest';
 import { run } from '../../scripts/bench/e2e.js';
@@ -37,6 +38,8 @@ const FIGURES = [
   'latency.probeUp.p99',
   'latency.hubCpuPct',
   'latency.idleHubCpuPct',
+  'latency.couchRequestsPerOrder',
+  'latency.idleNodeDbRequestsPerSec',
   'initialSync.docs',
   'initialSync.nodeDocsPerSec',
   'initialSync.directDocsPerSec',
@@ -81,5 +84,11 @@ describe('dom bench e2e --quick', () => {
     expect(at(b, 'throughput.dosInNodeDbs')).toBeGreaterThan(0);
     expect(at(b, 'latency.down.count')).toBeGreaterThan(0);
     expect(at(b, 'initialSync.docs')).toBeGreaterThan(0);
+    // the sync path's cost in CouchDB requests (counts, never timings): per order of sync traffic
+    // (one DO down, its two status events up; 55-65 before the sync path was cut down, 21.5 in the
+    // quick run after), and none
+    // at all to the databases of idle nodes (the sweep read each one every 5 s)
+    expect(at(b, 'latency.couchRequestsPerOrder')).toBeLessThanOrEqual(26);
+    expect(at(b, 'latency.idleNodeDbRequestsPerSec')).toBe(0);
   });
 });

@@ -1,0 +1,151 @@
+/**
+ * A node's pull, `GET /sync/:id/_changes`, carrying only what the hub writes (shared/ownership.ts):
+ * the documents a node uploads never come back down its own feed, whichever replicator asks.
+ *
+ * On Apache CouchDB the filter runs inside CouchDB (`filter=_selector` on `_id`): a longpoll waits
+ * for a change that passes it, so a node's upload wakes nothing and costs no request. The embedded
+ * server (express-pouchdb) reads no selector from a request, so there the gateway filters the rows
+ * itself and, when a longpoll woke for the node's own documents only, asks again from the new
+ * sequence; a `limit` counts the rows kept, as CouchDB counts them, so a batch is short only at the
+ * end of the feed (PouchDB ends a one-shot pull at the first short batch).
+ */
+import type { Couch } from '../couch/index.js';
+import { PULLED_ID_REGEX, pulledByNode } from '../../shared/ownership.js';
+
+export type ServerKind = 'couchdb' | 'pouchdb';
+
+/** Which server holds the databases: Apache CouchDB answers `{"couchdb":"Welcome", "vendor":…}` at its root. */
+export async function serverKind(couch: Couch): Promise<ServerKind> {
+  const res = await fetch(`${couch.url}/`, { headers: { authorization: couch.authHeader, accept: 'application/json' } });
+  const root = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  return 'couchdb' in root && !('express-pouchdb' in root) && !('pouchdb-server' in root) ? 'couchdb' : 'pouchdb';
+}
+
+const SELECTOR = JSON.stringify({ selector: { _id: { $regex: PULLED_ID_REGEX } } });
+
+interface ChangeRow {
+  id: string;
+  seq: string | number;
+  [k: string]: unknown;
+}
+
+export interface PullRequest {
+  dbUrl: string;
+  authHeader: string;
+  query: URLSearchParams;
+  signal: AbortSignal;
+}
+
+/** CouchDB: the same request with the selector; the answer streams through untouched. */
+export function couchPull(p: PullRequest): Promise<Response> {
+  const q = new URLSearchParams(p.query);
+  q.set('filter', '_selector');
+  return fetch(`${p.dbUrl}/_changes?${q}`, {
+    method: 'POST',
+    headers: { authorization: p.authHeader, accept: 'application/json', 'accept-encoding': 'identity', 'content-type': 'application/json' },
+    body: SELECTOR,
+    signal: p.signal,
+  });
+}
+
+const lineFilter = () => {
+  let carry = '';
+  const dec = new TextDecoder();
+  const enc = new TextEncoder();
+  const keep = (line: string) => {
+    const m = /"id"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(line);
+    return !m || pulledByNode(JSON.parse(`"${m[1]}"`) as string);
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      const lines = (carry + dec.decode(chunk, { stream: true })).split('\n');
+      carry = lines.pop()!;
+      const out = lines.filter(keep);
+      if (out.length) ctl.enqueue(enc.encode(out.map((l) => `${l}\n`).join('')));
+    },
+    flush(ctl) {
+      if (carry && keep(carry)) ctl.enqueue(enc.encode(carry));
+    },
+  });
+};
+
+/**
+ * The embedded server: filtered here. The answer is a stream so that a longpoll that asks for
+ * heartbeats gets them while the gateway waits on its behalf.
+ */
+export async function pouchPull(p: PullRequest): Promise<Response> {
+  const headers = { authorization: p.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
+  const feed = p.query.get('feed') ?? 'normal';
+  if (feed === 'continuous') {
+    const upstream = await fetch(`${p.dbUrl}/_changes?${p.query}`, { headers, signal: p.signal });
+    if (!upstream.ok || !upstream.body) return upstream;
+    return new Response(upstream.body.pipeThrough(lineFilter()), { status: 200, headers: { 'content-type': 'application/json' } });
+  }
+  const limit = p.query.has('limit') ? Number(p.query.get('limit')) : Infinity;
+  const timeoutMs = p.query.has('timeout') ? Number(p.query.get('timeout')) : p.query.has('heartbeat') ? Infinity : 60_000;
+  const heartbeat = p.query.get('heartbeat');
+  const heartbeatMs = heartbeat === null ? 0 : heartbeat === 'true' ? 60_000 : Math.max(1_000, Number(heartbeat));
+  const started = Date.now();
+  const ask = async (since: string | null) => {
+    const q = new URLSearchParams(p.query);
+    if (since !== null) q.set('since', since);
+    if (Number.isFinite(timeoutMs) && feed === 'longpoll') q.set('timeout', String(Math.max(1, timeoutMs - (Date.now() - started))));
+    const res = await fetch(`${p.dbUrl}/_changes?${q}`, { headers, signal: p.signal });
+    return res.ok ? { ok: true as const, body: (await res.json()) as { results: ChangeRow[]; last_seq: string | number; pending?: number } } : { ok: false as const, res };
+  };
+  // the first answer decides the status: an error from the database is passed on as it is
+  const first = await ask(null);
+  if (!first.ok) return first.res;
+  const enc = new TextEncoder();
+  let beat: NodeJS.Timeout | undefined;
+  let gone = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(ctl) {
+      // a write to a stream the client has left throws: never from a timer (it would end the process)
+      const send = (text: string) => {
+        if (gone) return;
+        try {
+          ctl.enqueue(enc.encode(text));
+        } catch {
+          gone = true;
+        }
+      };
+      if (heartbeatMs) beat = setInterval(() => send('\n'), heartbeatMs);
+      try {
+        const kept: ChangeRow[] = [];
+        let body = first.body;
+        for (;;) {
+          for (const r of body.results) if (kept.length < limit && pulledByNode(r.id)) kept.push(r);
+          const exhausted = !Number.isFinite(limit) || body.results.length < limit;
+          const done =
+            kept.length >= limit ||
+            (exhausted && (kept.length > 0 || feed !== 'longpoll' || body.results.length === 0 || Date.now() - started >= timeoutMs));
+          if (done) break;
+          const next = await ask(String(body.last_seq));
+          if (!next.ok) throw new Error(`_changes: ${next.res.status}`);
+          body = next.body;
+        }
+        // last_seq: where the rows kept end when the limit cut them, else where the feed stands
+        const lastSeq = kept.length >= limit && kept.length > 0 ? kept.at(-1)!.seq : body.last_seq;
+        send(JSON.stringify({ results: kept, last_seq: lastSeq, ...(body.pending !== undefined ? { pending: body.pending } : {}) }));
+      } catch (err) {
+        // the status (200) is gone already: CouchDB's error shape, which the replicator retries on
+        if (!p.signal.aborted) send(JSON.stringify({ error: 'unavailable', reason: (err as Error).message }));
+      } finally {
+        clearInterval(beat);
+        if (!gone) {
+          try {
+            ctl.close();
+          } catch {
+            // cancelled meanwhile
+          }
+        }
+      }
+    },
+    cancel() {
+      gone = true;
+      clearInterval(beat);
+    },
+  });
+  return new Response(stream, { status: 200, headers: { 'content-type': 'application/json' } });
+}
