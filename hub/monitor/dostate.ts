@@ -30,6 +30,11 @@ export interface DoStateDoc {
   cancelRefused?: boolean;
   /** Set once the hub has re-sourced what this DO did not fill. */
   resourced?: boolean;
+  /**
+   * Events that came before an earlier one (a node numbers its events 1, 2, 3…; an upload can reach
+   * the hub out of that order): held here, and applied once the ones before them have come.
+   */
+  pending?: DoEventDoc[];
   createdAt: string;
   updatedAt: string;
 }
@@ -52,11 +57,18 @@ export function newDoState(d: DistributionOrderDoc): DoStateDoc {
   };
 }
 
-/** Apply events (any order, any repeats) to a DO state; returns whether anything changed. */
+/**
+ * Apply events (any order, any repeats, across calls) to a DO state, in their numbers' order: an
+ * event whose predecessor has not come yet waits in `pending`. Returns whether anything changed.
+ */
 export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
   let changed = false;
-  for (const e of [...events].sort((a, b) => a.n - b.n)) {
-    if (e.n <= s.lastEvent) continue;
+  const waiting = new Map<number, DoEventDoc>();
+  for (const e of s.pending ?? []) waiting.set(e.n, e);
+  for (const e of events) if (e.n > s.lastEvent && !waiting.has(e.n)) waiting.set(e.n, e);
+  const held = s.pending?.length ?? 0;
+  for (let e = waiting.get(s.lastEvent + 1); e; e = waiting.get(s.lastEvent + 1)) {
+    waiting.delete(e.n);
     const next = nextDoState(s.state, e.status);
     s.lastEvent = e.n;
     s.history.push({ n: e.n, status: e.status, at: e.at, applied: next !== undefined, ...(next ? {} : { note: `not allowed in ${s.state}` }) });
@@ -85,6 +97,10 @@ export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
         break;
     }
   }
+  for (const n of [...waiting.keys()]) if (n <= s.lastEvent) waiting.delete(n);
+  if (waiting.size) s.pending = [...waiting.values()].sort((a, b) => a.n - b.n);
+  else delete s.pending;
+  if ((s.pending?.length ?? 0) !== held) changed = true;
   return changed;
 }
 

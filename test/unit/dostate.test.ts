@@ -163,13 +163,13 @@ describe('applyEvents', () => {
     );
   });
 
-  // RISK: "any order" holds inside one call only. An event that comes in a later batch than a
+  // Was a risk (fixed: later events wait in `pending`): "any order" held inside one call only. An event that comes in a later batch than a
   // higher-numbered one is dropped (n <= lastEvent), and the DO can stay behind for good: here the
   // pick is lost, so the pack is refused and the DO stays acknowledged although the node packed it.
   // CouchDB's _changes feed is not ordered across shards (q > 1), so a follower batch can hold
   // evt …0003 without …0002. Fixing it means holding an event back until the ones before it came
   // (or refolding the DO's whole event list), not skipping on lastEvent.
-  it.fails('an event that arrives after a higher-numbered one still applies (fails today: it is dropped)', () => {
+  it('an event that arrives after a higher-numbered one still applies', () => {
     const s = fresh();
     applyEvents(s, [ev(1, 'ack'), ev(3, 'packed')]);
     applyEvents(s, [ev(2, 'picked', { lines: [{ line: 1, qty: 3 }, { line: 2, qty: 2 }] })]);
