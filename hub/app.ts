@@ -28,7 +28,14 @@ import { simulationPage } from './simulate/page.js';
 import type { SimulationRuns } from './simulate/runs.js';
 import type { LiveSourcing } from './simulate/live.js';
 
-export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Allocator, ready: () => boolean, series?: HubSeries, what?: { runs: SimulationRuns; live: LiveSourcing }): Hono {
+export function createHubApp(
+  ctx: HubContext,
+  gateway: Gateway,
+  allocator: Allocator,
+  ready: () => boolean,
+  series?: HubSeries,
+  what?: { runs: SimulationRuns; live: LiveSourcing },
+): Hono {
   const app = new Hono();
   const metrics = createHubMetrics(ctx, allocator);
   const isPlanner = (t: string) => secretEquals(t, ctx.config.plannerToken);
@@ -50,7 +57,10 @@ export function createHubApp(ctx: HubContext, gateway: Gateway, allocator: Alloc
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
-    const couchOk = await ctx.couch.server.info().then(() => true, () => false);
+    const couchOk = await ctx.couch.server.info().then(
+      () => true,
+      () => false,
+    );
     const ok = couchOk && ready();
     return c.json({ ok, couch: couchOk, ready: ready(), followers: ctx.monitor.followerCount, syncConnections: gateway.openConnections() }, ok ? 200 : 503);
   });

@@ -9,14 +9,17 @@ export const StrategyConfig = z.object({
   perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }).optional(),
 });
 /** Sourcing per channel (web, mobile, store, call_centre) or delivery (ship, pickup), and `default`. */
-const Sourcing = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v; // reported by the record check below
-  }
-}, z.record(z.string(), StrategyConfig));
+const Sourcing = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v; // reported by the record check below
+    }
+  },
+  z.record(z.string(), StrategyConfig),
+);
 
 export const HubConfig = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -37,7 +40,12 @@ export const HubConfig = z.object({
   batchWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   batchSize: z.coerce.number().int().positive().max(10_000).default(500),
   /** This instance's name, unique among the hubs sharing one CouchDB (default: host and port). */
-  instance: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  instance: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
   /** Seconds before an allocator lease whose holder stopped renewing may be taken over. */
   leaseTtlMs: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   /** e.g. {"default":{"perShipment":6},"store":{"maxCandidates":8},"pickup":{"maxDistanceKm":80}} */

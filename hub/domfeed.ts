@@ -30,7 +30,12 @@ export class DomFeed {
    * answer gathers the writes meanwhile into the next one. What the feed carries (other instances'
    * orders and DO states, caches) takes at most that much longer.
    */
-  constructor(private readonly couch: Couch, private readonly log: Logger, private readonly timeoutMs = 10_000, private readonly minIntervalMs = 100) {}
+  constructor(
+    private readonly couch: Couch,
+    private readonly log: Logger,
+    private readonly timeoutMs = 10_000,
+    private readonly minIntervalMs = 100,
+  ) {}
 
   on(prefix: string, fn: DomHandler, wanted?: (id: string) => boolean): void {
     this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), { fn, ...(wanted ? { wanted } : {}) }]);

@@ -80,7 +80,15 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const strategies = Object.fromEntries(
     Object.entries(config.sourcing).map(([key, s]) => [
       key,
-      costStrategy({ ...DEFAULT_COSTS, ...(s.perShipment === undefined ? {} : { perShipment: s.perShipment }), ...(s.perKm === undefined ? {} : { perKm: s.perKm }), ...(s.perUnit ? { perUnit: s.perUnit } : {}) }, { name: key, maxCandidates: s.maxCandidates, maxDistanceKm: s.maxDistanceKm }),
+      costStrategy(
+        {
+          ...DEFAULT_COSTS,
+          ...(s.perShipment === undefined ? {} : { perShipment: s.perShipment }),
+          ...(s.perKm === undefined ? {} : { perKm: s.perKm }),
+          ...(s.perUnit ? { perUnit: s.perUnit } : {}),
+        },
+        { name: key, maxCandidates: s.maxCandidates, maxDistanceKm: s.maxDistanceKm },
+      ),
     ]),
   );
   const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, strategies, ...allocatorOptions });
@@ -103,7 +111,14 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   index.onChange((_facility, skus) => allocator.stockChanged(skus));
 
   // Several hub instances may share one CouchDB: one allocates (the lease holder), all serve.
-  const lease = new Lease(dom as never, 'allocator', `${instance}/${randomUUID().slice(0, 8)}`, log, config.leaseTtlMs, Math.max(500, Math.floor(config.leaseTtlMs / 4)));
+  const lease = new Lease(
+    dom as never,
+    'allocator',
+    `${instance}/${randomUUID().slice(0, 8)}`,
+    log,
+    config.leaseTtlMs,
+    Math.max(500, Math.floor(config.leaseTtlMs / 4)),
+  );
   const feed = new DomFeed(couch, log);
   // new orders accepted by another instance (the lease holder's own are queued as they come in)
   feed.on(
@@ -118,7 +133,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     const states = (docs as unknown as DoStateDoc[]).filter((s) => !monitor.storedHere(s));
     monitor.rememberStates(states);
     for (const s of states) index.applyDoState(s);
-    if (allocator.isActive) await allocator.doStatesChanged(states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')));
+    if (allocator.isActive)
+      await allocator.doStatesChanged(
+        states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')),
+      );
   });
   feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
   feed.on('facility:', (docs) => {
@@ -154,7 +172,6 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   });
   feed.on('sourcing:', (docs) => docs.forEach((d) => live.adopt(d as never)));
 
-
   const gateway = createGateway({
     couch,
     registry,
@@ -179,7 +196,10 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const nodes = await registry.list();
   const { allocs } = await index.rebuild(couch, nodes);
   await reservations.rebuild(allocs);
-  await planning.load(couch, nodes.map((n) => n.db));
+  await planning.load(
+    couch,
+    nodes.map((n) => n.db),
+  );
   // a replenishment run that died half-way: issue the transfers it had decided
   await finishTransfers(ctx, planning).catch((err) => log.error({ err }, 'finishing pending replenishment transfers failed'));
   for (const n of nodes) monitor.follow(n.id);

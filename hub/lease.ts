@@ -99,7 +99,9 @@ export class Lease {
     clearTimeout(this.timer);
     if (this.held.value && this.rev) {
       const id = `lease:${this.name}`;
-      await this.db.insert({ _id: id, _rev: this.rev, type: 'lease', holder: '', epoch: this.epoch, expiresAt: 0, renewedAt: new Date().toISOString() }).catch(() => undefined);
+      await this.db
+        .insert({ _id: id, _rev: this.rev, type: 'lease', holder: '', epoch: this.epoch, expiresAt: 0, renewedAt: new Date().toISOString() })
+        .catch(() => undefined);
     }
     this.held.next(false);
     this.held.complete();

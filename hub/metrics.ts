@@ -78,7 +78,9 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
   /** A counter mirroring a running total kept elsewhere, read when scraped. */
   const mirror = (name: string, help: string, read: () => number) =>
     new Counter({
-      name, help, registers,
+      name,
+      help,
+      registers,
       collect() {
         this.reset();
         this.inc(read());
@@ -99,14 +101,26 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const batchOrders = new Histogram({ name: 'dom_allocation_batch_orders', help: 'Orders in one allocation batch', buckets: [1, 5, 10, 50, 100, 250, 500, 1000], registers });
+  const batchOrders = new Histogram({
+    name: 'dom_allocation_batch_orders',
+    help: 'Orders in one allocation batch',
+    buckets: [1, 5, 10, 50, 100, 250, 500, 1000],
+    registers,
+  });
   new Gauge({
-    name: 'dom_backorders_open', help: 'Orders currently waiting for stock (backordered lines)', registers,
+    name: 'dom_backorders_open',
+    help: 'Orders currently waiting for stock (backordered lines)',
+    registers,
     collect() {
       this.set(ctx.planning.promises().size);
     },
   });
-  const doStates = new Counter({ name: 'dom_do_state_changes_total', help: 'DO state changes reported by the nodes, by new state', labelNames: ['state'], registers });
+  const doStates = new Counter({
+    name: 'dom_do_state_changes_total',
+    help: 'DO state changes reported by the nodes, by new state',
+    labelNames: ['state'],
+    registers,
+  });
   const events = new Counter({ name: 'dom_events_total', help: 'Events on the hub event feed, by type', labelNames: ['type'], registers });
   const sseClients = new Gauge({ name: 'dom_sse_clients', help: 'Connected /api/v1/events clients', registers });
 
@@ -126,7 +140,10 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
   };
   const nodeGauge = (name: string, help: string, value: (n: NodeSample) => number | null) =>
     new Gauge({
-      name, help, labelNames: ['node'], registers,
+      name,
+      help,
+      labelNames: ['node'],
+      registers,
       async collect() {
         this.reset();
         for (const n of await nodeSamples()) {
@@ -136,14 +153,22 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
       },
     });
   new Gauge({
-    name: 'dom_nodes', help: 'Registered nodes', registers,
+    name: 'dom_nodes',
+    help: 'Registered nodes',
+    registers,
     async collect() {
       this.set((await nodeSamples()).length);
     },
   });
-  nodeGauge('dom_node_online', '1 when the node is linked now (an open sync request to this instance) or was heard from in the last minute', (n) => (n.openConnections > 0 || (n.lastSeen !== null && Date.now() - n.lastSeen < ONLINE_WINDOW_MS) ? 1 : 0));
-  nodeGauge('dom_node_last_seen_timestamp_seconds', 'When the node last called the sync gateway (unix time; 0: never)', (n) => (n.lastSeen === null ? 0 : n.lastSeen / 1000));
-  nodeGauge('dom_node_sync_lag_seconds', 'Seconds since the node last called the sync gateway', (n) => (n.lastSeen === null ? null : Math.max(0, (Date.now() - n.lastSeen) / 1000)));
+  nodeGauge('dom_node_online', '1 when the node is linked now (an open sync request to this instance) or was heard from in the last minute', (n) =>
+    n.openConnections > 0 || (n.lastSeen !== null && Date.now() - n.lastSeen < ONLINE_WINDOW_MS) ? 1 : 0,
+  );
+  nodeGauge('dom_node_last_seen_timestamp_seconds', 'When the node last called the sync gateway (unix time; 0: never)', (n) =>
+    n.lastSeen === null ? 0 : n.lastSeen / 1000,
+  );
+  nodeGauge('dom_node_sync_lag_seconds', 'Seconds since the node last called the sync gateway', (n) =>
+    n.lastSeen === null ? null : Math.max(0, (Date.now() - n.lastSeen) / 1000),
+  );
   nodeGauge('dom_node_sync_pending_changes', 'Changes in the node database the node has not pulled yet', (n) => n.pending);
   nodeGauge('dom_node_replication_errors', 'Replication requests the gateway refused or failed for the node, since it was registered', (n) => n.errorCount);
   nodeGauge('dom_node_docs_uploaded', 'Documents the node has uploaded through the gateway', (n) => n.docsUploaded);

@@ -20,7 +20,6 @@ export function tokenMatches(token: string, hash: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-
 interface CacheEntry {
   doc: NodeRegistryDoc | null;
   at: number;

@@ -98,7 +98,10 @@ export class HubSeries {
   private filling: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly src: SeriesSources, private readonly opts: { stepMs?: number; keep?: number } = {}) {
+  constructor(
+    private readonly src: SeriesSources,
+    private readonly opts: { stepMs?: number; keep?: number } = {},
+  ) {
     this.now = src.now ?? Date.now;
     this.minuteStart = this.floor(this.now());
     this.base = { ...src.allocator() };

@@ -16,9 +16,11 @@ export async function runAllocate(input: string, output?: string): Promise<void>
   if (!parsed.success) throw new DomError(400, 'invalid_instance', `${input}: ${zodMessage(parsed.error)}`);
   const facilities = new Set(parsed.data.facilities.map((f) => f.id));
   for (const o of parsed.data.orders) {
-    if (o.delivery === 'pickup' && !facilities.has(o.pickupFacility!)) throw new DomError(400, 'unknown_facility', `order ${o.id}: unknown pickup facility ${o.pickupFacility}`);
+    if (o.delivery === 'pickup' && !facilities.has(o.pickupFacility!))
+      throw new DomError(400, 'unknown_facility', `order ${o.id}: unknown pickup facility ${o.pickupFacility}`);
   }
-  for (const p of parsed.data.inventory) if (!facilities.has(p.facility)) throw new DomError(400, 'unknown_facility', `inventory names unknown facility ${p.facility}`);
+  for (const p of parsed.data.inventory)
+    if (!facilities.has(p.facility)) throw new DomError(400, 'unknown_facility', `inventory names unknown facility ${p.facility}`);
   const t0 = performance.now();
   const { plans, ...result } = solveInstance(parsed.data);
   const ms = performance.now() - t0;

@@ -213,8 +213,13 @@ export async function main(argv: string[]): Promise<void> {
         const f = flags(rest, ['quick', 'record', 'no-record']);
         const which = f.positionals[0];
         const dir = new URL('./bench/', import.meta.url);
-        const known = readdirSync(dir).filter((n) => n.endsWith('.ts')).map((n) => n.slice(0, -3));
-        const load = async (name: string) => (await import(new URL(`${name}.ts`, dir).href)) as { run?: (opts: { only?: string[]; quick?: boolean; record?: boolean; backend?: string; couchUrl?: string }) => Promise<unknown> };
+        const known = readdirSync(dir)
+          .filter((n) => n.endsWith('.ts'))
+          .map((n) => n.slice(0, -3));
+        const load = async (name: string) =>
+          (await import(new URL(`${name}.ts`, dir).href)) as {
+            run?: (opts: { only?: string[]; quick?: boolean; record?: boolean; backend?: string; couchUrl?: string }) => Promise<unknown>;
+          };
         const benches: string[] = [];
         if (which && which !== 'all' && known.includes(which) && typeof (await load(which)).run === 'function') benches.push(which);
         else {
@@ -226,15 +231,29 @@ export async function main(argv: string[]): Promise<void> {
         }
         // --backend embedded|couchdb|both and --couch-url URL: the e2e and scale benches' storage
         const backend = f.values.backend;
-        if (backend !== undefined && !['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(backend)) throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb, cluster, both or all, not "${backend}"`);
+        if (backend !== undefined && !['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(backend))
+          throw new DomError(400, 'invalid_backend', `--backend must be embedded, couchdb, cluster, both or all, not "${backend}"`);
         const couchUrl = f.values['couch-url'];
-        if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl)) throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
+        if (couchUrl !== undefined && !/^https?:\/\//.test(couchUrl))
+          throw new DomError(400, 'invalid_couch_url', `--couch-url must be an http(s) URL, not "${couchUrl}"`);
         // --only throughput,bulk: e2e's phases (throughput, intake, bulk, latency, initial, atp, memory)
-        const only = f.values.only?.split(',').map((x) => x.trim()).filter(Boolean);
+        const only = f.values.only
+          ?.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
         const phases = ['throughput', 'intake', 'bulk', 'latency', 'initial', 'atp', 'memory'];
         const badPhase = only?.find((p) => !phases.includes(p));
         if (badPhase) throw new DomError(400, 'invalid_phase', `--only takes ${phases.join(', ')}; not "${badPhase}"`);
-        for (const name of benches) await (await load(name)).run!({ ...(only?.length ? { only } : {}), quick: f.bools.has('quick'), ...(f.bools.has('record') ? { record: true as const } : f.bools.has('no-record') ? { record: false as const } : {}), ...(backend ? { backend } : {}), ...(couchUrl ? { couchUrl } : {}) });
+        for (const name of benches)
+          await (
+            await load(name)
+          ).run!({
+            ...(only?.length ? { only } : {}),
+            quick: f.bools.has('quick'),
+            ...(f.bools.has('record') ? { record: true as const } : f.bools.has('no-record') ? { record: false as const } : {}),
+            ...(backend ? { backend } : {}),
+            ...(couchUrl ? { couchUrl } : {}),
+          });
         // done: a keep-alive socket or a timer of a stopped server must not keep the command up
         setTimeout(() => process.exit(process.exitCode ?? 0), 500);
         break;
@@ -249,15 +268,30 @@ export async function main(argv: string[]): Promise<void> {
         const f = flags(rest);
         const v = f.values;
         await runSimulate(f.positionals, {
-          hub: v.hub ?? process.env.DOM_HUB_URL, token: v['planner-token'] ?? process.env.DOM_PLANNER_TOKEN, scenario: v.scenario, input: v.input, candidates: v.candidates,
-          from: v.from, to: v.to, batchSize: v['batch-size'], format: v.format, table: v.table, output: v.output, candidate: v.candidate, by: v.by,
+          hub: v.hub ?? process.env.DOM_HUB_URL,
+          token: v['planner-token'] ?? process.env.DOM_PLANNER_TOKEN,
+          scenario: v.scenario,
+          input: v.input,
+          candidates: v.candidates,
+          from: v.from,
+          to: v.to,
+          batchSize: v['batch-size'],
+          format: v.format,
+          table: v.table,
+          output: v.output,
+          candidate: v.candidate,
+          by: v.by,
         });
         break;
       }
       case 'replenish': {
         const { runReplenish } = await import('./replenish.js');
         const f = flags(rest, ['json']);
-        await runReplenish(f.values.hub ?? process.env.DOM_HUB_URL ?? `http://127.0.0.1:${process.env.DOM_PORT ?? 8080}`, f.values['planner-token'] ?? process.env.DOM_PLANNER_TOKEN, f.bools.has('json'));
+        await runReplenish(
+          f.values.hub ?? process.env.DOM_HUB_URL ?? `http://127.0.0.1:${process.env.DOM_PORT ?? 8080}`,
+          f.values['planner-token'] ?? process.env.DOM_PLANNER_TOKEN,
+          f.bools.has('json'),
+        );
         break;
       }
       case undefined:

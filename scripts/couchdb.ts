@@ -220,7 +220,13 @@ export async function startCouchCluster(opts: { dir: string; size?: number; q?: 
   const basePort = await freePortRun(size);
   const extra = join(opts.dir, 'extra.ini');
   writeFileSync(extra, '[couchdb]\nmax_dbs_open = 5000\n');
-  const env = { ...process.env, COUCH_BASE_PORT: String(basePort), COUCH_Q: String(opts.q ?? 2), COUCH_LOG_LEVEL: process.env.COUCH_LOG_LEVEL ?? 'warning', COUCH_EXTRA_INI: extra };
+  const env = {
+    ...process.env,
+    COUCH_BASE_PORT: String(basePort),
+    COUCH_Q: String(opts.q ?? 2),
+    COUCH_LOG_LEVEL: process.env.COUCH_LOG_LEVEL ?? 'warning',
+    COUCH_EXTRA_INI: extra,
+  };
   const base = join(opts.dir, 'cluster');
   const start = () => run('bash', [join(dist, 'start-cluster.sh'), String(size), base], { env, timeout: 180_000 });
   await start();

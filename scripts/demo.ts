@@ -43,8 +43,18 @@ export interface DemoSummary {
 
 const DC = { id: 'DC-ATL', zip: '30336', name: 'Atlanta DC' };
 const STORES = [
-  ['ST-ATL', '30303'], ['ST-DEC', '30030'], ['ST-MAR', '30060'], ['ST-ATH', '30601'], ['ST-MAC', '31201'], ['ST-CHA', '37402'],
-  ['ST-BHM', '35203'], ['ST-GVL', '29601'], ['ST-CLT', '28202'], ['ST-NSH', '37203'], ['ST-SAV', '31401'], ['ST-JAX', '32202'],
+  ['ST-ATL', '30303'],
+  ['ST-DEC', '30030'],
+  ['ST-MAR', '30060'],
+  ['ST-ATH', '30601'],
+  ['ST-MAC', '31201'],
+  ['ST-CHA', '37402'],
+  ['ST-BHM', '35203'],
+  ['ST-GVL', '29601'],
+  ['ST-CLT', '28202'],
+  ['ST-NSH', '37203'],
+  ['ST-SAV', '31401'],
+  ['ST-JAX', '32202'],
 ] as const;
 const COLOURS = ['black', 'white', 'navy', 'red'];
 const PRODUCTS = ['Crew tee', 'Hoodie', 'Chino', 'Rain jacket', 'Beanie', 'Sneaker', 'Backpack', 'Water bottle'];
@@ -77,9 +87,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   const print = (s: string) => process.stdout.write(`${s}\n`);
 
-  const hub: Hub = await startHub({ port: Number(opts.port ?? process.env.DOM_PORT ?? (quick ? 0 : 8080)), dataDir: join(dir, 'hub'), plannerToken, batchWindowMs: 250, sweepMs: 2000 }, log);
+  const hub: Hub = await startHub(
+    { port: Number(opts.port ?? process.env.DOM_PORT ?? (quick ? 0 : 8080)), dataDir: join(dir, 'hub'), plannerToken, batchWindowMs: 250, sweepMs: 2000 },
+    log,
+  );
   const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${hub.url}${path}`, { method, headers: { authorization: `Bearer ${plannerToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${plannerToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const json = await r.json().catch(() => null);
     if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
     return json;
@@ -88,21 +105,62 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   // facilities, catalogue, inventory
   const facilities = [
     { id: DC.id, type: 'dc', ...where(DC.zip), name: DC.name, capacity: 5000, shipFromStore: true, pickup: false },
-    ...STORES.map(([id, zip]) => ({ id, type: 'store', ...where(zip), name: `Store ${where(zip).name}`, capacity: 400, shipFromStore: true, pickup: true, servingDc: DC.id })),
+    ...STORES.map(([id, zip]) => ({
+      id,
+      type: 'store',
+      ...where(zip),
+      name: `Store ${where(zip).name}`,
+      capacity: 400,
+      shipFromStore: true,
+      pickup: true,
+      servingDc: DC.id,
+    })),
   ];
   const tokens: Record<string, string> = {};
   for (const f of facilities) tokens[f.id] = (await call('POST', '/api/v1/facilities', f)).token;
-  const items = PRODUCTS.flatMap((p, i) => COLOURS.map((c, j) => ({ sku: `SKU-${i}${j}`, name: `${p}, ${c}`, barcode: `400${i}${j}000${i}${j}`, substitutes: COLOURS.filter((x) => x !== c).slice(0, 2).map((x) => `SKU-${i}${COLOURS.indexOf(x)}`) })));
+  const items = PRODUCTS.flatMap((p, i) =>
+    COLOURS.map((c, j) => ({
+      sku: `SKU-${i}${j}`,
+      name: `${p}, ${c}`,
+      barcode: `400${i}${j}000${i}${j}`,
+      substitutes: COLOURS.filter((x) => x !== c)
+        .slice(0, 2)
+        .map((x) => `SKU-${i}${COLOURS.indexOf(x)}`),
+    })),
+  );
   await call('POST', '/api/v1/items', items);
   for (const f of facilities) {
-    const positions = items.map((it) => ({ sku: it.sku, onHand: f.type === 'dc' ? 150 + Math.floor(random() * 100) : Math.floor(random() * 12), safetyStock: f.type === 'dc' ? 10 : 1 }));
+    const positions = items.map((it) => ({
+      sku: it.sku,
+      onHand: f.type === 'dc' ? 150 + Math.floor(random() * 100) : Math.floor(random() * 12),
+      safetyStock: f.type === 'dc' ? 10 : 1,
+    }));
     await call('POST', '/api/v1/inventory', { facility: f.id, positions });
   }
 
   // model stock for the stores' best sellers, so the replenishment run has something to do
-  await call('PUT', '/api/v1/model-stock', stores0(facilities).flatMap((f) => items.slice(0, 8).map((it) => ({ facility: f.id, sku: it.sku, min: 4, max: 12 }))));
+  await call(
+    'PUT',
+    '/api/v1/model-stock',
+    stores0(facilities).flatMap((f) => items.slice(0, 8).map((it) => ({ facility: f.id, sku: it.sku, min: 4, max: 12 }))),
+  );
   const nodes: DomNode[] = [];
-  for (const f of facilities) nodes.push(await startNode({ id: f.id, hubUrl: hub.url, token: tokens[f.id]!, port: 0, dataDir: join(dir, `node-${f.id}`), associateToken, initialBackoffMs: 250, maxBackoffMs: 4000 }, log));
+  for (const f of facilities)
+    nodes.push(
+      await startNode(
+        {
+          id: f.id,
+          hubUrl: hub.url,
+          token: tokens[f.id]!,
+          port: 0,
+          dataDir: join(dir, `node-${f.id}`),
+          associateToken,
+          initialBackoffMs: 250,
+          maxBackoffMs: 4000,
+        },
+        log,
+      ),
+    );
 
   // sync latency both ways, from the documents' own timestamps (one process, one clock)
   const down = hdr.build();
@@ -129,7 +187,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const placeOrder = async () => {
     const near = pick(stores);
     const pickup = random() < 0.2;
-    const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, i) => ({ line: i + 1, sku: items[Math.floor(random() ** 2 * items.length)]!.sku, qty: 1 + Math.floor(random() * 2), allowSubstitutes: random() < 0.5 }));
+    const lines = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, i) => ({
+      line: i + 1,
+      sku: items[Math.floor(random() ** 2 * items.length)]!.sku,
+      qty: 1 + Math.floor(random() * 2),
+      allowSubstitutes: random() < 0.5,
+    }));
     const uniq = lines.filter((l, i) => lines.findIndex((x) => x.sku === l.sku) === i).map((l, i) => ({ ...l, line: i + 1 }));
     const id = `D${String(++counters.orders).padStart(5, '0')}`;
     orderIds.push(id);
@@ -138,7 +201,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       channel: pickup ? 'store' : pick(['web', 'web', 'mobile', 'call_centre']),
       priority: random() < 0.15 ? 1 : 5,
       delivery: pickup ? 'pickup' : 'ship',
-      ...(pickup ? { pickupFacility: near.id, customerName: `Customer ${id}` } : { shipTo: { lat: near.lat + (random() - 0.5), lon: near.lon + (random() - 0.5) } }),
+      ...(pickup
+        ? { pickupFacility: near.id, customerName: `Customer ${id}` }
+        : { shipTo: { lat: near.lat + (random() - 0.5), lon: near.lon + (random() - 0.5) } }),
       lines: uniq,
     });
   };
@@ -148,11 +213,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       if (!step) continue;
       const body =
         step === 'pick'
-          ? { lines: t.lines.map((l) => (random() < 0.05 ? (counters.shortPicks++, { line: l.line, qty: l.qty - 1, reason: 'damaged' }) : { line: l.line, qty: l.qty })) }
-          : step === 'ship' ? { carrier: 'UPS', tracking: `1Z${Math.floor(random() * 1e9)}` }
-          : step === 'pickedup' ? { customerName: t.customerName ?? 'Customer' }
-          : {};
-      await n.store.step(t.doId, step, body).then(() => counters.steps++, () => undefined);
+          ? {
+              lines: t.lines.map((l) =>
+                random() < 0.05 ? (counters.shortPicks++, { line: l.line, qty: l.qty - 1, reason: 'damaged' }) : { line: l.line, qty: l.qty },
+              ),
+            }
+          : step === 'ship'
+            ? { carrier: 'UPS', tracking: `1Z${Math.floor(random() * 1e9)}` }
+            : step === 'pickedup'
+              ? { customerName: t.customerName ?? 'Customer' }
+              : {};
+      await n.store.step(t.doId, step, body).then(
+        () => counters.steps++,
+        () => undefined,
+      );
     }
   };
   const ticker = setInterval(() => {
@@ -171,7 +245,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       cut.sync.resume();
       cutState = 'after';
     }
-    if (counters.replenishmentTransfers < 0 && elapsed > 0.7) counters.replenishmentTransfers = ((await call('POST', '/api/v1/replenishment/run', {})) as { transfers: unknown[] }).transfers.length;
+    if (counters.replenishmentTransfers < 0 && elapsed > 0.7)
+      counters.replenishmentTransfers = ((await call('POST', '/api/v1/replenishment/run', {})) as { transfers: unknown[] }).transfers.length;
     if (elapsed < 0.8) await Promise.all([placeOrder(), placeOrder()]).catch((err) => log.warn({ err }, 'order refused'));
     if (random() < 0.3) {
       const n = pick(nodes.slice(1));
@@ -184,7 +259,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   if (cutState === 'cut') cut.sync.resume();
   // let the last work sync up
   const settleUntil = Date.now() + 8000;
-  while (Date.now() < settleUntil && nodes.some((n) => !n.sync.snapshot().online || n.sync.snapshot().pending > 0)) await new Promise((r) => setTimeout(r, 200));
+  while (Date.now() < settleUntil && nodes.some((n) => !n.sync.snapshot().online || n.sync.snapshot().pending > 0))
+    await new Promise((r) => setTimeout(r, 200));
   await new Promise((r) => setTimeout(r, 1500));
   clearInterval(ticker);
   if (process.stdout.isTTY) process.stdout.write('\n');
@@ -192,13 +268,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const summary = await summarise(hub, orderIds, facilities, counters, down, up);
   print('');
   print('Summary');
-  print(`  orders            ${summary.orders}  ${Object.entries(summary.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  print(
+    `  orders            ${summary.orders}  ${Object.entries(summary.byStatus)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   print(`  fill rate         ${(summary.fillRate * 100).toFixed(1)}% of ${summary.unitsOrdered} units`);
   print(`  split orders      ${summary.splitOrders}`);
   print(`  average distance  ${summary.averageDistanceKm.toFixed(1)} km from facility to customer`);
   print(`  short picks       ${summary.shortPicks}, re-sourced ${summary.resourcedShortPicks}`);
   print(`  walk-in sales     ${summary.walkInSales}; link cuts ${summary.linkCuts}; replenishment transfer lines ${summary.replenishmentTransfers}`);
-  print(`  sync latency      hub→node p50 ${summary.syncDownMs.p50} ms, p99 ${summary.syncDownMs.p99} ms; node→hub p50 ${summary.syncUpMs.p50} ms, p99 ${summary.syncUpMs.p99} ms`);
+  print(
+    `  sync latency      hub→node p50 ${summary.syncDownMs.p50} ms, p99 ${summary.syncDownMs.p99} ms; node→hub p50 ${summary.syncUpMs.p50} ms, p99 ${summary.syncUpMs.p99} ms`,
+  );
   print(`SUMMARY ${JSON.stringify(summary)}`);
   print('');
   print('Open in a browser:');
@@ -221,8 +303,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     } finally {
       await stopAll();
     }
-  }
-  else {
+  } else {
     print('\nRunning until Ctrl-C.');
     await new Promise<void>((resolve) => {
       const done = () => void stopAll().then(resolve);
@@ -236,7 +317,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 const stopFeeds: (() => void)[] = [];
 const stores0 = <F extends { type: string }>(fs: F[]) => fs.filter((f) => f.type === 'store');
 
-async function summarise(hub: Hub, orderIds: string[], facilities: { id: string; lat: number; lon: number }[], counters: { shortPicks: number; sales: number; cuts: number; replenishmentTransfers: number }, down: hdr.Histogram, up: hdr.Histogram): Promise<DemoSummary> {
+async function summarise(
+  hub: Hub,
+  orderIds: string[],
+  facilities: { id: string; lat: number; lon: number }[],
+  counters: { shortPicks: number; sales: number; cuts: number; replenishmentTransfers: number },
+  down: hdr.Histogram,
+  up: hdr.Histogram,
+): Promise<DemoSummary> {
   const byStatus: Record<string, number> = {};
   let unitsOrdered = 0;
   let unitsAllocated = 0;
@@ -256,11 +344,12 @@ async function summarise(hub: Hub, orderIds: string[], facilities: { id: string;
     }
     if (live.size > 1) splitOrders++;
     const to = v.order.delivery === 'pickup' ? fac.get(v.order.pickupFacility!)! : v.order.shipTo!;
-    for (const l of v.lines) for (const a of l.allocations) {
-      if (['rejected', 'cancelled'].includes(a.doStatus)) continue;
-      km += distanceKm(fac.get(a.facility)!, to) * a.qty;
-      kmUnits += a.qty;
-    }
+    for (const l of v.lines)
+      for (const a of l.allocations) {
+        if (['rejected', 'cancelled'].includes(a.doStatus)) continue;
+        km += distanceKm(fac.get(a.facility)!, to) * a.qty;
+        kmUnits += a.qty;
+      }
   }
   const pct = (h: hdr.Histogram) => ({ p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99), max: h.maxValue, count: h.totalCount });
   return {

@@ -62,9 +62,10 @@ process.on('SIGUSR2', () => {
 // everything else must go on, and the refusal must show at the node and the hub.
 process.on('SIGUSR1', () => {
   const doId = `POISON-${Date.now()}.1.${node.config.id}`;
-  node.db
-    .put({ _id: `evt:${doId}:0001`, type: 'evt', doId, n: 1, status: 'teleported', facility: node.config.id, at: new Date().toISOString() })
-    .then(() => log.warn({ doId }, 'poison document written'), (err: unknown) => log.error({ err }, 'writing the poison document failed'));
+  node.db.put({ _id: `evt:${doId}:0001`, type: 'evt', doId, n: 1, status: 'teleported', facility: node.config.id, at: new Date().toISOString() }).then(
+    () => log.warn({ doId }, 'poison document written'),
+    (err: unknown) => log.error({ err }, 'writing the poison document failed'),
+  );
 });
 
 let stopping = false;

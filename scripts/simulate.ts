@@ -45,7 +45,7 @@ export function bodyOf(f: SimulateFlags): SimulationBody {
     const candidates = readJsonFile(f.candidates, 'the candidates');
     if (f.input) raw = { instance: readJsonFile(f.input, 'the instance'), candidates, ...(f.batchSize ? { batchSize: Number(f.batchSize) } : {}) };
     else if (f.from && f.to) raw = { window: { from: f.from, to: f.to }, candidates };
-    else throw new DomError(400, 'missing_input', 'give --from and --to (a window of the hub\'s orders), --input instance.json, or --scenario FILE');
+    else throw new DomError(400, 'missing_input', "give --from and --to (a window of the hub's orders), --input instance.json, or --scenario FILE");
   }
   const r = SimulationBody.safeParse(raw);
   if (!r.success) throw new DomError(400, 'invalid_scenario', zodMessage(r.error));
@@ -67,7 +67,8 @@ async function call(hub: string, token: string, method: string, path: string, bo
   } catch {
     /* CSV */
   }
-  if (res.status >= 400) throw new DomError(400, 'request_failed', `${method} ${path}: ${res.status} ${(parsed as { error?: { message?: string } }).error?.message ?? text}`);
+  if (res.status >= 400)
+    throw new DomError(400, 'request_failed', `${method} ${path}: ${res.status} ${(parsed as { error?: { message?: string } }).error?.message ?? text}`);
   return { status: res.status, body: parsed };
 }
 
@@ -132,7 +133,9 @@ export async function runSimulate(args: string[], f: SimulateFlags): Promise<voi
       const res = r.body.result;
       for (const c of res.configurations) {
         const vs = c.vsCurrent ? `  Δ ${c.vsCurrent.costDelta}  changed ${c.vsCurrent.changedOrders}` : '';
-        console.error(`  ${c.name.padEnd(20)} cost ${c.cost.toFixed(2)}  filled ${c.unitsFilled}  backordered ${c.unitsBackordered}  shipments/order ${c.shipmentsPerOrder}${vs}`);
+        console.error(
+          `  ${c.name.padEnd(20)} cost ${c.cost.toFixed(2)}  filled ${c.unitsFilled}  backordered ${c.unitsBackordered}  shipments/order ${c.shipmentsPerOrder}${vs}`,
+        );
       }
       if (res.fidelity) console.error(`  replay of the current configuration: ${res.fidelity.matching} of ${res.fidelity.checked} orders as live`);
       return;

@@ -37,7 +37,8 @@ export function isStatus(err: unknown, status: number): boolean {
   return e.statusCode === status || e.status === status;
 }
 
-const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|fetch failed|error happened in your connection/;
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|fetch failed|error happened in your connection/;
 
 /**
  * Is this the database being out of reach (refused, reset, timed out) or answering 5xx itself

@@ -69,7 +69,8 @@ export function unknownFields(schema: z.ZodType, value: unknown, path = ''): str
 /** Parse a request body: as parseWith, and a field the schema does not know is a 400 naming it. */
 export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const unknown = unknownFields(schema, value);
-  if (unknown.length) throw badRequest('unknown_field', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}`, { fields: unknown.slice(0, 50) });
+  if (unknown.length)
+    throw badRequest('unknown_field', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}`, { fields: unknown.slice(0, 50) });
   return parseWith(schema, value);
 }
 
@@ -117,8 +118,7 @@ export function errorHandler(log: Logger): ErrorHandler {
   };
 }
 
-export const notFoundHandler = (c: Context) =>
-  c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
+export const notFoundHandler = (c: Context) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
 
 export function limitBody(maxSize: number): MiddlewareHandler {
   return bodyLimit({

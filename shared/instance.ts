@@ -42,7 +42,9 @@ export const InstanceOrder = z
 
 export const Instance = z.object({
   facilities: z.array(InstanceFacility),
-  inventory: z.array(z.object({ facility: z.string(), sku: z.string(), onHand: z.number().int().nonnegative(), safetyStock: z.number().int().nonnegative().default(0) })),
+  inventory: z.array(
+    z.object({ facility: z.string(), sku: z.string(), onHand: z.number().int().nonnegative(), safetyStock: z.number().int().nonnegative().default(0) }),
+  ),
   items: z.array(z.object({ sku: z.string(), substitutes: z.array(z.string()).default([]) })).default([]),
   orders: z.array(InstanceOrder),
   costs: Costs.default(DEFAULT_COSTS),

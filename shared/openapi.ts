@@ -49,8 +49,10 @@ export function makeRoute(r: Registry, tag: string) {
       if (spec.length === 3) responses[status] = { description: spec[0], content: { [spec[1]]: { schema: spec[2] } } };
       else responses[status] = { description: spec[0], ...(spec[1] ? { content: { 'application/json': { schema: spec[1] } } } : {}) };
     }
-    if (s.body && !responses[400]) responses[400] = { description: 'invalid input (`invalid_body`, `malformed_json`, …)', content: { 'application/json': { schema: ErrorBody } } };
-    if (security !== 'none' && !responses[401]) responses[401] = { description: 'missing or wrong bearer token', content: { 'application/json': { schema: ErrorBody } } };
+    if (s.body && !responses[400])
+      responses[400] = { description: 'invalid input (`invalid_body`, `malformed_json`, …)', content: { 'application/json': { schema: ErrorBody } } };
+    if (security !== 'none' && !responses[401])
+      responses[401] = { description: 'missing or wrong bearer token', content: { 'application/json': { schema: ErrorBody } } };
     r.registerPath({
       method,
       path,

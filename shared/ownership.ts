@@ -4,18 +4,7 @@
  * every upload; the hub's own code only ever writes hub rows.
  */
 import type { z } from 'zod';
-import {
-  AdjustmentDoc,
-  CountDoc,
-  DistributionOrderDoc,
-  DoCancelDoc,
-  DoEventDoc,
-  InboundDoc,
-  InvDoc,
-  ItemDoc,
-  ReceiptDoc,
-  SaleDoc,
-} from './schemas.js';
+import { AdjustmentDoc, CountDoc, DistributionOrderDoc, DoCancelDoc, DoEventDoc, InboundDoc, InvDoc, ItemDoc, ReceiptDoc, SaleDoc } from './schemas.js';
 
 export type Writer = 'hub' | 'node';
 export type Database = 'dom' | 'node';
@@ -55,11 +44,21 @@ export const OWNERSHIP: readonly Ownership[] = [
   { prefix: 'count:', type: 'count', writer: 'hub', database: 'node', appendOnly: true, schema: CountDoc },
   // node_<id>: written by the node, synced up
   {
-    prefix: 'inv:', type: 'inv', writer: 'node', database: 'node', appendOnly: false, schema: InvDoc,
+    prefix: 'inv:',
+    type: 'inv',
+    writer: 'node',
+    database: 'node',
+    appendOnly: false,
+    schema: InvDoc,
     idOf: (d) => `inv:${String(d.sku)}`,
   },
   {
-    prefix: 'evt:', type: 'evt', writer: 'node', database: 'node', appendOnly: true, schema: DoEventDoc,
+    prefix: 'evt:',
+    type: 'evt',
+    writer: 'node',
+    database: 'node',
+    appendOnly: true,
+    schema: DoEventDoc,
     idOf: (d) => `evt:${String(d.doId)}:${String(d.n).padStart(4, '0')}`,
   },
   { prefix: 'sale:', type: 'sale', writer: 'node', database: 'node', appendOnly: true, schema: SaleDoc },
@@ -82,4 +81,6 @@ export function pulledByNode(docId: string): boolean {
 }
 
 /** The same rule as a Mango `$regex` on `_id`, for a CouchDB `_selector` filter. */
-export const PULLED_ID_REGEX = `^(${OWNERSHIP.filter((o) => o.database === 'node' && o.writer === 'hub').map((o) => o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;
+export const PULLED_ID_REGEX = `^(${OWNERSHIP.filter((o) => o.database === 'node' && o.writer === 'hub')
+  .map((o) => o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  .join('|')})`;

@@ -143,19 +143,7 @@ export const InvDoc = z.object({
 });
 export type InvDoc = z.infer<typeof InvDoc>;
 
-export const EventStatus = z.enum([
-  'ack',
-  'picked',
-  'short',
-  'packed',
-  'shipped',
-  'ready',
-  'picked_up',
-  'rejected',
-  'cancelled',
-  'cancel_refused',
-  'at_risk',
-]);
+export const EventStatus = z.enum(['ack', 'picked', 'short', 'packed', 'shipped', 'ready', 'picked_up', 'rejected', 'cancelled', 'cancel_refused', 'at_risk']);
 export type EventStatus = z.infer<typeof EventStatus>;
 
 export const EventLine = z.object({ line: z.number().int().positive(), qty: NonNegQty, reason: z.string().max(200).optional() });

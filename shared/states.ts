@@ -5,18 +5,20 @@
  */
 import type { EventStatus } from './schemas.js';
 
-export const DO_STATE_NAMES = ['released', 'acknowledged', 'picked', 'short_picked', 'packed', 'shipped', 'ready_for_pickup', 'picked_up', 'rejected', 'cancelled'] as const;
+export const DO_STATE_NAMES = [
+  'released',
+  'acknowledged',
+  'picked',
+  'short_picked',
+  'packed',
+  'shipped',
+  'ready_for_pickup',
+  'picked_up',
+  'rejected',
+  'cancelled',
+] as const;
 export type DoState =
-  | 'released'
-  | 'acknowledged'
-  | 'picked'
-  | 'short_picked'
-  | 'packed'
-  | 'shipped'
-  | 'ready_for_pickup'
-  | 'picked_up'
-  | 'rejected'
-  | 'cancelled';
+  'released' | 'acknowledged' | 'picked' | 'short_picked' | 'packed' | 'shipped' | 'ready_for_pickup' | 'picked_up' | 'rejected' | 'cancelled';
 
 /** state → event → next state. Events missing from a row are not allowed in that state. */
 export const DO_TRANSITIONS: Readonly<Record<DoState, Partial<Record<EventStatus, DoState>>>> = {
@@ -72,7 +74,19 @@ export function allowedSteps(state: DoState): Step[] {
 
 // ---------------------------------------------------------------- order lifecycle
 
-export const ORDER_STATUS_NAMES = ['received', 'allocated', 'partially_allocated', 'backordered', 'released', 'in_fulfilment', 'partially_shipped', 'shipped', 'ready_for_pickup', 'completed', 'cancelled'] as const;
+export const ORDER_STATUS_NAMES = [
+  'received',
+  'allocated',
+  'partially_allocated',
+  'backordered',
+  'released',
+  'in_fulfilment',
+  'partially_shipped',
+  'shipped',
+  'ready_for_pickup',
+  'completed',
+  'cancelled',
+] as const;
 export type OrderStatus =
   | 'received'
   | 'allocated'

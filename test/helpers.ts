@@ -110,7 +110,13 @@ export async function registerFacility(hubUrl: string, f: Partial<Facility> & { 
  * count (a node refuses sales of SKUs it has never heard of; and a count applied after a sale
  * would set the position back to the counted figure).
  */
-export async function stockNode(hubUrl: string, node: { store: { positions(): { sku: string }[] } } | null, facility: string, sku: string, onHand: number): Promise<void> {
+export async function stockNode(
+  hubUrl: string,
+  node: { store: { positions(): { sku: string }[] } } | null,
+  facility: string,
+  sku: string,
+  onHand: number,
+): Promise<void> {
   const items = await api(hubUrl, 'POST', '/api/v1/items', [{ sku, name: sku }]);
   if (items.status !== 201) throw new Error(`items: ${items.status} ${JSON.stringify(items.body)}`);
   const count = await api(hubUrl, 'POST', '/api/v1/inventory', { facility, positions: [{ sku, onHand }] });
@@ -122,7 +128,12 @@ export async function testNode(hubUrl: string, id: string, token: string, dataDi
   return startNode({ id, hubUrl, token, port: 0, dataDir, associateToken: ASSOCIATE, initialBackoffMs: 100, maxBackoffMs: 1000 });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -147,7 +158,12 @@ export interface HubProcess {
 }
 
 export async function spawnHub(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HubProcess> {
-  return spawnDom(['hub', '--port', String(port), '--data', dataDir], 'hub_ready', { DOM_PLANNER_TOKEN: PLANNER, DOM_SWEEP_MS: '1000', ...backendEnv(dataDir), ...env });
+  return spawnDom(['hub', '--port', String(port), '--data', dataDir], 'hub_ready', {
+    DOM_PLANNER_TOKEN: PLANNER,
+    DOM_SWEEP_MS: '1000',
+    ...backendEnv(dataDir),
+    ...env,
+  });
 }
 
 /** Any `dom` command as a child process; resolves once it prints its ready event. */

@@ -59,13 +59,18 @@ export interface BatchOptions {
   workspace?: Workspace;
 }
 
-
 /** Arcs per order the fill check may examine (BatchOptions.fillRepairBudget), beyond a floor for small batches. */
 export const FILL_REPAIR_BUDGET = 1_000;
 const FILL_REPAIR_MIN_ARCS = 2_000_000;
 
 /** Allocate orders in rank order, then improve the batch. Returns plans in rank order. */
-export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor: (o: SourcingOrder) => SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: BatchOptions = {}): OrderPlan[] {
+export function allocateBatch(
+  net: Network,
+  orders: SourcingOrder[],
+  strategyFor: (o: SourcingOrder) => SourcingStrategy,
+  substitutesOf: (sku: string) => readonly string[],
+  opts: BatchOptions = {},
+): OrderPlan[] {
   const ws = opts.workspace ?? new Workspace();
   const ranked = [...orders].sort(compareRank);
   const strategies = ranked.map((o) => strategyFor(o));
@@ -86,7 +91,20 @@ export function allocateBatch(net: Network, orders: SourcingOrder[], strategyFor
       }
     }
   }
-  const batch: BatchState = { ws, net, start: start ?? net, ranked, strategies, reaches, plans, substitutesOf, ideal: null, ordersAt: null, ordersAtSku: null, dirty: null };
+  const batch: BatchState = {
+    ws,
+    net,
+    start: start ?? net,
+    ranked,
+    strategies,
+    reaches,
+    plans,
+    substitutesOf,
+    ideal: null,
+    ordersAt: null,
+    ordersAtSku: null,
+    dirty: null,
+  };
   if (opts.fillRepair !== false) {
     const check = repairFill(batch, FILL_REPAIR_MIN_ARCS + (opts.fillRepairBudget ?? FILL_REPAIR_BUDGET) * ranked.length);
     opts.onFillCheck?.(check);

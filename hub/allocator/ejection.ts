@@ -66,7 +66,10 @@ export function eject(b: BatchState): boolean {
     let total = 0;
     for (const l of o.lines) total += l.qty;
     const whole = candidates(b.ws, b.start, o, b.strategies[i]!, b.reaches[i]!).filter(
-      (c) => b.start.capacity[c.fi]! >= total && !(needs.size === 1 && needs.has(c.fi)) && o.lines.every((l) => b.start.available(c.fi, l.sku) >= l.qty && !l.exclude?.includes(net.facilities[c.fi]!.id)),
+      (c) =>
+        b.start.capacity[c.fi]! >= total &&
+        !(needs.size === 1 && needs.has(c.fi)) &&
+        o.lines.every((l) => b.start.available(c.fi, l.sku) >= l.qty && !l.exclude?.includes(net.facilities[c.fi]!.id)),
     );
     whole.sort((p, q) => p.ship + total * p.unit - (q.ship + total * q.unit));
     let done = false;

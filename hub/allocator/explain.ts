@@ -34,7 +34,15 @@ export function explainPlan(ws: Workspace, net: Network, order: SourcingOrder, s
   }
 }
 
-function explainCandidates(net: Network, order: SourcingOrder, s: SourcingStrategy, to: Point, cands: Candidate[], wants: LineWant[], plan: OrderPlan): CandidateNote[] {
+function explainCandidates(
+  net: Network,
+  order: SourcingOrder,
+  s: SourcingStrategy,
+  to: Point,
+  cands: Candidate[],
+  wants: LineWant[],
+  plan: OrderPlan,
+): CandidateNote[] {
   const notes: CandidateNote[] = [];
   const considered = new Set(cands.map((c) => c.fi));
   const note = (fi: number, km: number) => {
@@ -49,7 +57,12 @@ function explainCandidates(net: Network, order: SourcingOrder, s: SourcingStrate
     const f = net.facilities[fi]!;
     const km = round(distanceKm(f, to));
     if (considered.has(fi) || plan.picks.some((p) => p.facility === f.id)) note(fi, km);
-    else notes.push({ facility: f.id, km, excluded: s.eligible(f, order) ?? (net.capacity[fi]! <= 0 ? 'no capacity left today' : 'beyond the nearest candidates') });
+    else
+      notes.push({
+        facility: f.id,
+        km,
+        excluded: s.eligible(f, order) ?? (net.capacity[fi]! <= 0 ? 'no capacity left today' : 'beyond the nearest candidates'),
+      });
   }
   // farther candidates: the nearest DCs, and facilities the plan uses because they hold what the nearest could not give
   for (const fi of [...considered, ...plan.picks.map((p) => net.indexOf(p.facility)!)]) {

@@ -85,7 +85,18 @@ function fillRepair(b: BatchState, budget: number): FillCheck {
   const n = net.facilities.length;
   let unfilledBefore = 0;
   for (const p of plans) for (const u of p.unfilled) unfilledBefore += u.qty;
-  const check: FillCheck = { unfilledBefore, unfilledAfter: unfilledBefore, repaired: 0, paths: 0, moved: 0, swapped: 0, taken: 0, arcs: 0, complete: true, ms: 0 };
+  const check: FillCheck = {
+    unfilledBefore,
+    unfilledAfter: unfilledBefore,
+    repaired: 0,
+    paths: 0,
+    moved: 0,
+    swapped: 0,
+    taken: 0,
+    arcs: 0,
+    complete: true,
+    ms: 0,
+  };
   if (unfilledBefore === 0) return check;
 
   // whether a SKU has units left anywhere: without, no path can start from a demand of it
@@ -450,7 +461,17 @@ function fillRepair(b: BatchState, budget: number): FillCheck {
     if (!l) byOrder.set(i, (l = []));
     l.push(d);
   }
-  for (const [i, ds] of byOrder) setPlan(b, i, rebuilt(b, i, ds.map((d) => demands[d]!), subsAdded.get(i) ?? []));
+  for (const [i, ds] of byOrder)
+    setPlan(
+      b,
+      i,
+      rebuilt(
+        b,
+        i,
+        ds.map((d) => demands[d]!),
+        subsAdded.get(i) ?? [],
+      ),
+    );
   let after = 0;
   for (const p of plans) for (const u of p.unfilled) after += u.qty;
   check.unfilledAfter = after;
@@ -465,7 +486,14 @@ function rebuilt(b: BatchState, i: number, ds: Demand[], substitutions: string[]
   const order = b.ranked[i]!;
   const s = b.strategies[i]!;
   const to = b.reaches[i]!.to!;
-  const plan: OrderPlan = { order: old.order, picks: [], unfilled: [], cost: 0, shipments: 0, explanation: { ...old.explanation, substitutions: [...old.explanation.substitutions, ...substitutions] } };
+  const plan: OrderPlan = {
+    order: old.order,
+    picks: [],
+    unfilled: [],
+    cost: 0,
+    shipments: 0,
+    explanation: { ...old.explanation, substitutions: [...old.explanation.substitutions, ...substitutions] },
+  };
   const refs: PickRefs = { net, fis: [], skus: [] };
   const skuName = new Map<number, string>();
   for (const x of old.picks) skuName.set(net.skuId(x.sku), x.sku);

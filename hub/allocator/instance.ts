@@ -65,7 +65,11 @@ export interface SolveOptions {
 export function solveInstance(inst: Instance, opts: SolveOptions = {}): AllocationResult & { plans: OrderPlan[] } {
   const net = networkOf(inst);
   const strategy = costStrategy(inst.costs, { maxCandidates: opts.maxCandidates });
-  const plans = allocateBatch(net, ordersOf(inst), () => strategy, substitutesOf(inst), { improveRounds: opts.improveRounds, priceRounds: opts.priceRounds, explain: opts.explain });
+  const plans = allocateBatch(net, ordersOf(inst), () => strategy, substitutesOf(inst), {
+    improveRounds: opts.improveRounds,
+    priceRounds: opts.priceRounds,
+    explain: opts.explain,
+  });
   return { ...resultOf(inst, plans), plans };
 }
 

@@ -49,7 +49,13 @@ function missingSkus(net: Network, wants: LineWant[], sol: Draft): number[] {
 }
 
 /** Plan one order against the network and commit it (stock and capacity are taken). */
-export function allocateOrder(net: Network, order: SourcingOrder, strategy: SourcingStrategy, substitutesOf: (sku: string) => readonly string[], opts: PlanOptions = {}): OrderPlan {
+export function allocateOrder(
+  net: Network,
+  order: SourcingOrder,
+  strategy: SourcingStrategy,
+  substitutesOf: (sku: string) => readonly string[],
+  opts: PlanOptions = {},
+): OrderPlan {
   const ws = opts.workspace ?? new Workspace();
   const plan = planOrder(ws, net, order, strategy, substitutesOf, reachOf(ws, net, order, strategy));
   if (opts.explain) explainPlan(ws, net, order, strategy, plan);
@@ -57,7 +63,14 @@ export function allocateOrder(net: Network, order: SourcingOrder, strategy: Sour
 }
 
 /** Plan one order whose reach is known, and commit it. */
-export function planOrder(ws: Workspace, net: Network, order: SourcingOrder, strategy: SourcingStrategy, substitutesOf: (sku: string) => readonly string[], reach: OrderReach): OrderPlan {
+export function planOrder(
+  ws: Workspace,
+  net: Network,
+  order: SourcingOrder,
+  strategy: SourcingStrategy,
+  substitutesOf: (sku: string) => readonly string[],
+  reach: OrderReach,
+): OrderPlan {
   const plan: OrderPlan = {
     order: order.id,
     picks: [],

@@ -26,7 +26,12 @@ export interface OrderPlan {
   unfilled: { line: number; qty: number }[];
   cost: number;
   shipments: number;
-  explanation: { strategy: string; candidates: CandidateNote[]; chosen: { facility: string; units: number; km: number; cost: number }[]; substitutions: string[] };
+  explanation: {
+    strategy: string;
+    candidates: CandidateNote[];
+    chosen: { facility: string; units: number; km: number; cost: number }[];
+    substitutions: string[];
+  };
 }
 
 /** A facility that may serve an order, with what a shipment and a unit cost from there. */

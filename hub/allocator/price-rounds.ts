@@ -21,7 +21,17 @@ import type { Workspace } from './workspace.js';
  * beyond the units it fills fewer of in all (no substitute takes an ordered SKU's place). The
  * prices of the best pass, or null when none beats `plans`.
  */
-export function priceRounds(ws: Workspace, start: Network, ranked: SourcingOrder[], strategies: SourcingStrategy[], reaches: OrderReach[], plans: OrderPlan[], substitutesOf: (sku: string) => readonly string[], rounds: number, step0: number): Prices | null {
+export function priceRounds(
+  ws: Workspace,
+  start: Network,
+  ranked: SourcingOrder[],
+  strategies: SourcingStrategy[],
+  reaches: OrderReach[],
+  plans: OrderPlan[],
+  substitutesOf: (sku: string) => readonly string[],
+  rounds: number,
+  step0: number,
+): Prices | null {
   const n = start.facilities.length;
   const prices: Prices = { cap: new Float64Array(n), stock: [] };
   const base = totalsOf(plans);
@@ -83,4 +93,3 @@ export function priceRounds(ws: Workspace, start: Network, ranked: SourcingOrder
   }
   return bestPrices;
 }
-

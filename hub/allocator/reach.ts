@@ -87,7 +87,8 @@ export function candidates(ws: Workspace, net: Network, order: SourcingOrder, s:
     out.length = 0;
     if (reach.pickup && cap[reach.pickup.fi]! > 0) out.push(reach.pickup);
     ws.query(net, order, s, reach.memo);
-    for (const c of candidatesFound(net, order, s, reach.to!, net.search(reach.to!, s.maxCandidates, s.maxDistanceKm, ws.okCandidate))) if (!reach.pickup || c.fi !== reach.pickup.fi) out.push(c);
+    for (const c of candidatesFound(net, order, s, reach.to!, net.search(reach.to!, s.maxCandidates, s.maxDistanceKm, ws.okCandidate)))
+      if (!reach.pickup || c.fi !== reach.pickup.fi) out.push(c);
   }
   // the nearest DCs with capacity left (a short list: searched afresh)
   let dcs = reach.dcs;
@@ -107,7 +108,16 @@ export function candidates(ws: Workspace, net: Network, order: SourcingOrder, s:
 }
 
 /** The nearest eligible facilities with capacity that hold any of the SKUs `ids`, not already in `have`. */
-export function holders(ws: Workspace, net: Network, order: SourcingOrder, s: SourcingStrategy, reach: OrderReach, ids: number[], have: Candidate[], k: number): Candidate[] {
+export function holders(
+  ws: Workspace,
+  net: Network,
+  order: SourcingOrder,
+  s: SourcingStrategy,
+  reach: OrderReach,
+  ids: number[],
+  have: Candidate[],
+  k: number,
+): Candidate[] {
   if (ids.length === 0 || !reach.to) return [];
   const rows: Int32Array[] = [];
   const lists: (readonly number[])[] = [];
@@ -119,6 +129,7 @@ export function holders(ws: Workspace, net: Network, order: SourcingOrder, s: So
     n += l.length;
   }
   ws.query(net, order, s, reach.memo, rows, have);
-  const found = n <= HOLDER_SCAN ? net.index.searchAmong(reach.to, lists, k, s.maxDistanceKm, ws.okHolder) : net.search(reach.to, k, s.maxDistanceKm, ws.okHolder);
+  const found =
+    n <= HOLDER_SCAN ? net.index.searchAmong(reach.to, lists, k, s.maxDistanceKm, ws.okHolder) : net.search(reach.to, k, s.maxDistanceKm, ws.okHolder);
   return candidatesFound(net, order, s, reach.to, found);
 }

@@ -91,7 +91,10 @@ export class Allocator {
   private active = true;
   readonly stats = { batches: 0, ordersAllocated: 0, dosCreated: 0, backordered: 0, resourced: 0, lastBatchMs: 0, lightBatches: 0 };
 
-  constructor(private readonly ctx: HubContext, opts: AllocatorOptions = {}) {
+  constructor(
+    private readonly ctx: HubContext,
+    opts: AllocatorOptions = {},
+  ) {
     this.windowMs = opts.windowMs ?? 200;
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxShorts = opts.maxShortsPerLine ?? 3;
@@ -253,10 +256,11 @@ export class Allocator {
   stockChanged(skus: Iterable<string>): void {
     const changed = new Set(skus);
     for (const [orderId, wants] of this.backorders) {
-      for (const s of wants) if (changed.has(s)) {
-        this.submit(orderId);
-        break;
-      }
+      for (const s of wants)
+        if (changed.has(s)) {
+          this.submit(orderId);
+          break;
+        }
     }
   }
 
@@ -267,7 +271,9 @@ export class Allocator {
     for (const [id, r] of views) {
       if (r.order.cancelRequested) continue;
       const needsWork = r.lines.some((l) => l.unallocated > 0 && l.excluded.length > 0);
-      const handover = r.order.delivery === 'pickup' && r.order.allocations.some((a) => a.kind === 'transfer' && states.some((s) => s.doId === a.doId && s.state === 'shipped'));
+      const handover =
+        r.order.delivery === 'pickup' &&
+        r.order.allocations.some((a) => a.kind === 'transfer' && states.some((s) => s.doId === a.doId && s.state === 'shipped'));
       if (needsWork || handover) {
         if (needsWork) this.stats.resourced++;
         this.submit(id);
@@ -280,10 +286,12 @@ export class Allocator {
     for (const [id, until] of this.held) {
       if (until && until <= now) {
         this.held.delete(id);
-        void this.ctx.orders.update(id, (o) => {
-          if (!o.hold) return false;
-          delete o.hold;
-        }).then(() => this.submit(id));
+        void this.ctx.orders
+          .update(id, (o) => {
+            if (!o.hold) return false;
+            delete o.hold;
+          })
+          .then(() => this.submit(id));
       }
     }
   }
@@ -291,7 +299,9 @@ export class Allocator {
   /** One batch from start to end (decide, then finish): what drain pipelines. */
   async runBatch(orderIds: string[], effort: BatchOptions = {}): Promise<void> {
     const t0 = performance.now();
-    await (await this.decide(orderIds, effort))();
+    await (
+      await this.decide(orderIds, effort)
+    )();
     this.stats.lastBatchMs = performance.now() - t0;
   }
 
@@ -369,10 +379,21 @@ export class Allocator {
         // units no facility is left to try for (each that was tried came up short): the order is
         // backordered, with why, not left "received" as if nobody had looked at it
         const exhausted = views.filter((v) => v.unallocated > 0);
-        if (exhausted.length && !o.backorderedAt) giveUp.push({ id: o.id, lines: exhausted.map((v) => ({ line: v.line, qty: v.unallocated, tried: v.excluded })) });
+        if (exhausted.length && !o.backorderedAt)
+          giveUp.push({ id: o.id, lines: exhausted.map((v) => ({ line: v.line, qty: v.unallocated, tried: v.excluded })) });
         continue;
       }
-      sourcing.push({ id: o.id, priority: o.priority, createdAt: o.createdAt, dueDate: o.dueDate, channel: o.channel, shipTo: o.shipTo, delivery: o.delivery, pickupFacility: o.pickupFacility, lines });
+      sourcing.push({
+        id: o.id,
+        priority: o.priority,
+        createdAt: o.createdAt,
+        dueDate: o.dueDate,
+        channel: o.channel,
+        shipTo: o.shipTo,
+        delivery: o.delivery,
+        pickupFacility: o.pickupFacility,
+        lines,
+      });
     }
 
     // The network as it stands: capacity left today, and available units of the SKUs in play.
@@ -386,25 +407,43 @@ export class Allocator {
     for (const r of reserved.values()) for (const p of r.picks) usedToday.set(p.facility, (usedToday.get(p.facility) ?? 0) + p.qty);
     const net = new Network(facs.map((f) => ({ ...f, capacity: Math.max(0, f.capacity - (usedToday.get(f.id) ?? 0)) })));
     const skus = new Set<string>();
-    for (const o of sourcing) for (const l of o.lines) {
-      skus.add(l.sku);
-      if (l.allowSubstitutes) for (const s of items.substitutesOf(l.sku)) skus.add(s);
-    }
+    for (const o of sourcing)
+      for (const l of o.lines) {
+        skus.add(l.sku);
+        if (l.allowSubstitutes) for (const s of items.substitutesOf(l.sku)) skus.add(s);
+      }
     for (const sku of skus) for (const f of index.facilitiesWith(sku)) net.setAvailable(f, sku, index.available(f, sku));
     const tRead = performance.now();
     const plans = allocateBatch(net, sourcing, this.strategyFor, items.substitutesOf, { ...effort, explain: true });
     for (const o of closedPickup) {
       const note = `pickup store ${o.pickupFacility} is disabled`;
-      plans.push({ order: o.id, picks: [], unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })), cost: 0, shipments: 0, explanation: { strategy: 'none', candidates: [], chosen: [], substitutions: [], reason: 'pickup_store_disabled', note } as OrderPlan['explanation'] });
+      plans.push({
+        order: o.id,
+        picks: [],
+        unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })),
+        cost: 0,
+        shipments: 0,
+        explanation: { strategy: 'none', candidates: [], chosen: [], substitutions: [], reason: 'pickup_store_disabled', note } as OrderPlan['explanation'],
+      });
     }
     // the reserved picks join the plans (an order whose reservation covers it all gets a plan of its own)
-    for (const o of reservedOnly) plans.push({ order: o.id, picks: [], unfilled: [], cost: 0, shipments: 0, explanation: { strategy: 'reservation', candidates: [], chosen: [], substitutions: [] } });
+    for (const o of reservedOnly)
+      plans.push({
+        order: o.id,
+        picks: [],
+        unfilled: [],
+        cost: 0,
+        shipments: 0,
+        explanation: { strategy: 'reservation', candidates: [], chosen: [], substitutions: [] },
+      });
     for (const p of plans) {
       const r = reserved.get(p.order);
       if (!r) continue;
       p.picks = [...r.picks, ...p.picks];
       p.shipments = new Set(p.picks.map((x) => x.facility)).size;
-      Object.assign(p.explanation, { reservation: { id: r.id, units: r.picks.reduce((sum, x) => sum + x.qty, 0), facilities: [...new Set(r.picks.map((x) => x.facility))] } });
+      Object.assign(p.explanation, {
+        reservation: { id: r.id, units: r.picks.reduce((sum, x) => sum + x.qty, 0), facilities: [...new Set(r.picks.map((x) => x.facility))] },
+      });
     }
     const tPlan = performance.now();
 
@@ -435,11 +474,14 @@ export class Allocator {
       // replenishment run (or anything else reading the index) while the outbox is being written
       // must not hand the same units out again.
       for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
-      const res = await couch.db<AllocDoc>('dom').bulk({ docs: allocs }).catch((err: unknown) => {
-        // the batch is retried, and a decision stored after all is found then under the same ids
-        for (const a of allocs) for (const d of a.dos) index.forget(d.doId);
-        throw err;
-      });
+      const res = await couch
+        .db<AllocDoc>('dom')
+        .bulk({ docs: allocs })
+        .catch((err: unknown) => {
+          // the batch is retried, and a decision stored after all is found then under the same ids
+          for (const a of allocs) for (const d of a.dos) index.forget(d.doId);
+          throw err;
+        });
       // an alloc id that exists already was decided by another allocator (a lease handover):
       // that decision stands, and this one is dropped whole
       const dropped = allocs.filter((_, i) => !res[i]?.rev);
@@ -466,12 +508,26 @@ export class Allocator {
       // 2. the DOs, 3. the orders and the alloc documents marked done
       const tFinish = performance.now();
       await this.complete(allocs, docs);
-      this.ctx.log.debug({ orders: orderIds.length, readMs: Math.round(tRead - t0), planMs: Math.round(tPlan - tRead), outboxMs: Math.round(tOutbox - tPlan), waitMs: Math.round(tFinish - tOutbox), completeMs: Math.round(performance.now() - tFinish) }, 'allocation batch');
+      this.ctx.log.debug(
+        {
+          orders: orderIds.length,
+          readMs: Math.round(tRead - t0),
+          planMs: Math.round(tPlan - tRead),
+          outboxMs: Math.round(tOutbox - tPlan),
+          waitMs: Math.round(tFinish - tOutbox),
+          completeMs: Math.round(performance.now() - tFinish),
+        },
+        'allocation batch',
+      );
       for (const p of plans) {
         const o = byId.get(p.order)!;
         if (p.unfilled.length) {
           this.backorders.set(o.id, new Set(o.lines.flatMap((l) => [l.sku, ...(l.allowSubstitutes ? items.substitutesOf(l.sku) : [])])));
-          this.ctx.planning.setBackorder(o.id, rankKey(o), p.unfilled.map((u) => ({ line: u.line, sku: o.lines.find((l) => l.line === u.line)!.sku, qty: u.qty })));
+          this.ctx.planning.setBackorder(
+            o.id,
+            rankKey(o),
+            p.unfilled.map((u) => ({ line: u.line, sku: o.lines.find((l) => l.line === u.line)!.sku, qty: u.qty })),
+          );
         } else {
           this.backorders.delete(o.id);
           this.ctx.planning.clearBackorder(o.id);
@@ -497,7 +553,16 @@ export class Allocator {
         await store.update(g.id, (o) => {
           if (o.backorderedAt) return false;
           o.backorderedAt = now;
-          o.explanations = [...o.explanations, { attempt: o.attempts, at: now, reason: 'resourcing_limit', note: `every facility tried for these lines came up short (at most ${this.maxShorts} a line)`, unfilled: g.lines }].slice(-10);
+          o.explanations = [
+            ...o.explanations,
+            {
+              attempt: o.attempts,
+              at: now,
+              reason: 'resourcing_limit',
+              note: `every facility tried for these lines came up short (at most ${this.maxShorts} a line)`,
+              unfilled: g.lines,
+            },
+          ].slice(-10);
         });
         await store.refresh(g.id);
       }
@@ -510,7 +575,15 @@ export class Allocator {
 
   private doLine(n: number, line: number, sku: string, qty: number, orderedSku: string): DoLine {
     const it = this.ctx.items.get(sku);
-    return { line: n, orderLine: line, sku, qty, ...(sku !== orderedSku ? { orderedSku } : {}), ...(it?.name ? { name: it.name } : {}), ...(it?.barcode ? { barcode: it.barcode } : {}) };
+    return {
+      line: n,
+      orderLine: line,
+      sku,
+      qty,
+      ...(sku !== orderedSku ? { orderedSku } : {}),
+      ...(it?.name ? { name: it.name } : {}),
+      ...(it?.barcode ? { barcode: it.barcode } : {}),
+    };
   }
 
   private allocDoc(o: OrderDoc, attempt: number, p: OrderPlan): AllocDoc {
@@ -523,7 +596,14 @@ export class Allocator {
       const kind = o.delivery === 'ship' ? 'ship' : facility === o.pickupFacility ? 'pickup' : 'transfer';
       const lines = picks.map((x, i) => this.doLine(i + 1, x.line, x.sku, x.qty, o.lines.find((l) => l.line === x.line)!.sku));
       dos.push({
-        _id: ids.do(doId), type: 'do', doId, orderId: o.id, attempt, facility, kind, lines,
+        _id: ids.do(doId),
+        type: 'do',
+        doId,
+        orderId: o.id,
+        attempt,
+        facility,
+        kind,
+        lines,
         ...(o.shipTo && kind === 'ship' ? { shipTo: o.shipTo } : {}),
         ...(kind === 'transfer' ? { toFacility: o.pickupFacility } : {}),
         ...(o.customerName ? { customerName: o.customerName } : {}),
@@ -533,7 +613,18 @@ export class Allocator {
       });
       allocations.push({ attempt, doId, facility, kind, lines });
     }
-    return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { ...p.explanation, cost: Math.round(p.cost * 100) / 100 }, unfilled: p.unfilled, done: false, createdAt };
+    return {
+      _id: ids.alloc(o.id, attempt),
+      type: 'alloc',
+      orderId: o.id,
+      attempt,
+      dos,
+      allocations,
+      explanation: { ...p.explanation, cost: Math.round(p.cost * 100) / 100 },
+      unfilled: p.unfilled,
+      done: false,
+      createdAt,
+    };
   }
 
   /** A transfer for a pickup order has shipped: the pickup store hands the goods over. */
@@ -543,16 +634,37 @@ export class Allocator {
     const allocations: Allocation[] = [];
     for (const t of transfers) {
       const s = states.get(t.doId);
-      const lines = t.lines
-        .map((l) => ({ ...l, qty: s?.picked ? (s.picked[String(l.line)] ?? 0) : l.qty }))
-        .filter((l) => l.qty > 0);
+      const lines = t.lines.map((l) => ({ ...l, qty: s?.picked ? (s.picked[String(l.line)] ?? 0) : l.qty })).filter((l) => l.qty > 0);
       if (!lines.length) continue;
       const doId = ids.doId(o.id, attempt, o.pickupFacility!);
-      dos.push({ _id: ids.do(doId), type: 'do', doId, orderId: o.id, attempt, facility: o.pickupFacility!, kind: 'pickup', lines, ...(o.customerName ? { customerName: o.customerName } : {}), priority: o.priority, createdAt });
+      dos.push({
+        _id: ids.do(doId),
+        type: 'do',
+        doId,
+        orderId: o.id,
+        attempt,
+        facility: o.pickupFacility!,
+        kind: 'pickup',
+        lines,
+        ...(o.customerName ? { customerName: o.customerName } : {}),
+        priority: o.priority,
+        createdAt,
+      });
       allocations.push({ attempt, doId, facility: o.pickupFacility!, kind: 'pickup', lines, handoverOf: t.doId });
       break; // one handover per attempt; a second transfer gets the next attempt
     }
-    return { _id: ids.alloc(o.id, attempt), type: 'alloc', orderId: o.id, attempt, dos, allocations, explanation: { handover: transfers.map((t) => t.doId) }, unfilled: [], done: false, createdAt };
+    return {
+      _id: ids.alloc(o.id, attempt),
+      type: 'alloc',
+      orderId: o.id,
+      attempt,
+      dos,
+      allocations,
+      explanation: { handover: transfers.map((t) => t.doId) },
+      unfilled: [],
+      done: false,
+      createdAt,
+    };
   }
 
   /** The stored, unfinished decisions of these orders' next attempts. */
@@ -574,10 +686,13 @@ export class Allocator {
   private async holdStored(dropped: AllocDoc[], byId: Map<string, OrderDoc>): Promise<AllocDoc[]> {
     const { couch, index } = this.ctx;
     for (const a of dropped) for (const d of a.dos) index.forget(d.doId);
-    const res = await couch.db<AllocDoc>('dom').fetch({ keys: dropped.map((a) => a._id) }).catch((err) => {
-      this.ctx.log.warn({ err: (err as Error).message }, 'reading the allocations that stand failed; their DO states will follow');
-      return { rows: [] };
-    });
+    const res = await couch
+      .db<AllocDoc>('dom')
+      .fetch({ keys: dropped.map((a) => a._id) })
+      .catch((err) => {
+        this.ctx.log.warn({ err: (err as Error).message }, 'reading the allocations that stand failed; their DO states will follow');
+        return { rows: [] };
+      });
     const unfinished: AllocDoc[] = [];
     for (const row of res.rows) {
       const stored = 'doc' in row ? (row.doc as AllocDoc | null | undefined) : undefined;
@@ -595,7 +710,10 @@ export class Allocator {
   private async complete(allocs: AllocDoc[], loaded: OrderDoc[] = []): Promise<void> {
     if (allocs.length === 0) return;
     const { couch, orders } = this.ctx;
-    await writeDos(couch, allocs.flatMap((a) => a.dos));
+    await writeDos(
+      couch,
+      allocs.flatMap((a) => a.dos),
+    );
     this.stats.dosCreated += allocs.reduce((s, a) => s + a.dos.length, 0);
     const now = new Date().toISOString();
     // the orders take their allocations and the status the new DOs give them: one read and one
@@ -603,23 +721,28 @@ export class Allocator {
     // new DOs' states are read too: replayed after a crash, a DO may have shipped meanwhile, and the
     // monitor's roll-up then found no allocation on the order to roll up (chaos, 5,000 orders).
     const byOrder = groupBy(allocs, (a) => a.orderId);
-    await orders.updateMany([...byOrder.keys()], (o, states) => {
-      let changed = false;
-      for (const a of byOrder.get(o.id) ?? []) {
-        if (o.attempts >= a.attempt) continue; // applied before a crash
-        o.attempts = a.attempt;
-        o.allocations = [...o.allocations, ...a.allocations];
-        o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
-        if (a.unfilled.length) o.backorderedAt = now;
-        changed = true;
-      }
-      const status = orderStatus(o, lineViews(o, states));
-      if (status !== o.status) {
-        o.status = status;
-        changed = true;
-      }
-      return changed;
-    }, allocs.flatMap((a) => a.allocations.map((x) => x.doId)), loaded);
+    await orders.updateMany(
+      [...byOrder.keys()],
+      (o, states) => {
+        let changed = false;
+        for (const a of byOrder.get(o.id) ?? []) {
+          if (o.attempts >= a.attempt) continue; // applied before a crash
+          o.attempts = a.attempt;
+          o.allocations = [...o.allocations, ...a.allocations];
+          o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
+          if (a.unfilled.length) o.backorderedAt = now;
+          changed = true;
+        }
+        const status = orderStatus(o, lineViews(o, states));
+        if (status !== o.status) {
+          o.status = status;
+          changed = true;
+        }
+        return changed;
+      },
+      allocs.flatMap((a) => a.allocations.map((x) => x.doId)),
+      loaded,
+    );
   }
 
   /** At start: finish every alloc that is not done, then pick up open backorders and holds. */

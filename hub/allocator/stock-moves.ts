@@ -150,7 +150,14 @@ function reassignSku(b: BatchState, id: number, orders: number[]): boolean {
   }
   for (let f = 0; f < F; f++) flow.add(D + f, sink, Math.max(0, Math.min(row[facs[f]!]!, net.capacity[facs[f]!]!)), 0);
   // nothing to gain when every line is at its cheapest facility already
-  const sent = current - bound > 1e-6 ? flow.run(Array.from(demands.keys()), demands.map((x) => x.qty), sink) : -1;
+  const sent =
+    current - bound > 1e-6
+      ? flow.run(
+          Array.from(demands.keys()),
+          demands.map((x) => x.qty),
+          sink,
+        )
+      : -1;
   // the new plans: each order's other picks as they were, its units of this SKU as the flow sends them
   const touched = new Map<number, { line: number; fi: number; qty: number; substitute: boolean }[]>();
   if (sent === total) {
@@ -189,7 +196,16 @@ function reassignSku(b: BatchState, id: number, orders: number[]): boolean {
 }
 
 /** A copy of `old` whose picks of SKU id are `picks`, with its cost worked out afresh. */
-function withSkuPicks(net: Network, order: SourcingOrder, s: SourcingStrategy, reach: OrderReach, old: OrderPlan, id: number, sku: string, picks: { line: number; fi: number; qty: number; substitute: boolean }[]): OrderPlan {
+function withSkuPicks(
+  net: Network,
+  order: SourcingOrder,
+  s: SourcingStrategy,
+  reach: OrderReach,
+  old: OrderPlan,
+  id: number,
+  sku: string,
+  picks: { line: number; fi: number; qty: number; substitute: boolean }[],
+): OrderPlan {
   const r = refsOf(old);
   const plan: OrderPlan = { order: old.order, picks: [], unfilled: old.unfilled, cost: 0, shipments: 0, explanation: old.explanation };
   const refs: PickRefs = { net, fis: [], skus: [] };
@@ -220,4 +236,3 @@ function withSkuPicks(net: Network, order: SourcingOrder, s: SourcingStrategy, r
   setRefs(plan, refs);
   return plan;
 }
-

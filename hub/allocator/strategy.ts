@@ -60,7 +60,10 @@ export interface SourcingStrategy {
 }
 
 /** The default: DESIGN.md's cost, `perShipment + perKm·km` per shipment plus handling per unit. */
-export function costStrategy(costs: Costs, opts: { maxCandidates?: number; maxDcCandidates?: number; maxDistanceKm?: number; name?: string } = {}): SourcingStrategy {
+export function costStrategy(
+  costs: Costs,
+  opts: { maxCandidates?: number; maxDcCandidates?: number; maxDistanceKm?: number; name?: string } = {},
+): SourcingStrategy {
   return {
     name: opts.name ?? 'cost',
     maxCandidates: opts.maxCandidates ?? 16,

@@ -12,7 +12,13 @@ export const ItemsBody = z.array(ItemBody).min(1).max(10_000);
 export const InventoryBody = z.object({
   facility: Ident,
   positions: z
-    .array(z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), safetyStock: z.number().int().nonnegative().default(0) }))
+    .array(
+      z.object({
+        sku: Sku,
+        onHand: z.number().int('must be a whole number').nonnegative('must not be negative'),
+        safetyStock: z.number().int().nonnegative().default(0),
+      }),
+    )
     .min(1)
     .max(50_000),
 });
@@ -28,10 +34,11 @@ export function catalogueApi(ctx: HubContext) {
       skus.add(it.sku);
     }
     await ctx.items.ensure(items.flatMap((it) => it.substitutes).filter((s) => !skus.has(s)));
-    for (const it of items) for (const s of it.substitutes) {
-      if (s === it.sku) throw badRequest('invalid_substitute', `${it.sku} cannot substitute itself`);
-      if (!skus.has(s) && !ctx.items.has(s)) throw badRequest('unknown_sku', `substitute ${s} of ${it.sku} is not a known item`);
-    }
+    for (const it of items)
+      for (const s of it.substitutes) {
+        if (s === it.sku) throw badRequest('invalid_substitute', `${it.sku} cannot substitute itself`);
+        if (!skus.has(s) && !ctx.items.has(s)) throw badRequest('unknown_sku', `substitute ${s} of ${it.sku} is not a known item`);
+      }
     const written = await ctx.items.upsert(items);
     return c.json({ written }, 201);
   });
@@ -51,7 +58,14 @@ export function catalogueApi(ctx: HubContext) {
     if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
     if (new Set(body.positions.map((p) => p.sku)).size !== body.positions.length) throw badRequest('duplicate_sku', 'a SKU appears twice in the count');
     const countId = `${body.facility}-${Date.now()}-${randomUUID().slice(0, 8)}`;
-    const count: CountDoc = { _id: ids.count(countId), type: 'count', countId, facility: body.facility, positions: body.positions, createdAt: new Date().toISOString() };
+    const count: CountDoc = {
+      _id: ids.count(countId),
+      type: 'count',
+      countId,
+      facility: body.facility,
+      positions: body.positions,
+      createdAt: new Date().toISOString(),
+    };
     // the hub keeps the count (the truth for a facility without a node) and sends it down
     await ctx.couch.db('dom').insert(count);
     const db = nodeDbName(body.facility);
@@ -77,9 +91,32 @@ export function catalogueApi(ctx: HubContext) {
       const v = ctx.index.view(f, sku) ?? { onHand: 0, reserved: 0, reservedForCheckout: 0, available: 0, safetyStock: 0, asOf: null };
       const ms = ctx.planning.getModelStock(f, sku);
       // below zero: more was sold or shipped than the records say was there (a count is due)
-      return { facility: f, onHand: v.onHand, reserved: v.reserved, reservedForCheckout: v.reservedForCheckout, available: v.available, safetyStock: v.safetyStock, inTransit: ctx.planning.inTransit(f, sku), onOrder: ctx.planning.onOrder(f, sku), modelStock: ms ? { min: ms.min, max: ms.max } : null, asOf: v.asOf, countSuggested: v.onHand < 0 };
+      return {
+        facility: f,
+        onHand: v.onHand,
+        reserved: v.reserved,
+        reservedForCheckout: v.reservedForCheckout,
+        available: v.available,
+        safetyStock: v.safetyStock,
+        inTransit: ctx.planning.inTransit(f, sku),
+        onOrder: ctx.planning.onOrder(f, sku),
+        modelStock: ms ? { min: ms.min, max: ms.max } : null,
+        asOf: v.asOf,
+        countSuggested: v.onHand < 0,
+      };
     });
-    return c.json({ sku, facilities: out, totals: { onHand: sum(out, 'onHand'), reserved: sum(out, 'reserved'), reservedForCheckout: sum(out, 'reservedForCheckout'), available: sum(out, 'available'), inTransit: sum(out, 'inTransit'), onOrder: sum(out, 'onOrder') } });
+    return c.json({
+      sku,
+      facilities: out,
+      totals: {
+        onHand: sum(out, 'onHand'),
+        reserved: sum(out, 'reserved'),
+        reservedForCheckout: sum(out, 'reservedForCheckout'),
+        available: sum(out, 'available'),
+        inTransit: sum(out, 'inTransit'),
+        onOrder: sum(out, 'onOrder'),
+      },
+    });
   });
 
   return app;

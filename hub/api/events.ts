@@ -47,7 +47,11 @@ export function eventsApi(ctx: HubContext, o: EventsApiOptions) {
     const typesParam = c.req.query('types');
     if (typesParam !== undefined && !TYPES.test(typesParam)) throw badRequest('invalid_query', '"types" is a comma-separated list such as order,do');
     const unknownTypes = typesParam?.split(',').filter((t) => !EVENT_TYPES.includes(t)) ?? [];
-    if (unknownTypes.length) throw badRequest('invalid_query', `unknown event type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} in "types"; the types are ${EVENT_TYPES.join(', ')}`);
+    if (unknownTypes.length)
+      throw badRequest(
+        'invalid_query',
+        `unknown event type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} in "types"; the types are ${EVENT_TYPES.join(', ')}`,
+      );
     const types = typesParam ? new Set(typesParam.split(',')) : null;
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, (stream) => pump(stream, since, types));

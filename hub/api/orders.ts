@@ -133,7 +133,12 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
         } catch (err) {
           // a bad order answers for itself; the others in the request go on (storage errors too:
           // that order was not stored, and the client retries it alone)
-          const e = err instanceof DomError ? err : isStorageUnavailable(err) ? new DomError(503, 'storage_unavailable', 'the database is not reachable just now; retry') : null;
+          const e =
+            err instanceof DomError
+              ? err
+              : isStorageUnavailable(err)
+                ? new DomError(503, 'storage_unavailable', 'the database is not reachable just now; retry')
+                : null;
           if (!e) throw err;
           return { index, ...(id ? { id } : {}), status: e.status, error: e.toJSON().error };
         }
@@ -142,15 +147,37 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     const count = (f: (r: BulkResult) => boolean) => results.filter(f).length;
     return c.json({
       results,
-      summary: { created: count((r) => r.status === 201), unchanged: count((r) => r.status === 200), conflicts: count((r) => r.status === 409), invalid: count((r) => r.status >= 400 && r.status !== 409 && r.status < 500), unavailable: count((r) => r.status >= 500) },
+      summary: {
+        created: count((r) => r.status === 201),
+        unchanged: count((r) => r.status === 200),
+        conflicts: count((r) => r.status === 409),
+        invalid: count((r) => r.status >= 400 && r.status !== 409 && r.status < 500),
+        unavailable: count((r) => r.status >= 500),
+      },
     });
   });
 
   app.get('/', async (c) => {
     const { status, limit } = parseQuery(OrdersQuery, c.req.query());
-    const res = await ctx.couch.db<OrderDoc>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
-    const rows = res.rows.map((r) => r.doc!).filter((o) => o && (!status || o.status === status)).slice(0, limit);
-    return c.json(rows.map((o) => ({ id: o.id, status: o.status, channel: o.channel, priority: o.priority, delivery: o.delivery, createdAt: o.createdAt, updatedAt: o.updatedAt, ...(o.hold ? { hold: o.hold } : {}) })));
+    const res = await ctx.couch
+      .db<OrderDoc>('dom')
+      .list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
+    const rows = res.rows
+      .map((r) => r.doc!)
+      .filter((o) => o && (!status || o.status === status))
+      .slice(0, limit);
+    return c.json(
+      rows.map((o) => ({
+        id: o.id,
+        status: o.status,
+        channel: o.channel,
+        priority: o.priority,
+        delivery: o.delivery,
+        createdAt: o.createdAt,
+        updatedAt: o.updatedAt,
+        ...(o.hold ? { hold: o.hold } : {}),
+      })),
+    );
   });
 
   app.get('/:id', async (c) => {

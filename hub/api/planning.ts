@@ -19,25 +19,45 @@ import { RESERVATION_LIMITS } from '../inventory/reservations.js';
 import { reservationView } from './reservations.js';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');
-const Lines = z.array(z.object({ sku: Sku, qty: Qty })).min(1).max(5_000);
+const Lines = z
+  .array(z.object({ sku: Sku, qty: Qty }))
+  .min(1)
+  .max(5_000);
 const Future = z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) >= startOfToday(), 'must not be in the past');
 export const RunBody = z.strictObject({ dryRun: z.boolean().default(false) });
 export const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
 export const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
 export const ModelStockRow = z
-  .object({ facility: Ident, sku: Sku, min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional(), daysOfSupply: z.number().positive().max(365).optional() })
+  .object({
+    facility: Ident,
+    sku: Sku,
+    min: z.number().int().nonnegative().optional(),
+    max: z.number().int().positive().optional(),
+    daysOfSupply: z.number().positive().max(365).optional(),
+  })
   .refine((r) => (r.min !== undefined && r.max !== undefined) || r.daysOfSupply !== undefined, 'give "min" and "max", or "daysOfSupply"')
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not exceed "max"');
-export const ForecastRow = z.object({ facility: Ident, sku: Sku, date: z.iso.date(), qty: z.number().nonnegative('must not be negative'), period: z.enum(['day', 'week']).default('day') });
+export const ForecastRow = z.object({
+  facility: Ident,
+  sku: Sku,
+  date: z.iso.date(),
+  qty: z.number().nonnegative('must not be negative'),
+  period: z.enum(['day', 'week']).default('day'),
+});
 
-export const CartBody = z.object({
-  lines: z.array(z.object({ sku: Sku, qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(10_000) })).min(1, 'a cart needs at least one line').max(100, 'at most 100 lines'),
-  shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
-  pickupFacility: Ident.optional(),
-  /** facilities per line in the answer */
-  limit: z.number().int().min(1).max(20).default(5),
-  reserve: z.object({ ttlSeconds: z.number().int().min(RESERVATION_LIMITS.minTtlSeconds).max(RESERVATION_LIMITS.maxTtlSeconds) }).optional(),
-}).refine((b) => !(b.shipTo && b.pickupFacility), { message: 'give "shipTo" or "pickupFacility", not both', path: ['pickupFacility'] });
+export const CartBody = z
+  .object({
+    lines: z
+      .array(z.object({ sku: Sku, qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(10_000) }))
+      .min(1, 'a cart needs at least one line')
+      .max(100, 'at most 100 lines'),
+    shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+    pickupFacility: Ident.optional(),
+    /** facilities per line in the answer */
+    limit: z.number().int().min(1).max(20).default(5),
+    reserve: z.object({ ttlSeconds: z.number().int().min(RESERVATION_LIMITS.minTtlSeconds).max(RESERVATION_LIMITS.maxTtlSeconds) }).optional(),
+  })
+  .refine((b) => !(b.shipTo && b.pickupFacility), { message: 'give "shipTo" or "pickupFacility", not both', path: ['pickupFacility'] });
 
 export const AtpQuery = z.object({
   sku: Sku,
@@ -72,11 +92,21 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     const raw = await readJson(c);
     const b = type === 'po' ? parseBody(PoBody, raw) : parseBody(ShipmentBody, raw);
     const to = 'facility' in b ? b.facility : b.to;
-    await checkRefs([to], b.lines.map((l) => l.sku));
+    await checkRefs(
+      [to],
+      b.lines.map((l) => l.sku),
+    );
     const bodyHash = createHash('sha256').update(JSON.stringify(b)).digest('hex');
     const now = new Date().toISOString();
     const doc: SupplyDoc = {
-      _id: `${type}:${b.id}`, type, id: b.id, facility: to, expectedAt: b.expectedAt, lines: b.lines, bodyHash, createdAt: now,
+      _id: `${type}:${b.id}`,
+      type,
+      id: b.id,
+      facility: to,
+      expectedAt: b.expectedAt,
+      lines: b.lines,
+      bodyHash,
+      createdAt: now,
       ...('supplier' in b ? { supplier: b.supplier } : { from: b.from }),
     };
     const existing = planning.supply.get(b.id);
@@ -93,8 +123,16 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     planning.addSupply(doc);
     const fromFacility = doc.from && (await ctx.facilities.get(doc.from)) ? doc.from : undefined;
     const inbound: InboundDoc = {
-      _id: ids.inbound(b.id), type: 'inbound', inboundId: b.id, kind: type === 'po' ? 'po' : fromFacility ? 'transfer' : 'asn', facility: to,
-      ...(doc.supplier ? { supplier: doc.supplier } : {}), ...(doc.from ? { from: doc.from } : {}), expectedAt: b.expectedAt, lines: b.lines, createdAt: now,
+      _id: ids.inbound(b.id),
+      type: 'inbound',
+      inboundId: b.id,
+      kind: type === 'po' ? 'po' : fromFacility ? 'transfer' : 'asn',
+      facility: to,
+      ...(doc.supplier ? { supplier: doc.supplier } : {}),
+      ...(doc.from ? { from: doc.from } : {}),
+      expectedAt: b.expectedAt,
+      lines: b.lines,
+      createdAt: now,
     };
     await ctx.couch.ensureDb(nodeDbName(to));
     await ctx.couch.db(nodeDbName(to)).bulk({ docs: [inbound] });
@@ -103,13 +141,26 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
   };
   app.post('/purchase-orders', supply('po'));
   app.post('/shipments', supply('asn'));
-  app.get('/purchase-orders', (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
-  app.get('/shipments', (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'asn').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
+  app.get('/purchase-orders', (c) =>
+    c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))),
+  );
+  app.get('/shipments', (c) =>
+    c.json([...planning.supply.values()].filter((d) => d.type === 'asn').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))),
+  );
 
   const putModelStock = async (c: Context) => {
-    const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, min: { required: false, type: 'int' }, max: { required: false, type: 'int' }, daysOfSupply: { required: false, type: 'int' } });
+    const input = await rows(c, {
+      facility: { required: true, type: 'string' },
+      sku: { required: true, type: 'string' },
+      min: { required: false, type: 'int' },
+      max: { required: false, type: 'int' },
+      daysOfSupply: { required: false, type: 'int' },
+    });
     const list = parseBody(z.array(ModelStockRow).min(1).max(100_000), input);
-    await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
+    await checkRefs(
+      list.map((r) => r.facility),
+      list.map((r) => r.sku),
+    );
     const now = new Date().toISOString();
     const docs: ModelStockDoc[] = list.map((r) => {
       let { min, max } = r;
@@ -120,7 +171,17 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
         min = Math.floor(max / 2);
       }
       const cur = planning.getModelStock(r.facility, r.sku);
-      return { _id: `modelstock:${r.facility}:${r.sku}`, ...(cur?._rev ? { _rev: cur._rev } : {}), type: 'modelstock', facility: r.facility, sku: r.sku, min, max, ...(r.daysOfSupply ? { daysOfSupply: r.daysOfSupply } : {}), updatedAt: now };
+      return {
+        _id: `modelstock:${r.facility}:${r.sku}`,
+        ...(cur?._rev ? { _rev: cur._rev } : {}),
+        type: 'modelstock',
+        facility: r.facility,
+        sku: r.sku,
+        min,
+        max,
+        ...(r.daysOfSupply ? { daysOfSupply: r.daysOfSupply } : {}),
+        updatedAt: now,
+      };
     });
     const saved = await bulkSave(ctx, docs);
     for (const d of saved) planning.setModelStock(d);
@@ -142,16 +203,38 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
         const actual = onHand + inTransit + onOrder - committed;
         // days of supply in units of today's forecast, as the next run will use them
         const { min, max } = modelTarget(m, planning.daily(m.facility, m.sku) ?? 0);
-        return { facility: m.facility, sku: m.sku, min, max, ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}), onHand, inTransit, onOrder, committed, actual, gap: Math.max(0, max - actual), belowMin: actual <= min };
+        return {
+          facility: m.facility,
+          sku: m.sku,
+          min,
+          max,
+          ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}),
+          onHand,
+          inTransit,
+          onOrder,
+          committed,
+          actual,
+          gap: Math.max(0, max - actual),
+          belowMin: actual <= min,
+        };
       })
       .sort((a, b) => a.facility.localeCompare(b.facility) || a.sku.localeCompare(b.sku));
     return c.json(out);
   });
 
   app.post('/forecasts', async (c) => {
-    const input = await rows(c, { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, date: { required: true, type: 'date' }, qty: { required: true, type: 'int' }, period: { required: false, type: 'string' } });
+    const input = await rows(c, {
+      facility: { required: true, type: 'string' },
+      sku: { required: true, type: 'string' },
+      date: { required: true, type: 'date' },
+      qty: { required: true, type: 'int' },
+      period: { required: false, type: 'string' },
+    });
     const list = parseBody(z.array(ForecastRow).min(1).max(500_000), input);
-    await checkRefs(list.map((r) => r.facility), list.map((r) => r.sku));
+    await checkRefs(
+      list.map((r) => r.facility),
+      list.map((r) => r.sku),
+    );
     const now = new Date().toISOString();
     const byKey = new Map<string, ForecastDoc>();
     for (const r of list) {
@@ -159,7 +242,15 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
       let d = byKey.get(k);
       if (!d) {
         const cur = planning.forecasts.get(`${r.facility}|${r.sku}`);
-        d = { _id: `forecast:${k}`, ...(cur?._rev ? { _rev: cur._rev } : {}), type: 'forecast', facility: r.facility, sku: r.sku, days: { ...(cur?.days ?? {}) }, updatedAt: now };
+        d = {
+          _id: `forecast:${k}`,
+          ...(cur?._rev ? { _rev: cur._rev } : {}),
+          type: 'forecast',
+          facility: r.facility,
+          sku: r.sku,
+          days: { ...(cur?.days ?? {}) },
+          updatedAt: now,
+        };
         byKey.set(k, d);
       }
       const start = Date.parse(`${r.date}T00:00:00Z`);
@@ -196,7 +287,8 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
   // a whole cart: per line its availability, whether one facility can ship it all, and (asked) a hold
   app.post('/atp', async (c) => {
     const body = await readBody(c, CartBody);
-    if (new Set(body.lines.map((l) => l.sku)).size !== body.lines.length) throw badRequest('duplicate_sku', 'a SKU appears on two lines of the cart; give it one line with the total');
+    if (new Set(body.lines.map((l) => l.sku)).size !== body.lines.length)
+      throw badRequest('duplicate_sku', 'a SKU appears on two lines of the cart; give it one line with the total');
     const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
     if (unknown.length) throw badRequest('unknown_sku', `unknown SKU(s): ${unknown.slice(0, 10).join(', ')}`);
     let at: { lat: number; lon: number } | null = body.shipTo ?? null;

@@ -53,7 +53,10 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
     const run = await find(c.req.param('id'));
     if (q.format === 'csv') {
       if (!run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; its CSV is there once it is done`);
-      return c.body(toCsv(run.result.configurations, q.table), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="simulation-${run.id}-${q.table}.csv"` });
+      return c.body(toCsv(run.result.configurations, q.table), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="simulation-${run.id}-${q.table}.csv"`,
+      });
     }
     const { _id, _rev, ...view } = run;
     return c.json(view);
@@ -63,14 +66,25 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
     const body = await readBody(c, ApplyBody);
     const run = await find(c.req.param('id'));
     if (run.status !== 'done' || !run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; apply a candidate once it is done`);
-    if (run.source !== 'window') throw conflict('not_applicable', 'an uploaded instance has its own network: only a simulation over the hub\'s history can be applied');
+    if (run.source !== 'window')
+      throw conflict('not_applicable', "an uploaded instance has its own network: only a simulation over the hub's history can be applied");
     const cand = run.candidates.find((x) => x.name === body.candidate);
     const result = run.result.configurations.find((x) => x.name === body.candidate);
-    if (!cand || !result) throw notFound('unknown_candidate', `simulation ${run.id} has no candidate "${body.candidate}"; it has ${run.candidates.map((x) => `"${x.name}"`).join(', ')}`);
+    if (!cand || !result)
+      throw notFound(
+        'unknown_candidate',
+        `simulation ${run.id} has no candidate "${body.candidate}"; it has ${run.candidates.map((x) => `"${x.name}"`).join(', ')}`,
+      );
     if (cand.newFacilities?.length) {
-      throw conflict('cannot_apply_new_facility', `candidate "${cand.name}" adds ${cand.newFacilities.map((f) => f.id).join(', ')}: register a new facility (POST /api/v1/facilities) and load its stock first, then simulate again`);
+      throw conflict(
+        'cannot_apply_new_facility',
+        `candidate "${cand.name}" adds ${cand.newFacilities.map((f) => f.id).join(', ')}: register a new facility (POST /api/v1/facilities) and load its stock first, then simulate again`,
+      );
     }
-    const applied = await live.apply({ sourcing: result.sourcing, facilities: cand.facilities ?? [], by: body.by, source: { simulation: run.id, candidate: cand.name } }, run.configVersion);
+    const applied = await live.apply(
+      { sourcing: result.sourcing, facilities: cand.facilities ?? [], by: body.by, source: { simulation: run.id, candidate: cand.name } },
+      run.configVersion,
+    );
     return c.json(applied);
   });
 

@@ -73,7 +73,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const apiErrors = errorHandler(log);
   app.onError(async (err, c) => {
     const res = await apiErrors(err, c);
-    const body = (await res.clone().json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => null)) as { error?: { code?: string; message?: string } } | null;
     const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
     const retry = res.headers.get('retry-after');
     if (retry) headers.set('retry-after', retry);
@@ -235,9 +238,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         return new Response(null, { status: upstream.status, headers: out });
       }
       // Streamed responses (continuous _changes) hold the connection until the node goes away.
-      const stream = upstream.body.pipeThrough(
-        new TransformStream({ flush: release }),
-      );
+      const stream = upstream.body.pipeThrough(new TransformStream({ flush: release }));
       c.req.raw.signal.addEventListener('abort', release, { once: true });
       return new Response(stream, { status: upstream.status, headers: out });
     } catch (err) {
@@ -260,7 +261,12 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.lengt
 function isBulkGetItem(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const d = v as Record<string, unknown>;
-  return typeof d.id === 'string' && d.id.length > 0 && (d.rev === undefined || typeof d.rev === 'string') && (d.atts_since === undefined || isStringArray(d.atts_since));
+  return (
+    typeof d.id === 'string' &&
+    d.id.length > 0 &&
+    (d.rev === undefined || typeof d.rev === 'string') &&
+    (d.atts_since === undefined || isStringArray(d.atts_since))
+  );
 }
 
 type BulkResult = { id?: string; rev?: string; ok?: boolean; error?: string; reason?: string };
@@ -296,7 +302,7 @@ function splitUpload(b: { docs: unknown[]; new_edits?: boolean }): BulkRefusal {
     answer(written) {
       if (!newEdits) return [...written, ...refused.map(forbidden)];
       let k = 0;
-      return slots.map((r) => (r ? forbidden(r) : written[k++] ?? { error: 'unknown', reason: 'no result from the database' }));
+      return slots.map((r) => (r ? forbidden(r) : (written[k++] ?? { error: 'unknown', reason: 'no result from the database' })));
     },
   };
 }
@@ -326,14 +332,22 @@ function checkWrite(endpoint: string, docId: string | undefined, body: unknown, 
     // The shapes PouchDB sends, checked before CouchDB sees them: express-pouchdb never answers a
     // _bulk_get of no documents (the connection hangs for good) and answers 500 to a null one.
     case 'revs_diff':
-      return !Array.isArray(b) && Object.keys(b).length <= MAX_KEYS && Object.values(b).every(isStringArray) ? null : { status: 400, reason: 'body must be an object of document id → array of revisions' };
+      return !Array.isArray(b) && Object.keys(b).length <= MAX_KEYS && Object.values(b).every(isStringArray)
+        ? null
+        : { status: 400, reason: 'body must be an object of document id → array of revisions' };
     case 'bulk_get':
-      return Array.isArray(b.docs) && b.docs.length > 0 && b.docs.length <= MAX_KEYS && b.docs.every(isBulkGetItem) ? null : { status: 400, reason: '"docs" must be a non-empty array of {"id","rev"?,"atts_since"?}' };
+      return Array.isArray(b.docs) && b.docs.length > 0 && b.docs.length <= MAX_KEYS && b.docs.every(isBulkGetItem)
+        ? null
+        : { status: 400, reason: '"docs" must be a non-empty array of {"id","rev"?,"atts_since"?}' };
     case 'all_docs':
-      return b.keys === undefined || (isStringArray(b.keys) && b.keys.length <= MAX_KEYS) ? null : { status: 400, reason: '"keys" must be an array of document ids' };
+      return b.keys === undefined || (isStringArray(b.keys) && b.keys.length <= MAX_KEYS)
+        ? null
+        : { status: 400, reason: '"keys" must be an array of document ids' };
     case 'local':
       // CouchDB keeps `_local` revisions as "0-N" and answers 500 to any other shape
-      return b._rev === undefined || (typeof b._rev === 'string' && /^0-\d{1,9}$/.test(b._rev)) ? null : { status: 400, reason: '"_rev" of a _local document must be "0-N"' };
+      return b._rev === undefined || (typeof b._rev === 'string' && /^0-\d{1,9}$/.test(b._rev))
+        ? null
+        : { status: 400, reason: '"_rev" of a _local document must be "0-N"' };
     default:
       return null;
   }

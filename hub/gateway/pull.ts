@@ -91,7 +91,9 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
     if (since !== null) q.set('since', since);
     if (Number.isFinite(timeoutMs) && feed === 'longpoll') q.set('timeout', String(Math.max(1, timeoutMs - (Date.now() - started))));
     const res = await fetch(`${p.dbUrl}/_changes?${q}`, { headers, signal: p.signal });
-    return res.ok ? { ok: true as const, body: (await res.json()) as { results: ChangeRow[]; last_seq: string | number; pending?: number } } : { ok: false as const, res };
+    return res.ok
+      ? { ok: true as const, body: (await res.json()) as { results: ChangeRow[]; last_seq: string | number; pending?: number } }
+      : { ok: false as const, res };
   };
   // the first answer decides the status: an error from the database is passed on as it is
   const first = await ask(null);
@@ -118,8 +120,7 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
           for (const r of body.results) if (kept.length < limit && pulledByNode(r.id)) kept.push(r);
           const exhausted = !Number.isFinite(limit) || body.results.length < limit;
           const done =
-            kept.length >= limit ||
-            (exhausted && (kept.length > 0 || feed !== 'longpoll' || body.results.length === 0 || Date.now() - started >= timeoutMs));
+            kept.length >= limit || (exhausted && (kept.length > 0 || feed !== 'longpoll' || body.results.length === 0 || Date.now() - started >= timeoutMs));
           if (done) break;
           const next = await ask(String(body.last_seq));
           if (!next.ok) throw new Error(`_changes: ${next.res.status}`);

@@ -137,7 +137,15 @@ function insert(top: FacilityOffer[], k: number, x: FacilityOffer) {
 }
 
 /** A SKU's availability now and by date, with the best `limit` facilities (nearest to `at`, or most units). */
-export function skuAvailability(index: AvailabilityIndex, grid: FacilityGrid, supplyAhead: (sku: string) => SupplyAhead[], sku: string, qty: number, at: Point | null, limit: number): SkuAvailability {
+export function skuAvailability(
+  index: AvailabilityIndex,
+  grid: FacilityGrid,
+  supplyAhead: (sku: string) => SupplyAhead[],
+  sku: string,
+  qty: number,
+  at: Point | null,
+  limit: number,
+): SkuAvailability {
   const free = index.availableAt(sku);
   let facilities: FacilityOffer[];
   if (!at) {
@@ -151,7 +159,12 @@ export function skuAvailability(index: AvailabilityIndex, grid: FacilityGrid, su
       insert(facilities, limit, { facility: f, available: a, km: fd ? Math.round(distanceKm(fd, at) * 10) / 10 : null });
     }
   } else {
-    facilities = grid.nearest(at, limit, (id) => free.has(id), (id) => free.get(id) ?? 0);
+    facilities = grid.nearest(
+      at,
+      limit,
+      (id) => free.has(id),
+      (id) => free.get(id) ?? 0,
+    );
   }
   const now = index.totalAvailable(sku);
   const byDate: SkuAvailability['byDate'] = [{ date: 'now', qty: now, cumulative: now }];
@@ -186,7 +199,14 @@ export const SINGLE_FACILITY_SEARCH = 64;
  * covered soonest by what is there plus what arrives there (then the nearest). With a pickup store,
  * only that store is asked.
  */
-export function singleFacility(index: AvailabilityIndex, grid: FacilityGrid, supplyAhead: (sku: string) => SupplyAhead[], lines: CartLine[], at: Point | null, only?: string): SingleFacility | null {
+export function singleFacility(
+  index: AvailabilityIndex,
+  grid: FacilityGrid,
+  supplyAhead: (sku: string) => SupplyAhead[],
+  lines: CartLine[],
+  at: Point | null,
+  only?: string,
+): SingleFacility | null {
   if (!lines.length) return null;
   const hasAllNow = (f: string) => lines.every((l) => (index.availableAt(l.sku).get(f) ?? 0) >= l.qty);
   const km = (f: string) => {
@@ -198,7 +218,13 @@ export function singleFacility(index: AvailabilityIndex, grid: FacilityGrid, sup
   } else {
     const first = index.availableAt(lines[0]!.sku);
     if (at && first.size > SINGLE_FACILITY_SEARCH) {
-      const near = grid.nearest(at, 1, (f) => first.has(f) && hasAllNow(f), () => 0, SINGLE_FACILITY_SEARCH);
+      const near = grid.nearest(
+        at,
+        1,
+        (f) => first.has(f) && hasAllNow(f),
+        () => 0,
+        SINGLE_FACILITY_SEARCH,
+      );
       if (near.length) return { facility: near[0]!.facility, km: near[0]!.km, date: 'now' };
     } else {
       let best: SingleFacility | null = null;

@@ -131,9 +131,10 @@ export class AvailabilityIndex {
       Object.assign(p, { onHand: d.onHand, safetyStock: d.safetyStock, nodeReserved: d.reserved, asOf: d.updatedAt });
       changed.push(d.sku);
       // the position now shows what DOs shipped before it was computed
-      if (issued) for (const [doId, x] of issued) {
-        if (x.at <= d.updatedAt && x.units.delete(d.sku) && x.units.size === 0) issued.delete(doId);
-      }
+      if (issued)
+        for (const [doId, x] of issued) {
+          if (x.at <= d.updatedAt && x.units.delete(d.sku) && x.units.size === 0) issued.delete(doId);
+        }
     }
     this.emit(facility, changed);
   }
@@ -145,11 +146,17 @@ export class AvailabilityIndex {
       if (c.createdAt < p.asOf) continue;
       Object.assign(p, { onHand: x.onHand, safetyStock: x.safetyStock, asOf: c.createdAt });
     }
-    this.emit(c.facility, c.positions.map((x) => x.sku));
+    this.emit(
+      c.facility,
+      c.positions.map((x) => x.sku),
+    );
   }
 
   /** A DO's open quantity follows its state: ordered until picked, picked until done, then none. */
-  applyDoState(s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'> & Partial<Pick<DoStateDoc, 'history' | 'updatedAt'>> & { lastEvent?: number }): void {
+  applyDoState(
+    s: Pick<DoStateDoc, 'doId' | 'facility' | 'lines' | 'state' | 'picked' | 'createdAt'> &
+      Partial<Pick<DoStateDoc, 'history' | 'updatedAt'>> & { lastEvent?: number },
+  ): void {
     const seen = this.doSeen.get(s.doId);
     if (seen !== undefined && (s.lastEvent ?? 0) < seen) return;
     this.doSeen.set(s.doId, s.lastEvent ?? 0);
@@ -236,7 +243,16 @@ export class AvailabilityIndex {
   view(facility: string, sku: string): PositionView | null {
     const p = this.pos.get(facility)?.get(sku);
     if (!p) return null;
-    return { facility, sku, onHand: p.onHand, safetyStock: p.safetyStock, reserved: this.reserved(facility, sku), reservedForCheckout: this.reservedForCheckout(facility, sku), available: this.available(facility, sku), asOf: p.asOf };
+    return {
+      facility,
+      sku,
+      onHand: p.onHand,
+      safetyStock: p.safetyStock,
+      reserved: this.reserved(facility, sku),
+      reservedForCheckout: this.reservedForCheckout(facility, sku),
+      available: this.available(facility, sku),
+      asOf: p.asOf,
+    };
   }
 
   facilitiesWith(sku: string): string[] {

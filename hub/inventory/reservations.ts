@@ -62,7 +62,15 @@ export class Reservations {
   async create(lines: ReservationLine[], ttlSeconds: number): Promise<ReservationDoc> {
     const now = new Date();
     const id = `rsv-${randomUUID()}`;
-    const doc: ReservationDoc = { _id: Reservations.docId(id), type: 'reservation', id, lines, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(), status: 'held' };
+    const doc: ReservationDoc = {
+      _id: Reservations.docId(id),
+      type: 'reservation',
+      id,
+      lines,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+      status: 'held',
+    };
     // held in memory first, so a check running while the document is written cannot take them
     this.hold(doc);
     try {
@@ -120,7 +128,9 @@ export class Reservations {
     if (!doc) return;
     this.unhold(id);
     this.finish(id);
-    void this.record(doc, { status: 'consumed', orderId: doc.orderId, endedAt: new Date().toISOString() }).catch((err) => this.log.warn({ err: (err as Error).message, id }, 'recording a consumed reservation failed; its alloc names it'));
+    void this.record(doc, { status: 'consumed', orderId: doc.orderId, endedAt: new Date().toISOString() }).catch((err) =>
+      this.log.warn({ err: (err as Error).message, id }, 'recording a consumed reservation failed; its alloc names it'),
+    );
   }
 
   /** At start (and from the dom feed): hold what is held and unexpired, unless an alloc consumed it. */
@@ -178,11 +188,16 @@ export class Reservations {
     let next = Infinity;
     for (const d of this.held.values()) next = Math.min(next, Date.parse(d.expiresAt));
     if (next === Infinity) return;
-    this.timer = setTimeout(() => {
-      const now = new Date().toISOString();
-      for (const d of [...this.held.values()]) if (d.expiresAt <= now) void this.end(d.id, 'expired').catch((err) => this.log.warn({ err: (err as Error).message, id: d.id }, 'expiring a reservation failed'));
-      this.schedule();
-    }, Math.max(0, next - Date.now()) + 5);
+    this.timer = setTimeout(
+      () => {
+        const now = new Date().toISOString();
+        for (const d of [...this.held.values()])
+          if (d.expiresAt <= now)
+            void this.end(d.id, 'expired').catch((err) => this.log.warn({ err: (err as Error).message, id: d.id }, 'expiring a reservation failed'));
+        this.schedule();
+      },
+      Math.max(0, next - Date.now()) + 5,
+    );
     this.timer.unref();
   }
 }

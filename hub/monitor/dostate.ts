@@ -108,7 +108,5 @@ export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
 export function shortfall(s: DoStateDoc): { line: DoLine; missing: number }[] {
   if (s.state === 'rejected') return s.lines.map((line) => ({ line, missing: line.qty }));
   if (!s.picked || s.state === 'cancelled') return [];
-  return s.lines
-    .map((line) => ({ line, missing: line.qty - Math.min(line.qty, s.picked![String(line.line)] ?? 0) }))
-    .filter((x) => x.missing > 0);
+  return s.lines.map((line) => ({ line, missing: line.qty - Math.min(line.qty, s.picked![String(line.line)] ?? 0) })).filter((x) => x.missing > 0);
 }

@@ -21,17 +21,32 @@ export const OrderBody = z
     createdAt: z.iso.datetime({ offset: true }).optional(),
     dueDate: z.iso.datetime({ offset: true }).optional(),
     delivery: z.enum(['ship', 'pickup']).default('ship'),
-    shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), name: z.string().max(200).optional(), address: z.string().max(500).optional() }).optional(),
+    shipTo: z
+      .object({
+        lat: z.number().min(-90).max(90),
+        lon: z.number().min(-180).max(180),
+        name: z.string().max(200).optional(),
+        address: z.string().max(500).optional(),
+      })
+      .optional(),
     pickupFacility: Ident.optional(),
     customerName: z.string().min(1).max(200).optional(),
-    reservation: z.string().regex(/^rsv-[0-9a-f-]{36}$/, 'a reservation id from POST /api/v1/atp (rsv-…)').optional().describe('the checkout reservation whose units this order takes'),
+    reservation: z
+      .string()
+      .regex(/^rsv-[0-9a-f-]{36}$/, 'a reservation id from POST /api/v1/atp (rsv-…)')
+      .optional()
+      .describe('the checkout reservation whose units this order takes'),
     hold: z.object({ reason: z.enum(['fraud_review', 'future_ship_date', 'manual']), until: z.iso.datetime({ offset: true }).optional() }).optional(),
     lines: z
       .array(
         z.object({
           line: z.number().int().positive(),
           sku: Sku,
-          qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(ORDER_LIMITS.maxQtyPerLine, `qty over the limit of ${ORDER_LIMITS.maxQtyPerLine}`),
+          qty: z
+            .number()
+            .int('qty must be a whole number')
+            .positive('qty must be positive')
+            .max(ORDER_LIMITS.maxQtyPerLine, `qty over the limit of ${ORDER_LIMITS.maxQtyPerLine}`),
           allowSubstitutes: z.boolean().default(false),
         }),
       )
@@ -39,7 +54,10 @@ export const OrderBody = z
       .max(ORDER_LIMITS.maxLines, `an order may have at most ${ORDER_LIMITS.maxLines} lines`),
   })
   .refine((o) => new Set(o.lines.map((l) => l.line)).size === o.lines.length, { message: 'duplicate line numbers', path: ['lines'] })
-  .refine((o) => (o.delivery === 'ship' ? !!o.shipTo : !!o.pickupFacility), { message: 'a ship order needs "shipTo"; a pickup order needs "pickupFacility"', path: ['delivery'] });
+  .refine((o) => (o.delivery === 'ship' ? !!o.shipTo : !!o.pickupFacility), {
+    message: 'a ship order needs "shipTo"; a pickup order needs "pickupFacility"',
+    path: ['delivery'],
+  });
 export type OrderBody = z.infer<typeof OrderBody>;
 
 export interface Allocation {
@@ -126,16 +144,29 @@ export function lineViews(order: OrderDoc, states: ReadonlyMap<string, DoStateDo
     v.excluded = [...new Set(v.excluded)];
     const c = order.cancelRequested;
     v.status =
-      v.delivered >= ol.qty ? (order.delivery === 'pickup' ? 'picked_up' : 'shipped')
-      : c && v.open === 0 ? (v.delivered > 0 ? 'partially_shipped' : 'cancelled')
-      : v.delivered > 0 ? 'partially_shipped'
-      : ready > 0 && ready >= ol.qty ? 'ready_for_pickup'
-      : working || ready > 0 ? 'in_fulfilment'
-      : v.open >= ol.qty ? 'released'
-      : v.open > 0 ? 'partially_allocated'
-      : cancelled > 0 && c ? 'cancelled'
-      : order.backorderedAt ? 'backordered'
-      : 'received';
+      v.delivered >= ol.qty
+        ? order.delivery === 'pickup'
+          ? 'picked_up'
+          : 'shipped'
+        : c && v.open === 0
+          ? v.delivered > 0
+            ? 'partially_shipped'
+            : 'cancelled'
+          : v.delivered > 0
+            ? 'partially_shipped'
+            : ready > 0 && ready >= ol.qty
+              ? 'ready_for_pickup'
+              : working || ready > 0
+                ? 'in_fulfilment'
+                : v.open >= ol.qty
+                  ? 'released'
+                  : v.open > 0
+                    ? 'partially_allocated'
+                    : cancelled > 0 && c
+                      ? 'cancelled'
+                      : order.backorderedAt
+                        ? 'backordered'
+                        : 'received';
     return v;
   });
 }
@@ -161,7 +192,10 @@ export function orderStatus(order: OrderDoc, lines: LineView[]): OrderStatus {
  * each DO not finished is to be cancelled at its facility, and each that has shipped or been picked
  * up already stays (`tooLate`). DOs rejected or cancelled already need nothing.
  */
-export function cancelPlan(order: Pick<OrderDoc, 'status' | 'allocations'>, stateOf: (doId: string) => DoState): { already?: 'shipped' | 'completed'; cancel: Allocation[]; tooLate: string[] } {
+export function cancelPlan(
+  order: Pick<OrderDoc, 'status' | 'allocations'>,
+  stateOf: (doId: string) => DoState,
+): { already?: 'shipped' | 'completed'; cancel: Allocation[]; tooLate: string[] } {
   if (order.status === 'shipped' || order.status === 'completed') return { already: order.status, cancel: [], tooLate: [] };
   const cancel: Allocation[] = [];
   const tooLate: string[] = [];

@@ -104,8 +104,7 @@ export class OrderStore {
         if (r?.rev) {
           this.remember({ ...b.doc, _rev: r.rev });
           b.resolve({ ...b.doc, _rev: r.rev });
-        }
-        else b.reject(Object.assign(new Error(`order ${b.doc._id}: ${r?.error ?? 'not saved'}`), { statusCode: r?.error === 'conflict' ? 409 : 500 }));
+        } else b.reject(Object.assign(new Error(`order ${b.doc._id}: ${r?.error ?? 'not saved'}`), { statusCode: r?.error === 'conflict' ? 409 : 500 }));
       });
     } catch (err) {
       for (const b of batch) b.reject(err);

@@ -169,7 +169,14 @@ export function planReplenishment(input: PlanInput): ReplenishmentPlan {
         available: A,
         totalNeed,
         daysOfSupply: sumD > 0 ? (A + needs.reduce((s, n) => s + n.position, 0)) / sumD : null,
-        stores: needs.map((n) => ({ store: n.id, need: n.need, qty: alloc.get(n.id) ?? 0, position: n.position, daily: n.daily, projectedDays: n.daily > 0 ? (n.position + (alloc.get(n.id) ?? 0)) / n.daily : null })),
+        stores: needs.map((n) => ({
+          store: n.id,
+          need: n.need,
+          qty: alloc.get(n.id) ?? 0,
+          position: n.position,
+          daily: n.daily,
+          projectedDays: n.daily > 0 ? (n.position + (alloc.get(n.id) ?? 0)) / n.daily : null,
+        })),
       });
     }
   }
@@ -195,7 +202,11 @@ export function modelTarget(m: { min: number; max: number; daysOfSupply?: number
 }
 
 /** The DC nearest a store (great-circle km), among the enabled DCs; null when there is none. */
-export function nearestDc<F extends { id: string; type: string; lat: number; lon: number; enabled?: boolean }>(store: F, facilities: F[], km: (a: F, b: F) => number): F | null {
+export function nearestDc<F extends { id: string; type: string; lat: number; lon: number; enabled?: boolean }>(
+  store: F,
+  facilities: F[],
+  km: (a: F, b: F) => number,
+): F | null {
   let best: F | null = null;
   let bestKm = Infinity;
   for (const f of facilities) {
@@ -205,4 +216,3 @@ export function nearestDc<F extends { id: string; type: string; lat: number; lon
   }
   return best;
 }
-

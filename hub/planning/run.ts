@@ -97,7 +97,18 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
       skipped.push({ facility: m.facility, sku: m.sku, reason: 'no DC in the network to serve this store' });
       continue;
     }
-    stores.push({ store: f.id, dc, sku: m.sku, onHand, inTransit: planning.inTransit(f.id, m.sku), onOrder: planning.onOrder(f.id, m.sku), committed, min, max, daily: daily ?? 0 });
+    stores.push({
+      store: f.id,
+      dc,
+      sku: m.sku,
+      onHand,
+      inTransit: planning.inTransit(f.id, m.sku),
+      onOrder: planning.onOrder(f.id, m.sku),
+      committed,
+      min,
+      max,
+      daily: daily ?? 0,
+    });
   }
   const servedByNearestDc = [...nearest].map(([store, n]) => ({ store, ...n }));
   const plan = planReplenishment({ stores, dcAvailable: (dc, sku) => ctx.index.available(dc, sku), dcModelStock: dcModel });
@@ -118,16 +129,65 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
     const [dc, store] = k.split('|') as [string, string];
     const orderId = `RPL-${runId}-${store}`;
     const doId = ids.doId(orderId, 1, dc);
-    const lines = ts.map((t, i) => ({ line: i + 1, sku: t.sku, qty: t.qty, ...(ctx.items.get(t.sku)?.name ? { name: ctx.items.get(t.sku)!.name } : {}), ...(ctx.items.get(t.sku)?.barcode ? { barcode: ctx.items.get(t.sku)!.barcode } : {}) }));
-    const d: DistributionOrderDoc = { _id: ids.do(doId), type: 'do', doId, orderId, attempt: 1, facility: dc, kind: 'transfer', lines, toFacility: store, promiseDate: expectedAt, createdAt: now.toISOString() };
+    const lines = ts.map((t, i) => ({
+      line: i + 1,
+      sku: t.sku,
+      qty: t.qty,
+      ...(ctx.items.get(t.sku)?.name ? { name: ctx.items.get(t.sku)!.name } : {}),
+      ...(ctx.items.get(t.sku)?.barcode ? { barcode: ctx.items.get(t.sku)!.barcode } : {}),
+    }));
+    const d: DistributionOrderDoc = {
+      _id: ids.do(doId),
+      type: 'do',
+      doId,
+      orderId,
+      attempt: 1,
+      facility: dc,
+      kind: 'transfer',
+      lines,
+      toFacility: store,
+      promiseDate: expectedAt,
+      createdAt: now.toISOString(),
+    };
     for (const t of ts) withIds.push({ ...t, doId });
     const supplyLines = ts.map((t) => ({ sku: t.sku, qty: t.qty }));
-    const inbound: InboundDoc = { _id: ids.inbound(doId), type: 'inbound', inboundId: doId, kind: 'transfer', facility: store, from: dc, expectedAt, lines: supplyLines, createdAt: now.toISOString() };
-    shipments.push({ _id: `asn:${doId}`, type: 'asn', id: doId, facility: store, from: dc, expectedAt, lines: supplyLines, doId, createdAt: now.toISOString(), pending: true, transfer: { do: d, inbound } });
+    const inbound: InboundDoc = {
+      _id: ids.inbound(doId),
+      type: 'inbound',
+      inboundId: doId,
+      kind: 'transfer',
+      facility: store,
+      from: dc,
+      expectedAt,
+      lines: supplyLines,
+      createdAt: now.toISOString(),
+    };
+    shipments.push({
+      _id: `asn:${doId}`,
+      type: 'asn',
+      id: doId,
+      facility: store,
+      from: dc,
+      expectedAt,
+      lines: supplyLines,
+      doId,
+      createdAt: now.toISOString(),
+      pending: true,
+      transfer: { do: d, inbound },
+    });
   }
   // Reserve what was decided before the first write: the allocator, or another run, reading the
   // DC's availability or the stores' supply meanwhile must not hand out the same units again.
-  const summary = { ...plan, runId, stores: new Set(stores.map((s) => s.store)).size, skus: new Set(stores.map((s) => s.sku)).size, forecastSource: source, servedByNearestDc, skipped, dryRun };
+  const summary = {
+    ...plan,
+    runId,
+    stores: new Set(stores.map((s) => s.store)).size,
+    skus: new Set(stores.map((s) => s.sku)).size,
+    forecastSource: source,
+    servedByNearestDc,
+    skipped,
+    dryRun,
+  };
   if (dryRun) return { ...summary, transfers: withIds, created: 0 };
   const fresh = shipments.filter((x) => !planning.supply.has(x.id));
   for (const x of fresh) {
@@ -151,7 +211,11 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
     for (const x of fresh) if (!x._rev) planning.supply.delete(x.id);
     throw err;
   }
-  await finishTransfers(ctx, planning, fresh.filter((x) => x._rev));
+  await finishTransfers(
+    ctx,
+    planning,
+    fresh.filter((x) => x._rev),
+  );
   return { ...summary, transfers: withIds, created };
 }
 
@@ -160,7 +224,11 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
  * inbounds and DOs (already written: a conflict, which is success), then mark them done. Also what
  * the hub runs at start, for a run that died half-way.
  */
-export async function finishTransfers(ctx: HubContext, planning: PlanningStore, docs: SupplyDoc[] = [...planning.supply.values()].filter((d) => d.pending && d.transfer)): Promise<number> {
+export async function finishTransfers(
+  ctx: HubContext,
+  planning: PlanningStore,
+  docs: SupplyDoc[] = [...planning.supply.values()].filter((d) => d.pending && d.transfer),
+): Promise<number> {
   const todo = docs.filter((d) => d.pending && d.transfer);
   if (!todo.length) return 0;
   for (const x of todo) {
@@ -169,7 +237,10 @@ export async function finishTransfers(ctx: HubContext, planning: PlanningStore, 
     await ctx.couch.ensureDb(nodeDbName(x.facility));
     await ctx.couch.db(nodeDbName(x.facility)).bulk({ docs: [x.transfer!.inbound] }); // a conflict means it is there
   }
-  await writeDos(ctx.couch, todo.map((x) => x.transfer!.do));
+  await writeDos(
+    ctx.couch,
+    todo.map((x) => x.transfer!.do),
+  );
   const done = todo.map(({ pending, transfer, ...rest }) => rest as SupplyDoc);
   const res = await ctx.couch.db<SupplyDoc>('dom').bulk({ docs: done });
   res.forEach((r, i) => {

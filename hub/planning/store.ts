@@ -116,7 +116,8 @@ export class PlanningStore {
   /** Incoming supply of a SKU by expected date, across the network. */
   incoming(sku: string): { facility: string; date: string; qty: number; id: string }[] {
     const out: { facility: string; date: string; qty: number; id: string }[] = [];
-    for (const d of this.supply.values()) for (const l of this.remaining(d)) if (l.sku === sku) out.push({ facility: d.facility, date: d.expectedAt, qty: l.qty, id: d.id });
+    for (const d of this.supply.values())
+      for (const l of this.remaining(d)) if (l.sku === sku) out.push({ facility: d.facility, date: d.expectedAt, qty: l.qty, id: d.id });
     return out.sort((a, b) => a.date.localeCompare(b.date) || a.id.localeCompare(b.id));
   }
 

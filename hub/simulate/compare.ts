@@ -92,7 +92,10 @@ export function sourcingKey(v: Pick<PlanView, 'picks' | 'unfilled'>): string {
   const merged = new Map<string, number>();
   for (const x of v.picks) merged.set(`${x.line}:${x.facility}:${x.sku}`, (merged.get(`${x.line}:${x.facility}:${x.sku}`) ?? 0) + x.qty);
   const picks = [...merged].map(([k, q]) => `${k}:${q}`).sort();
-  const unfilled = v.unfilled.filter((u) => u.qty > 0).map((u) => `${u.line}:${u.qty}`).sort();
+  const unfilled = v.unfilled
+    .filter((u) => u.qty > 0)
+    .map((u) => `${u.line}:${u.qty}`)
+    .sort();
   return `${picks.join(',')}|${unfilled.join(',')}`;
 }
 
@@ -108,13 +111,30 @@ export function summarise(sc: Scenario, cfg: ReplayConfig, plans: OrderPlan[]): 
   const facs = new Map(cfg.facilities.map((f) => [f.id, f]));
   // the one cost formula (DESIGN.md, costOf in instance.ts) over every configuration's assignments
   const inst = {
-    facilities: cfg.facilities.map((f) => ({ id: f.id, type: f.type, lat: f.lat, lon: f.lon, capacity: f.capacity, priority: f.priority, shipFromStore: f.shipFromStore, pickup: f.pickup })),
-    inventory: [], items: [],
-    orders: [...orders.values()].map((o) => ({ ...o, lines: o.lines.map((l) => ({ line: l.line, sku: l.sku, qty: l.qty, allowSubstitutes: l.allowSubstitutes })) })),
+    facilities: cfg.facilities.map((f) => ({
+      id: f.id,
+      type: f.type,
+      lat: f.lat,
+      lon: f.lon,
+      capacity: f.capacity,
+      priority: f.priority,
+      shipFromStore: f.shipFromStore,
+      pickup: f.pickup,
+    })),
+    inventory: [],
+    items: [],
+    orders: [...orders.values()].map((o) => ({
+      ...o,
+      lines: o.lines.map((l) => ({ line: l.line, sku: l.sku, qty: l.qty, allowSubstitutes: l.allowSubstitutes })),
+    })),
     costs: sc.measure,
   } as unknown as Instance;
   const assignments = plans.flatMap((p) => p.picks.map((x) => ({ order: p.order, line: x.line, facility: x.facility, sku: x.sku, qty: x.qty })));
-  const totals = costOf(inst, assignments, plans.flatMap((p) => p.unfilled));
+  const totals = costOf(
+    inst,
+    assignments,
+    plans.flatMap((p) => p.unfilled),
+  );
   let distance = 0;
   const shipped = new Set<string>();
   const perFacility = new Map<string, Map<string, number>>();
@@ -143,7 +163,16 @@ export function summarise(sc: Scenario, cfg: ReplayConfig, plans: OrderPlan[]): 
       units += u;
       if (u > peakUnits) [peakUnits, peakDay] = [u, d];
     }
-    return { facility: f.id, type: f.type, units, capacity: f.capacity, peakUnits, peakDay, utilisation: f.capacity > 0 ? r4(peakUnits / f.capacity) : null, enabled: f.enabled !== false };
+    return {
+      facility: f.id,
+      type: f.type,
+      units,
+      capacity: f.capacity,
+      peakUnits,
+      peakDay,
+      utilisation: f.capacity > 0 ? r4(peakUnits / f.capacity) : null,
+      enabled: f.enabled !== false,
+    };
   });
   const unitsOrdered = [...orders.values()].reduce((s, o) => s + o.lines.reduce((t, l) => t + l.qty, 0), 0);
   const n = plans.length;
@@ -202,8 +231,14 @@ export function versus(sc: Scenario, current: Replayed, cand: Replayed): NonNull
     shipmentsDelta: b.shipments - a.shipments,
     changedOrders,
     changed: changed.sort((x, y) => Math.abs(y.costDelta) - Math.abs(x.costDelta)),
-    gainers: moves.filter((m) => m.units > 0).sort((x, y) => y.units - x.units).slice(0, 5),
-    losers: moves.filter((m) => m.units < 0).sort((x, y) => x.units - y.units).slice(0, 5),
+    gainers: moves
+      .filter((m) => m.units > 0)
+      .sort((x, y) => y.units - x.units)
+      .slice(0, 5),
+    losers: moves
+      .filter((m) => m.units < 0)
+      .sort((x, y) => x.units - y.units)
+      .slice(0, 5),
   };
 }
 
@@ -233,7 +268,8 @@ export function fidelityOf(sc: Scenario, plans: OrderPlan[]): Fidelity | null {
     if (!l) continue;
     out.checked++;
     if (sourcingKey(l) === sourcingKey(view(p))) out.matching++;
-    else if (out.differing.length < 50) out.differing.push({ order: p.order, live: { picks: l.picks, unfilled: l.unfilled, explanation: l.explanation }, replay: view(p) });
+    else if (out.differing.length < 50)
+      out.differing.push({ order: p.order, live: { picks: l.picks, unfilled: l.unfilled, explanation: l.explanation }, replay: view(p) });
   }
   return out;
 }
@@ -253,14 +289,46 @@ export function toCsv(results: ConfigResult[], table: 'summary' | 'load' | 'chan
     ]);
   }
   if (table === 'changed') {
-    const fmt = (v: PlanView) => v.picks.map((x) => `${x.line}:${x.facility}:${x.sku}x${x.qty}`).join(' ') + (v.unfilled.length ? ` unfilled ${v.unfilled.map((u) => `${u.line}x${u.qty}`).join(' ')}` : '');
+    const fmt = (v: PlanView) =>
+      v.picks.map((x) => `${x.line}:${x.facility}:${x.sku}x${x.qty}`).join(' ') +
+      (v.unfilled.length ? ` unfilled ${v.unfilled.map((u) => `${u.line}x${u.qty}`).join(' ')}` : '');
     const rows = results.flatMap((r) => (r.vsCurrent?.changed ?? []).map((c) => [r.name, c.order, fmt(c.current), fmt(c.candidate), c.costDelta]));
     return csv([['configuration', 'order', 'current', 'candidate', 'cost_delta'], ...rows]);
   }
   return csv([
-    ['configuration', 'orders', 'cost', 'cost_per_order', 'model_cost', 'shipments', 'shipments_per_order', 'units_ordered', 'units_filled', 'units_backordered',
-      'fill_rate', 'substitute_units', 'distance_km', 'cost_delta', 'changed_orders'],
-    ...results.map((r) => [r.name, r.orders, r.cost, r.costPerOrder, r.modelCost, r.shipments, r.shipmentsPerOrder, r.unitsOrdered, r.unitsFilled, r.unitsBackordered,
-      r.fillRate, r.substituteUnits, r.distanceKm, r.vsCurrent?.costDelta ?? 0, r.vsCurrent?.changedOrders ?? 0]),
+    [
+      'configuration',
+      'orders',
+      'cost',
+      'cost_per_order',
+      'model_cost',
+      'shipments',
+      'shipments_per_order',
+      'units_ordered',
+      'units_filled',
+      'units_backordered',
+      'fill_rate',
+      'substitute_units',
+      'distance_km',
+      'cost_delta',
+      'changed_orders',
+    ],
+    ...results.map((r) => [
+      r.name,
+      r.orders,
+      r.cost,
+      r.costPerOrder,
+      r.modelCost,
+      r.shipments,
+      r.shipmentsPerOrder,
+      r.unitsOrdered,
+      r.unitsFilled,
+      r.unitsBackordered,
+      r.fillRate,
+      r.substituteUnits,
+      r.distanceKm,
+      r.vsCurrent?.costDelta ?? 0,
+      r.vsCurrent?.changedOrders ?? 0,
+    ]),
   ]);
 }

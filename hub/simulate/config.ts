@@ -11,7 +11,12 @@ import type { Candidate, ScenarioFacility, SourcingSettings } from './scenario.j
 export function strategiesOf(sourcing: SourcingSettings): Record<string, SourcingStrategy> {
   return Object.fromEntries(
     Object.entries(sourcing).map(([key, s]) => {
-      const costs = { ...DEFAULT_COSTS, ...(s.perShipment === undefined ? {} : { perShipment: s.perShipment }), ...(s.perKm === undefined ? {} : { perKm: s.perKm }), ...(s.perUnit ? { perUnit: s.perUnit } : {}) };
+      const costs = {
+        ...DEFAULT_COSTS,
+        ...(s.perShipment === undefined ? {} : { perShipment: s.perShipment }),
+        ...(s.perKm === undefined ? {} : { perKm: s.perKm }),
+        ...(s.perUnit ? { perUnit: s.perUnit } : {}),
+      };
       return [key, costStrategy(costs, { name: key, maxCandidates: s.maxCandidates, maxDistanceKm: s.maxDistanceKm })];
     }),
   );
@@ -50,7 +55,18 @@ export function candidateFacilities(current: ScenarioFacility[], c: Pick<Candida
     return { ...f, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
   });
   for (const n of c.newFacilities ?? []) {
-    out.push({ id: n.id, type: n.type, name: n.name ?? n.id, lat: n.lat, lon: n.lon, capacity: n.capacity, priority: n.priority, shipFromStore: n.shipFromStore, pickup: n.pickup, enabled: true });
+    out.push({
+      id: n.id,
+      type: n.type,
+      name: n.name ?? n.id,
+      lat: n.lat,
+      lon: n.lon,
+      capacity: n.capacity,
+      priority: n.priority,
+      shipFromStore: n.shipFromStore,
+      pickup: n.pickup,
+      enabled: true,
+    });
   }
   return out;
 }

@@ -43,7 +43,17 @@ export class LiveSourcing {
     private readonly allocator: Allocator | null,
     flag: SourcingSettings,
   ) {
-    this.doc = { _id: LIVE_ID, type: 'sourcing', version: 0, sourcing: flag, appliedAt: null, by: null, source: { flag: true }, facilities: [], previous: null };
+    this.doc = {
+      _id: LIVE_ID,
+      type: 'sourcing',
+      version: 0,
+      sourcing: flag,
+      appliedAt: null,
+      by: null,
+      source: { flag: true },
+      facilities: [],
+      previous: null,
+    };
   }
 
   get current(): LiveConfig & { previous: LiveConfig | null } {
@@ -79,7 +89,10 @@ export class LiveSourcing {
   }
 
   /** Apply a configuration: its sourcing and its facility changes, recorded as done by `by`. */
-  async apply(next: { sourcing: SourcingSettings; facilities: FacilityChange[]; by: string; source: LiveConfig['source'] }, expectVersion?: number): Promise<LiveConfig> {
+  async apply(
+    next: { sourcing: SourcingSettings; facilities: FacilityChange[]; by: string; source: LiveConfig['source'] },
+    expectVersion?: number,
+  ): Promise<LiveConfig> {
     const dom = this.ctx.couch.db<LiveDoc>('dom');
     const stored = await dom.get(LIVE_ID).catch((err) => {
       if (isStatus(err, 404)) return null;
@@ -87,7 +100,10 @@ export class LiveSourcing {
     });
     const cur: LiveDoc = stored ?? { ...this.doc, _rev: undefined };
     if (expectVersion !== undefined && cur.version !== expectVersion) {
-      throw conflict('config_changed', `the live configuration is at version ${cur.version}, not the ${expectVersion} this was simulated against; run the simulation again`);
+      throw conflict(
+        'config_changed',
+        `the live configuration is at version ${cur.version}, not the ${expectVersion} this was simulated against; run the simulation again`,
+      );
     }
     const restore: FacilityChange[] = [];
     for (const ch of next.facilities) {
@@ -98,8 +114,16 @@ export class LiveSourcing {
     const at = new Date().toISOString();
     const { _id, _rev, type, previous, ...curConfig } = cur;
     const doc: LiveDoc = {
-      _id: LIVE_ID, ...(stored?._rev ? { _rev: stored._rev } : {}), type: 'sourcing', version: cur.version + 1,
-      sourcing: next.sourcing, appliedAt: at, by: next.by, source: next.source, facilities: next.facilities, previous: { ...curConfig, restore },
+      _id: LIVE_ID,
+      ...(stored?._rev ? { _rev: stored._rev } : {}),
+      type: 'sourcing',
+      version: cur.version + 1,
+      sourcing: next.sourcing,
+      appliedAt: at,
+      by: next.by,
+      source: next.source,
+      facilities: next.facilities,
+      previous: { ...curConfig, restore },
     };
     try {
       const res = await dom.insert(doc);
@@ -111,17 +135,27 @@ export class LiveSourcing {
     const changed = [];
     for (const ch of next.facilities) changed.push(await this.changeFacility(ch, next.by, at));
     this.adopt(doc);
-    this.ctx.events.emit('sourcing', { version: doc.version, by: next.by, at, source: next.source, sourcing: next.sourcing, facilities: changed.filter((c) => Object.keys(c.changes).length) });
+    this.ctx.events.emit('sourcing', {
+      version: doc.version,
+      by: next.by,
+      at,
+      source: next.source,
+      sourcing: next.sourcing,
+      facilities: changed.filter((c) => Object.keys(c.changes).length),
+    });
     this.ctx.log.info({ version: doc.version, by: next.by, source: next.source }, 'sourcing configuration applied');
     return this.current;
   }
 
   /** Put back the configuration the last apply replaced (its sourcing and the facility settings it changed). */
   async rollback(by: string): Promise<LiveConfig> {
-    const stored = await this.ctx.couch.db<LiveDoc>('dom').get(LIVE_ID).catch((err) => {
-      if (isStatus(err, 404)) return null;
-      throw err;
-    });
+    const stored = await this.ctx.couch
+      .db<LiveDoc>('dom')
+      .get(LIVE_ID)
+      .catch((err) => {
+        if (isStatus(err, 404)) return null;
+        throw err;
+      });
     if (!stored?.previous) throw conflict('nothing_to_roll_back', 'no configuration has been applied: there is nothing to roll back to');
     return this.apply({ sourcing: stored.previous.sourcing, facilities: stored.previous.restore, by, source: { rollbackOf: stored.version } }, stored.version);
   }

@@ -58,27 +58,44 @@ export function* replay(sc: Scenario, cfg: ReplayConfig): Generator<number, Orde
     const usedNow = used.get(key);
     const net = new Network(active.map((f) => ({ ...f, capacity: Math.max(0, f.capacity - (usedNow?.get(f.id) ?? 0)) })));
     const skus = new Set<string>();
-    for (const o of batch.orders) for (const l of o.lines) {
-      skus.add(l.sku);
-      if (l.allowSubstitutes) for (const s of subs(l.sku)) skus.add(s);
-    }
+    for (const o of batch.orders)
+      for (const l of o.lines) {
+        skus.add(l.sku);
+        if (l.allowSubstitutes) for (const s of subs(l.sku)) skus.add(s);
+      }
     for (const sku of skus) for (const [f, q] of stock.get(sku) ?? []) net.setAvailable(f, sku, q);
     // A pickup order whose store is not in the network (disabled) gets nothing. allocateBatch fails
     // a batch holding one (core.ts planOrder returns its plan without the indices the improvement
     // rounds read), so it is answered here, as planOrder answers it, and kept out of the batch.
     const orphans = batch.orders.filter((o) => o.delivery === 'pickup' && net.indexOf(o.pickupFacility!) === undefined);
     const orders = orphans.length ? batch.orders.filter((o) => !orphans.includes(o)) : batch.orders;
-    const ps = allocateBatch(net, orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l })) })), chooser, subs, { explain: true });
+    const ps = allocateBatch(
+      net,
+      orders.map((o) => ({ ...o, lines: o.lines.map((l) => ({ ...l })) })),
+      chooser,
+      subs,
+      { explain: true },
+    );
     for (const o of orphans) {
       ps.push({
-        order: o.id, picks: [], unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })), cost: 0, shipments: 0,
-        explanation: { strategy: chooser(o).name, candidates: [{ facility: o.pickupFacility!, km: 0, excluded: 'pickup store not in the network (disabled)' }], chosen: [], substitutions: [] },
+        order: o.id,
+        picks: [],
+        unfilled: o.lines.map((l) => ({ line: l.line, qty: l.qty })),
+        cost: 0,
+        shipments: 0,
+        explanation: {
+          strategy: chooser(o).name,
+          candidates: [{ facility: o.pickupFacility!, km: 0, excluded: 'pickup store not in the network (disabled)' }],
+          chosen: [],
+          substitutions: [],
+        },
       });
     }
-    for (const p of ps) for (const x of p.picks) {
-      add(x.facility, x.sku, -x.qty);
-      use(key, x.facility, x.qty);
-    }
+    for (const p of ps)
+      for (const x of p.picks) {
+        add(x.facility, x.sku, -x.qty);
+        use(key, x.facility, x.qty);
+      }
     plans.push(...ps);
     yield b + 1;
   }

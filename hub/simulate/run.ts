@@ -20,7 +20,12 @@ export interface SimulationResult {
   measure: Scenario['measure'];
   /** The current configuration's replay against the live decisions (a window only). */
   fidelity: Fidelity | null;
-  configurations: (ConfigResult & { sourcing: ReplayConfig['sourcing']; facilityChanges: Candidate['facilities']; newFacilities: string[]; replayMs: number })[];
+  configurations: (ConfigResult & {
+    sourcing: ReplayConfig['sourcing'];
+    facilityChanges: Candidate['facilities'];
+    newFacilities: string[];
+    replayMs: number;
+  })[];
   elapsedMs: number;
 }
 
@@ -34,7 +39,9 @@ export interface Progress {
 export function checkCandidates(sc: Scenario, candidates: Candidate[]): void {
   const known = new Set(sc.facilities.map((f) => f.id));
   for (const c of candidates) {
-    for (const f of c.facilities ?? []) if (!known.has(f.id)) throw new DomError(422, 'unknown_facility', `candidate "${c.name}": no facility "${f.id}" to change (new ones go in "newFacilities")`);
+    for (const f of c.facilities ?? [])
+      if (!known.has(f.id))
+        throw new DomError(422, 'unknown_facility', `candidate "${c.name}": no facility "${f.id}" to change (new ones go in "newFacilities")`);
     const added = new Set<string>();
     for (const f of c.newFacilities ?? []) {
       if (known.has(f.id) || added.has(f.id)) throw new DomError(422, 'facility_exists', `candidate "${c.name}": new facility "${f.id}" exists already`);
@@ -50,13 +57,19 @@ export function configsOf(sc: Scenario, candidates: Candidate[]): (ReplayConfig 
       name: c.name,
       sourcing: candidateSourcing(sc.sourcing, c),
       facilities: candidateFacilities(sc.facilities, c),
-      extraStock: (c.newFacilities ?? []).flatMap((f) => f.stock.map((s) => ({ facility: f.id, sku: s.sku, available: Math.max(0, s.onHand - s.safetyStock) }))),
+      extraStock: (c.newFacilities ?? []).flatMap((f) =>
+        f.stock.map((s) => ({ facility: f.id, sku: s.sku, available: Math.max(0, s.onHand - s.safetyStock) })),
+      ),
       candidate: c,
     })),
   ];
 }
 
-export async function simulate(sc: Scenario, candidates: Candidate[], opts: { onProgress?: (p: Progress) => void; maxMs?: number; cancelled?: () => boolean } = {}): Promise<SimulationResult> {
+export async function simulate(
+  sc: Scenario,
+  candidates: Candidate[],
+  opts: { onProgress?: (p: Progress) => void; maxMs?: number; cancelled?: () => boolean } = {},
+): Promise<SimulationResult> {
   checkCandidates(sc, candidates);
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? LIMITS.maxRunMs);
@@ -79,7 +92,12 @@ export async function simulate(sc: Scenario, candidates: Candidate[], opts: { on
       }
       done++;
       opts.onProgress?.({ done, total, phase: cfg.name });
-      if (performance.now() > deadline) throw new DomError(422, 'time_limit', `the run took longer than ${Math.round((opts.maxMs ?? LIMITS.maxRunMs) / 1000)} s (at ${done} of ${total} batches); narrow the window`);
+      if (performance.now() > deadline)
+        throw new DomError(
+          422,
+          'time_limit',
+          `the run took longer than ${Math.round((opts.maxMs ?? LIMITS.maxRunMs) / 1000)} s (at ${done} of ${total} batches); narrow the window`,
+        );
       if (opts.cancelled?.()) throw new DomError(503, 'interrupted', 'the hub stopped during the run; post the same inputs to run it again');
       // let the hub serve between batches
       await new Promise((ok) => setImmediate(ok));

@@ -41,7 +41,11 @@ function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -96,15 +100,27 @@ export class SimulationRuns {
     if (body.instance) scenarioFromInstance(body.instance, body.batchSize);
     const facilities = known.map((f) => [f.id, f.type, f.lat, f.lon, f.capacity, f.enabled, f.shipFromStore, f.pickup, f.priority]);
     const open = body.window && Date.parse(body.window.to) > Date.now();
-    const key = createHash('sha256').update(canonical({ body, config: this.live.version, sourcing: this.live.sourcing, facilities, ...(open ? { nonce: randomUUID() } : {}) })).digest('hex');
+    const key = createHash('sha256')
+      .update(canonical({ body, config: this.live.version, sourcing: this.live.sourcing, facilities, ...(open ? { nonce: randomUUID() } : {}) }))
+      .digest('hex');
     const id = key.slice(0, 24);
     const stored = this.runs.get(id) ?? (await this.get(id));
     if (stored && stored.status !== 'failed') return { run: stored, reused: true };
-    if (this.queue.length >= MAX_QUEUED) throw new DomError(429, 'too_many_simulations', `${this.queue.length} simulations wait already; try again when they are done`);
+    if (this.queue.length >= MAX_QUEUED)
+      throw new DomError(429, 'too_many_simulations', `${this.queue.length} simulations wait already; try again when they are done`);
     const now = new Date().toISOString();
     const run: SimulationRun = {
-      _id: `sim:${id}`, ...(stored?._rev ? { _rev: stored._rev } : {}), id, status: 'queued', progress: { done: 0, total: 0, phase: 'queued' }, createdAt: now, updatedAt: now,
-      configVersion: this.live.version, source: body.window ? 'window' : 'instance', ...(body.window ? { window: body.window } : {}), candidates: body.candidates,
+      _id: `sim:${id}`,
+      ...(stored?._rev ? { _rev: stored._rev } : {}),
+      id,
+      status: 'queued',
+      progress: { done: 0, total: 0, phase: 'queued' },
+      createdAt: now,
+      updatedAt: now,
+      configVersion: this.live.version,
+      source: body.window ? 'window' : 'instance',
+      ...(body.window ? { window: body.window } : {}),
+      candidates: body.candidates,
     };
     await this.save(run);
     this.runs.set(id, run);
@@ -173,7 +189,10 @@ export class SimulationRuns {
       run.finishedAt = new Date().toISOString();
       // stored: it is read from the database from now on (results are not kept in memory); not
       // stored: it stays here, so this instance still answers it
-      await this.save(run).then(() => this.runs.delete(run.id), (err) => this.ctx.log.error({ err, simulation: run.id }, 'storing a simulation failed'));
+      await this.save(run).then(
+        () => this.runs.delete(run.id),
+        (err) => this.ctx.log.error({ err, simulation: run.id }, 'storing a simulation failed'),
+      );
       this.ctx.log.info({ simulation: run.id, status: run.status, ms: run.result?.elapsedMs }, 'simulation finished');
     }
   }

@@ -19,11 +19,13 @@ export const SOURCING_KEYS = ['default', 'web', 'mobile', 'store', 'call_centre'
 export const SourcingSettings = z.partialRecord(z.enum(SOURCING_KEYS), StrategyConfig);
 export type SourcingSettings = z.infer<typeof SourcingSettings>;
 
-const CostChange = z.object({
-  perShipment: z.number().nonnegative(),
-  perKm: z.number().nonnegative(),
-  perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }),
-}).partial();
+const CostChange = z
+  .object({
+    perShipment: z.number().nonnegative(),
+    perKm: z.number().nonnegative(),
+    perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }),
+  })
+  .partial();
 
 export const FacilityChange = z.object({
   id: Ident,
@@ -45,12 +47,19 @@ export const NewFacility = z.object({
   shipFromStore: z.boolean().default(true),
   pickup: z.boolean().default(false),
   priority: z.number().int().min(0).max(1000).default(0),
-  stock: z.array(z.object({ sku: Sku, onHand: z.number().int().nonnegative(), safetyStock: z.number().int().nonnegative().default(0) })).max(100_000).default([]),
+  stock: z
+    .array(z.object({ sku: Sku, onHand: z.number().int().nonnegative(), safetyStock: z.number().int().nonnegative().default(0) }))
+    .max(100_000)
+    .default([]),
 });
 export type NewFacility = z.infer<typeof NewFacility>;
 
 export const Candidate = z.object({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9 _.()+-]+$/, 'letters, digits, spaces and "_.()+-"'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9 _.()+-]+$/, 'letters, digits, spaces and "_.()+-"'),
   /** Per channel or delivery: merged field by field over the current configuration's. */
   sourcing: SourcingSettings.optional(),
   /** Cost parameters for every strategy (on top of `sourcing`). */
@@ -65,7 +74,10 @@ export const WindowSource = z.object({
   from: IsoTime,
   to: IsoTime,
   /** Only orders of these channels (default: every channel). */
-  channels: z.array(z.enum(['web', 'mobile', 'store', 'call_centre'])).min(1).optional(),
+  channels: z
+    .array(z.enum(['web', 'mobile', 'store', 'call_centre']))
+    .min(1)
+    .optional(),
 });
 
 export const SimulationBody = z
@@ -75,14 +87,32 @@ export const SimulationBody = z
     instance: Instance.optional(),
     /** Instance orders in arrival order, this many a batch (default: all in one, as `dom allocate`). */
     batchSize: z.number().int().positive().max(10_000).optional(),
-    candidates: z.array(Candidate).min(1, 'give at least one candidate configuration').max(LIMITS.maxCandidates, `at most ${LIMITS.maxCandidates} candidates a run`),
+    candidates: z
+      .array(Candidate)
+      .min(1, 'give at least one candidate configuration')
+      .max(LIMITS.maxCandidates, `at most ${LIMITS.maxCandidates} candidates a run`),
     /** What the comparison's `cost` is measured with (default: the current default strategy's costs). */
-    measure: z.object({ perShipment: z.number().nonnegative(), perKm: z.number().nonnegative(), perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }) }).optional(),
+    measure: z
+      .object({
+        perShipment: z.number().nonnegative(),
+        perKm: z.number().nonnegative(),
+        perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }),
+      })
+      .optional(),
   })
-  .refine((b) => (b.window ? 1 : 0) + (b.instance ? 1 : 0) === 1, { message: 'give either "window" (orders from the hub\'s history) or "instance" (an uploaded instance file)', path: ['window'] })
+  .refine((b) => (b.window ? 1 : 0) + (b.instance ? 1 : 0) === 1, {
+    message: 'give either "window" (orders from the hub\'s history) or "instance" (an uploaded instance file)',
+    path: ['window'],
+  })
   .refine((b) => !b.window || b.window.from < b.window.to, { message: '"from" must be before "to"', path: ['window', 'to'] })
-  .refine((b) => !b.window || Date.parse(b.window.to) - Date.parse(b.window.from) <= LIMITS.maxWindowDays * 86_400_000, { message: `a window spans at most ${LIMITS.maxWindowDays} days`, path: ['window', 'to'] })
-  .refine((b) => new Set(b.candidates.map((c) => c.name)).size === b.candidates.length && !b.candidates.some((c) => c.name === 'current'), { message: 'candidate names must be unique and not "current"', path: ['candidates'] });
+  .refine((b) => !b.window || Date.parse(b.window.to) - Date.parse(b.window.from) <= LIMITS.maxWindowDays * 86_400_000, {
+    message: `a window spans at most ${LIMITS.maxWindowDays} days`,
+    path: ['window', 'to'],
+  })
+  .refine((b) => new Set(b.candidates.map((c) => c.name)).size === b.candidates.length && !b.candidates.some((c) => c.name === 'current'), {
+    message: 'candidate names must be unique and not "current"',
+    path: ['candidates'],
+  });
 export type SimulationBody = z.infer<typeof SimulationBody>;
 
 /** A facility in a scenario: what the allocator sees, plus a display name. */

@@ -5,12 +5,37 @@
 'use strict';
 
 const TOKEN_KEY = 'dom.plannerToken';
-const ORDER_STATUSES = ['received', 'allocated', 'partially_allocated', 'backordered', 'released', 'in_fulfilment', 'partially_shipped', 'shipped', 'ready_for_pickup', 'completed', 'cancelled'];
+const ORDER_STATUSES = [
+  'received',
+  'allocated',
+  'partially_allocated',
+  'backordered',
+  'released',
+  'in_fulfilment',
+  'partially_shipped',
+  'shipped',
+  'ready_for_pickup',
+  'completed',
+  'cancelled',
+];
 const TONE = {
-  shipped: 'good', completed: 'good', picked_up: 'good',
-  allocated: 'active', released: 'active', in_fulfilment: 'active', acknowledged: 'active', picked: 'active', packed: 'active', ready_for_pickup: 'active',
-  partially_allocated: 'warn', partially_shipped: 'warn', backordered: 'warn', short_picked: 'warn',
-  cancelled: 'bad', rejected: 'bad', held: 'warn',
+  shipped: 'good',
+  completed: 'good',
+  picked_up: 'good',
+  allocated: 'active',
+  released: 'active',
+  in_fulfilment: 'active',
+  acknowledged: 'active',
+  picked: 'active',
+  packed: 'active',
+  ready_for_pickup: 'active',
+  partially_allocated: 'warn',
+  partially_shipped: 'warn',
+  backordered: 'warn',
+  short_picked: 'warn',
+  cancelled: 'bad',
+  rejected: 'bad',
+  held: 'warn',
 };
 
 /**
@@ -109,17 +134,22 @@ function renderTiles() {
   $('#orders-total').textContent = `${orders.length} order${orders.length === 1 ? '' : 's'}${orders.length >= 500 ? ' (first 500)' : ''}`;
   $('#tiles').replaceChildren(
     ...[...counts].map(([s, n]) =>
-      h('button', {
-        type: 'button',
-        class: `tile ${TONE[s] || ''} ${n ? '' : 'zero'} ${statusFilter === s ? 'sel' : ''}`,
-        'data-status': s,
-        'aria-pressed': statusFilter === s ? 'true' : 'false',
-        onclick: () => {
-          statusFilter = statusFilter === s ? null : s;
-          renderTiles();
-          renderOrders();
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `tile ${TONE[s] || ''} ${n ? '' : 'zero'} ${statusFilter === s ? 'sel' : ''}`,
+          'data-status': s,
+          'aria-pressed': statusFilter === s ? 'true' : 'false',
+          onclick: () => {
+            statusFilter = statusFilter === s ? null : s;
+            renderTiles();
+            renderOrders();
+          },
         },
-      }, h('b', {}, n), h('span', {}, label(s))),
+        h('b', {}, n),
+        h('span', {}, label(s)),
+      ),
     ),
   );
 }
@@ -127,21 +157,46 @@ function renderTiles() {
 function renderOrders() {
   const list = orders.filter((o) => !statusFilter || shownStatus(o) === statusFilter).sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
   $('#orders-filter').textContent = statusFilter ? `showing ${label(statusFilter)}` : 'newest first';
-  const rows = list.slice(0, 100).map((o) => h('tr', { 'data-order': o.id }, h('td', {}, orderLink(o.id)), h('td', {}, orderBadge(o)), h('td', {}, label(o.channel)), num(o.priority), h('td', { title: o.updatedAt, class: 'nowrap' }, ago(o.updatedAt))));
+  const rows = list
+    .slice(0, 100)
+    .map((o) =>
+      h(
+        'tr',
+        { 'data-order': o.id },
+        h('td', {}, orderLink(o.id)),
+        h('td', {}, orderBadge(o)),
+        h('td', {}, label(o.channel)),
+        num(o.priority),
+        h('td', { title: o.updatedAt, class: 'nowrap' }, ago(o.updatedAt)),
+      ),
+    );
   $('#orders-table tbody').replaceChildren(...(rows.length ? rows : [empty(5, 'No orders.')]));
 }
 
 function renderBackorders() {
-  const list = orders.filter((o) => BACKORDER_STATUSES.has(o.status)).sort((a, b) => a.priority - b.priority || String(a.createdAt).localeCompare(String(b.createdAt)));
+  const list = orders
+    .filter((o) => BACKORDER_STATUSES.has(o.status))
+    .sort((a, b) => a.priority - b.priority || String(a.createdAt).localeCompare(String(b.createdAt)));
   $('#backorders-count').textContent = `${list.length} waiting for stock`;
-  const rows = list.map((o) => h('tr', {}, h('td', {}, orderLink(o.id)), h('td', {}, badge(o.status)), num(o.priority), h('td', { title: o.createdAt }, ago(o.createdAt))));
+  const rows = list.map((o) =>
+    h('tr', {}, h('td', {}, orderLink(o.id)), h('td', {}, badge(o.status)), num(o.priority), h('td', { title: o.createdAt }, ago(o.createdAt))),
+  );
   $('#backorders-table tbody').replaceChildren(...(rows.length ? rows : [empty(4, 'No backorders.')]));
 }
 
 const loadAtRisk = guard(async () => {
   const dos = await api('/api/v1/dos?atRisk=true&limit=100');
   $('#atrisk-count').textContent = `${dos.length} open`;
-  const rows = dos.map((d) => h('tr', {}, h('td', {}, orderLink(d.orderId), h('div', { class: 'muted' }, d.doId)), h('td', {}, d.facility), h('td', {}, badge(d.state)), h('td', {}, d.lines.map((l) => `${l.qty} × ${l.sku}`).join(', '))));
+  const rows = dos.map((d) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, orderLink(d.orderId), h('div', { class: 'muted' }, d.doId)),
+      h('td', {}, d.facility),
+      h('td', {}, badge(d.state)),
+      h('td', {}, d.lines.map((l) => `${l.qty} × ${l.sku}`).join(', ')),
+    ),
+  );
   $('#atrisk-table tbody').replaceChildren(...(rows.length ? rows : [empty(4, 'No DO is at risk.')]));
 });
 
@@ -170,25 +225,75 @@ const refreshOrder = guard(async () => {
 
 function renderOrder(o) {
   const out = [
-    h('div', { class: 'order-head' },
+    h(
+      'div',
+      { class: 'order-head' },
       h('span', { class: 'id' }, o.id),
       h('span', { id: 'order-status' }, orderBadge(o)),
-      h('span', { class: 'muted' }, `${label(o.channel)} · priority ${o.priority} · ${o.delivery === 'pickup' ? `pickup at ${o.pickupFacility}` : 'ship'} · created ${ago(o.createdAt)}`)),
+      h(
+        'span',
+        { class: 'muted' },
+        `${label(o.channel)} · priority ${o.priority} · ${o.delivery === 'pickup' ? `pickup at ${o.pickupFacility}` : 'ship'} · created ${ago(o.createdAt)}`,
+      ),
+    ),
     o.hold ? h('p', { class: 'hold', id: 'order-hold' }, `Held: ${holdText(o.hold)}. It is allocated when the hold ends or is released.`) : null,
     h('h3', {}, 'Lines'),
-    h('div', { class: 'scroll-x' }, h('table', { class: 'lines' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Line'), h('th', {}, 'SKU'), h('th', { class: 'num' }, 'Qty'), h('th', {}, 'Status'), h('th', {}, 'Allocations (facility · units · DO · state)'))),
-      h('tbody', {}, o.lines.map((l) =>
-        h('tr', {},
-          num(l.line),
-          h('td', {}, l.sku),
-          num(l.qty),
-          h('td', {}, badge(l.status), l.unallocated ? h('div', { class: 'muted' }, `${l.unallocated} unallocated${l.promiseDate ? `, promised ${l.promiseDate.slice(0, 10)}` : ''}`) : null),
-          h('td', {}, l.allocations.length
-            ? l.allocations.map((a) => h('div', { class: 'alloc', 'data-do': a.doId }, `${a.facility} · ${a.qty}${a.sku !== l.sku ? ` × ${a.sku}` : ''} · ${a.doId} · `, badge(a.doStatus)))
-            : h('span', { class: 'muted' }, 'none')),
-        ))),
-    )),
+    h(
+      'div',
+      { class: 'scroll-x' },
+      h(
+        'table',
+        { class: 'lines' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Line'),
+            h('th', {}, 'SKU'),
+            h('th', { class: 'num' }, 'Qty'),
+            h('th', {}, 'Status'),
+            h('th', {}, 'Allocations (facility · units · DO · state)'),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          o.lines.map((l) =>
+            h(
+              'tr',
+              {},
+              num(l.line),
+              h('td', {}, l.sku),
+              num(l.qty),
+              h(
+                'td',
+                {},
+                badge(l.status),
+                l.unallocated
+                  ? h('div', { class: 'muted' }, `${l.unallocated} unallocated${l.promiseDate ? `, promised ${l.promiseDate.slice(0, 10)}` : ''}`)
+                  : null,
+              ),
+              h(
+                'td',
+                {},
+                l.allocations.length
+                  ? l.allocations.map((a) =>
+                      h(
+                        'div',
+                        { class: 'alloc', 'data-do': a.doId },
+                        `${a.facility} · ${a.qty}${a.sku !== l.sku ? ` × ${a.sku}` : ''} · ${a.doId} · `,
+                        badge(a.doStatus),
+                      ),
+                    )
+                  : h('span', { class: 'muted' }, 'none'),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
   ];
   // the decision drawn on a map (dashboard-pictures.js), above the explanation tables it draws
   out.push(window.Pictures?.decision(o));
@@ -202,25 +307,69 @@ function renderExplanation(x) {
   const chosen = new Map((x.chosen || []).map((c) => [c.facility, c]));
   const out = [
     h('h3', {}, `Explanation (attempt ${x.attempt ?? '?'})`),
-    h('div', { class: 'facts' },
+    h(
+      'div',
+      { class: 'facts' },
       x.strategy ? h('span', {}, 'strategy ', h('b', {}, x.strategy)) : null,
       x.cost !== undefined ? h('span', {}, 'total cost ', h('b', { id: 'order-cost' }, Number(x.cost).toFixed(2))) : null,
-      h('span', {}, 'chosen ', h('b', {}, [...chosen.keys()].join(', ') || 'none'))),
-    h('div', { class: 'scroll-x' }, h('table', { class: 'candidates' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Candidate'), h('th', { class: 'num' }, 'km'), h('th', { class: 'num' }, 'Units'), h('th', { class: 'num' }, 'Cost'), h('th', {}, 'Outcome'))),
-      h('tbody', {}, (x.candidates || []).map((c) => {
-        const pick = chosen.get(c.facility);
-        return h('tr', { class: pick ? 'chosen' : c.excluded ? 'excluded' : '', 'data-facility': c.facility },
-          h('td', {}, c.facility),
-          num(c.km),
-          num(pick ? pick.units : c.units),
-          num(pick ? Number(pick.cost).toFixed(2) : null),
-          h('td', {}, pick ? h('span', { class: 'badge good' }, 'chosen') : c.excluded ? `excluded: ${c.excluded}` : 'not needed'));
-      })),
-    )),
+      h('span', {}, 'chosen ', h('b', {}, [...chosen.keys()].join(', ') || 'none')),
+    ),
+    h(
+      'div',
+      { class: 'scroll-x' },
+      h(
+        'table',
+        { class: 'candidates' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Candidate'),
+            h('th', { class: 'num' }, 'km'),
+            h('th', { class: 'num' }, 'Units'),
+            h('th', { class: 'num' }, 'Cost'),
+            h('th', {}, 'Outcome'),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          (x.candidates || []).map((c) => {
+            const pick = chosen.get(c.facility);
+            return h(
+              'tr',
+              { class: pick ? 'chosen' : c.excluded ? 'excluded' : '', 'data-facility': c.facility },
+              h('td', {}, c.facility),
+              num(c.km),
+              num(pick ? pick.units : c.units),
+              num(pick ? Number(pick.cost).toFixed(2) : null),
+              h('td', {}, pick ? h('span', { class: 'badge good' }, 'chosen') : c.excluded ? `excluded: ${c.excluded}` : 'not needed'),
+            );
+          }),
+        ),
+      ),
+    ),
   ];
-  if (x.substitutions && x.substitutions.length) out.push(h('h3', {}, 'Substitutions'), h('ul', { class: 'plain' }, x.substitutions.map((s) => h('li', {}, s))));
-  if (x.unfilled && x.unfilled.length) out.push(h('h3', {}, 'Unfilled'), h('ul', { class: 'plain' }, x.unfilled.map((u) => h('li', {}, `line ${u.line}: ${u.qty} units`))));
+  if (x.substitutions && x.substitutions.length)
+    out.push(
+      h('h3', {}, 'Substitutions'),
+      h(
+        'ul',
+        { class: 'plain' },
+        x.substitutions.map((s) => h('li', {}, s)),
+      ),
+    );
+  if (x.unfilled && x.unfilled.length)
+    out.push(
+      h('h3', {}, 'Unfilled'),
+      h(
+        'ul',
+        { class: 'plain' },
+        x.unfilled.map((u) => h('li', {}, `line ${u.line}: ${u.qty} units`)),
+      ),
+    );
   return out;
 }
 
@@ -231,14 +380,41 @@ const searchSku = guard(async (sku) => {
   try {
     const inv = await api(`/api/v1/inventory/${encodeURIComponent(sku)}`);
     const row = (f, cls) =>
-      h('tr', { class: cls || '' },
+      h(
+        'tr',
+        { class: cls || '' },
         h('td', {}, f.facility),
-        num(f.onHand), num(f.reserved), num(f.available), num(f.inTransit), num(f.onOrder),
-        h('td', { class: 'num' }, f.modelStock ? `${f.modelStock.min}–${f.modelStock.max}` : cls ? '' : '—'));
+        num(f.onHand),
+        num(f.reserved),
+        num(f.available),
+        num(f.inTransit),
+        num(f.onOrder),
+        h('td', { class: 'num' }, f.modelStock ? `${f.modelStock.min}–${f.modelStock.max}` : cls ? '' : '—'),
+      );
     view.replaceChildren(
-      h('div', { class: 'scroll-x scroll' }, h('table', { id: 'sku-table' },
-        h('thead', {}, h('tr', {}, ...['Facility', 'On hand', 'Reserved', 'Available', 'In transit', 'On order', 'Model stock'].map((t, i) => h('th', { class: i ? 'num' : '' }, t)))),
-        h('tbody', {}, inv.facilities.length ? inv.facilities.map((f) => row(f)) : empty(7, `No facility holds ${inv.sku}.`), row({ facility: 'Network', ...inv.totals }, 'total')))),
+      h(
+        'div',
+        { class: 'scroll-x scroll' },
+        h(
+          'table',
+          { id: 'sku-table' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['Facility', 'On hand', 'Reserved', 'Available', 'In transit', 'On order', 'Model stock'].map((t, i) => h('th', { class: i ? 'num' : '' }, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            inv.facilities.length ? inv.facilities.map((f) => row(f)) : empty(7, `No facility holds ${inv.sku}.`),
+            row({ facility: 'Network', ...inv.totals }, 'total'),
+          ),
+        ),
+      ),
     );
   } catch (err) {
     if (err instanceof Unauthorized) throw err;
@@ -253,12 +429,16 @@ const loadNodes = guard(async () => {
   const up = nodes.filter((n) => n.online).length;
   $('#nodes-summary').textContent = `${up} of ${nodes.length} online`;
   const rows = nodes.map((n) =>
-    h('tr', { 'data-node': n.id },
+    h(
+      'tr',
+      { 'data-node': n.id },
       h('td', {}, n.id),
       h('td', {}, h('span', { class: `dot ${n.online ? 'on' : 'off'}` }), n.online ? 'online' : 'offline'),
       num(n.pending),
       h('td', { title: n.lastSeen || '' }, ago(n.lastSeen)),
-      h('td', { class: 'num', title: n.errors && n.errors[0] ? `${n.errors[0].code}: ${n.errors[0].message}` : '' }, n.errorCount)));
+      h('td', { class: 'num', title: n.errors && n.errors[0] ? `${n.errors[0].code}: ${n.errors[0].message}` : '' }, n.errorCount),
+    ),
+  );
   $('#nodes-table tbody').replaceChildren(...(rows.length ? rows : [empty(5, 'No node registered.')]));
 });
 
@@ -270,7 +450,10 @@ function describe(e) {
   if (e.type === 'do') return `DO ${d.doId} at ${d.facility}: ${label(d.state)}`;
   if (e.type === 'allocation') return `allocation batch: ${d.orders} order(s), ${d.allocated} allocated, ${d.ms} ms`;
   if (e.type === 'supply') return `${d.type === 'po' ? 'purchase order' : 'shipment'} ${d.id} to ${d.facility}`;
-  if (e.type === 'facility') return `facility ${d.id} changed by the ${d.by}: ${Object.entries(d.changes || {}).map(([k, v]) => `${k} ${v.from ?? '—'} → ${v.to ?? '—'}`).join(', ')}`;
+  if (e.type === 'facility')
+    return `facility ${d.id} changed by the ${d.by}: ${Object.entries(d.changes || {})
+      .map(([k, v]) => `${k} ${v.from ?? '—'} → ${v.to ?? '—'}`)
+      .join(', ')}`;
   return JSON.stringify(d);
 }
 

@@ -32,7 +32,7 @@ export function dosApi(ctx: HubContext) {
       (q.atRisk === undefined || (q.atRisk === 'true' ? !!d.atRisk && !TERMINAL_DO_STATES.has(d.state) : !d.atRisk));
     const out: DoStateDoc[] = [];
     let startkey = 'dostate:';
-    for (let scanned = 0; scanned < MAX_SCAN && out.length < q.limit; ) {
+    for (let scanned = 0; scanned < MAX_SCAN && out.length < q.limit;) {
       const res = await ctx.couch.db<DoStateDoc>('dom').list({ startkey, endkey: 'dostate:\ufff0', include_docs: true, limit: PAGE + 1 });
       const rows = res.rows.slice(0, PAGE);
       scanned += rows.length;

@@ -67,13 +67,24 @@ const DASHBOARD_CSP = `default-src 'none'; script-src 'self'; style-src 'self'; 
 // Swagger UI sets inline styles on its elements and draws icons from data: URIs
 const DOCS_CSP = `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; ${common}`;
 
-const TYPES = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', json: 'application/json; charset=utf-8' };
+const TYPES = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
 
 export function webApp() {
   const app = new Hono();
   const send = (body: Buffer, type: keyof typeof TYPES, csp: string, cache = 'no-cache') =>
     new Response(new Uint8Array(body), {
-      headers: { 'content-type': TYPES[type], 'content-security-policy': csp, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': cache },
+      headers: {
+        'content-type': TYPES[type],
+        'content-security-policy': csp,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': cache,
+      },
     });
 
   app.get('/', () => send(files.dashboard, 'html', DASHBOARD_CSP));

@@ -42,7 +42,11 @@ async function call(method, path, body) {
   }
   const text = await res.text();
   let data = text;
-  try { data = JSON.parse(text); } catch { /* CSV */ }
+  try {
+    data = JSON.parse(text);
+  } catch {
+    /* CSV */
+  }
   if (!res.ok) throw new Error(data && data.error ? `${data.error.code}: ${data.error.message}` : `HTTP ${res.status}`);
   return data;
 }
@@ -67,15 +71,22 @@ async function showLive() {
 async function showRecent() {
   const list = await call('GET', '/api/v1/simulations');
   const ul = $('recent');
-  ul.replaceChildren(...list.map((r) => {
-    const a = el('a', { href: `/simulation?id=${encodeURIComponent(r.id)}` }, r.id);
-    a.addEventListener('click', (ev) => {
-      ev.preventDefault();
-      history.replaceState(null, '', a.href);
-      follow(r.id);
-    });
-    return el('li', {}, a, ` · ${r.status} · ${r.createdAt}${r.window ? ` · ${r.window.from} → ${r.window.to}` : ''} · ${(r.candidateNames || []).join(', ')}`);
-  }));
+  ul.replaceChildren(
+    ...list.map((r) => {
+      const a = el('a', { href: `/simulation?id=${encodeURIComponent(r.id)}` }, r.id);
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        history.replaceState(null, '', a.href);
+        follow(r.id);
+      });
+      return el(
+        'li',
+        {},
+        a,
+        ` · ${r.status} · ${r.createdAt}${r.window ? ` · ${r.window.from} → ${r.window.to}` : ''} · ${(r.candidateNames || []).join(', ')}`,
+      );
+    }),
+  );
   if (!list.length) ul.replaceChildren(el('li', {}, 'none yet'));
 }
 
@@ -109,40 +120,87 @@ function render(run) {
   $('results').hidden = false;
   $('result-meta').textContent = `${run.id} · ${r.orders} orders in ${r.batches} batches · ${r.elapsedMs} ms`;
   const f = r.fidelity;
-  $('fidelity').textContent = f ? `Replay of the current configuration: ${f.matching} of ${f.checked} orders sourced exactly as live${f.checked === f.matching ? ' (faithful)' : ''}.` : '';
+  $('fidelity').textContent = f
+    ? `Replay of the current configuration: ${f.matching} of ${f.checked} orders sourced exactly as live${f.checked === f.matching ? ' (faithful)' : ''}.`
+    : '';
   const body = $('summary').tBodies[0];
-  body.replaceChildren(...r.configurations.map((c) => {
-    const d = c.vsCurrent;
-    const sign = (n) => (n > 0 ? '+' : '');
-    const deltaText = d ? `${sign(d.costDelta)}${fmt(d.costDelta)}${d.costDeltaPct !== null ? ` (${sign(d.costDeltaPct)}${fmt(d.costDeltaPct, 1)}%)` : ''}` : '–';
-    const delta = el('td', { class: `num ${d ? (d.costDelta > 0 ? 'up' : d.costDelta < 0 ? 'down' : '') : ''}` }, deltaText);
-    const action = el('td');
-    if (c.name !== 'current' && run.source === 'window') {
-      const b = el('button', { type: 'button', 'data-apply': c.name }, 'Apply');
-      b.addEventListener('click', () => apply(c.name));
-      action.append(b);
-    }
-    return el('tr', { class: c.name === 'current' ? 'current' : '' },
-      el('td', {}, c.name), el('td', { class: 'num' }, fmt(c.cost)), delta, el('td', { class: 'num' }, fmt(c.costPerOrder)), el('td', { class: 'num' }, fmt(c.shipmentsPerOrder, 3)),
-      el('td', { class: 'num' }, fmt(c.unitsFilled, 0)), el('td', { class: 'num' }, fmt(c.unitsBackordered, 0)), el('td', { class: 'num' }, pct(c.fillRate)), el('td', { class: 'num' }, fmt(c.substituteUnits, 0)),
-      el('td', { class: 'num' }, fmt(c.distanceKm, 1)), el('td', { class: 'num' }, d ? fmt(d.changedOrders, 0) : '–'), action);
-  }));
-  $('moves').tBodies[0].replaceChildren(...r.configurations.filter((c) => c.vsCurrent).map((c) => el('tr', {}, el('td', {}, c.name),
-    el('td', {}, c.vsCurrent.gainers.map((g) => `${g.facility} +${g.units}`).join(', ') || '–'), el('td', {}, c.vsCurrent.losers.map((g) => `${g.facility} ${g.units}`).join(', ') || '–'))));
+  body.replaceChildren(
+    ...r.configurations.map((c) => {
+      const d = c.vsCurrent;
+      const sign = (n) => (n > 0 ? '+' : '');
+      const deltaText = d
+        ? `${sign(d.costDelta)}${fmt(d.costDelta)}${d.costDeltaPct !== null ? ` (${sign(d.costDeltaPct)}${fmt(d.costDeltaPct, 1)}%)` : ''}`
+        : '–';
+      const delta = el('td', { class: `num ${d ? (d.costDelta > 0 ? 'up' : d.costDelta < 0 ? 'down' : '') : ''}` }, deltaText);
+      const action = el('td');
+      if (c.name !== 'current' && run.source === 'window') {
+        const b = el('button', { type: 'button', 'data-apply': c.name }, 'Apply');
+        b.addEventListener('click', () => apply(c.name));
+        action.append(b);
+      }
+      return el(
+        'tr',
+        { class: c.name === 'current' ? 'current' : '' },
+        el('td', {}, c.name),
+        el('td', { class: 'num' }, fmt(c.cost)),
+        delta,
+        el('td', { class: 'num' }, fmt(c.costPerOrder)),
+        el('td', { class: 'num' }, fmt(c.shipmentsPerOrder, 3)),
+        el('td', { class: 'num' }, fmt(c.unitsFilled, 0)),
+        el('td', { class: 'num' }, fmt(c.unitsBackordered, 0)),
+        el('td', { class: 'num' }, pct(c.fillRate)),
+        el('td', { class: 'num' }, fmt(c.substituteUnits, 0)),
+        el('td', { class: 'num' }, fmt(c.distanceKm, 1)),
+        el('td', { class: 'num' }, d ? fmt(d.changedOrders, 0) : '–'),
+        action,
+      );
+    }),
+  );
+  $('moves').tBodies[0].replaceChildren(
+    ...r.configurations
+      .filter((c) => c.vsCurrent)
+      .map((c) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, c.name),
+          el('td', {}, c.vsCurrent.gainers.map((g) => `${g.facility} +${g.units}`).join(', ') || '–'),
+          el('td', {}, c.vsCurrent.losers.map((g) => `${g.facility} ${g.units}`).join(', ') || '–'),
+        ),
+      ),
+  );
   const rows = [];
-  for (const c of r.configurations) for (const ch of c.vsCurrent ? c.vsCurrent.changed : []) {
-    const link = el('a', { href: `/#order=${encodeURIComponent(ch.order)}`, title: 'the order as it stands live' }, ch.order);
-    link.addEventListener('click', (ev) => {
-      if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return; // a new tab: the dashboard
-      ev.preventDefault();
-      showOrder(ch.order).catch((err) => ($('run-error').textContent = err.message));
-    });
-    const ex = el('details', {}, el('summary', {}, 'both explanations'), el('pre', {}, `current: ${JSON.stringify(ch.current.explanation, null, 1)}\n\n${c.name}: ${JSON.stringify(ch.candidate.explanation, null, 1)}`));
-    rows.push(el('tr', { 'data-order': ch.order }, el('td', {}, c.name), el('td', {}, link), el('td', {}, planText(ch.current)), el('td', {}, planText(ch.candidate)),
-      el('td', { class: 'num' }, fmt(ch.costDelta)), el('td', {}, ex)));
-  }
+  for (const c of r.configurations)
+    for (const ch of c.vsCurrent ? c.vsCurrent.changed : []) {
+      const link = el('a', { href: `/#order=${encodeURIComponent(ch.order)}`, title: 'the order as it stands live' }, ch.order);
+      link.addEventListener('click', (ev) => {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return; // a new tab: the dashboard
+        ev.preventDefault();
+        showOrder(ch.order).catch((err) => ($('run-error').textContent = err.message));
+      });
+      const ex = el(
+        'details',
+        {},
+        el('summary', {}, 'both explanations'),
+        el('pre', {}, `current: ${JSON.stringify(ch.current.explanation, null, 1)}\n\n${c.name}: ${JSON.stringify(ch.candidate.explanation, null, 1)}`),
+      );
+      rows.push(
+        el(
+          'tr',
+          { 'data-order': ch.order },
+          el('td', {}, c.name),
+          el('td', {}, link),
+          el('td', {}, planText(ch.current)),
+          el('td', {}, planText(ch.candidate)),
+          el('td', { class: 'num' }, fmt(ch.costDelta)),
+          el('td', {}, ex),
+        ),
+      );
+    }
   $('changed').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colSpan: 6 }, 'no order changed its sourcing'))]));
-  $('notes').replaceChildren(...[...r.notes, ...Object.entries(r.skipped).map(([k, n]) => `${n} order(s) not replayed: ${k.replace(/_/g, ' ')}`)].map((n) => el('li', {}, n)));
+  $('notes').replaceChildren(
+    ...[...r.notes, ...Object.entries(r.skipped).map(([k, n]) => `${n} order(s) not replayed: ${k.replace(/_/g, ' ')}`)].map((n) => el('li', {}, n)),
+  );
   chartCost(r.configurations);
   chartLoad(r.configurations);
 }
@@ -153,15 +211,28 @@ async function showOrder(id) {
   $('order-id').textContent = o.id;
   $('order-dashboard').href = `/#order=${encodeURIComponent(o.id)}`;
   $('order-status').textContent = `${o.status} · ${o.channel} · ${o.delivery}${o.pickupFacility ? ` at ${o.pickupFacility}` : ''} · priority ${o.priority}`;
-  $('order-lines').tBodies[0].replaceChildren(...o.lines.map((l) => el('tr', {}, el('td', {}, l.line), el('td', {}, l.sku), el('td', { class: 'num' }, l.qty), el('td', {}, l.status),
-    el('td', {}, l.allocations.map((a) => `${a.facility} ${a.sku}×${a.qty} (${a.doStatus})`).join(', ') || '–'))));
+  $('order-lines').tBodies[0].replaceChildren(
+    ...o.lines.map((l) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, l.line),
+        el('td', {}, l.sku),
+        el('td', { class: 'num' }, l.qty),
+        el('td', {}, l.status),
+        el('td', {}, l.allocations.map((a) => `${a.facility} ${a.sku}×${a.qty} (${a.doStatus})`).join(', ') || '–'),
+      ),
+    ),
+  );
   $('order-explanation').textContent = JSON.stringify(o.explanation, null, 1);
   $('order-panel').scrollIntoView({ block: 'nearest' });
 }
 
 function chartCost(configs) {
   const s = $('chart-cost');
-  const w = 460, rowH = 34, h = 26 + configs.length * rowH;
+  const w = 460,
+    rowH = 34,
+    h = 26 + configs.length * rowH;
   s.setAttribute('viewBox', `0 0 ${w} ${h}`);
   const max = Math.max(1, ...configs.map((c) => c.cost));
   const kids = [svg('text', { x: 120, y: 14 }, 'cost'), svg('text', { x: 330, y: 14 }, 'fill rate')];
@@ -180,11 +251,19 @@ function chartLoad(configs) {
   // per facility and configuration: the peak day's units against the facility's daily capacity
   const s = $('chart-load');
   const facilities = [...new Set(configs.flatMap((c) => c.load.filter((l) => l.units > 0).map((l) => l.facility)))].slice(0, 40);
-  const w = 460, left = 100, span = 250, group = configs.length * 11 + 8, h = 34 + facilities.length * group;
+  const w = 460,
+    left = 100,
+    span = 250,
+    group = configs.length * 11 + 8,
+    h = 34 + facilities.length * group;
   s.setAttribute('viewBox', `0 0 ${w} ${h}`);
   const top = Math.max(1, ...configs.flatMap((c) => c.load.filter((l) => facilities.includes(l.facility)).map((l) => l.utilisation ?? 0)));
   const x = (u) => left + (Math.min(u, top) / top) * span;
-  const kids = [svg('text', { x: left, y: 12 }, 'peak day as a share of capacity'), svg('line', { class: 'cap-line', x1: x(1), x2: x(1), y1: 16, y2: h - 4 }), svg('text', { x: x(1) - 14, y: 26 }, '100%')];
+  const kids = [
+    svg('text', { x: left, y: 12 }, 'peak day as a share of capacity'),
+    svg('line', { class: 'cap-line', x1: x(1), x2: x(1), y1: 16, y2: h - 4 }),
+    svg('text', { x: x(1) - 14, y: 26 }, '100%'),
+  ];
   const shades = ['#2357c6', '#1f8a4c', '#a35c00', '#7b3fb8', '#b42318', '#0f7c8c', '#5b6472', '#c2185b', '#3e6b00'];
   facilities.forEach((f, i) => {
     const y = 30 + i * group;
@@ -193,7 +272,15 @@ function chartLoad(configs) {
       const l = c.load.find((v) => v.facility === f);
       if (!l) return;
       const u = l.utilisation ?? (l.peakUnits > 0 ? top : 0);
-      const bar = svg('rect', { x: left, y: y + j * 11, width: Math.max(1, x(u) - left), height: 9, fill: shades[j % shades.length], 'data-config': c.name, 'data-facility': f });
+      const bar = svg('rect', {
+        x: left,
+        y: y + j * 11,
+        width: Math.max(1, x(u) - left),
+        height: 9,
+        fill: shades[j % shades.length],
+        'data-config': c.name,
+        'data-facility': f,
+      });
       bar.append(svg('title', {}, `${c.name} · ${f}: peak ${l.peakUnits} of ${l.capacity} a day${l.enabled ? '' : ' (disabled)'}`));
       kids.push(bar, svg('text', { x: Math.max(1, x(u)) + 4, y: y + j * 11 + 8, class: 'small' }, `${c.name}: ${l.peakUnits}/${l.capacity}`));
     });
@@ -286,7 +373,8 @@ $('run-form').addEventListener('submit', async (ev) => {
   }
 });
 $('rollback').addEventListener('click', rollback);
-for (const b of document.querySelectorAll('[data-csv]')) b.addEventListener('click', () => download(b.getAttribute('data-csv')).catch((err) => ($('run-error').textContent = err.message)));
+for (const b of document.querySelectorAll('[data-csv]'))
+  b.addEventListener('click', () => download(b.getAttribute('data-csv')).catch((err) => ($('run-error').textContent = err.message)));
 
 if (token) start();
 else $('signin').hidden = false;

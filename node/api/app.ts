@@ -16,13 +16,25 @@ import { nodeOpenApiDocument } from './openapi.js';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');
 export const SaleBody = z.object({ sku: Sku, qty: Qty });
-export const AdjustmentBody = z.object({ sku: Sku, onHand: z.number().int('must be a whole number').nonnegative('must not be negative'), reason: z.string().min(1).max(200) });
+export const AdjustmentBody = z.object({
+  sku: Sku,
+  onHand: z.number().int('must be a whole number').nonnegative('must not be negative'),
+  reason: z.string().min(1).max(200),
+});
 export const ReceiptBody = z.object({
   inboundId: z.string().min(1).max(100),
   lines: z.array(z.object({ sku: Sku, qty: z.number().int().nonnegative('must not be negative') })).min(1),
 });
 export const StepBody = z.object({
-  lines: z.array(z.object({ line: z.number().int().positive(), qty: z.number().int('must be a whole number').nonnegative('must not be negative'), reason: z.string().max(200).optional() })).optional(),
+  lines: z
+    .array(
+      z.object({
+        line: z.number().int().positive(),
+        qty: z.number().int('must be a whole number').nonnegative('must not be negative'),
+        reason: z.string().max(200).optional(),
+      }),
+    )
+    .optional(),
   packages: z.array(z.object({ lines: z.array(z.number().int().positive()).min(1) })).optional(),
   carrier: z.string().min(1).max(100).optional(),
   tracking: z.string().min(1).max(100).optional(),
@@ -95,9 +107,7 @@ export function createNodeApp(o: NodeAppOptions): Hono {
     const b = await readBody(c, ReceiptBody);
     return c.json(await o.store.receive(b.inboundId, b.lines), 201);
   });
-  api.get('/sync', (c) =>
-    c.json(o.sync?.snapshot() ?? { online: false, pending: 0, lastSyncAt: null, lastError: null, pulled: 0, pushed: 0, hub: null }),
-  );
+  api.get('/sync', (c) => c.json(o.sync?.snapshot() ?? { online: false, pending: 0, lastSyncAt: null, lastError: null, pulled: 0, pushed: 0, hub: null }));
 
   app.route('/api/v1', api);
   return app;

@@ -27,7 +27,12 @@ export function nodeOpenApiDocument(schemas: Partial<NodeSchemas> = {}): OpenApi
 
   const tasks = makeRoute(r, 'tasks');
   const sec: Security = 'associate';
-  tasks('get', '/api/v1/tasks', { summary: 'open DOs, oldest promise first', security: sec, query: { all: z.enum(['true', 'false']).optional() }, responses: { 200: ['tasks', z.array(Task)] } });
+  tasks('get', '/api/v1/tasks', {
+    summary: 'open DOs, oldest promise first',
+    security: sec,
+    query: { all: z.enum(['true', 'false']).optional() },
+    responses: { 200: ['tasks', z.array(Task)] },
+  });
   tasks('get', '/api/v1/dos/{id}', { summary: 'one task', security: sec, params: id, responses: { 200: ['the task', Task], 404: notFound('DO') } });
   const steps: [string, string][] = [
     ['ack', 'acknowledge'],
@@ -38,15 +43,44 @@ export function nodeOpenApiDocument(schemas: Partial<NodeSchemas> = {}): OpenApi
     ['pickedup', 'handed to the customer (name checked: 422 `name_mismatch`)'],
     ['reject', 'refuse the DO'],
   ];
-  for (const [step, summary] of steps) tasks('post', `/api/v1/dos/{id}/${step}`, { summary, security: sec, params: id, body: body('StepBody'), responses: { 200: ['the task after the step', Task], 404: notFound('DO'), 409: conflict } });
+  for (const [step, summary] of steps)
+    tasks('post', `/api/v1/dos/{id}/${step}`, {
+      summary,
+      security: sec,
+      params: id,
+      body: body('StepBody'),
+      responses: { 200: ['the task after the step', Task], 404: notFound('DO'), 409: conflict },
+    });
 
   const inv = makeRoute(r, 'inventory');
-  inv('post', '/api/v1/sales', { summary: 'a walk-in sale', security: sec, body: body('SaleBody'), responses: { 201: ['the sale, the position, the DOs flagged at risk', z.looseObject({})] } });
-  inv('post', '/api/v1/adjustments', { summary: 'a cycle count', security: sec, body: body('AdjustmentBody'), responses: { 201: ['recorded', z.looseObject({})] } });
-  inv('post', '/api/v1/receipts', { summary: 'receive an expected delivery', security: sec, body: body('ReceiptBody'), responses: { 201: ['recorded (over and short receipts reported)', z.looseObject({})] } });
+  inv('post', '/api/v1/sales', {
+    summary: 'a walk-in sale',
+    security: sec,
+    body: body('SaleBody'),
+    responses: { 201: ['the sale, the position, the DOs flagged at risk', z.looseObject({})] },
+  });
+  inv('post', '/api/v1/adjustments', {
+    summary: 'a cycle count',
+    security: sec,
+    body: body('AdjustmentBody'),
+    responses: { 201: ['recorded', z.looseObject({})] },
+  });
+  inv('post', '/api/v1/receipts', {
+    summary: 'receive an expected delivery',
+    security: sec,
+    body: body('ReceiptBody'),
+    responses: { 201: ['recorded (over and short receipts reported)', z.looseObject({})] },
+  });
   inv('get', '/api/v1/inventory', { summary: 'positions', security: sec, responses: { 200: ['positions', Rows] } });
   inv('get', '/api/v1/inbound', { summary: 'expected receipts', security: sec, responses: { 200: ['inbound', Rows] } });
-  inv('get', '/api/v1/sync', { summary: 'sync state with the hub', security: sec, responses: { 200: ['state', z.looseObject({ online: z.boolean(), pending: z.number() })] } });
+  inv('get', '/api/v1/sync', {
+    summary: 'sync state with the hub',
+    security: sec,
+    responses: { 200: ['state', z.looseObject({ online: z.boolean(), pending: z.number() })] },
+  });
 
-  return app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'DOM node', version: '0.1.0', description: 'The associate API of a store or DC node; works with the hub down.' } });
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: 'DOM node', version: '0.1.0', description: 'The associate API of a store or DC node; works with the hub down.' },
+  });
 }

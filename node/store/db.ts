@@ -29,7 +29,7 @@ export const isStorageError = (err: unknown): boolean =>
   /IO error|ENOSPC|No space left|EIO|EROFS|Read-only file system/i.test(String((err as Error | undefined)?.message ?? ''));
 
 export const storageUnavailable = () =>
-  new DomError(503, 'storage_failed', 'the node\'s disk refused a write (full?); the local database is being reopened: retry shortly');
+  new DomError(503, 'storage_failed', "the node's disk refused a write (full?); the local database is being reopened: retry shortly");
 const refusal = storageUnavailable;
 
 type Callback = (err: unknown, res?: unknown) => void;

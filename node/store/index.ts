@@ -205,11 +205,13 @@ export class NodeStore {
   }
 
   tasks(all = false): Task[] {
-    return [...this.dos.values()]
-      .map((d) => this.task(d))
-      // a pick that found nothing ends the DO here: the hub sources it elsewhere
-      .filter((t) => all || !(TERMINAL_DO_STATES.has(t.status) || (t.status === 'short_picked' && t.lines.every((l) => !l.picked))))
-      .sort((a, b) => (a.promiseDate ?? a.createdAt).localeCompare(b.promiseDate ?? b.createdAt) || a.doId.localeCompare(b.doId));
+    return (
+      [...this.dos.values()]
+        .map((d) => this.task(d))
+        // a pick that found nothing ends the DO here: the hub sources it elsewhere
+        .filter((t) => all || !(TERMINAL_DO_STATES.has(t.status) || (t.status === 'short_picked' && t.lines.every((l) => !l.picked))))
+        .sort((a, b) => (a.promiseDate ?? a.createdAt).localeCompare(b.promiseDate ?? b.createdAt) || a.doId.localeCompare(b.doId))
+    );
   }
 
   task(d: DistributionOrderDoc): Task {
@@ -251,7 +253,10 @@ export class NodeStore {
       const last = this.events.get(doId)?.at(-1);
       if (step === 'ship' && last?.status === 'shipped' && last.carrier === body.carrier && last.tracking === body.tracking) return this.task(d);
       if (!allowed.includes(step)) {
-        throw conflict('step_not_allowed', `cannot ${step} a DO that is ${state}${stepFits(d.kind, step) ? '' : ` (${d.kind} DOs do not ${step})`}`, { state, allowed });
+        throw conflict('step_not_allowed', `cannot ${step} a DO that is ${state}${stepFits(d.kind, step) ? '' : ` (${d.kind} DOs do not ${step})`}`, {
+          state,
+          allowed,
+        });
       }
       let status: EventStatus = STEP_EVENTS[step];
       const extra: Partial<DoEventDoc> = {};
@@ -264,9 +269,11 @@ export class NodeStore {
         }
         case 'pack': {
           const picked = this.picked(doId) ?? {};
-          if (Object.values(picked).every((q) => q === 0)) throw conflict('nothing_picked', 'nothing was picked: there is nothing to pack', { state, allowed: ['reject'] });
+          if (Object.values(picked).every((q) => q === 0))
+            throw conflict('nothing_picked', 'nothing was picked: there is nothing to pack', { state, allowed: ['reject'] });
           const known = new Set(d.lines.map((l) => l.line));
-          for (const p of body.packages ?? []) for (const l of p.lines) if (!known.has(l)) throw badRequest('unknown_line', `package names line ${l}, which this DO does not have`);
+          for (const p of body.packages ?? [])
+            for (const l of p.lines) if (!known.has(l)) throw badRequest('unknown_line', `package names line ${l}, which this DO does not have`);
           extra.packages = body.packages && body.packages.length ? body.packages : [{ lines: d.lines.map((l) => l.line) }];
           break;
         }
@@ -277,12 +284,13 @@ export class NodeStore {
           break;
         case 'ready': {
           const picked = this.picked(doId) ?? {};
-          if (Object.values(picked).every((q) => q === 0)) throw conflict('nothing_picked', 'nothing was picked: nothing is ready', { state, allowed: ['reject'] });
+          if (Object.values(picked).every((q) => q === 0))
+            throw conflict('nothing_picked', 'nothing was picked: nothing is ready', { state, allowed: ['reject'] });
           break;
         }
         case 'pickedup': {
           const given = body.customerName?.trim().toLowerCase();
-          if (!given) throw badRequest('missing_customer_name', 'picked up needs the customer\'s name, as checked');
+          if (!given) throw badRequest('missing_customer_name', "picked up needs the customer's name, as checked");
           if (d.customerName && d.customerName.trim().toLowerCase() !== given) {
             throw new DomError(422, 'name_mismatch', 'the name given does not match the order');
           }
@@ -321,14 +329,22 @@ export class NodeStore {
   }
 
   private mustKnow(sku: string): void {
-    if (!this.knows(sku)) throw new DomError(422, 'unknown_sku', `"${sku}" is not in this store's catalogue: check the SKU, or ask the planners to load it (a count through the hub)`);
+    if (!this.knows(sku))
+      throw new DomError(
+        422,
+        'unknown_sku',
+        `"${sku}" is not in this store's catalogue: check the SKU, or ask the planners to load it (a count through the hub)`,
+      );
   }
 
   /**
    * A walk-in sale. The goods are gone, so a sale larger than the units on hand is still recorded,
    * and flagged (`oversold`): the position is wrong somewhere, and a count is suggested.
    */
-  sale(sku: string, qty: number): Promise<{ sale: SaleDoc; position: InvDoc; atRisk: string[]; oversold?: { onHandBefore: number; short: number; countSuggested: true } }> {
+  sale(
+    sku: string,
+    qty: number,
+  ): Promise<{ sale: SaleDoc; position: InvDoc; atRisk: string[]; oversold?: { onHandBefore: number; short: number; countSuggested: true } }> {
     return this.serial(async () => {
       this.mustKnow(sku);
       const before = this.inv.get(sku)?.onHand ?? 0;
@@ -413,11 +429,17 @@ export class NodeStore {
       });
     }
     for (const a of adjs) this.ingest(a as unknown as AnyDoc);
-    await this.refreshPositions(count.positions.map((p) => p.sku), new Map(count.positions.map((p) => [p.sku, p.safetyStock])));
+    await this.refreshPositions(
+      count.positions.map((p) => p.sku),
+      new Map(count.positions.map((p) => [p.sku, p.safetyStock])),
+    );
     this.counts.add(count.countId);
   }
 
-  receive(inboundId: string, lines: { sku: string; qty: number }[]): Promise<{ receipt: ReceiptDoc; over: { sku: string; qty: number }[]; short: { sku: string; qty: number }[] }> {
+  receive(
+    inboundId: string,
+    lines: { sku: string; qty: number }[],
+  ): Promise<{ receipt: ReceiptDoc; over: { sku: string; qty: number }[]; short: { sku: string; qty: number }[] }> {
     return this.serial(async () => {
       const inb = this.inbound.get(inboundId);
       if (!inb) throw notFound('unknown_inbound', `no expected receipt "${inboundId}" at this facility`);
@@ -463,7 +485,10 @@ export class NodeStore {
   private forget(doc: AnyDoc): void {
     if (doc.type === 'evt') {
       const e = doc as unknown as DoEventDoc;
-      this.events.set(e.doId, (this.events.get(e.doId) ?? []).filter((x) => x._id !== doc._id));
+      this.events.set(
+        e.doId,
+        (this.events.get(e.doId) ?? []).filter((x) => x._id !== doc._id),
+      );
     } else this.ledger.delete(doc._id);
   }
 

@@ -52,7 +52,11 @@ export function reservedBySku(dos: Iterable<OpenDo>): Map<string, number> {
  * On hand per SKU from the ledger, in time order: an adjustment sets the count, receipts add,
  * sales and shipments subtract. `dosById` resolves the SKUs of shipment events.
  */
-export function onHandFromLedger(entries: LedgerEntry[], dosById: ReadonlyMap<string, DistributionOrderDoc>, picks: ReadonlyMap<string, Record<string, number>>): Map<string, number> {
+export function onHandFromLedger(
+  entries: LedgerEntry[],
+  dosById: ReadonlyMap<string, DistributionOrderDoc>,
+  picks: ReadonlyMap<string, Record<string, number>>,
+): Map<string, number> {
   const onHand = new Map<string, number>();
   const add = (sku: string, q: number) => onHand.set(sku, (onHand.get(sku) ?? 0) + q);
   const ordered = [...entries].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a._id < b._id ? -1 : 1));

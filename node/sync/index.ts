@@ -88,7 +88,10 @@ export class HubSync {
   private switching: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: HubSyncOptions) {
-    this.hubs = opts.hubUrl.split(',').map((u) => u.trim()).filter(Boolean);
+    this.hubs = opts.hubUrl
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
     this.state$ = combineLatest([this.online, this.pending, this.lastSync]).pipe(map(() => this.snapshot()));
   }
 
@@ -147,7 +150,11 @@ export class HubSync {
     // Push only what the node writes: without the filter every document pulled from the hub is
     // echoed back as a `_revs_diff` through the gateway, which doubled the CPU of a pull (a local
     // filter: nothing is asked of the server's `_changes`).
-    this.push = db.replicate.to(remote, { ...options, checkpoint: 'source', filter: (doc) => nodeDbOwnership(doc._id)?.writer === 'node' } as PouchDB.ReplicateOptions);
+    this.push = db.replicate.to(remote, {
+      ...options,
+      checkpoint: 'source',
+      filter: (doc) => nodeDbOwnership(doc._id)?.writer === 'node',
+    } as PouchDB.ReplicateOptions);
     this.wire('pull', this.pull);
     this.wire('push', this.push);
   }
@@ -248,7 +255,13 @@ export class HubSync {
     this.pause();
     this.current = (this.current + 1) % this.hubs.length;
     if (this.current === 0) this.rounds++;
-    const delay = this.rounds === 0 ? 0 : backoff(this.opts.initialBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000)((this.opts.initialBackoffMs ?? 500) * 2 ** Math.min(this.rounds - 1, 10));
+    const delay =
+      this.rounds === 0
+        ? 0
+        : backoff(
+            this.opts.initialBackoffMs ?? 500,
+            this.opts.maxBackoffMs ?? 30_000,
+          )((this.opts.initialBackoffMs ?? 500) * 2 ** Math.min(this.rounds - 1, 10));
     this.opts.log.warn({ hub: this.hubs[this.current], inMs: delay }, 'moving to the next hub instance');
     this.switching = setTimeout(() => {
       this.switching = undefined;
@@ -290,7 +303,9 @@ export class HubSync {
   private async savePushed(seq: number | string) {
     this.pushedSeq = seq;
     const cur = await this.opts.db.get(STATE_DOC).catch(() => null);
-    await this.opts.db.put({ _id: STATE_DOC, ...(cur?._rev ? { _rev: cur._rev } : {}), pushedSeq: seq, refused: [...this.refused.values()] }).catch(() => undefined);
+    await this.opts.db
+      .put({ _id: STATE_DOC, ...(cur?._rev ? { _rev: cur._rev } : {}), pushedSeq: seq, refused: [...this.refused.values()] })
+      .catch(() => undefined);
     this.scheduleRecount();
   }
 

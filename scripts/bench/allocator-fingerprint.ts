@@ -34,6 +34,8 @@ for (const spec of SPECS) {
     const h = createHash('sha256').update(JSON.stringify(r.assignments)).digest('hex').slice(0, 16);
     const t = r.totals;
     const speed = process.argv.includes('--orders-per-s') ? ` ${Math.round((orders.length / ms) * 1000)} orders/s` : '';
-    console.log(`${spec.orders}x${spec.facilities} ${name.padEnd(6)} cost ${t.cost.toFixed(6)} filled ${t.unitsFilled} unfilled ${t.unitsUnfilled} shipments ${t.shipments} hash ${h}${speed}`);
+    console.log(
+      `${spec.orders}x${spec.facilities} ${name.padEnd(6)} cost ${t.cost.toFixed(6)} filled ${t.unitsFilled} unfilled ${t.unitsUnfilled} shipments ${t.shipments} hash ${h}${speed}`,
+    );
   }
 }

@@ -63,15 +63,71 @@ interface Plan {
 /** Capacity binding hard: DCs ship 55% of the day's units, stores hold and ship half as much (instances.ts). */
 const BINDING = { dcCapacityShare: 0.55, storeScale: 0.5 };
 const FULL: Plan[] = [
-  { name: '1,000 orders × 100 facilities', spec: { orders: 1000, facilities: 100, skus: 300, seed: 42 }, method: 'mip', timeLimitSec: 80, sameFillMethod: 'mip', sameFillTimeLimitSec: 240, runs: 9 },
-  { name: '5,000 orders × 1,000 facilities', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 600, runs: 7 },
-  { name: '1,000 orders × 100 facilities, capacity binding', spec: { orders: 1000, facilities: 100, skus: 300, seed: 42, binding: BINDING }, method: 'mip', timeLimitSec: 80, sameFillMethod: 'mip', sameFillTimeLimitSec: 240, runs: 7 },
-  { name: '5,000 orders × 1,000 facilities, capacity binding', spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42, binding: BINDING }, method: 'lp', timeLimitSec: 200, sameFillMethod: 'mip', sameFillTimeLimitSec: 600, runs: 5 },
+  {
+    name: '1,000 orders × 100 facilities',
+    spec: { orders: 1000, facilities: 100, skus: 300, seed: 42 },
+    method: 'mip',
+    timeLimitSec: 80,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 240,
+    runs: 9,
+  },
+  {
+    name: '5,000 orders × 1,000 facilities',
+    spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42 },
+    method: 'lp',
+    timeLimitSec: 200,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 600,
+    runs: 7,
+  },
+  {
+    name: '1,000 orders × 100 facilities, capacity binding',
+    spec: { orders: 1000, facilities: 100, skus: 300, seed: 42, binding: BINDING },
+    method: 'mip',
+    timeLimitSec: 80,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 240,
+    runs: 7,
+  },
+  {
+    name: '5,000 orders × 1,000 facilities, capacity binding',
+    spec: { orders: 5000, facilities: 1000, skus: 300, seed: 42, binding: BINDING },
+    method: 'lp',
+    timeLimitSec: 200,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 600,
+    runs: 5,
+  },
 ];
 const QUICK: Plan[] = [
-  { name: '100 orders × 15 facilities', spec: { orders: 100, facilities: 15, skus: 60, seed: 42 }, method: 'mip', timeLimitSec: 4, sameFillMethod: 'mip', sameFillTimeLimitSec: 4, runs: 3 },
-  { name: '300 orders × 40 facilities', spec: { orders: 300, facilities: 40, skus: 80, seed: 42 }, method: 'lp', timeLimitSec: 20, sameFillMethod: 'lp', sameFillTimeLimitSec: 20, runs: 3 },
-  { name: '200 orders × 30 facilities, capacity binding', spec: { orders: 200, facilities: 30, skus: 60, seed: 42, binding: BINDING }, method: 'mip', timeLimitSec: 6, sameFillMethod: 'mip', sameFillTimeLimitSec: 6, runs: 3 },
+  {
+    name: '100 orders × 15 facilities',
+    spec: { orders: 100, facilities: 15, skus: 60, seed: 42 },
+    method: 'mip',
+    timeLimitSec: 4,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 4,
+    runs: 3,
+  },
+  {
+    name: '300 orders × 40 facilities',
+    spec: { orders: 300, facilities: 40, skus: 80, seed: 42 },
+    method: 'lp',
+    timeLimitSec: 20,
+    sameFillMethod: 'lp',
+    sameFillTimeLimitSec: 20,
+    runs: 3,
+  },
+  {
+    name: '200 orders × 30 facilities, capacity binding',
+    spec: { orders: 200, facilities: 30, skus: 60, seed: 42, binding: BINDING },
+    method: 'mip',
+    timeLimitSec: 6,
+    sameFillMethod: 'mip',
+    sameFillTimeLimitSec: 6,
+    runs: 3,
+  },
 ];
 const MIP_REL_GAP = 2e-3;
 /** The own-fill model is smaller: solved closer, so that its bound is tight enough to judge a 2% target by. */
@@ -162,7 +218,12 @@ function substitutedOf(inst: Instance, r: AllocationResult): number {
   return n;
 }
 
-function figuresOf(inst: Instance, method: string, r: AllocationResult, speed: { ordersPerSec: number; best: number; perCpuSec: number; runs: number; fillCheck?: FillCheck | null } | null): Omit<MethodFigures, 'ratio'> {
+function figuresOf(
+  inst: Instance,
+  method: string,
+  r: AllocationResult,
+  speed: { ordersPerSec: number; best: number; perCpuSec: number; runs: number; fillCheck?: FillCheck | null } | null,
+): Omit<MethodFigures, 'ratio'> {
   const substituted = substitutedOf(inst, r);
   const t = r.totals;
   return {
@@ -202,7 +263,12 @@ function optimumFigures(o: OptimumResult): OptimumFigures {
 }
 
 /** Run allocateBatch `runs` times (after a warm-up) on fresh networks; the median rate and the last result. */
-function timeBatch(inst: Instance, options: BatchOptions, runs: number, tick: () => void): { ordersPerSec: number; best: number; perCpuSec: number; runs: number; result: AllocationResult; fillCheck: FillCheck | null } {
+function timeBatch(
+  inst: Instance,
+  options: BatchOptions,
+  runs: number,
+  tick: () => void,
+): { ordersPerSec: number; best: number; perCpuSec: number; runs: number; result: AllocationResult; fillCheck: FillCheck | null } {
   const strategy = costStrategy(inst.costs);
   const subs = substitutesOf(inst);
   const rates: number[] = [];
@@ -267,8 +333,15 @@ async function pool<T>(jobs: (() => Promise<T>)[], n: number): Promise<T[]> {
 function gitCommit(): string {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'hub/allocator', 'scripts/bench', 'shared'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'hub/allocator', 'scripts/bench', 'shared'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
     return dirty ? `${head} (with uncommitted changes to the allocator or benches)` : head;
   } catch {
     return 'unknown (not a git checkout)';
@@ -281,12 +354,25 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
   const print = opts.print ?? ((s: string) => process.stdout.write(s + '\n'));
   const started = performance.now();
   const load = loadavg();
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAvg: load.map((x) => Math.round(x * 100) / 100), loadAvgAfterTiming: [] as number[] };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAvg: load.map((x) => Math.round(x * 100) / 100),
+    loadAvgAfterTiming: [] as number[],
+  };
   const date = new Date().toISOString();
   const commit = gitCommit();
 
   const steps = plans.reduce((s, p) => s + 1 + 3 * (p.runs + 1) + 2 + 2, 0);
-  const bar = opts.progress === false ? null : new cliProgress.SingleBar({ format: ' allocator bench [{bar}] {value}/{total} {phase} ({duration}s)', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const bar =
+    opts.progress === false
+      ? null
+      : new cliProgress.SingleBar(
+          { format: ' allocator bench [{bar}] {value}/{total} {phase} ({duration}s)', hideCursor: true, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
   bar?.start(steps, 0, { phase: 'instances' });
   const tick = (phase?: string) => bar?.increment(1, phase ? { phase } : undefined);
 
@@ -348,7 +434,13 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
       });
       jobs.push(() => {
         bar?.update({ phase: `HiGHS ${m.p.sameFillMethod.toUpperCase()} running (${m.p.name}, own fill)` });
-        return solveOptimum(m.inst, { method: m.p.sameFillMethod, timeLimitSec: m.p.sameFillTimeLimitSec, mipRelGap: SAME_FILL_MIP_REL_GAP, include: usedByBatch, fill }).then(done('same-fill optimum'));
+        return solveOptimum(m.inst, {
+          method: m.p.sameFillMethod,
+          timeLimitSec: m.p.sameFillTimeLimitSec,
+          mipRelGap: SAME_FILL_MIP_REL_GAP,
+          include: usedByBatch,
+          fill,
+        }).then(done('same-fill optimum'));
       });
     }
     bar?.update({ phase: 'HiGHS' });
@@ -387,12 +479,32 @@ export async function run(opts: RunOptions = {}): Promise<AllocatorBenchResult> 
 
     const big = instances.find((i) => i.spec.facilities >= 1000 && !i.spec.binding) ?? instances[instances.length - 1]!;
     const targets = [
-      { name: '≥ 4,000 orders/s at 1,000 facilities, batch path at full effort', met: big.batch.ordersPerSec! >= 4_000, detail: `${fmt(big.batch.ordersPerSec!, 0)} orders/s (${big.name})` },
-      { name: '≥ 20,000 orders/s at 1,000 facilities, single-order path', met: big.single.ordersPerSec! >= 20_000, detail: `${fmt(big.single.ordersPerSec!, 0)} orders/s (${big.name})` },
+      {
+        name: '≥ 4,000 orders/s at 1,000 facilities, batch path at full effort',
+        met: big.batch.ordersPerSec! >= 4_000,
+        detail: `${fmt(big.batch.ordersPerSec!, 0)} orders/s (${big.name})`,
+      },
+      {
+        name: '≥ 20,000 orders/s at 1,000 facilities, single-order path',
+        met: big.single.ordersPerSec! >= 20_000,
+        detail: `${fmt(big.single.ordersPerSec!, 0)} orders/s (${big.name})`,
+      },
       // cost against the cheapest sourcing of the same fill: the full model's optimum breaks the priority and substitute rules (highs.ts)
-      ...instances.map((i) => ({ name: `batch cost within 1% of the bound at its own fill, ${i.name}`, met: i.sameFill.ratio <= 1.01, detail: `at its own fill ${fmt(i.sameFill.ratio, 4)} vs ${boundName(i.sameFill.optimum)}; value (fill penalised) ${fmt(i.batch.ratio, 4)} vs ${boundName(i.optimum)}, a model without the priority and substitute rules` })),
-      ...instances.map((i) => ({ name: `no unit left unfilled that a feasible assignment in rank order could fill (the fill check ran to the end), ${i.name}`, met: [i.batch, i.light, i.single].every((m) => m.fillCheck?.complete !== false), detail: fillDetail(i) })),
-      ...instances.map((i) => ({ name: `single-order path closes ≥ 30% of the greedy's gap, ${i.name}`, met: i.gapClosed >= 0.3, detail: `${fmt(100 * i.gapClosed, 1)}%` })),
+      ...instances.map((i) => ({
+        name: `batch cost within 1% of the bound at its own fill, ${i.name}`,
+        met: i.sameFill.ratio <= 1.01,
+        detail: `at its own fill ${fmt(i.sameFill.ratio, 4)} vs ${boundName(i.sameFill.optimum)}; value (fill penalised) ${fmt(i.batch.ratio, 4)} vs ${boundName(i.optimum)}, a model without the priority and substitute rules`,
+      })),
+      ...instances.map((i) => ({
+        name: `no unit left unfilled that a feasible assignment in rank order could fill (the fill check ran to the end), ${i.name}`,
+        met: [i.batch, i.light, i.single].every((m) => m.fillCheck?.complete !== false),
+        detail: fillDetail(i),
+      })),
+      ...instances.map((i) => ({
+        name: `single-order path closes ≥ 30% of the greedy's gap, ${i.name}`,
+        met: i.gapClosed >= 0.3,
+        detail: `${fmt(100 * i.gapClosed, 1)}%`,
+      })),
     ];
     const seconds = (performance.now() - started) / 1000;
     const result: AllocatorBenchResult = { bench: 'allocator', quick, date, commit, machine, seconds, instances, targets, table: '', markdown: '' };
@@ -434,16 +546,41 @@ function boundName(o: OptimumFigures): string {
 }
 
 function optimumLine(o: OptimumFigures): string {
-  const what = o.method === 'LP' ? 'LP relaxation (a lower bound)' : o.optimal ? `MIP, optimal within a gap of ${fmt(100 * (o.gap ?? 0), 2)}%: its bound is used` : `MIP, ${o.status} (gap ${fmt(100 * (o.gap ?? NaN), 2)}%): its best bound is used`;
+  const what =
+    o.method === 'LP'
+      ? 'LP relaxation (a lower bound)'
+      : o.optimal
+        ? `MIP, optimal within a gap of ${fmt(100 * (o.gap ?? 0), 2)}%: its bound is used`
+        : `MIP, ${o.status} (gap ${fmt(100 * (o.gap ?? NaN), 2)}%): its best bound is used`;
   return `HiGHS ${what}; ${fmt(o.columns, 0)} columns × ${fmt(o.rows, 0)} rows, ${fmt(o.candidatesPerOrder, 1)} candidate facilities per order, ${fmt(o.seconds, 1)} s`;
 }
 
 type Row = (string | number)[];
 function rowsOf(i: InstanceFigures): Row[] {
-  const m = (f: MethodFigures): Row => [f.method, f.ordersPerSec === null ? '—' : fmt(f.ordersPerSec, 0), fmt(f.cost), fmt(f.shipments, 0), fmt(f.filled, 0), fmt(f.substituted, 0), fmt(f.unfilled, 0), fmt(f.value), fmt(f.ratio, 4)];
+  const m = (f: MethodFigures): Row => [
+    f.method,
+    f.ordersPerSec === null ? '—' : fmt(f.ordersPerSec, 0),
+    fmt(f.cost),
+    fmt(f.shipments, 0),
+    fmt(f.filled, 0),
+    fmt(f.substituted, 0),
+    fmt(f.unfilled, 0),
+    fmt(f.value),
+    fmt(f.ratio, 4),
+  ];
   const o = i.optimum;
   const d = o.method === 'LP' ? 1 : 0;
-  const sol = (name: string, value: number): Row => [name, '—', fmt(o.cost), fmt(o.shipments, d), fmt(o.filled, d), fmt(o.substituted, d), fmt(o.unfilled, d), fmt(value), fmt(value / o.value, 4)];
+  const sol = (name: string, value: number): Row => [
+    name,
+    '—',
+    fmt(o.cost),
+    fmt(o.shipments, d),
+    fmt(o.filled, d),
+    fmt(o.substituted, d),
+    fmt(o.unfilled, d),
+    fmt(value),
+    fmt(value / o.value, 4),
+  ];
   const rows = [m(i.batch), m(i.light), m(i.single), m(i.greedy)];
   if (o.method === 'LP') rows.push(sol('HiGHS LP relaxation (bound)', o.value));
   else {
@@ -475,8 +612,12 @@ function notesOf(i: InstanceFigures): string[] {
 function textTable(r: AllocatorBenchResult): string {
   const out: string[] = [];
   out.push(`dom bench allocator${r.quick ? ' --quick' : ''} — ${r.date} — ${r.commit}`);
-  out.push(`${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average ${r.machine.loadAvg.join(' ')} at start, ${r.machine.loadAvgAfterTiming.join(' ')} after the timed runs; ${fmt(r.seconds, 0)} s`);
-  out.push(`value = cost + ${DEFAULT_PENALTY} per unfilled unit + ${DEFAULT_SUBSTITUTE_PENALTY} per substitute unit; orders/s: median of the runs, allocateBatch alone`);
+  out.push(
+    `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average ${r.machine.loadAvg.join(' ')} at start, ${r.machine.loadAvgAfterTiming.join(' ')} after the timed runs; ${fmt(r.seconds, 0)} s`,
+  );
+  out.push(
+    `value = cost + ${DEFAULT_PENALTY} per unfilled unit + ${DEFAULT_SUBSTITUTE_PENALTY} per substitute unit; orders/s: median of the runs, allocateBatch alone`,
+  );
   for (const i of r.instances) {
     out.push('', describe(i));
     const rows = [HEAD, ...rowsOf(i)].map((row) => row.map(String));
@@ -495,7 +636,10 @@ function textTable(r: AllocatorBenchResult): string {
 function markdown(r: AllocatorBenchResult): string {
   const out: string[] = [];
   out.push(`### dom bench allocator${r.quick ? ' --quick' : ''} — ${r.date} — ${r.commit}`, '');
-  out.push(`Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB; Node ${r.machine.node}; load average (1, 5, 15 min) ${r.machine.loadAvg.join(' ')} at start, ${r.machine.loadAvgAfterTiming.join(' ')} after the timed runs. The run took ${fmt(r.seconds, 0)} s.`, '');
+  out.push(
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB; Node ${r.machine.node}; load average (1, 5, 15 min) ${r.machine.loadAvg.join(' ')} at start, ${r.machine.loadAvgAfterTiming.join(' ')} after the timed runs. The run took ${fmt(r.seconds, 0)} s.`,
+    '',
+  );
   for (const i of r.instances) {
     out.push(`**${describe(i)}**`, '');
     out.push(`| ${HEAD.join(' | ')} |`, `|${HEAD.map((_, c) => (c === 0 ? '---' : '---:')).join('|')}|`);

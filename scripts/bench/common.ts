@@ -175,7 +175,13 @@ export interface ChildHandle {
  * Fork `file` under tsx as `role`, with `env` added (the child reads its role from there). Messages
  * `{ type: 'progress' }` go to onProgress, `{ type: 'error', message }` fail every wait.
  */
-export function forkChild(file: string, cwd: string, role: string, env: Record<string, string>, opts: { execArgv?: string[]; exitGraceMs?: number } = {}): ChildHandle {
+export function forkChild(
+  file: string,
+  cwd: string,
+  role: string,
+  env: Record<string, string>,
+  opts: { execArgv?: string[]; exitGraceMs?: number } = {},
+): ChildHandle {
   const proc = fork(file, [], {
     cwd,
     execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
@@ -261,7 +267,9 @@ export async function statusEvents(dos: Map<string, DomNode>): Promise<FleetEven
   const out: FleetEvent[] = [];
   for (const node of new Set(dos.values())) {
     const res = await node.db.allDocs<{ doId: string; status: string; at: string }>({ startkey: 'evt:', endkey: 'evt:\ufff0', include_docs: true });
-    for (const r of res.rows) if (r.doc && dos.has(r.doc.doId)) out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
+    for (const r of res.rows)
+      if (r.doc && dos.has(r.doc.doId))
+        out.push({ doId: r.doc.doId, orderId: node.store.dos.get(r.doc.doId)?.orderId ?? '', status: r.doc.status, at: r.doc.at });
   }
   return out;
 }
@@ -305,7 +313,11 @@ export const embeddedBackend = (): Backend => ({
 export async function clusterBackend(dirs: Dirs, phases?: string[]): Promise<Backend> {
   const { startCouchCluster } = await import('../couchdb.js');
   const cluster = await startCouchCluster({ dir: dirs.make('cluster'), size: 3 });
-  const b = await couchBackend(cluster.url, dirs, { name: 'cluster', label: '3-node cluster (n=3, q=2) behind a TCP balancer, started by the bench', stop: () => cluster.stop() });
+  const b = await couchBackend(cluster.url, dirs, {
+    name: 'cluster',
+    label: '3-node cluster (n=3, q=2) behind a TCP balancer, started by the bench',
+    stop: () => cluster.stop(),
+  });
   return { ...b, ...(phases ? { phases } : {}) };
 }
 
@@ -350,12 +362,22 @@ export async function couchBackend(url: string | undefined, dirs: Dirs, as?: { n
  * bench names; a quick one measures the suite's backend (DOM_BENCH_COUCH_URL, set by
  * scripts/with-couchdb.sh) or the embedded one.
  */
-export async function chooseBackends(opts: { backend?: string; couchUrl?: string; quick?: boolean; /** on `all`: the phases the cluster runs, null for no cluster */ clusterPhases?: string[] | null }, dirs: Dirs, say: (s: string) => void = () => undefined): Promise<Backend[]> {
+export async function chooseBackends(
+  opts: {
+    backend?: string;
+    couchUrl?: string;
+    quick?: boolean;
+    /** on `all`: the phases the cluster runs, null for no cluster */ clusterPhases?: string[] | null;
+  },
+  dirs: Dirs,
+  say: (s: string) => void = () => undefined,
+): Promise<Backend[]> {
   const { couchDist } = await import('../couchdb.js');
   const env = process.env.DOM_BENCH_COUCH_URL || undefined;
   const url = opts.couchUrl ?? env;
   let want = opts.backend ?? (opts.couchUrl ? 'couchdb' : opts.quick || process.env.VITEST ? (env ? 'couchdb' : 'embedded') : 'all');
-  if (!['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(want)) throw new Error(`--backend must be embedded, couchdb, cluster, both or all, not "${want}"`);
+  if (!['embedded', 'couchdb', 'cluster', 'both', 'all'].includes(want))
+    throw new Error(`--backend must be embedded, couchdb, cluster, both or all, not "${want}"`);
   if (want !== 'embedded' && !couchDist() && (want === 'cluster' || !url)) {
     if (opts.backend) throw new Error(`--backend ${want} needs the CouchDB release in ../shared/couchdb${want === 'cluster' ? '' : ' or --couch-url'}`);
     say('note: no Apache CouchDB here (../shared/couchdb absent, no --couch-url): the embedded server only');

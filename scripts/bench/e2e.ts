@@ -25,7 +25,28 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BOX, Dirs, api, chooseBackends, saveResult, type Backend, commit as commitOf, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import {
+  BOX,
+  Dirs,
+  api,
+  chooseBackends,
+  saveResult,
+  type Backend,
+  commit as commitOf,
+  forkChild,
+  machine,
+  pct,
+  pool,
+  progress,
+  rng,
+  sleep,
+  statusEvents,
+  stepWhenSeen,
+  type ChildHandle,
+  type FleetEvent,
+  type Machine,
+  type Pct,
+} from './common.js';
 import PouchDB from 'pouchdb';
 import { startHub, type Hub } from '../../hub/index.js';
 import { startNode, type DomNode } from '../../node/index.js';
@@ -79,18 +100,44 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  orders: 10_000, postSeconds: 30, orderConcurrency: 64, intakeRate: 500, intakeSeconds: 20, throughputFacilities: 20, throughputSkus: 200, rawDocs: 20_000,
-  nodes: 100, latencySeconds: 25, latencyRates: [2, 5, 20],
+  orders: 10_000,
+  postSeconds: 30,
+  orderConcurrency: 64,
+  intakeRate: 500,
+  intakeSeconds: 20,
+  throughputFacilities: 20,
+  throughputSkus: 200,
+  rawDocs: 20_000,
+  nodes: 100,
+  latencySeconds: 25,
+  latencyRates: [2, 5, 20],
   initialDocs: 50_000,
-  atpFacilities: 1_000, atpSkus: 20, atpSeconds: 8, atpConnections: 16,
-  memFacilities: 1_000, memSkus: 10_000,
+  atpFacilities: 1_000,
+  atpSkus: 20,
+  atpSeconds: 8,
+  atpConnections: 16,
+  memFacilities: 1_000,
+  memSkus: 10_000,
 };
 const QUICK: Sizes = {
-  orders: 600, postSeconds: 4, orderConcurrency: 32, intakeRate: 50, intakeSeconds: 3, throughputFacilities: 8, throughputSkus: 40, rawDocs: 3_000,
-  nodes: 5, latencySeconds: 4, latencyRates: [5],
+  orders: 600,
+  postSeconds: 4,
+  orderConcurrency: 32,
+  intakeRate: 50,
+  intakeSeconds: 3,
+  throughputFacilities: 8,
+  throughputSkus: 40,
+  rawDocs: 3_000,
+  nodes: 5,
+  latencySeconds: 4,
+  latencyRates: [5],
   initialDocs: 2_000,
-  atpFacilities: 50, atpSkus: 10, atpSeconds: 1, atpConnections: 16,
-  memFacilities: 100, memSkus: 1_000,
+  atpFacilities: 50,
+  atpSkus: 10,
+  atpSeconds: 1,
+  atpConnections: 16,
+  memFacilities: 100,
+  memSkus: 1_000,
 };
 
 // ------------------------------------------------------------------------------------ helpers
@@ -158,7 +205,17 @@ function countCouchRequests(couch: { url: string; prefix: string }): { total(): 
       total++;
       const path = new URL(u).pathname
         .split('/')
-        .map((p, i) => (i === 1 ? decodeURIComponent(p).replace(couch.prefix, '').replace(/^node_.*/, 'node_*') : i === 2 && !p.startsWith('_') ? p.replace(/(%3A|:).*/, ':*') : i === 3 ? '*' : p))
+        .map((p, i) =>
+          i === 1
+            ? decodeURIComponent(p)
+                .replace(couch.prefix, '')
+                .replace(/^node_.*/, 'node_*')
+            : i === 2 && !p.startsWith('_')
+              ? p.replace(/(%3A|:).*/, ':*')
+              : i === 3
+                ? '*'
+                : p,
+        )
         .join('/');
       const k = `${(init?.method ?? 'GET').toUpperCase()} ${path}`;
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
@@ -186,7 +243,10 @@ async function settle(hub: Hub, perSec: number, maxMs: number): Promise<void> {
 }
 
 /** The hub left alone for `ms`: its CPU (% of one core) and its requests to CouchDB. */
-async function idleWindow(hub: Hub, ms: number): Promise<{ cpuPct: number; couchRequestsPerSec: number; nodeDbRequestsPerSec: number; kinds: Record<string, number> }> {
+async function idleWindow(
+  hub: Hub,
+  ms: number,
+): Promise<{ cpuPct: number; couchRequestsPerSec: number; nodeDbRequestsPerSec: number; kinds: Record<string, number> }> {
   const count = countCouchRequests(hub.ctx.couch);
   const c0 = process.cpuUsage();
   const t0 = Date.now();
@@ -289,7 +349,11 @@ async function orderHub(s: Sizes, log: Logger, dirs: Dirs, backend: Backend, tag
     const facs = facilities(s.throughputFacilities, 'TP', 1);
     for (const f of facs) await http.ok('POST', '/api/v1/facilities', f);
     const skus = Array.from({ length: s.throughputSkus }, (_, i) => `TP-${i}`);
-    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    await http.ok(
+      'POST',
+      '/api/v1/items',
+      skus.map((sku) => ({ sku, name: `Item ${sku}` })),
+    );
     for (const f of facs) await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: 1_000_000 })) });
     return { hub, http, facs, skus };
   } catch (err) {
@@ -324,19 +388,27 @@ async function intakeLatencyPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Ba
       last = performance.now();
       first ||= last;
       accepted.set(e.data.id, last);
-    }
-    else if (e.data.status === 'released' && accepted.has(e.data.id)) {
+    } else if (e.data.status === 'released' && accepted.has(e.data.id)) {
       lat.push(performance.now() - accepted.get(e.data.id)!);
       accepted.delete(e.data.id);
     }
   });
   try {
     const amount = s.intakeRate * s.intakeSeconds;
-    const res = await profiled('intake', () => load({ url: hub.url, token: PLANNER, connections: 32, duration: 0, rate: s.intakeRate, box: BOX, orders: { skus, prefix: 'IN-', amount } }));
+    const res = await profiled('intake', () =>
+      load({ url: hub.url, token: PLANNER, connections: 32, duration: 0, rate: s.intakeRate, box: BOX, orders: { skus, prefix: 'IN-', amount } }),
+    );
     const ok = res.requests - res.non2xx - res.errors;
     await until('every order released', () => lat.length >= ok, 120_000, 20);
     const achievedPerSec = Math.round(ok / Math.max(0.001, (last - first) / 1000));
-    return { ratePerSec: s.intakeRate, achievedPerSec, orders: ok, released: lat.length, postErrors: res.non2xx + res.errors + res.timeouts, acceptedToDos: pct(lat) };
+    return {
+      ratePerSec: s.intakeRate,
+      achievedPerSec,
+      orders: ok,
+      released: lat.length,
+      postErrors: res.non2xx + res.errors + res.timeouts,
+      acceptedToDos: pct(lat),
+    };
   } finally {
     sub.unsubscribe();
     await hub.stop();
@@ -348,14 +420,19 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
   const { hub, http, facs, skus } = await orderHub(s, log, dirs, backend, tag);
   const sub: { unsubscribe(): void }[] = [];
   try {
-
     // the limit beneath: raw _bulk_docs of small documents into the same CouchDB, 500 a batch
     await hub.ctx.couch.ensureDb('bench_raw');
     const raw = hub.ctx.couch.db('bench_raw');
     const rawBar = progress('raw _bulk_docs', s.rawDocs, 'docs');
     const r0 = performance.now();
     for (let i = 0; i < s.rawDocs; i += 500) {
-      const docs = Array.from({ length: Math.min(500, s.rawDocs - i) }, (_, j) => ({ _id: `raw:${String(i + j).padStart(8, '0')}`, type: 'bench', n: i + j, at: new Date().toISOString(), note: 'a small document of about the size of a DO line' }));
+      const docs = Array.from({ length: Math.min(500, s.rawDocs - i) }, (_, j) => ({
+        _id: `raw:${String(i + j).padStart(8, '0')}`,
+        type: 'bench',
+        n: i + j,
+        at: new Date().toISOString(),
+        note: 'a small document of about the size of a DO line',
+      }));
       await raw.bulk({ docs });
       rawBar.update(i + docs.length);
     }
@@ -386,7 +463,14 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
       posted = await profiled(bulk ? 'bulk' : 'throughput', async () => {
         // bulk: a few requests in flight, each of `bulk` orders (a storefront's or an OMS's feed)
         const connections = bulk ? Math.max(2, Math.ceil(s.orderConcurrency / 16)) : s.orderConcurrency;
-        const res = await load({ url: hub.url, token: PLANNER, connections, duration: 0, box: BOX, orders: { skus, prefix: 'E2E-', amount: s.orders, ...(bulk ? { bulk } : {}) } });
+        const res = await load({
+          url: hub.url,
+          token: PLANNER,
+          connections,
+          duration: 0,
+          box: BOX,
+          orders: { skus, prefix: 'E2E-', amount: s.orders, ...(bulk ? { bulk } : {}) },
+        });
         acceptedMs = performance.now() - t0;
         const ok = (res.requests - res.non2xx - res.errors) * Math.max(1, bulk);
         bar.setTotal(ok);
@@ -493,7 +577,6 @@ interface FleetStart {
   skus: number;
 }
 
-
 async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], backend: Backend): Promise<LatencyResult> {
   // each node: a LevelDB (~4-6 fds), its HTTP server, the pull's long poll and the push
   const limit = ulimitN();
@@ -518,7 +601,11 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
     }
     regBar.stop();
     const skus = Array.from({ length: 10 }, (_, i) => `LT-${i}`);
-    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    await http.ok(
+      'POST',
+      '/api/v1/items',
+      skus.map((sku) => ({ sku, name: `Item ${sku}` })),
+    );
     await pool(facs, 8, async (f) => {
       await http.ok('POST', '/api/v1/inventory', { facility: f.id, positions: skus.map((sku) => ({ sku, onHand: 1_000_000 })) });
     });
@@ -528,14 +615,21 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
     fleet = child('fleet');
     const startBar = progress('nodes live', n, 'nodes');
     fleet.onProgress((m) => startBar.update(m.ready));
-    fleet.send({ hubUrl: hub.url, couchUrl: hub.ctx.couch.dbUrl('bench_probe'), couchAuth: hub.ctx.couch.authHeader, nodes: tokens, dir: dirs.make('fleet'), skus: skus.length } satisfies FleetStart);
+    fleet.send({
+      hubUrl: hub.url,
+      couchUrl: hub.ctx.couch.dbUrl('bench_probe'),
+      couchAuth: hub.ctx.couch.authHeader,
+      nodes: tokens,
+      dir: dirs.make('fleet'),
+      skus: skus.length,
+    } satisfies FleetStart);
     await fleet.next('ready', 300_000);
     startBar.update(n);
     startBar.stop();
     // let the start-up uploads (counts applied, positions) settle, then see what idle sync costs
     await settle(hub, Math.min(n / 5, 40) * 2 + 5, s.nodes > 10 ? 30_000 : 5_000);
     // and the monitor's catch-up reads of the databases the start-up wrote (30 s after): idle is nothing left to do
-    await until('the monitor\'s catch-up reads', () => hub.ctx.monitor.pendingCatchUps === 0, 60_000, 250);
+    await until("the monitor's catch-up reads", () => hub.ctx.monitor.pendingCatchUps === 0, 60_000, 250);
     const idle = await idleWindow(hub, quickIdleMs(s));
 
     // the hub side: when each DO state and order status changed here
@@ -561,7 +655,10 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       let since = String(probeInfo.update_seq);
       while (!stopProbe.signal.aborted) {
         try {
-          const res = await fetch(`${hub.ctx.couch.dbUrl('bench_probe')}/_changes?feed=longpoll&include_docs=true&timeout=5000&since=${encodeURIComponent(since)}`, { headers: { authorization: hub.ctx.couch.authHeader }, signal: stopProbe.signal });
+          const res = await fetch(
+            `${hub.ctx.couch.dbUrl('bench_probe')}/_changes?feed=longpoll&include_docs=true&timeout=5000&since=${encodeURIComponent(since)}`,
+            { headers: { authorization: hub.ctx.couch.authHeader }, signal: stopProbe.signal },
+          );
           const body = (await res.json()) as { results: { id: string; doc?: { at?: string } }[]; last_seq: string | number };
           for (const r of body.results) if (r.id.startsWith('pup:') && r.doc?.at && measuring) probeUp.push(Date.now() - Date.parse(r.doc.at));
           since = String(body.last_seq);
@@ -619,7 +716,10 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       const cpu = process.cpuUsage(cpu0);
       traffic.stop();
       fleet.send({ cmd: 'report' });
-      const rep = await fleet.next<{ down: number[]; probeDown: number[]; dosSeen: number; events: FleetEvent[]; stepErrors: number; cpuMs: number }>('report', 60_000);
+      const rep = await fleet.next<{ down: number[]; probeDown: number[]; dosSeen: number; events: FleetEvent[]; stepErrors: number; cpuMs: number }>(
+        'report',
+        60_000,
+      );
       if (rep.stepErrors) notes.push(`latency at ${rate}/s: ${rep.stepErrors} associate steps failed at the nodes`);
       // each event written at a node → the first change of its DO state at the hub that includes it
       // (the monitor may apply an ack and a pick in one go: both count, each from its own time)
@@ -686,7 +786,19 @@ async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
   };
 
   await pool(start.nodes, 8, async (n) => {
-    const node = await startNode({ id: n.id, hubUrl: start.hubUrl, token: n.token, port: 0, dataDir: join(start.dir, n.id), associateToken: ASSOCIATE, initialBackoffMs: 250, maxBackoffMs: 2000 }, log);
+    const node = await startNode(
+      {
+        id: n.id,
+        hubUrl: start.hubUrl,
+        token: n.token,
+        port: 0,
+        dataDir: join(start.dir, n.id),
+        associateToken: ASSOCIATE,
+        initialBackoffMs: 250,
+        maxBackoffMs: 2000,
+      },
+      log,
+    );
     nodes.push(node);
     const feed = node.db.changes({ since: 'now', live: true, include_docs: true, return_docs: false });
     feed.on('change', (ch: { id: string; doc?: unknown }) => {
@@ -749,7 +861,9 @@ async function fleetChild(start: FleetStart, log: Logger): Promise<void> {
         const p = probeDown.splice(0);
         const errors = stepErrors;
         stepErrors = 0;
-        void statusEvents(dos).then((evts) => childReply({ type: 'report', down: d, probeDown: p, dosSeen: d.length, events: evts, stepErrors: errors, cpuMs: (c.user + c.system) / 1000 }));
+        void statusEvents(dos).then((evts) =>
+          childReply({ type: 'report', down: d, probeDown: p, dosSeen: d.length, events: evts, stepErrors: errors, cpuMs: (c.user + c.system) / 1000 }),
+        );
       } else if (m?.cmd === 'stop') done();
     });
   });
@@ -812,13 +926,27 @@ async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Back
     const skus = Array.from({ length: N }, (_, i) => `IS-${String(i).padStart(6, '0')}`);
     const bar = progress('catalogue and count', N, 'SKUs');
     for (let i = 0; i < N; i += 10_000) {
-      await http.ok('POST', '/api/v1/items', skus.slice(i, i + 10_000).map((sku) => ({ sku, name: `Item ${sku}`, barcode: `0${sku.slice(3)}` })));
+      await http.ok(
+        'POST',
+        '/api/v1/items',
+        skus.slice(i, i + 10_000).map((sku) => ({ sku, name: `Item ${sku}`, barcode: `0${sku.slice(3)}` })),
+      );
       bar.update(i + 10_000);
     }
     bar.stop();
-    const { token } = await http.ok<{ token: string }>('POST', '/api/v1/facilities', { id: 'BULK', type: 'store', name: 'Bulk store', lat: 40, lon: -100, capacity: 1000 });
+    const { token } = await http.ok<{ token: string }>('POST', '/api/v1/facilities', {
+      id: 'BULK',
+      type: 'store',
+      name: 'Bulk store',
+      lat: 40,
+      lon: -100,
+      capacity: 1000,
+    });
     for (let i = 0; i < N; i += 50_000) {
-      await http.ok('POST', '/api/v1/inventory', { facility: 'BULK', positions: skus.slice(i, i + 50_000).map((sku, j) => ({ sku, onHand: (i + j) % 40, safetyStock: 1 })) });
+      await http.ok('POST', '/api/v1/inventory', {
+        facility: 'BULK',
+        positions: skus.slice(i, i + 50_000).map((sku, j) => ({ sku, onHand: (i + j) % 40, safetyStock: 1 })),
+      });
     }
     const info = await hub.ctx.couch.dbInfo('node_bulk');
     const expectDocs = info.doc_count;
@@ -893,7 +1021,10 @@ async function pullChild(start: PullStart, log: Logger): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const node = await startNode({ id: start.id!, hubUrl: start.hubUrl!, token: start.token!, port: 0, dataDir: join(start.dir, 'node'), associateToken: ASSOCIATE }, log);
+  const node = await startNode(
+    { id: start.id!, hubUrl: start.hubUrl!, token: start.token!, port: 0, dataDir: join(start.dir, 'node'), associateToken: ASSOCIATE },
+    log,
+  );
   const t = ticker(() => node.sync.snapshot().pulled);
   const peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, phase: '' };
   let phase = 'pull';
@@ -925,7 +1056,12 @@ async function pullChild(start: PullStart, log: Logger): Promise<void> {
     positions: node.store.positions().length,
     rssMb: Math.round(mem.rss / 1048576),
     heapUsedMb: Math.round(mem.heapUsed / 1048576),
-    atPeak: { phase: peak.phase, heapUsedMb: Math.round(peak.heapUsed / 1048576), externalMb: Math.round(peak.external / 1048576), arrayBuffersMb: Math.round(peak.arrayBuffers / 1048576) },
+    atPeak: {
+      phase: peak.phase,
+      heapUsedMb: Math.round(peak.heapUsed / 1048576),
+      externalMb: Math.round(peak.external / 1048576),
+      arrayBuffersMb: Math.round(peak.arrayBuffers / 1048576),
+    },
   } satisfies PullResult & { type: string });
   await node.stop();
 }
@@ -989,7 +1125,11 @@ async function atpPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Pr
     const http = api(hub.url, PLANNER);
     const facs = facilities(s.atpFacilities, 'AT', 4);
     const skus = Array.from({ length: s.atpSkus }, (_, i) => `AT-${i}`);
-    await http.ok('POST', '/api/v1/items', skus.map((sku) => ({ sku, name: `Item ${sku}` })));
+    await http.ok(
+      'POST',
+      '/api/v1/items',
+      skus.map((sku) => ({ sku, name: `Item ${sku}` })),
+    );
     // registered as any facility is: each gets its node database, registry entry and follower
     const t0 = performance.now();
     const bar = progress('facilities + inventory', facs.length, 'facilities');
@@ -1007,14 +1147,18 @@ async function atpPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backend): Pr
     const idle = await idleWindow(hub, Math.min(10_000, s.atpSeconds * 1000));
     // the floor: an authenticated route of the same API that does nothing (one map lookup)
     const fcpu0 = process.cpuUsage();
-    const floor = await profiled('atp-floor', () => load({ url: hub.url, token: PLANNER, path: `/api/v1/items/${skus[0]}`, connections: s.atpConnections, duration: s.atpSeconds }));
+    const floor = await profiled('atp-floor', () =>
+      load({ url: hub.url, token: PLANNER, path: `/api/v1/items/${skus[0]}`, connections: s.atpConnections, duration: s.atpSeconds }),
+    );
     const fcpu = process.cpuUsage(fcpu0);
     const cpu0 = process.cpuUsage();
     const atp = await profiled('atp', () => load({ url: hub.url, token: PLANNER, skus, box: BOX, connections: s.atpConnections, duration: s.atpSeconds }));
     const cpu = process.cpuUsage(cpu0);
     const cartLines = Math.min(10, skus.length);
     const ccpu0 = process.cpuUsage();
-    const cart = await profiled('atp-cart', () => load({ url: hub.url, token: PLANNER, skus, box: BOX, cart: { lines: cartLines }, connections: s.atpConnections, duration: s.atpSeconds }));
+    const cart = await profiled('atp-cart', () =>
+      load({ url: hub.url, token: PLANNER, skus, box: BOX, cart: { lines: cartLines }, connections: s.atpConnections, duration: s.atpSeconds }),
+    );
     const ccpu = process.cpuUsage(ccpu0);
     const floorUs = (fcpu.user + fcpu.system) / Math.max(1, floor.requests);
     const checkUs = (cpu.user + cpu.system) / Math.max(1, atp.requests);
@@ -1127,7 +1271,9 @@ async function hubMemoryChild(start: HubMemStart, log: Logger): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const sku = skus[Math.floor(r() * skus.length)]!;
       const t = performance.now();
-      const res = await fetch(`${hub.url}/api/v1/atp?sku=${sku}&qty=1&lat=${(BOX[0] + r() * 17).toFixed(3)}&lon=${(BOX[2] + r() * 47).toFixed(3)}`, { headers: { authorization: `Bearer ${PLANNER}` } });
+      const res = await fetch(`${hub.url}/api/v1/atp?sku=${sku}&qty=1&lat=${(BOX[0] + r() * 17).toFixed(3)}&lon=${(BOX[2] + r() * 47).toFixed(3)}`, {
+        headers: { authorization: `Bearer ${PLANNER}` },
+      });
       await res.text();
       times.push(performance.now() - t);
     }
@@ -1173,7 +1319,8 @@ function table(byBackend: Record<string, Record<string, any>>): string {
 function figureRows(r: Record<string, any>, rows: string[][]): void {
   for (const t of [r.throughput, r.throughputBulk] as (ThroughputResult | undefined)[]) {
     if (!t) continue;
-    const how = t.perRequest > 1 ? `POST /orders/bulk (${t.perRequest} a request, ${t.concurrency} requests in flight)` : `POST /orders (${t.concurrency} in flight)`;
+    const how =
+      t.perRequest > 1 ? `POST /orders/bulk (${t.perRequest} a request, ${t.concurrency} requests in flight)` : `POST /orders (${t.concurrency} in flight)`;
     rows.push([
       `Order throughput: ${how} → allocated → DOs in node DBs (${fmt(t.orders)} orders, ${t.facilities} facilities)`,
       `${fmt(t.ordersPerSec)} orders/s (accepted ${fmt(t.acceptedPerSec)}/s; ${fmt(t.dosInNodeDbs)} DOs); hub CPU ${fmt(t.hubCpuMsPerOrder, 1)} ms/order = ${fmt(t.ordersPerSecPerCore)}/s per core; ${fmt(t.couchRequestsPerOrder, 1)} CouchDB requests/order`,
@@ -1198,18 +1345,64 @@ function figureRows(r: Record<string, any>, rows: string[][]): void {
   if (l) {
     for (const run of l.runs) {
       const traffic = `${l.nodes} nodes live, ${run.ratePerSec} orders/s; CPU: hub ${run.hubCpuPct}% (idle sync alone ${l.idleHubCpuPct}%), nodes ${run.nodesCpuPct}% of a core; ${fmt(run.couchRequestsPerOrder)} CouchDB requests/order`;
-      const ratio = (a: Pct, b: Pct) => `p99 ${fmt(a.p99 / Math.max(1, b.p99), 1)}× plain (≤ 1.5× at 20 orders/s: ${run.ratePerSec >= 20 ? (a.p99 <= 1.5 * b.p99 ? 'met' : 'missed') : 'not this rate'})`;
-      rows.push([`Sync hub → node: DO created → in the node's DB, p50 / p99 / max (${traffic}; ${fmt(run.down.count)} DOs)`, lat(run.down), `plain PouchDB live, direct: ${lat(run.probeDown)}`, ratio(run.down, run.probeDown), 'p99 < 1 s', yes(run.down.p99 < 1000)]);
-      rows.push([`Sync node → hub: event → DO state at the hub (${run.ratePerSec} orders/s; ${fmt(run.up.count)} events)`, lat(run.up), `plain PouchDB live, direct: ${lat(run.probeUp)}`, ratio(run.up, run.probeUp), 'p99 < 1 s', yes(run.up.p99 < 1000)]);
-      const kinds = Object.entries(run.couchRequestKinds).slice(0, 6).map(([k, v]) => `${k} ${fmt(v, 1)}`).join('; ');
-      rows.push([`CouchDB requests per order of sync traffic (${l.nodes} nodes, ${run.ratePerSec} orders/s; by kind: ${kinds})`, fmt(run.couchRequestsPerOrder, 1), '', '', '≤ 12', yes(run.couchRequestsPerOrder <= 12)]);
-      rows.push([`Sync node → hub: ack → order status at the hub (${run.ratePerSec} orders/s; ${fmt(run.upOrder.count)} orders)`, lat(run.upOrder), '', '', 'p99 < 1 s', yes(run.upOrder.p99 < 1000)]);
+      const ratio = (a: Pct, b: Pct) =>
+        `p99 ${fmt(a.p99 / Math.max(1, b.p99), 1)}× plain (≤ 1.5× at 20 orders/s: ${run.ratePerSec >= 20 ? (a.p99 <= 1.5 * b.p99 ? 'met' : 'missed') : 'not this rate'})`;
+      rows.push([
+        `Sync hub → node: DO created → in the node's DB, p50 / p99 / max (${traffic}; ${fmt(run.down.count)} DOs)`,
+        lat(run.down),
+        `plain PouchDB live, direct: ${lat(run.probeDown)}`,
+        ratio(run.down, run.probeDown),
+        'p99 < 1 s',
+        yes(run.down.p99 < 1000),
+      ]);
+      rows.push([
+        `Sync node → hub: event → DO state at the hub (${run.ratePerSec} orders/s; ${fmt(run.up.count)} events)`,
+        lat(run.up),
+        `plain PouchDB live, direct: ${lat(run.probeUp)}`,
+        ratio(run.up, run.probeUp),
+        'p99 < 1 s',
+        yes(run.up.p99 < 1000),
+      ]);
+      const kinds = Object.entries(run.couchRequestKinds)
+        .slice(0, 6)
+        .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+        .join('; ');
+      rows.push([
+        `CouchDB requests per order of sync traffic (${l.nodes} nodes, ${run.ratePerSec} orders/s; by kind: ${kinds})`,
+        fmt(run.couchRequestsPerOrder, 1),
+        '',
+        '',
+        '≤ 12',
+        yes(run.couchRequestsPerOrder <= 12),
+      ]);
+      rows.push([
+        `Sync node → hub: ack → order status at the hub (${run.ratePerSec} orders/s; ${fmt(run.upOrder.count)} orders)`,
+        lat(run.upOrder),
+        '',
+        '',
+        'p99 < 1 s',
+        yes(run.upOrder.p99 < 1000),
+      ]);
     }
-    rows.push([`Idle hub with ${l.nodes} nodes linked: CouchDB requests/s to the node databases (all requests: ${fmt(l.idleCouchRequestsPerSec, 1)}/s, the lease and the dom feed)`, fmt(l.idleNodeDbRequestsPerSec, 1), '', '', '0 for an idle node', yes(l.idleNodeDbRequestsPerSec === 0)]);
+    rows.push([
+      `Idle hub with ${l.nodes} nodes linked: CouchDB requests/s to the node databases (all requests: ${fmt(l.idleCouchRequestsPerSec, 1)}/s, the lease and the dom feed)`,
+      fmt(l.idleNodeDbRequestsPerSec, 1),
+      '',
+      '',
+      '0 for an idle node',
+      yes(l.idleNodeDbRequestsPerSec === 0),
+    ]);
   }
   const i: InitialResult | undefined = r.initialSync;
   if (i) {
-    rows.push([`Initial sync of a new node, ${fmt(i.docs)} docs (startNode, via gateway)`, `${fmt(i.nodeDocsPerSec)} docs/s`, `plain PouchDB direct ${fmt(i.directDocsPerSec)} docs/s; via gateway ${fmt(i.gatewayPlainDocsPerSec)} docs/s`, `costs ${fmt(i.gatewayCostPct, 1)}% (proxy alone ${fmt(i.proxyCostPct, 1)}%)`, 'cost ≤ 20%', yes(i.gatewayCostPct <= 20)]);
+    rows.push([
+      `Initial sync of a new node, ${fmt(i.docs)} docs (startNode, via gateway)`,
+      `${fmt(i.nodeDocsPerSec)} docs/s`,
+      `plain PouchDB direct ${fmt(i.directDocsPerSec)} docs/s; via gateway ${fmt(i.gatewayPlainDocsPerSec)} docs/s`,
+      `costs ${fmt(i.gatewayCostPct, 1)}% (proxy alone ${fmt(i.proxyCostPct, 1)}%)`,
+      'cost ≤ 20%',
+      yes(i.gatewayCostPct <= 20),
+    ]);
   }
   const a: AtpResult | undefined = r.atp;
   if (a) {
@@ -1227,18 +1420,32 @@ function figureRows(r: Record<string, any>, rows: string[][]): void {
         `${fmt(a.cartRequestsPerSec)} carts/s = ${fmt(a.cartRequestsPerSec * a.cartLines)} lines/s, p50 ${fmt(a.cartP50Ms)} / p99 ${fmt(a.cartP99Ms)} ms; hub CPU ${fmt(a.hubCpuUsPerCart)} µs/cart`,
         `trivial API route ${fmt(a.floorRequestsPerSec)} req/s`,
         `${fmt(a.cartOwnUsPerLine)} µs/line above the trivial route`,
-        '≤ 50 µs per line (the check\'s own cost)',
+        "≤ 50 µs per line (the check's own cost)",
         yes(a.cartOwnUsPerLine <= 50 && a.cartErrors === 0),
       ]);
     }
   }
   const m: HubMemResult | undefined = r.memory?.hub;
   if (m) {
-    rows.push([`Hub memory, ${fmt(m.facilities)} facilities × ${fmt(m.skus)} SKUs = ${fmt(m.positions)} positions (loaded in ${m.loadSeconds} s)`, `peak RSS ${fmt(m.peakRssMb)} MB (heap ${fmt(m.heapUsedMb)} MB; ATP p50 ${m.atpP50Ms} ms)`, `same hub before loading ${fmt(m.baseRssMb)} MB`, `${fmt(m.bytesPerPosition)} B/position`, '', '']);
+    rows.push([
+      `Hub memory, ${fmt(m.facilities)} facilities × ${fmt(m.skus)} SKUs = ${fmt(m.positions)} positions (loaded in ${m.loadSeconds} s)`,
+      `peak RSS ${fmt(m.peakRssMb)} MB (heap ${fmt(m.heapUsedMb)} MB; ATP p50 ${m.atpP50Ms} ms)`,
+      `same hub before loading ${fmt(m.baseRssMb)} MB`,
+      `${fmt(m.bytesPerPosition)} B/position`,
+      '',
+      '',
+    ]);
   }
   const nm = r.memory?.node;
   if (nm) {
-    rows.push([`Node memory, ${fmt(nm.skus)} SKUs (catalogue, count, positions; count applied in ${nm.countAppliedSeconds} s)`, `peak RSS ${fmt(nm.peakRssMb)} MB${nm.atPeak ? ` (during the ${nm.atPeak.phase}, heap then ${fmt(nm.atPeak.heapUsedMb)} MB)` : ''}; after: ${fmt(nm.rssMb)} MB, heap ${fmt(nm.heapUsedMb)} MB`, `same node process at start ${fmt(nm.baseRssMb)} MB`, '', '', '']);
+    rows.push([
+      `Node memory, ${fmt(nm.skus)} SKUs (catalogue, count, positions; count applied in ${nm.countAppliedSeconds} s)`,
+      `peak RSS ${fmt(nm.peakRssMb)} MB${nm.atPeak ? ` (during the ${nm.atPeak.phase}, heap then ${fmt(nm.atPeak.heapUsedMb)} MB)` : ''}; after: ${fmt(nm.rssMb)} MB, heap ${fmt(nm.heapUsedMb)} MB`,
+      `same node process at start ${fmt(nm.baseRssMb)} MB`,
+      '',
+      '',
+      '',
+    ]);
   }
 }
 

@@ -199,12 +199,22 @@ export function formulate(inst: Instance, opts: FormulationOptions = {}): Formul
   // a capacity or stock the candidates cannot exhaust needs no row
   for (const [fi, js] of byFac) {
     const cap = facs[fi]!.capacity;
-    if (js.reduce((s, j) => s + xs[j]!.ub, 0) > cap) row(`c${fi}`, js.map((j) => `+ x${j}`), `<= ${cap}`);
+    if (js.reduce((s, j) => s + xs[j]!.ub, 0) > cap)
+      row(
+        `c${fi}`,
+        js.map((j) => `+ x${j}`),
+        `<= ${cap}`,
+      );
   }
   let si = 0;
   for (const { f, sku, js } of byStock.values()) {
     const a = avail(f, sku);
-    if (js.reduce((s, j) => s + xs[j]!.ub, 0) > a) row(`s${si++}`, js.map((j) => `+ x${j}`), `<= ${a}`);
+    if (js.reduce((s, j) => s + xs[j]!.ub, 0) > a)
+      row(
+        `s${si++}`,
+        js.map((j) => `+ x${j}`),
+        `<= ${a}`,
+      );
   }
   out.push('Bounds');
   yCost.forEach((_, j) => out.push(` 0 <= y${j} <= 1`));
@@ -351,10 +361,13 @@ export async function solveOptimum(inst: Instance, opts: SolveOptions): Promise<
   const f = formulate(inst, opts);
   const mip = opts.method === 'mip';
   // the LP: interior point then crossover (an exact vertex optimum), faster than simplex on these models
-  const options: Record<string, string | number | boolean> = mip ? { output_flag: false, time_limit: opts.timeLimitSec ?? 120, mip_rel_gap: opts.mipRelGap ?? 1e-4 } : { output_flag: false, time_limit: opts.timeLimitSec ?? 120, solver: 'ipm', run_crossover: 'on' };
+  const options: Record<string, string | number | boolean> = mip
+    ? { output_flag: false, time_limit: opts.timeLimitSec ?? 120, mip_rel_gap: opts.mipRelGap ?? 1e-4 }
+    : { output_flag: false, time_limit: opts.timeLimitSec ?? 120, solver: 'ipm', run_crossover: 'on' };
   const raw = await solveInWorker(mip ? asMip(f) : f.lp, options, mip);
   const nCols = f.yCols + f.xCols + f.uCols;
-  if (raw.values && ((f.yCols && raw.firstCol !== 'y0') || (f.uCols && raw.lastCol !== `u${f.uCols - 1}`) || raw.values.length !== nCols)) throw new Error('unexpected HiGHS column order');
+  if (raw.values && ((f.yCols && raw.firstCol !== 'y0') || (f.uCols && raw.lastCol !== `u${f.uCols - 1}`) || raw.values.length !== nCols))
+    throw new Error('unexpected HiGHS column order');
   let value: number;
   // a MIP's dual bound: a proven lower bound on its optimum, even when it stopped within its relative gap
   if (mip) value = Number.isFinite(raw.dualBound) ? Math.min(raw.dualBound, raw.hasSolution ? raw.objective : Infinity) : raw.optimal ? raw.objective : NaN;

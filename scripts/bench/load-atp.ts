@@ -80,8 +80,12 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
     setupRequest: (req) => {
       const pool = [...skus];
       const lines: { sku: string; qty: number }[] = [];
-      while (lines.length < cartLines && pool.length) lines.push({ sku: pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!, qty: 1 + Math.floor(Math.random() * 2) });
-      return { ...req, body: JSON.stringify({ lines, shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) } }) } as AutocannonRequest;
+      while (lines.length < cartLines && pool.length)
+        lines.push({ sku: pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!, qty: 1 + Math.floor(Math.random() * 2) });
+      return {
+        ...req,
+        body: JSON.stringify({ lines, shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) } }),
+      } as AutocannonRequest;
     },
   };
   const orders = cfg.orders;
@@ -94,7 +98,14 @@ export function runLoad(cfg: LoadConfig): Promise<LoadResult> {
       const sku = o.skus[Math.floor(Math.random() ** 2 * o.skus.length)]!;
       if (!lines.some((l) => l.sku === sku)) lines.push({ line: lines.length + 1, sku, qty: 1 + Math.floor(Math.random() * 2) });
     }
-    return { id: `${o.prefix}${n++}`, channel: 'web', priority: Math.random() < 0.1 ? 1 : 5, delivery: 'ship', shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) }, lines };
+    return {
+      id: `${o.prefix}${n++}`,
+      channel: 'web',
+      priority: Math.random() < 0.1 ? 1 : 5,
+      delivery: 'ship',
+      shipTo: { lat: la + Math.random() * (lb - la), lon: oa + Math.random() * (ob - oa) },
+      lines,
+    };
   };
   const bulk = orders?.bulk ?? 0;
   const post: AutocannonRequest = {

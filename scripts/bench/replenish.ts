@@ -33,7 +33,18 @@ function instance(stores: number, skus: number, dcs: number, seed = 7) {
       const daily = r() < 0.2 ? 0 : Math.round(r() ** 2 * 8 * 10) / 10;
       const max = Math.max(2, Math.ceil(daily * 14));
       const min = Math.floor(max / 3);
-      rows.push({ store: `S${s}`, dc: `DC${s % dcs}`, sku: `K${k}`, onHand: Math.floor(r() * max), inTransit: r() < 0.1 ? Math.floor(r() * 5) : 0, onOrder: 0, committed: r() < 0.1 ? 1 : 0, min, max, daily });
+      rows.push({
+        store: `S${s}`,
+        dc: `DC${s % dcs}`,
+        sku: `K${k}`,
+        onHand: Math.floor(r() * max),
+        inTransit: r() < 0.1 ? Math.floor(r() * 5) : 0,
+        onOrder: 0,
+        committed: r() < 0.1 ? 1 : 0,
+        min,
+        max,
+        daily,
+      });
     }
   }
   // DC stock: plentiful for most SKUs, constrained (a third of the need) for one in ten
@@ -76,7 +87,9 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
     const all = f.stores.filter((s) => s.daily > 0 && s.projectedDays !== null).map((s) => s.projectedDays!);
     if (served.length >= 2) spreads.push(Math.max(...served) - Math.min(...served));
     // whole units: how far each levelled store is from the exact fair-share quantity DS·D − I
-    for (const st of f.stores) if (st.qty > 0 && st.qty < st.need && f.daysOfSupply !== null) maxUnitDeviation = Math.max(maxUnitDeviation, Math.abs(st.position + st.qty - f.daysOfSupply * st.daily));
+    for (const st of f.stores)
+      if (st.qty > 0 && st.qty < st.need && f.daysOfSupply !== null)
+        maxUnitDeviation = Math.max(maxUnitDeviation, Math.abs(st.position + st.qty - f.daysOfSupply * st.daily));
     if (all.length >= 2) spreadsAll.push(Math.max(...all) - Math.min(...all));
     constrainedUnitsLeft += f.available - f.stores.reduce((s, x) => s + x.qty, 0);
   }
@@ -122,16 +135,25 @@ async function liveRun(stores: number, skus: number) {
   const token = 'bench-planner-token';
   const hub = await startHub({ port: 0, dataDir: dir, plannerToken: token, sweepMs: 0 }, createLogger('bench', 'error'));
   const call = async (method: string, path: string, body: unknown) => {
-    const r = await fetch(`${hub.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (r.status >= 400) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<any>;
   };
   try {
     const r = rng(11);
     await call('POST', '/api/v1/facilities', { id: 'DC0', type: 'dc', name: 'DC0', lat: 33.7, lon: -84.4, capacity: 1_000_000 });
-    for (let s = 0; s < stores; s++) await call('POST', '/api/v1/facilities', { id: `S${s}`, type: 'store', name: `S${s}`, lat: 33 + r(), lon: -85 + r(), capacity: 1000, servingDc: 'DC0' });
+    for (let s = 0; s < stores; s++)
+      await call('POST', '/api/v1/facilities', { id: `S${s}`, type: 'store', name: `S${s}`, lat: 33 + r(), lon: -85 + r(), capacity: 1000, servingDc: 'DC0' });
     const skuIds = Array.from({ length: skus }, (_, k) => `K${k}`);
-    await call('POST', '/api/v1/items', skuIds.map((sku) => ({ sku, name: sku })));
+    await call(
+      'POST',
+      '/api/v1/items',
+      skuIds.map((sku) => ({ sku, name: sku })),
+    );
     await call('POST', '/api/v1/inventory', { facility: 'DC0', positions: skuIds.map((sku, k) => ({ sku, onHand: k % 10 === 0 ? 50 : 100_000 })) });
     const ms: object[] = [];
     const fc: object[] = [];

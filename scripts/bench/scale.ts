@@ -28,7 +28,29 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { couchAccessOf } from '../../hub/couch/index.js';
-import { BOX, Dirs, api, chooseBackends, saveResult, commit as commitOf, type Backend, type BackendName, forkChild, machine, pct, pool, progress, rng, sleep, statusEvents, stepWhenSeen, type ChildHandle, type FleetEvent, type Machine, type Pct } from './common.js';
+import {
+  BOX,
+  Dirs,
+  api,
+  chooseBackends,
+  saveResult,
+  commit as commitOf,
+  type Backend,
+  type BackendName,
+  forkChild,
+  machine,
+  pct,
+  pool,
+  progress,
+  rng,
+  sleep,
+  statusEvents,
+  stepWhenSeen,
+  type ChildHandle,
+  type FleetEvent,
+  type Machine,
+  type Pct,
+} from './common.js';
 import { startNode, type DomNode } from '../../node/index.js';
 import type { FacilitySpec } from '../chaos/cluster.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -74,21 +96,38 @@ interface Sizes {
 }
 
 const FULL: Sizes = {
-  tpFacilities: 20, tpSkus: 20, tpOrders: 20_000, tpPostSeconds: 20, tpConcurrency: 32,
+  tpFacilities: 20,
+  tpSkus: 20,
+  tpOrders: 20_000,
+  tpPostSeconds: 20,
+  tpConcurrency: 32,
   // the issue's target: one instance holding 1,000 live nodes with every sync p99 under 1 s at 10 orders/s
-  nodes: 50, ltSkus: 10, rate: 10, latencySeconds: 25, idleSeconds: 8,
-  capacitySteps: [100, 300, 1_000], perFleet: 100,
+  nodes: 50,
+  ltSkus: 10,
+  rate: 10,
+  latencySeconds: 25,
+  idleSeconds: 8,
+  capacitySteps: [100, 300, 1_000],
+  perFleet: 100,
 };
 const QUICK: Sizes = {
-  tpFacilities: 6, tpSkus: 8, tpOrders: 400, tpPostSeconds: 2, tpConcurrency: 16,
-  nodes: 5, ltSkus: 4, rate: 5, latencySeconds: 2, idleSeconds: 1,
-  capacitySteps: [10], perFleet: 100,
+  tpFacilities: 6,
+  tpSkus: 8,
+  tpOrders: 400,
+  tpPostSeconds: 2,
+  tpConcurrency: 16,
+  nodes: 5,
+  ltSkus: 4,
+  rate: 5,
+  latencySeconds: 2,
+  idleSeconds: 1,
+  capacitySteps: [10],
+  perFleet: 100,
 };
 
 // ------------------------------------------------------------------------------------ helpers
 
 export type { Pct } from './common.js';
-
 
 function facilities(from: number, to: number, prefix: string, seed: number): FacilitySpec[] {
   const r = rng(seed);
@@ -96,7 +135,17 @@ function facilities(from: number, to: number, prefix: string, seed: number): Fac
   for (let i = 0; i < to; i++) {
     const lat = Math.round((BOX[0] + r() * (BOX[1] - BOX[0])) * 1e4) / 1e4;
     const lon = Math.round((BOX[2] + r() * (BOX[3] - BOX[2])) * 1e4) / 1e4;
-    if (i >= from) all.push({ id: `${prefix}${String(i).padStart(4, '0')}`, type: i % 25 === 0 ? 'dc' : 'store', name: `${prefix} ${i}`, lat, lon, capacity: 10_000_000, shipFromStore: true, pickup: false });
+    if (i >= from)
+      all.push({
+        id: `${prefix}${String(i).padStart(4, '0')}`,
+        type: i % 25 === 0 ? 'dc' : 'store',
+        name: `${prefix} ${i}`,
+        lat,
+        lon,
+        capacity: 10_000_000,
+        shipFromStore: true,
+        pickup: false,
+      });
   }
   return all;
 }
@@ -340,7 +389,6 @@ interface FleetNodeSpec {
   hubUrl: string;
 }
 
-
 interface FleetReport {
   down: number[];
   events: FleetEvent[];
@@ -373,7 +421,10 @@ async function fleetMain(log: Logger): Promise<void> {
   const add = async (specs: FleetNodeSpec[], dir: string, skus: number) => {
     const mine: DomNode[] = [];
     await pool(specs, 8, async (n) => {
-      const node = await startNode({ id: n.id, hubUrl: n.hubUrl, token: n.token, port: 0, dataDir: join(dir, n.id), associateToken: ASSOCIATE, initialBackoffMs: 250, maxBackoffMs: 2000 }, log);
+      const node = await startNode(
+        { id: n.id, hubUrl: n.hubUrl, token: n.token, port: 0, dataDir: join(dir, n.id), associateToken: ASSOCIATE, initialBackoffMs: 250, maxBackoffMs: 2000 },
+        log,
+      );
       nodes.push(node);
       mine.push(node);
       const feed = node.db.changes({ since: 'now', live: true, include_docs: true, return_docs: false });
@@ -404,7 +455,6 @@ async function fleetMain(log: Logger): Promise<void> {
     process.send?.({ type: 'added', nodes: nodes.length });
   };
 
-
   await new Promise<void>((done) => {
     process.on('message', (m: any) => {
       if (m?.cmd === 'add') add(m.nodes, m.dir, m.skus).catch((err) => process.send?.({ type: 'error', message: (err as Error).stack ?? String(err) }));
@@ -417,7 +467,9 @@ async function fleetMain(log: Logger): Promise<void> {
         const d = down.splice(0);
         const errors = stepErrors;
         stepErrors = 0;
-        void statusEvents(dos).then((evts) => process.send?.({ type: 'report', down: d, dosSeen: d.length, events: evts, stepErrors: errors } satisfies FleetReport & { type: string }));
+        void statusEvents(dos).then((evts) =>
+          process.send?.({ type: 'report', down: d, dosSeen: d.length, events: evts, stepErrors: errors } satisfies FleetReport & { type: string }),
+        );
       } else if (m?.cmd === 'stop') done();
     });
   });
@@ -476,7 +528,10 @@ class Cluster {
     if (this.backend.name === 'embedded') {
       const password = randomBytes(12).toString('hex');
       const port = await freePort();
-      this.couch = await spawnDom(['couch', '--port', String(port), '--data', this.dirs.make(`${this.name}-couch`)], 'couch_ready', { COUCH_USER: 'admin', COUCH_PASSWORD: password });
+      this.couch = await spawnDom(['couch', '--port', String(port), '--data', this.dirs.make(`${this.name}-couch`)], 'couch_ready', {
+        COUCH_USER: 'admin',
+        COUCH_PASSWORD: password,
+      });
       shared = { COUCH_URL: `http://admin:${password}@127.0.0.1:${port}` };
     } else shared = this.backend.hubEnv(this.name);
     ({ url: this.couchBase, auth: this.couchAuth } = couchAccessOf(shared.COUCH_URL!));
@@ -492,9 +547,28 @@ class Cluster {
       );
     }
     for (const h of this.hubs) this.events.follow(h.url);
-    await until(async () => (await Promise.all(this.hubs.map((h) => call(h.url, 'GET', '/readyz').then((r) => r.status === 200, () => false)))).every(Boolean), 60_000, 200);
+    await until(
+      async () =>
+        (
+          await Promise.all(
+            this.hubs.map((h) =>
+              call(h.url, 'GET', '/readyz').then(
+                (r) => r.status === 200,
+                () => false,
+              ),
+            ),
+          )
+        ).every(Boolean),
+      60_000,
+      200,
+    );
     // the catalogue, and the facilities the throughput orders go to (no nodes)
-    await ok(this.hub(), 'POST', '/api/v1/items', [...this.tpSkus, ...this.ltSkus].map((sku) => ({ sku, name: `Item ${sku}` })));
+    await ok(
+      this.hub(),
+      'POST',
+      '/api/v1/items',
+      [...this.tpSkus, ...this.ltSkus].map((sku) => ({ sku, name: `Item ${sku}` })),
+    );
     await this.register(this.tpFacilities, this.tpSkus);
   }
 
@@ -649,7 +723,10 @@ class Cluster {
     const got = new Map<string, number>();
     let dos = 0;
     for (const f of this.tpFacilities) {
-      const res = await fetch(`${this.couchBase}/${this.dbPrefix}node_${f.id.toLowerCase()}/_all_docs?startkey=%22do%3A%22&endkey=%22do%3A%EF%BF%B0%22&include_docs=true`, { headers: { authorization: this.couchAuth } });
+      const res = await fetch(
+        `${this.couchBase}/${this.dbPrefix}node_${f.id.toLowerCase()}/_all_docs?startkey=%22do%3A%22&endkey=%22do%3A%EF%BF%B0%22&include_docs=true`,
+        { headers: { authorization: this.couchAuth } },
+      );
       const body = (await res.json()) as { rows: { doc: DistributionOrderDoc }[] };
       for (const row of body.rows) {
         dos++;
@@ -691,7 +768,14 @@ class Cluster {
     const w = cpuWindow(this.pids());
     await sleep(seconds * 1000);
     const c = w();
-    const conns = await Promise.all(this.hubs.map((h) => call<{ syncConnections?: number }>(h.url, 'GET', '/readyz').then((r) => r.body.syncConnections ?? Number.NaN, () => Number.NaN)));
+    const conns = await Promise.all(
+      this.hubs.map((h) =>
+        call<{ syncConnections?: number }>(h.url, 'GET', '/readyz').then(
+          (r) => r.body.syncConnections ?? Number.NaN,
+          () => Number.NaN,
+        ),
+      ),
+    );
     return {
       nodes: this.nodeFacilities.length,
       cpuPct: c.pct,
@@ -723,7 +807,10 @@ class Cluster {
           delivery: 'ship',
           shipTo: { lat: f.lat, lon: f.lon },
           lines: [{ line: 1, sku: this.ltSkus[Math.floor(r() * this.ltSkus.length)]!, qty: 1 }],
-        }).then((res) => res.status >= 300 && postErrors++, () => postErrors++),
+        }).then(
+          (res) => res.status >= 300 && postErrors++,
+          () => postErrors++,
+        ),
       );
       bar.update(i + 1);
     }
@@ -937,7 +1024,13 @@ function fit(points: [number, number][]): { slope: number; intercept: number } {
   return { slope, intercept: my - slope * mx };
 }
 
-const sumOf = (r: Record<string, number>, prefix: string) => round(Object.entries(r).filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0), 1);
+const sumOf = (r: Record<string, number>, prefix: string) =>
+  round(
+    Object.entries(r)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((a, [, v]) => a + v, 0),
+    1,
+  );
 
 /** The traffic's CPU above the idle figure, per order, in ms (filled into the latency result). */
 function syncCost(idle: Idle, l: Latency): void {
@@ -1008,7 +1101,8 @@ function capacity(steps: CapacityStep[]): Capacity {
 
 // --------------------------------------------------------------------------- the report
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 const lat = (p: Pct) => `${fmt(p.p50)} / ${fmt(p.p99)} ms`;
 /** what the load generator (this process) and the rest of the machine used, % of a core */
 const besides = (r: Record<string, number>) => `load generator ${fmt(r.bench ?? Number.NaN, 1)}%, rest of the machine ${fmt(r.others ?? Number.NaN, 1)}%`;
@@ -1042,18 +1136,40 @@ function figureRows(r: BackendScale, sizes: Sizes): string[][] {
       ? `${fmt(c.throughput.ordersPerSec)} orders/s (windows: ${c.throughput.windows.map((w) => fmt(w)).join(', ')}; ${fmt(c.throughput.orders)} orders, ${c.throughput.concurrency} in flight; accepted ${fmt(c.throughput.acceptedPerSec)}/s; ${fmt(c.throughput.dosInNodeDbs)} DOs; not exactly once: ${c.throughput.ordersNotExactlyOnce}; lease holder ${c.throughput.holder})`
       : 'failed';
   const cpuPer = (c: ConfigResult | undefined) =>
-    c ? `CPU % of a core: ${cpuList(c.throughput.cpuPct)} (${besides(c.throughput.cpuPct)}); CPU ms/order: ${cpuList(c.throughput.cpuMsPerOrder)}; one core of the lease holder would carry ${fmt(c.throughput.holderOrdersPerCoreSec)} orders/s, of CouchDB ${fmt(c.throughput.couchOrdersPerCoreSec)}` : '';
+    c
+      ? `CPU % of a core: ${cpuList(c.throughput.cpuPct)} (${besides(c.throughput.cpuPct)}); CPU ms/order: ${cpuList(c.throughput.cpuMsPerOrder)}; one core of the lease holder would carry ${fmt(c.throughput.holderOrdersPerCoreSec)} orders/s, of CouchDB ${fmt(c.throughput.couchOrdersPerCoreSec)}`
+      : '';
   rows.push(['Order throughput, 1 instance: POST → allocated → DOs in node DBs', tp(one), cpuPer(one)]);
   rows.push(['Order throughput, 2 instances (POSTs round-robin; the lease holder allocates)', tp(two), cpuPer(two)]);
-  rows.push(['Throughput ratio 2 vs 1', `${fmt(r.ratio.throughput, 2)}×`, 'windows alternated: one, two, two, one, both configurations up throughout; 2 cores for everything: see the note']);
+  rows.push([
+    'Throughput ratio 2 vs 1',
+    `${fmt(r.ratio.throughput, 2)}×`,
+    'windows alternated: one, two, two, one, both configurations up throughout; 2 cores for everything: see the note',
+  ]);
   for (const c of [one, two]) {
     if (!c) continue;
     const l = c.latency;
     const where = `${l.nodes} nodes${c.instances > 1 ? ` split over ${c.instances} instances` : ''}, ${l.ratePerSec} orders/s`;
-    rows.push([`Sync hub → node, ${c.instances} instance${c.instances > 1 ? 's' : ''}: DO created → in the node's PouchDB, p50 / p99 (${where}; ${fmt(l.down.count)} DOs)`, lat(l.down), `max ${fmt(l.down.max)} ms; CPU % of a core: ${cpuList(l.cpuPct)} (${besides(l.cpuPct)}); CPU above idle per order, ms: ${cpuList(l.syncCpuMsPerOrder)}`]);
-    rows.push([`Sync node → hub, ${c.instances} instance${c.instances > 1 ? 's' : ''}: event → DO state at the hub, p50 / p99 (${fmt(l.up.count)} events)`, lat(l.up), `max ${fmt(l.up.max)} ms`]);
-    rows.push([`Sync node → hub, ${c.instances} instance${c.instances > 1 ? 's' : ''}: ack → order status at the hub, p50 / p99 (${fmt(l.upOrder.count)} orders)`, lat(l.upOrder), `max ${fmt(l.upOrder.max)} ms`]);
-    rows.push([`Idle, ${c.instances} instance${c.instances > 1 ? 's' : ''}, ${c.idle.nodes} nodes linked: CPU % of a core / RSS MB`, cpuList(c.idle.cpuPct), `RSS: ${cpuList(c.idle.rssMb)}`]);
+    rows.push([
+      `Sync hub → node, ${c.instances} instance${c.instances > 1 ? 's' : ''}: DO created → in the node's PouchDB, p50 / p99 (${where}; ${fmt(l.down.count)} DOs)`,
+      lat(l.down),
+      `max ${fmt(l.down.max)} ms; CPU % of a core: ${cpuList(l.cpuPct)} (${besides(l.cpuPct)}); CPU above idle per order, ms: ${cpuList(l.syncCpuMsPerOrder)}`,
+    ]);
+    rows.push([
+      `Sync node → hub, ${c.instances} instance${c.instances > 1 ? 's' : ''}: event → DO state at the hub, p50 / p99 (${fmt(l.up.count)} events)`,
+      lat(l.up),
+      `max ${fmt(l.up.max)} ms`,
+    ]);
+    rows.push([
+      `Sync node → hub, ${c.instances} instance${c.instances > 1 ? 's' : ''}: ack → order status at the hub, p50 / p99 (${fmt(l.upOrder.count)} orders)`,
+      lat(l.upOrder),
+      `max ${fmt(l.upOrder.max)} ms`,
+    ]);
+    rows.push([
+      `Idle, ${c.instances} instance${c.instances > 1 ? 's' : ''}, ${c.idle.nodes} nodes linked: CPU % of a core / RSS MB`,
+      cpuList(c.idle.cpuPct),
+      `RSS: ${cpuList(c.idle.rssMb)}`,
+    ]);
   }
   const cap = r.capacity;
   if (cap) {
@@ -1164,8 +1280,13 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
     const idle = await timed('  idle window', () => c.idle(s.idleSeconds));
     const latency = await timed('  sync latency', () => c.latency('w0', s.latencySeconds));
     syncCost(idle, latency);
-    say(`  hub→node ${lat(latency.down)}, node→hub ${lat(latency.up)}, ack→order ${lat(latency.upOrder)}; CPU % of a core: ${JSON.stringify(latency.cpuPct)}, idle before: ${JSON.stringify(idle.cpuPct)}`);
-    if (!latency.settled) notes.push(`${c.instances} instance(s), ${latency.nodes} nodes: not every DO arrived and was picked within the wait (${latency.dosReceived} of ${latency.orders} DOs)`);
+    say(
+      `  hub→node ${lat(latency.down)}, node→hub ${lat(latency.up)}, ack→order ${lat(latency.upOrder)}; CPU % of a core: ${JSON.stringify(latency.cpuPct)}, idle before: ${JSON.stringify(idle.cpuPct)}`,
+    );
+    if (!latency.settled)
+      notes.push(
+        `${c.instances} instance(s), ${latency.nodes} nodes: not every DO arrived and was picked within the wait (${latency.dosReceived} of ${latency.orders} DOs)`,
+      );
     if (latency.stepErrors) notes.push(`${c.instances} instance(s): ${latency.stepErrors} associate steps failed at the nodes`);
     return { idle, latency };
   };
@@ -1182,7 +1303,9 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
         syncCost(i2, l2);
         const st = capacityStep(i2, l2);
         steps.push(st);
-        say(`  hub→node ${lat(l2.down)}, node→hub ${lat(l2.up)}, ack→order ${lat(l2.upOrder)}; hub CPU idle ${st.idleHubCpuPct}%, RSS ${st.hubRssMb} MB; CPU % of a core: ${JSON.stringify(l2.cpuPct)}`);
+        say(
+          `  hub→node ${lat(l2.down)}, node→hub ${lat(l2.up)}, ack→order ${lat(l2.upOrder)}; hub CPU idle ${st.idleHubCpuPct}%, RSS ${st.hubRssMb} MB; CPU % of a core: ${JSON.stringify(l2.cpuPct)}`,
+        );
         if (!l2.settled) notes.push(`capacity, ${n} nodes: not every DO arrived and was picked within the wait (${l2.dosReceived} of ${l2.orders})`);
         // past 1 s the steps go on (more points for the per-node figures), unless the instance is swamped
         return Math.max(st.down.p99, st.up.p99, st.upOrder.p99) < 10_000;
@@ -1203,24 +1326,39 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
     try {
       // both configurations up at once, so that their throughput windows can alternate (one, two,
       // two, one): what else runs on the machine then weighs on both alike
-      let up1 = await timed('\n1 hub instance over one CouchDB: starting', () => one.start()).then(() => true, (err) => (failed(`${backend.name}, 1 instance: start`, err, one), false));
-      let up2 = await timed('2 hub instances over one CouchDB: starting', () => two.start()).then(() => true, (err) => (failed(`${backend.name}, 2 instances: start`, err, two), false));
+      let up1 = await timed('\n1 hub instance over one CouchDB: starting', () => one.start()).then(
+        () => true,
+        (err) => (failed(`${backend.name}, 1 instance: start`, err, one), false),
+      );
+      let up2 = await timed('2 hub instances over one CouchDB: starting', () => two.start()).then(
+        () => true,
+        (err) => (failed(`${backend.name}, 2 instances: start`, err, two), false),
+      );
       const half = Math.max(1, Math.round(s.tpPostSeconds / 2));
       const count = Math.ceil(s.tpOrders / 2);
-      for (const [c, tag] of [[one, 'a'], [two, 'a'], [two, 'b'], [one, 'b']] as const) {
+      for (const [c, tag] of [
+        [one, 'a'],
+        [two, 'a'],
+        [two, 'b'],
+        [one, 'b'],
+      ] as const) {
         if (!(c === one ? up1 : up2)) continue;
-        await timed(`order throughput, ${c.instances} instance${c.instances > 1 ? 's' : ''} (window ${tag})`, () => c.throughputWindow(tag, half, count)).catch((err) => {
-          failed(`${c.instances} instance(s): throughput`, err, c);
-          if (c === one) up1 = false;
-          else up2 = false;
-        });
+        await timed(`order throughput, ${c.instances} instance${c.instances > 1 ? 's' : ''} (window ${tag})`, () => c.throughputWindow(tag, half, count)).catch(
+          (err) => {
+            failed(`${c.instances} instance(s): throughput`, err, c);
+            if (c === one) up1 = false;
+            else up2 = false;
+          },
+        );
       }
       const results: Partial<Record<1 | 2, Throughput>> = {};
       for (const c of [one, two]) {
         if (!(c === one ? up1 : up2)) continue;
         const t = await c.throughput();
         results[c.instances as 1 | 2] = t;
-        say(`  ${c.instances} instance(s): ${fmt(t.ordersPerSec)} orders/s (windows ${t.windows.join(', ')}; ${t.orders} orders, lease holder ${t.holder}); CPU % of a core: ${JSON.stringify(t.cpuPct)}`);
+        say(
+          `  ${c.instances} instance(s): ${fmt(t.ordersPerSec)} orders/s (windows ${t.windows.join(', ')}; ${t.orders} orders, lease holder ${t.holder}); CPU % of a core: ${JSON.stringify(t.cpuPct)}`,
+        );
         if (!t.allFinished) notes.push(`${c.instances} instance(s): ${t.orders - t.allocated} orders were not allocated within 5 minutes`);
         if (t.ordersNotExactlyOnce) notes.push(`${c.instances} instance(s): ${t.ordersNotExactlyOnce} orders' DOs do not add up to their lines`);
       }
@@ -1273,11 +1411,7 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
   m.loadAvgEnd = round(os.loadavg()[0]!, 2);
   out.seconds = Math.round((Date.now() - started) / 1000);
 
-  const md = [
-    ...Object.entries(out.backends).map(([name, r]) => `Backend **${name}**: ${r!.label}.`),
-    '',
-    tables(out.backends, s),
-  ].join('\n');
+  const md = [...Object.entries(out.backends).map(([name, r]) => `Backend **${name}**: ${r!.label}.`), '', tables(out.backends, s)].join('\n');
   say(`\n${md}\n`);
   say(`note: ${HONEST_NOTE}`);
   for (const n of notes) say(`note: ${n}`);

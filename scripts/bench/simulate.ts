@@ -47,7 +47,7 @@ function dayOf(sc: Scenario, perDay: number, windowMs = 250): Scenario {
     return { ...o, id: `DAY-${i}`, createdAt: new Date(t).toISOString(), lines: o.lines.map((l) => ({ ...l })) };
   });
   const batches: ScenarioBatch[] = [];
-  for (let i = 0; i < orders.length; ) {
+  for (let i = 0; i < orders.length;) {
     const start = Date.parse(orders[i]!.createdAt);
     let j = i + 1;
     while (j < orders.length && Date.parse(orders[j]!.createdAt) < start + windowMs && j - i < 500) j++;
@@ -80,7 +80,9 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
     seconds: opts.quick ? 12 : 45,
     inspect: async (hub) => {
       const token = hub.ctx.config.plannerToken;
-      const orders = await hub.ctx.couch.db<{ _id: string; receivedAt: string }>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true });
+      const orders = await hub.ctx.couch
+        .db<{ _id: string; receivedAt: string }>('dom')
+        .list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true });
       const received = orders.rows.map((x) => x.doc!.receivedAt).sort();
       const from = received[0]!;
       const to = new Date(Date.now() - 1).toISOString();
@@ -93,7 +95,11 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
         { name: 'dearer shipments', costs: { perShipment: 9 } },
       ];
       const call = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${hub.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+        const res = await fetch(`${hub.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
         if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
         return res.json() as Promise<any>;
       };
@@ -114,11 +120,23 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
         wallMs,
         replayMs: Object.fromEntries(res.configurations.map((c: any) => [c.name, c.replayMs])),
         fidelity: { checked: res.fidelity.checked, matching: res.fidelity.matching },
-        configurations: res.configurations.map((c: any) => ({ name: c.name, cost: c.cost, unitsFilled: c.unitsFilled, unitsBackordered: c.unitsBackordered, changedOrders: c.vsCurrent?.changedOrders ?? 0 })),
+        configurations: res.configurations.map((c: any) => ({
+          name: c.name,
+          cost: c.cost,
+          unitsFilled: c.unitsFilled,
+          unitsBackordered: c.unitsBackordered,
+          changedOrders: c.vsCurrent?.changedOrders ?? 0,
+        })),
       };
       // where the replay differs: what each saw at the candidates (units there for the order's SKUs)
       const seen = (e: any) => (e?.candidates ?? []).map((c: any) => `${c.facility}:${c.units ?? '-'}${c.excluded ? `(${c.excluded})` : ''}`).join(' ');
-      differing = res.fidelity.differing.map((d: any) => ({ order: d.order, live: d.live.picks, replay: d.replay.picks, liveSaw: seen(d.live.explanation), replaySaw: seen(d.replay.explanation) }));
+      differing = res.fidelity.differing.map((d: any) => ({
+        order: d.order,
+        live: d.live.picks,
+        replay: d.replay.picks,
+        liveSaw: seen(d.live.explanation),
+        replaySaw: seen(d.replay.explanation),
+      }));
       for (const d of differing.slice(0, 5)) process.stdout.write(`differs: ${JSON.stringify(d)}\n`);
 
       // a day of the same traffic, replayed in memory
@@ -136,7 +154,11 @@ export async function run(opts: { quick?: boolean; record?: boolean }): Promise<
         batches: last!.batches,
         replayMsMedian: medians,
         msPerOrderCurrent: Math.round((medians.current! / last!.orders) * 1000) / 1000,
-        candidateToCurrent: Object.fromEntries(Object.entries(medians).filter(([k]) => k !== 'current').map(([k, v]) => [k, Math.round((v / medians.current!) * 100) / 100])),
+        candidateToCurrent: Object.fromEntries(
+          Object.entries(medians)
+            .filter(([k]) => k !== 'current')
+            .map(([k, v]) => [k, Math.round((v / medians.current!) * 100) / 100]),
+        ),
         fillRate: Object.fromEntries(last!.configurations.map((c) => [c.name, c.fillRate])),
       };
     },

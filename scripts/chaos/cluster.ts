@@ -121,7 +121,12 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       try {
         // the same port as before (nodes' proxies point at it), unless it was taken meanwhile
-        this.hub = await spawnHubProc({ port: attempt > 3 ? await freePort() : this.hubPort, dataDir: this.hubDir, plannerToken: this.plannerToken, env: this.hubEnv });
+        this.hub = await spawnHubProc({
+          port: attempt > 3 ? await freePort() : this.hubPort,
+          dataDir: this.hubDir,
+          plannerToken: this.plannerToken,
+          env: this.hubEnv,
+        });
         break;
       } catch (err) {
         if (attempt >= 6) throw err;
@@ -202,7 +207,19 @@ export class Cluster {
     mkdirSync(dataDir, { recursive: true });
     const proxy = new FaultProxy(this.hubPort, '127.0.0.1', await freePort());
     await proxy.start();
-    const n: NodeHandle = { spec, id: spec.id, token: r.body.token, port: await freePort(), dataDir, proxy, proc: null, url: '', up: false, starts: 0, ...(mount ? { lazy: mount } : {}) };
+    const n: NodeHandle = {
+      spec,
+      id: spec.id,
+      token: r.body.token,
+      port: await freePort(),
+      dataDir,
+      proxy,
+      proc: null,
+      url: '',
+      up: false,
+      starts: 0,
+      ...(mount ? { lazy: mount } : {}),
+    };
     if (disk) {
       n.disk = new FullDisk(dataDir, disk.sizeMb);
       this.diskMode = n.disk.prepare();
@@ -215,7 +232,14 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       try {
         // the same port at every start, unless it was taken meanwhile
-        n.proc = await spawnNodeProc({ id: n.id, hubUrl: n.proxy.url, token: n.token, port: attempt > 2 ? await freePort() : n.port, dataDir: n.dataDir, associateToken: this.associateToken });
+        n.proc = await spawnNodeProc({
+          id: n.id,
+          hubUrl: n.proxy.url,
+          token: n.token,
+          port: attempt > 2 ? await freePort() : n.port,
+          dataDir: n.dataDir,
+          associateToken: this.associateToken,
+        });
         break;
       } catch (err) {
         if (attempt >= 6) throw err;

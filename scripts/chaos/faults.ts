@@ -36,7 +36,17 @@ export interface FaultLogEntry {
   note?: string;
 }
 
-export const emptyCounts = (): FaultCounts => ({ linkCut: 0, slowLink: 0, midResponseReset: 0, hubKill: 0, nodeKill: 0, diskFull: 0, couchKill: 0, poisonDoc: 0, powerLoss: 0 });
+export const emptyCounts = (): FaultCounts => ({
+  linkCut: 0,
+  slowLink: 0,
+  midResponseReset: 0,
+  hubKill: 0,
+  nodeKill: 0,
+  diskFull: 0,
+  couchKill: 0,
+  poisonDoc: 0,
+  powerLoss: 0,
+});
 
 export class FaultInjector {
   readonly counts = emptyCounts();
@@ -100,7 +110,11 @@ export class FaultInjector {
         this.counts.linkCut++;
         const downMs = r.int(1000, 4000);
         // the link heals in the background: other faults may overlap it
-        this.background.push(sleep(downMs).then(() => n.proxy.restore()).catch((err) => this.say(`restoring the link of ${n.id} failed: ${(err as Error).message}`)));
+        this.background.push(
+          sleep(downMs)
+            .then(() => n.proxy.restore())
+            .catch((err) => this.say(`restoring the link of ${n.id} failed: ${(err as Error).message}`)),
+        );
         return { kind, target: n.id, note: `${downMs} ms` };
       }
       case 'slowLink': {
@@ -188,7 +202,11 @@ export class FaultInjector {
           const cutMs = Date.now() - t0;
           const t1 = Date.now();
           await cluster.startHub();
-          return { kind, target, note: `${dropped ?? '?'} bytes never fsynced dropped; ${cutMs} ms down, then ${Date.now() - t1} ms to start again and catch up` };
+          return {
+            kind,
+            target,
+            note: `${dropped ?? '?'} bytes never fsynced dropped; ${cutMs} ms down, then ${Date.now() - t1} ms to start again and catch up`,
+          };
         }
         const n = cluster.nodes.find((x) => x.id === target)!;
         dropped = await cluster.powerLossNode(n);
@@ -207,7 +225,7 @@ export class FaultInjector {
         n.proc.child.kill('SIGUSR1');
         this.workload.tracker.poisoned.set(n.id, (this.workload.tracker.poisoned.get(n.id) ?? 0) + 1);
         this.counts.poisonDoc++;
-        return { kind, target: n.id, note: 'an event with a status no DO has, in the node\'s own database' };
+        return { kind, target: n.id, note: "an event with a status no DO has, in the node's own database" };
       }
       case 'diskFull': {
         const n = cluster.nodes.find((x) => x.disk);

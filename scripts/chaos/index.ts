@@ -71,10 +71,40 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     // the soak: faults at a low rate, at the nodes and their links only (a hub or CouchDB restart
     // would reset the memory and descriptor figures the soak is there to watch)
     ...(soakMs
-      ? { linkCut: Math.ceil(minutes / 5), slowLink: Math.ceil(minutes / 10), midResponseReset: Math.ceil(minutes / 10), hubKill: 0, nodeKill: Math.ceil(minutes / 10), diskFull: 1, couchKill: 0, poisonDoc: Math.ceil(minutes / 15), powerLoss: Math.ceil(minutes / 15) }
+      ? {
+          linkCut: Math.ceil(minutes / 5),
+          slowLink: Math.ceil(minutes / 10),
+          midResponseReset: Math.ceil(minutes / 10),
+          hubKill: 0,
+          nodeKill: Math.ceil(minutes / 10),
+          diskFull: 1,
+          couchKill: 0,
+          poisonDoc: Math.ceil(minutes / 15),
+          powerLoss: Math.ceil(minutes / 15),
+        }
       : quick
-      ? { linkCut: 2, slowLink: 1, midResponseReset: 2, hubKill: 1, nodeKill: 1, diskFull: 1, couchKill: backend === 'embedded' ? 0 : 1, poisonDoc: 1, powerLoss: backend === 'embedded' ? 2 : 1 }
-      : { linkCut: 12, slowLink: 4, midResponseReset: 6, hubKill: 3, nodeKill: 5, diskFull: 2, couchKill: backend === 'embedded' ? 0 : 3, poisonDoc: 2, powerLoss: 4 }),
+        ? {
+            linkCut: 2,
+            slowLink: 1,
+            midResponseReset: 2,
+            hubKill: 1,
+            nodeKill: 1,
+            diskFull: 1,
+            couchKill: backend === 'embedded' ? 0 : 1,
+            poisonDoc: 1,
+            powerLoss: backend === 'embedded' ? 2 : 1,
+          }
+        : {
+            linkCut: 12,
+            slowLink: 4,
+            midResponseReset: 6,
+            hubKill: 3,
+            nodeKill: 5,
+            diskFull: 2,
+            couchKill: backend === 'embedded' ? 0 : 3,
+            poisonDoc: 2,
+            powerLoss: 4,
+          }),
     ...opts.faults,
   } as FaultCounts;
   // power cuts need LazyFS (root, /dev/fuse, fuse3): where it cannot mount, the fault is skipped
@@ -104,7 +134,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       const { startCouchDb } = await import('../couchdb.js');
       const one = await startCouchDb({ dir: join(base, 'couchdb') });
       couchPid = () => one.pid();
-      cluster.useCouch({ url: one.url, base: one.base, kill: async () => (await one.kill9(), 'couchdb'), restart: () => one.restart(), stop: () => one.stop() }, 'chaos_');
+      cluster.useCouch(
+        { url: one.url, base: one.base, kill: async () => (await one.kill9(), 'couchdb'), restart: () => one.restart(), stop: () => one.stop() },
+        'chaos_',
+      );
       const version = ((await http<{ version: string }>(one.base, 'GET', '/')).body as { version: string }).version;
       backendLabel = `Apache CouchDB ${version}, a process of its own (q=1), at ${one.base}`;
       say(`CouchDB ${version} up at ${one.base}`);
@@ -157,7 +190,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       });
     }
     const items = [
-      ...tightSkus.map((sku, i) => ({ sku, name: `Tight ${sku}`, barcode: String(4000000000000 + i), substitutes: i % 2 === 0 && tightSkus[i + 1] ? [tightSkus[i + 1]!] : [] })),
+      ...tightSkus.map((sku, i) => ({
+        sku,
+        name: `Tight ${sku}`,
+        barcode: String(4000000000000 + i),
+        substitutes: i % 2 === 0 && tightSkus[i + 1] ? [tightSkus[i + 1]!] : [],
+      })),
       ...walkSkus.map((sku, i) => ({ sku, name: `Walk-in ${sku}`, barcode: String(5000000000000 + i), substitutes: [] as string[] })),
     ];
     // substitutes must exist first: items without substitutes, then the rest
@@ -165,16 +203,36 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     if (itemRes.status !== 201) throw new Error(`items: ${itemRes.status} ${JSON.stringify(itemRes.body)}`);
     const diskNode = specs[specs.length - 1]!.id;
     // power cuts at the first DC (in a long run) and the first stores, never the node with the small disk
-    const lazyNodes = new Set(want.powerLoss > 0 ? [...(quick ? [] : [specs[0]!.id]), ...specs.filter((x) => x.type === 'store' && x.id !== diskNode).slice(0, quick ? 1 : 2).map((x) => x.id)] : []);
+    const lazyNodes = new Set(
+      want.powerLoss > 0
+        ? [
+            ...(quick ? [] : [specs[0]!.id]),
+            ...specs
+              .filter((x) => x.type === 'store' && x.id !== diskNode)
+              .slice(0, quick ? 1 : 2)
+              .map((x) => x.id),
+          ]
+        : [],
+    );
     for (const spec of specs) await cluster.addNode(spec, spec.id === diskNode ? { sizeMb: quick ? 48 : 96 } : undefined, lazyNodes.has(spec.id));
-    say(`registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}${lazyNodes.size ? `; on LazyFS: ${[...lazyNodes].join(', ')}${cluster.hubLazy ? ', hub' : ''}` : ''}`);
+    say(
+      `registered ${specs.length} facilities; full disk at ${diskNode}: ${cluster.diskMode}${lazyNodes.size ? `; on LazyFS: ${[...lazyNodes].join(', ')}${cluster.hubLazy ? ', hub' : ''}` : ''}`,
+    );
     await mapLimit(cluster.nodes, 4, (n) => cluster.startNode(n));
     say('node processes up');
     for (const spec of specs) {
       const dc = spec.type === 'dc';
       const positions = [
-        ...tightSkus.map((sku) => ({ sku, onHand: Math.max(4, Math.round((dc ? (perSku * 0.45) / nDcs : (perSku * 0.55) / (nNodes - nDcs)) * (0.5 + r()))), safetyStock: 2 })),
-        ...walkSkus.map((sku) => ({ sku, onHand: Math.max(4, Math.round((dc ? (perSku * 0.6) / nDcs : (perSku * 0.7) / (nNodes - nDcs)) * (0.5 + r()))), safetyStock: 1 })),
+        ...tightSkus.map((sku) => ({
+          sku,
+          onHand: Math.max(4, Math.round((dc ? (perSku * 0.45) / nDcs : (perSku * 0.55) / (nNodes - nDcs)) * (0.5 + r()))),
+          safetyStock: 2,
+        })),
+        ...walkSkus.map((sku) => ({
+          sku,
+          onHand: Math.max(4, Math.round((dc ? (perSku * 0.6) / nDcs : (perSku * 0.7) / (nNodes - nDcs)) * (0.5 + r()))),
+          safetyStock: 1,
+        })),
       ];
       const res = await http(cluster.hubUrl, 'POST', '/api/v1/inventory', { facility: spec.id, positions }, PLANNER);
       if (res.status !== 201) throw new Error(`inventory ${spec.id}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -187,10 +245,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     }
     // the counts must be applied at every node before the work starts
     for (const n of cluster.nodes) {
-      await until(`${n.id} applied its count`, async () => {
-        const inv = await http<{ sku: string }[]>(n.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE);
-        return inv.status === 200 && inv.body.length >= nSkus;
-      }, 60_000);
+      await until(
+        `${n.id} applied its count`,
+        async () => {
+          const inv = await http<{ sku: string }[]>(n.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE);
+          return inv.status === 200 && inv.body.length >= nSkus;
+        },
+        60_000,
+      );
     }
     phases.setup = Date.now() - t0;
     say(`setup done in ${(phases.setup / 1000).toFixed(1)} s`);
@@ -216,7 +278,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       soak = new Soak(cluster, workload, { intervalMs: opts.sampleMs ?? 30_000, ratePerS, durationMs: soakMs, couchPid, say });
       soak.start();
     }
-    const progress = setInterval(() => say(`${workload.tracker.acceptedOrders.size}/${nOrders} orders, ${workload.tracker.steps.length} steps, faults ${JSON.stringify(faults.counts)}`), quick ? 10_000 : 30_000);
+    const progress = setInterval(
+      () => say(`${workload.tracker.acceptedOrders.size}/${nOrders} orders, ${workload.tracker.steps.length} steps, faults ${JSON.stringify(faults.counts)}`),
+      quick ? 10_000 : 30_000,
+    );
     try {
       await faults.run(want);
       while (!workload.ordersDone) await sleep(200);
@@ -258,7 +323,17 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       for (const f of res.body?.facilities ?? []) hubOnHand.set(`${f.facility}|${sku}`, f.onHand);
     }
     await cluster.stopAll();
-    const snap: Snapshot = { facilities: specs, dom: [], hubDbs: new Map(), nodeDbs: new Map(), apiOrders, hubOnHand, nodePoison: new Map(), nodeRefused: new Map(), crashes: cluster.crashes };
+    const snap: Snapshot = {
+      facilities: specs,
+      dom: [],
+      hubDbs: new Map(),
+      nodeDbs: new Map(),
+      apiOrders,
+      hubOnHand,
+      nodePoison: new Map(),
+      nodeRefused: new Map(),
+      crashes: cluster.crashes,
+    };
     const { openCouch } = await import('../../hub/couch/index.js');
     const couch = await openCouch({ dataDir: cluster.hubDir, couchUrl: cluster.hubEnv.COUCH_URL, dbPrefix: cluster.hubEnv.DOM_DB_PREFIX });
     try {
@@ -274,10 +349,19 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
         const res = await db.allDocs({ include_docs: true, conflicts: true });
         const docs = res.rows.map((x) => x.doc as unknown as Doc);
         // the harness's poison documents are checked on their own (poison_refused)
-        snap.nodeDbs.set(n.id, docs.filter((d) => !isPoison(d._id)));
-        snap.nodePoison!.set(n.id, docs.filter((d) => isPoison(d._id)));
+        snap.nodeDbs.set(
+          n.id,
+          docs.filter((d) => !isPoison(d._id)),
+        );
+        snap.nodePoison!.set(
+          n.id,
+          docs.filter((d) => isPoison(d._id)),
+        );
         const state = await db.get<{ refused?: { id: string }[] }>('_local/dom-sync-state').catch(() => null);
-        snap.nodeRefused!.set(n.id, (state?.refused ?? []).map((r) => r.id));
+        snap.nodeRefused!.set(
+          n.id,
+          (state?.refused ?? []).map((r) => r.id),
+        );
       } finally {
         await db.close();
       }
@@ -285,7 +369,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const invariants = checkInvariants(snap, workload.tracker);
     invariants.unshift({
       name: 'quiesced',
-      description: 'after the faults stopped, the system came to rest: every node online with nothing pending either way, every DO worked to its end, nothing moving',
+      description:
+        'after the faults stopped, the system came to rest: every node online with nothing pending either way, every DO worked to its end, nothing moving',
       checked: 1,
       violations: quiesced ? 0 : 1,
       examples: quiesced ? [] : ['the drain did not settle in time'],
@@ -296,7 +381,16 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     const ordersByStatus: Record<string, number> = {};
     for (const d of snap.dom) if (d._id.startsWith('order:')) ordersByStatus[d.status] = (ordersByStatus[d.status] ?? 0) + 1;
     const hubDocs = [...snap.nodeDbs.values()].flat();
-    const proxy = cluster.nodes.reduce((a, n) => ({ connections: a.connections + n.proxy.stats.connections, refusedOrDropped: a.refusedOrDropped + n.proxy.stats.refusedOrDropped, resets: a.resets + n.proxy.stats.resets, mbUp: a.mbUp + n.proxy.stats.bytesUp / 1e6, mbDown: a.mbDown + n.proxy.stats.bytesDown / 1e6 }), { connections: 0, refusedOrDropped: 0, resets: 0, mbUp: 0, mbDown: 0 });
+    const proxy = cluster.nodes.reduce(
+      (a, n) => ({
+        connections: a.connections + n.proxy.stats.connections,
+        refusedOrDropped: a.refusedOrDropped + n.proxy.stats.refusedOrDropped,
+        resets: a.resets + n.proxy.stats.resets,
+        mbUp: a.mbUp + n.proxy.stats.bytesUp / 1e6,
+        mbDown: a.mbDown + n.proxy.stats.bytesDown / 1e6,
+      }),
+      { connections: 0, refusedOrDropped: 0, resets: 0, mbUp: 0, mbDown: 0 },
+    );
     const report: Report = {
       seed,
       backend: backendLabel,
@@ -314,7 +408,11 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       faults: faults.counts,
       faultLog: faults.log,
       proxy,
-      restarts: { hub: cluster.hubStarts - 1, nodes: cluster.nodes.reduce((s, n) => s + n.starts - 1, 0), ...(cluster.couch ? { couch: cluster.couchStarts - 1 } : {}) },
+      restarts: {
+        hub: cluster.hubStarts - 1,
+        nodes: cluster.nodes.reduce((s, n) => s + n.starts - 1, 0),
+        ...(cluster.couch ? { couch: cluster.couchStarts - 1 } : {}),
+      },
       workload: {
         ordersAccepted: t.acceptedOrders.size,
         orderAttempts: t.orderAttempts,
@@ -407,7 +505,13 @@ async function drain(cluster: Cluster, w: Workload, r: ReturnType<typeof rng>, t
 
 async function signature(cluster: Cluster): Promise<{ ok: boolean; why: string; text: string }> {
   const metrics = await http<string>(cluster.hubUrl, 'GET', '/metrics');
-  const counters = typeof metrics.body === 'string' ? metrics.body.split('\n').filter((l) => /^dom_(dos_created_total|do_state_changes_total|allocation_batches_total|orders_allocated_total|lines_resourced_total)/.test(l)).join(';') : '';
+  const counters =
+    typeof metrics.body === 'string'
+      ? metrics.body
+          .split('\n')
+          .filter((l) => /^dom_(dos_created_total|do_state_changes_total|allocation_batches_total|orders_allocated_total|lines_resourced_total)/.test(l))
+          .join(';')
+      : '';
   const nodes = await http<{ id: string; pending: number | null }[]>(cluster.hubUrl, 'GET', '/api/v1/nodes', undefined, cluster.plannerToken);
   const why: string[] = [];
   if (metrics.status !== 200 || nodes.status !== 200) why.push('hub not answering');
@@ -429,7 +533,20 @@ export async function chaosCli(argv: string[]): Promise<number> {
   const { parseArgs } = await import('node:util');
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean' }, seed: { type: 'string' }, nodes: { type: 'string' }, orders: { type: 'string' }, report: { type: 'string' }, keep: { type: 'boolean' }, backend: { type: 'string' }, soak: { type: 'string' }, rate: { type: 'string' }, chart: { type: 'string' }, samples: { type: 'string' }, sample: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' },
+      seed: { type: 'string' },
+      nodes: { type: 'string' },
+      orders: { type: 'string' },
+      report: { type: 'string' },
+      keep: { type: 'boolean' },
+      backend: { type: 'string' },
+      soak: { type: 'string' },
+      rate: { type: 'string' },
+      chart: { type: 'string' },
+      samples: { type: 'string' },
+      sample: { type: 'string' },
+    },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -477,14 +594,36 @@ export async function chaosCli(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const report = await runChaos({ quick: values.quick, seed: num(values.seed), nodes: num(values.nodes), orders: num(values.orders), keep: values.keep, backend: values.backend as 'embedded' | 'couchdb' | 'cluster' | undefined, soakMs, ratePerS: rate, sampleMs });
+  const report = await runChaos({
+    quick: values.quick,
+    seed: num(values.seed),
+    nodes: num(values.nodes),
+    orders: num(values.orders),
+    keep: values.keep,
+    backend: values.backend as 'embedded' | 'couchdb' | 'cluster' | undefined,
+    soakMs,
+    ratePerS: rate,
+    sampleMs,
+  });
   const { writeFileSync } = await import('node:fs');
   if (report.soak) {
     const { soakSvg } = await import('./soak.js');
-    if (values.chart) writeFileSync(values.chart, `${soakSvg(report.soak, `DOM soak: ${report.nodes} nodes, ${Math.round(report.soak.durationS / 60)} min, ${report.soak.ratePerS} orders/s, ${values.backend === 'couchdb' ? 'Apache CouchDB' : 'the embedded server'}`)}\n`);
+    if (values.chart)
+      writeFileSync(
+        values.chart,
+        `${soakSvg(report.soak, `DOM soak: ${report.nodes} nodes, ${Math.round(report.soak.durationS / 60)} min, ${report.soak.ratePerS} orders/s, ${values.backend === 'couchdb' ? 'Apache CouchDB' : 'the embedded server'}`)}\n`,
+      );
     if (values.samples) writeFileSync(values.samples, `${JSON.stringify(report.soak, null, 1)}\n`);
   }
   if (values.report) writeFileSync(values.report, `${formatMarkdown(report, values.chart)}\n`);
-  console.log(JSON.stringify({ event: 'chaos_report', seed: report.seed, faults: report.faults, violations: report.violations, ...(report.soak ? { soak: { pass: report.soak.pass, stalls: report.soak.stalls.length, growth: report.soak.growth } } : {}) }));
+  console.log(
+    JSON.stringify({
+      event: 'chaos_report',
+      seed: report.seed,
+      faults: report.faults,
+      violations: report.violations,
+      ...(report.soak ? { soak: { pass: report.soak.pass, stalls: report.soak.stalls.length, growth: report.soak.growth } } : {}),
+    }),
+  );
   return report.violations === 0 && (!report.soak || report.soak.pass.all) ? 0 : 1;
 }

@@ -31,7 +31,10 @@ export class LazyMount {
   /** Power cuts taken, and the bytes each dropped (what was never fsynced at the cut). */
   readonly cuts: { at: string; droppedBytes: number | null }[] = [];
 
-  constructor(readonly dir: string, private readonly cacheSize = '512mb') {}
+  constructor(
+    readonly dir: string,
+    private readonly cacheSize = '512mb',
+  ) {}
 
   /** The folder a process keeps its data in (inside the mount). */
   get dataDir(): string {

@@ -78,14 +78,19 @@ export interface HubProcOptions {
 
 export function spawnHubProc(o: HubProcOptions): Promise<Proc> {
   // a restart catches up with every node database before it says it is ready: give it time
-  return spawnReady(['scripts/dom.js', 'hub', '--port', String(o.port), '--data', o.dataDir], 'hub_ready', {
-    DOM_PLANNER_TOKEN: o.plannerToken,
-    DOM_SWEEP_MS: '1000',
-    DOM_BATCH_WINDOW_MS: '100',
-    // a killed hub's allocator lease frees within 2 s, not the default 10 s
-    DOM_LEASE_TTL_MS: '2000',
-    ...o.env,
-  }, 180_000);
+  return spawnReady(
+    ['scripts/dom.js', 'hub', '--port', String(o.port), '--data', o.dataDir],
+    'hub_ready',
+    {
+      DOM_PLANNER_TOKEN: o.plannerToken,
+      DOM_SWEEP_MS: '1000',
+      DOM_BATCH_WINDOW_MS: '100',
+      // a killed hub's allocator lease frees within 2 s, not the default 10 s
+      DOM_LEASE_TTL_MS: '2000',
+      ...o.env,
+    },
+    180_000,
+  );
 }
 
 export interface NodeProcOptions {
@@ -100,7 +105,24 @@ export interface NodeProcOptions {
 
 export function spawnNodeProc(o: NodeProcOptions): Promise<Proc> {
   return spawnReady(
-    ['--import', 'tsx', 'scripts/node-proc.ts', '--id', o.id, '--hub', o.hubUrl, `--token=${o.token}`, '--port', String(o.port), '--data', o.dataDir, '--initial-backoff-ms', '100', '--max-backoff-ms', '1500'],
+    [
+      '--import',
+      'tsx',
+      'scripts/node-proc.ts',
+      '--id',
+      o.id,
+      '--hub',
+      o.hubUrl,
+      `--token=${o.token}`,
+      '--port',
+      String(o.port),
+      '--data',
+      o.dataDir,
+      '--initial-backoff-ms',
+      '100',
+      '--max-backoff-ms',
+      '1500',
+    ],
     'node_ready',
     { DOM_ASSOCIATE_TOKEN: o.associateToken, ...o.env },
     120_000,

@@ -118,10 +118,15 @@ export class FaultProxy {
       };
       if (delay > 0) {
         // keep the order of chunks: each waits for the one before it
-        chain = chain.then(() => new Promise<void>((ok) => setTimeout(() => {
-          send();
-          ok();
-        }, delay)));
+        chain = chain.then(
+          () =>
+            new Promise<void>((ok) =>
+              setTimeout(() => {
+                send();
+                ok();
+              }, delay),
+            ),
+        );
       } else chain = chain.then(send);
     });
     from.on('end', () => {

@@ -58,7 +58,9 @@ export function formatMarkdown(r: Report, chart?: string): string {
   const lines: string[] = [];
   if (r.soak) lines.push(soakMarkdown(r.soak, chart), '');
   const f = r.faults;
-  lines.push(`Backend: ${r.backend}. Seed ${r.seed}, ${r.nodes} nodes, ${r.orders} orders${r.quick ? ' (quick)' : ''}; started ${r.startedAt}, ran ${(r.durationMs / 1000).toFixed(0)} s (setup ${(r.phasesMs.setup / 1000).toFixed(0)} s, workload under faults ${(r.phasesMs.workload / 1000).toFixed(0)} s, drain ${(r.phasesMs.drain / 1000).toFixed(0)} s, checks ${(r.phasesMs.verify / 1000).toFixed(0)} s). Quiesced: ${r.quiesced ? 'yes' : '**no**'}.`);
+  lines.push(
+    `Backend: ${r.backend}. Seed ${r.seed}, ${r.nodes} nodes, ${r.orders} orders${r.quick ? ' (quick)' : ''}; started ${r.startedAt}, ran ${(r.durationMs / 1000).toFixed(0)} s (setup ${(r.phasesMs.setup / 1000).toFixed(0)} s, workload under faults ${(r.phasesMs.workload / 1000).toFixed(0)} s, drain ${(r.phasesMs.drain / 1000).toFixed(0)} s, checks ${(r.phasesMs.verify / 1000).toFixed(0)} s). Quiesced: ${r.quiesced ? 'yes' : '**no**'}.`,
+  );
   lines.push('');
   lines.push('| fault | planned | injected |');
   lines.push('|---|---:|---:|');
@@ -70,7 +72,7 @@ export function formatMarkdown(r: Report, chart?: string): string {
     nodeKill: 'node kill -9 and restart',
     diskFull: `full disk at one node (${r.diskMode === 'tmpfs' ? 'a real tmpfs filled up: ENOSPC from the kernel' : 'simulated ENOSPC'})`,
     couchKill: 'CouchDB kill -9 and restart on the same data',
-    poisonDoc: 'poison document in a node\'s database (the gateway must refuse it, the rest going on)',
+    poisonDoc: "poison document in a node's database (the gateway must refuse it, the rest going on)",
     powerLoss: r.powerLossSkipped
       ? `power loss (skipped: LazyFS cannot run here, ${r.powerLossSkipped})`
       : `power loss: kill -9 and every byte never fsynced dropped (LazyFS; targets ${r.powerLossTargets?.join(', ') || 'none'}), restart on what the disk holds`,
@@ -78,9 +80,22 @@ export function formatMarkdown(r: Report, chart?: string): string {
   for (const k of Object.keys(names) as (keyof FaultCounts)[]) lines.push(`| ${names[k]} | ${r.faultsPlanned[k] ?? 0} | ${f[k] ?? 0} |`);
   lines.push('');
   const w = r.workload;
-  lines.push(`Workload: ${w.ordersAccepted} orders accepted (${w.orderAttempts} POSTs, the retries included), ${w.cancelsRequested} cancellations, ${w.associateSteps} associate steps (${w.stepsRefused} refused as out of order), ${w.sales} walk-in sales, ${w.receipts} receipts, ${w.adjustments} cycle counts, ${w.replenishmentRuns} replenishment runs, ${w.purchaseOrders} purchase orders. Calls whose answer was lost to a fault: ${Object.entries(w.unknownOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; refused while the disk was full: ${w.refusedWhileDiskFull}${w.refusedWhileCouchDown !== undefined ? `; answered 503 while CouchDB was down: ${w.refusedWhileCouchDown}` : ''}. The proxies carried ${r.proxy.connections} connections, ${r.proxy.mbUp.toFixed(1)} MB up and ${r.proxy.mbDown.toFixed(1)} MB down (while a link was cut its port was closed: connections were refused by the kernel). Processes started again: hub ${r.restarts.hub}, nodes ${r.restarts.nodes}${r.restarts.couch ? `, CouchDB ${r.restarts.couch}` : ''}.`);
+  lines.push(
+    `Workload: ${w.ordersAccepted} orders accepted (${w.orderAttempts} POSTs, the retries included), ${w.cancelsRequested} cancellations, ${w.associateSteps} associate steps (${w.stepsRefused} refused as out of order), ${w.sales} walk-in sales, ${w.receipts} receipts, ${w.adjustments} cycle counts, ${w.replenishmentRuns} replenishment runs, ${w.purchaseOrders} purchase orders. Calls whose answer was lost to a fault: ${
+      Object.entries(w.unknownOutcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }; refused while the disk was full: ${w.refusedWhileDiskFull}${w.refusedWhileCouchDown !== undefined ? `; answered 503 while CouchDB was down: ${w.refusedWhileCouchDown}` : ''}. The proxies carried ${r.proxy.connections} connections, ${r.proxy.mbUp.toFixed(1)} MB up and ${r.proxy.mbDown.toFixed(1)} MB down (while a link was cut its port was closed: connections were refused by the kernel). Processes started again: hub ${r.restarts.hub}, nodes ${r.restarts.nodes}${r.restarts.couch ? `, CouchDB ${r.restarts.couch}` : ''}.`,
+  );
   lines.push('');
-  lines.push(`End state: ${r.outcome.dos} DOs, ${r.outcome.events} status events, ${r.outcome.docsAtNodes} documents in the node databases; orders by status: ${Object.entries(r.outcome.ordersByStatus).sort().map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  lines.push(
+    `End state: ${r.outcome.dos} DOs, ${r.outcome.events} status events, ${r.outcome.docsAtNodes} documents in the node databases; orders by status: ${Object.entries(
+      r.outcome.ordersByStatus,
+    )
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  );
   lines.push('');
   lines.push('| invariant | checks | violations |');
   lines.push('|---|---:|---:|');
@@ -103,13 +118,25 @@ export function formatMarkdown(r: Report, chart?: string): string {
 
 export function formatConsole(r: Report): string {
   const rows = [
-    ['faults injected', Object.entries(r.faults).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'faults injected',
+      Object.entries(r.faults)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ...(r.powerLossSkipped ? [['power loss', `skipped: LazyFS cannot run here (${r.powerLossSkipped})`]] : []),
     ['orders accepted', String(r.workload.ordersAccepted)],
     ['quiesced', r.quiesced ? 'yes' : 'NO'],
     ...r.invariants.map((i) => [i.name, `${i.checked} checked, ${i.violations} violations`]),
     ['violations', String(r.violations)],
-    ...(r.soak ? [['soak', `stalls ${r.soak.stalls.length}, RSS growth hub ${r.soak.growth.hubRss} % CouchDB ${r.soak.growth.couchRss ?? 'n/a'} % nodes ${r.soak.growth.nodesRss} %, fds hub ${r.soak.growth.hubFds} % nodes ${r.soak.growth.nodesFds} %: ${r.soak.pass.all ? 'PASS' : 'FAIL'}`]] : []),
+    ...(r.soak
+      ? [
+          [
+            'soak',
+            `stalls ${r.soak.stalls.length}, RSS growth hub ${r.soak.growth.hubRss} % CouchDB ${r.soak.growth.couchRss ?? 'n/a'} % nodes ${r.soak.growth.nodesRss} %, fds hub ${r.soak.growth.hubFds} % nodes ${r.soak.growth.nodesFds} %: ${r.soak.pass.all ? 'PASS' : 'FAIL'}`,
+          ],
+        ]
+      : []),
   ];
   const w = Math.max(...rows.map((x) => x[0]!.length));
   return rows.map(([k, v]) => `${k!.padEnd(w)}  ${v}`).join('\n');

@@ -57,7 +57,10 @@ function procStat(pid: number | null | undefined, kinds = false): { rssMb: numbe
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     const names = readdirSync(`/proc/${pid}/fd`);
-    const out: { rssMb: number | null; fds: number | null; sockets?: number; files?: number } = { rssMb: m ? Math.round(Number(m[1]) / 102.4) / 10 : null, fds: names.length };
+    const out: { rssMb: number | null; fds: number | null; sockets?: number; files?: number } = {
+      rssMb: m ? Math.round(Number(m[1]) / 102.4) / 10 : null,
+      fds: names.length,
+    };
     if (kinds) {
       // what the descriptors are: sockets (HTTP, the nodes' sync requests) or files (LevelDB's tables and logs)
       let sockets = 0;
@@ -137,7 +140,9 @@ export class Soak {
       await Promise.all(
         this.cluster.nodes.map(async (n) => {
           let w = this.watch.get(n.id);
-          const s = n.up ? await http<{ pending: number; pushed: number; pulled: number }>(n.url, 'GET', '/api/v1/sync', undefined, this.cluster.associateToken, 10_000) : null;
+          const s = n.up
+            ? await http<{ pending: number; pushed: number; pulled: number }>(n.url, 'GET', '/api/v1/sync', undefined, this.cluster.associateToken, 10_000)
+            : null;
           if (!w || w.startsSeen !== n.starts || this.disturbed(n) || !s || s.status !== 200) {
             // a fault (or a restart: its counters start again) resets the clock
             this.watch.set(n.id, { pushed: s?.body?.pushed ?? 0, pulled: s?.body?.pulled ?? 0, upSince: null, downSince: null, startsSeen: n.starts });
@@ -149,9 +154,17 @@ export class Soak {
           w.downSince = downWaits ? (w.downSince ?? now) : null;
           w.pushed = s.body.pushed;
           w.pulled = s.body.pulled;
-          for (const [what, since] of [['upload', w.upSince], ['download', w.downSince]] as const) {
+          for (const [what, since] of [
+            ['upload', w.upSince],
+            ['download', w.downSince],
+          ] as const) {
             if (since !== null && now - since > STALL_S * 1000) {
-              this.stalls.push({ node: n.id, what: `${what}: ${what === 'upload' ? s.body.pending : notPulled.get(n.id)} changes waiting, no progress`, seconds: Math.round((now - since) / 1000), at: new Date(now).toISOString() });
+              this.stalls.push({
+                node: n.id,
+                what: `${what}: ${what === 'upload' ? s.body.pending : notPulled.get(n.id)} changes waiting, no progress`,
+                seconds: Math.round((now - since) / 1000),
+                at: new Date(now).toISOString(),
+              });
               this.opts.say(`soak: STALL at ${n.id}: ${what} without progress for ${Math.round((now - since) / 1000)} s`);
               if (what === 'upload') w.upSince = now;
               else w.downSince = now;
@@ -194,7 +207,11 @@ export class Soak {
     t.sales.set(res.body.sale._id, { facility: n.id, sku, qty: 1 });
     t.acks.push({ target: n.id, kind: 'sale', key: res.body.sale._id, at: Date.now() });
     const id = encodeURIComponent(res.body.sale._id);
-    const ms = await this.until(2 * STALL_S * 1000, async () => (await http(this.cluster.hubUrl, 'GET', `/sync/${n.id}/${id}`, undefined, n.token, 5_000)).status === 200, n);
+    const ms = await this.until(
+      2 * STALL_S * 1000,
+      async () => (await http(this.cluster.hubUrl, 'GET', `/sync/${n.id}/${id}`, undefined, n.token, 5_000)).status === 200,
+      n,
+    );
     this.record('up', ms, n);
   }
 
@@ -205,10 +222,14 @@ export class Soak {
     const res = await http(this.cluster.hubUrl, 'POST', '/api/v1/purchase-orders', body, this.cluster.plannerToken, 15_000);
     if (res.status !== 201) return;
     this.workload.tracker.purchaseOrders++;
-    const ms = await this.until(2 * STALL_S * 1000, async () => {
-      const inb = await http<{ inboundId: string }[]>(n.url, 'GET', '/api/v1/inbound', undefined, this.cluster.associateToken, 5_000);
-      return Array.isArray(inb.body) && inb.body.some((i) => i.inboundId.includes(id));
-    }, n);
+    const ms = await this.until(
+      2 * STALL_S * 1000,
+      async () => {
+        const inb = await http<{ inboundId: string }[]>(n.url, 'GET', '/api/v1/inbound', undefined, this.cluster.associateToken, 5_000);
+        return Array.isArray(inb.body) && inb.body.some((i) => i.inboundId.includes(id));
+      },
+      n,
+    );
     this.record('down', ms, n);
   }
 
@@ -216,11 +237,17 @@ export class Soak {
     if (ms === null) return;
     if (ms < 0) {
       this.failedProbes++;
-      this.stalls.push({ node: n.id, what: `${kind === 'up' ? 'a sale' : 'a purchase order'} not ${kind === 'up' ? 'at the hub' : 'at the node'} after ${2 * STALL_S} s`, seconds: 2 * STALL_S, at: new Date().toISOString() });
+      this.stalls.push({
+        node: n.id,
+        what: `${kind === 'up' ? 'a sale' : 'a purchase order'} not ${kind === 'up' ? 'at the hub' : 'at the node'} after ${2 * STALL_S} s`,
+        seconds: 2 * STALL_S,
+        at: new Date().toISOString(),
+      });
       this.opts.say(`soak: STALL at ${n.id}: ${kind} probe not through in ${2 * STALL_S} s`);
       return;
     }
-    if (ms > STALL_S * 1000) this.stalls.push({ node: n.id, what: `${kind} probe took ${Math.round(ms / 1000)} s`, seconds: Math.round(ms / 1000), at: new Date().toISOString() });
+    if (ms > STALL_S * 1000)
+      this.stalls.push({ node: n.id, what: `${kind} probe took ${Math.round(ms / 1000)} s`, seconds: Math.round(ms / 1000), at: new Date().toISOString() });
     (kind === 'up' ? this.upLat : this.downLat).push(ms);
     (kind === 'up' ? this.allUp : this.allDown).push(ms);
   }
@@ -245,7 +272,9 @@ export class Soak {
     const rss = stats.map((x) => x.rssMb ?? 0);
     const hubNodes = await http<{ id: string; pending: number | null }[]>(this.cluster.hubUrl, 'GET', '/api/v1/nodes', undefined, this.cluster.plannerToken);
     const pulled = (Array.isArray(hubNodes.body) ? hubNodes.body : []).map((x) => x.pending ?? 0);
-    const pushed = await Promise.all(up.map(async (n) => (await http<{ pending: number }>(n.url, 'GET', '/api/v1/sync', undefined, this.cluster.associateToken, 10_000)).body?.pending ?? 0));
+    const pushed = await Promise.all(
+      up.map(async (n) => (await http<{ pending: number }>(n.url, 'GET', '/api/v1/sync', undefined, this.cluster.associateToken, 10_000)).body?.pending ?? 0),
+    );
     const lat = (xs: number[]) => ({ n: xs.length, p50: median(xs), max: xs.length ? Math.max(...xs) : null });
     const s: SoakSample = {
       t: Math.round((Date.now() - this.t0) / 1000),
@@ -259,7 +288,12 @@ export class Soak {
         steadyRssMeanMb: steady.length ? Math.round((steady.reduce((a, x) => a + (x.rssMb ?? 0), 0) / steady.length) * 10) / 10 : 0,
         steadyFds: steady.reduce((a, x) => a + (x.fds ?? 0), 0),
       },
-      lag: { notPulled: pulled.reduce((a, b) => a + b, 0), notPulledMax: pulled.length ? Math.max(...pulled) : 0, notPushed: pushed.reduce((a, b) => a + b, 0), notPushedMax: pushed.length ? Math.max(...pushed) : 0 },
+      lag: {
+        notPulled: pulled.reduce((a, b) => a + b, 0),
+        notPulledMax: pulled.length ? Math.max(...pulled) : 0,
+        notPushed: pushed.reduce((a, b) => a + b, 0),
+        notPushedMax: pushed.length ? Math.max(...pushed) : 0,
+      },
       up: lat(this.upLat),
       down: lat(this.downLat),
       ordersAccepted: this.workload.tracker.acceptedOrders.size,
@@ -267,13 +301,15 @@ export class Soak {
     this.upLat = [];
     this.downLat = [];
     this.samples.push(s);
-    this.opts.say(`soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`);
+    this.opts.say(
+      `soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`,
+    );
   }
 
   /** Growth from 5 minutes in (or a sixth of the run, if shorter) to the end, each the mean of up to 3 samples. */
   result(): SoakResult {
     const s = this.samples;
-    const from = Math.min(300, (this.opts.durationMs / 1000) / 6);
+    const from = Math.min(300, this.opts.durationMs / 1000 / 6);
     const base = s.filter((x) => x.t >= from).slice(0, 3);
     const end = s.slice(-3);
     const mean = (xs: (number | null | undefined)[]) => {
@@ -346,8 +382,16 @@ export function soakSvg(r: SoakResult, title: string): string {
       title: `sync latency per ${r.intervalS} s: median (solid) and slowest (thin) probe (ms)`,
       unit: 'ms',
       series: [
-        { name: 'upload (sale at a store → at the hub)', color: '#d62728', pts: r.samples.flatMap((x) => (x.up.p50 === null ? [] : [[x.t, x.up.p50] as [number, number]])) },
-        { name: 'download (purchase order → at the node)', color: '#ff7f0e', pts: r.samples.flatMap((x) => (x.down.p50 === null ? [] : [[x.t, x.down.p50] as [number, number]])) },
+        {
+          name: 'upload (sale at a store → at the hub)',
+          color: '#d62728',
+          pts: r.samples.flatMap((x) => (x.up.p50 === null ? [] : [[x.t, x.up.p50] as [number, number]])),
+        },
+        {
+          name: 'download (purchase order → at the node)',
+          color: '#ff7f0e',
+          pts: r.samples.flatMap((x) => (x.down.p50 === null ? [] : [[x.t, x.down.p50] as [number, number]])),
+        },
         { name: '', color: '#f4a5a5', thin: true, pts: r.samples.flatMap((x) => (x.up.max === null ? [] : [[x.t, x.up.max] as [number, number]])) },
         { name: '', color: '#ffc993', thin: true, pts: r.samples.flatMap((x) => (x.down.max === null ? [] : [[x.t, x.down.max] as [number, number]])) },
       ],
@@ -367,7 +411,9 @@ export function soakSvg(r: SoakResult, title: string): string {
     out.push(`<text x="${L}" y="${top + 10}" font-weight="bold">${esc(p.title)}</text>`);
     for (let k = 0; k <= 4; k++) {
       const v = (vMax * k) / 4;
-      out.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`);
+      out.push(
+        `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`,
+      );
     }
     const step = tMax > 1800 ? 600 : tMax > 600 ? 300 : 60;
     for (let t = 0; t <= tMax; t += step) out.push(`<text x="${x(t)}" y="${top + H}" text-anchor="middle">${Math.round(t / 60)} min</text>`);
@@ -375,7 +421,9 @@ export function soakSvg(r: SoakResult, title: string): string {
     // the thin lines under the solid ones
     for (const s of [...p.series].sort((a, b) => Number(!!b.thin) - Number(!!a.thin))) {
       if (!s.pts.length) continue;
-      out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.thin ? 1 : 2}" points="${s.pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="${s.thin ? 1 : 2}" points="${s.pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
     for (const s of p.series) {
       if (!s.pts.length || !s.name) continue;
@@ -400,7 +448,7 @@ export function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
   if (!m) throw new Error(`not a duration: "${s}" (say 30m, 90s or 1h)`);
   const n = Number(m[1]);
-  return Math.round(n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']));
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
 }
 
 /** The soak's section of the report, as Markdown. */
@@ -410,25 +458,47 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   const first = r.samples.find((x) => x.t >= Math.min(300, r.durationS / 6));
   const last = r.samples.at(-1);
   const q = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : null);
-  lines.push(`Soak: ${Math.round(r.durationS / 60)} min of steady work (${r.ratePerS} orders/s), sampled every ${r.intervalS} s (${r.samples.length} samples).`);
+  lines.push(
+    `Soak: ${Math.round(r.durationS / 60)} min of steady work (${r.ratePerS} orders/s), sampled every ${r.intervalS} s (${r.samples.length} samples).`,
+  );
   lines.push('');
   lines.push('| criterion | measured | pass |');
   lines.push('|---|---|---|');
-  lines.push(`| no sync stall over 60 s | ${r.stalls.length} stalls${r.stalls.length ? ` (${r.stalls.slice(0, 3).map((s) => `${s.node} ${s.what}`).join('; ')})` : ''}; probes: ${r.probes.up.length} uploads (median ${q(r.probes.up, 0.5)} ms, p95 ${q(r.probes.up, 0.95)} ms, max ${r.probes.up.length ? Math.max(...r.probes.up) : 'n/a'} ms), ${r.probes.down.length} downloads (median ${q(r.probes.down, 0.5)} ms, p95 ${q(r.probes.down, 0.95)} ms, max ${r.probes.down.length ? Math.max(...r.probes.down) : 'n/a'} ms), ${r.probes.failed} not through | ${r.pass.noStall ? 'yes' : '**no**'} |`);
+  lines.push(
+    `| no sync stall over 60 s | ${r.stalls.length} stalls${
+      r.stalls.length
+        ? ` (${r.stalls
+            .slice(0, 3)
+            .map((s) => `${s.node} ${s.what}`)
+            .join('; ')})`
+        : ''
+    }; probes: ${r.probes.up.length} uploads (median ${q(r.probes.up, 0.5)} ms, p95 ${q(r.probes.up, 0.95)} ms, max ${r.probes.up.length ? Math.max(...r.probes.up) : 'n/a'} ms), ${r.probes.down.length} downloads (median ${q(r.probes.down, 0.5)} ms, p95 ${q(r.probes.down, 0.95)} ms, max ${r.probes.down.length ? Math.max(...r.probes.down) : 'n/a'} ms), ${r.probes.failed} not through | ${r.pass.noStall ? 'yes' : '**no**'} |`,
+  );
   const warm = Math.min(300, r.durationS / 6);
-  lines.push(`| resident memory grows < 10 % after the first ${warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`} | hub ${first?.hub.rssMb} → ${last?.hub.rssMb} MB (${pc(r.growth.hubRss)})${first?.couch ? `; CouchDB ${first.couch.rssMb} → ${last?.couch?.rssMb} MB (${pc(r.growth.couchRss)})` : ''}; nodes never restarted, mean ${first?.nodes.steadyRssMeanMb} → ${last?.nodes.steadyRssMeanMb} MB (${pc(r.growth.nodesRss)}) | ${r.pass.rss ? 'yes' : '**no**'} |`);
-  lines.push(`| open file descriptors flat (within 10 % or 20) | hub ${first?.hub.fds} → ${last?.hub.fds} (${pc(r.growth.hubFds)})${first?.couch ? `; CouchDB ${first.couch.fds} → ${last?.couch?.fds} (${pc(r.growth.couchFds)})` : ''}; nodes never restarted, total ${first?.nodes.steadyFds} → ${last?.nodes.steadyFds} (${pc(r.growth.nodesFds)}) | ${r.pass.fds ? 'yes' : '**no**'} |`);
+  lines.push(
+    `| resident memory grows < 10 % after the first ${warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`} | hub ${first?.hub.rssMb} → ${last?.hub.rssMb} MB (${pc(r.growth.hubRss)})${first?.couch ? `; CouchDB ${first.couch.rssMb} → ${last?.couch?.rssMb} MB (${pc(r.growth.couchRss)})` : ''}; nodes never restarted, mean ${first?.nodes.steadyRssMeanMb} → ${last?.nodes.steadyRssMeanMb} MB (${pc(r.growth.nodesRss)}) | ${r.pass.rss ? 'yes' : '**no**'} |`,
+  );
+  lines.push(
+    `| open file descriptors flat (within 10 % or 20) | hub ${first?.hub.fds} → ${last?.hub.fds} (${pc(r.growth.hubFds)})${first?.couch ? `; CouchDB ${first.couch.fds} → ${last?.couch?.fds} (${pc(r.growth.couchFds)})` : ''}; nodes never restarted, total ${first?.nodes.steadyFds} → ${last?.nodes.steadyFds} (${pc(r.growth.nodesFds)}) | ${r.pass.fds ? 'yes' : '**no**'} |`,
+  );
   if (r.pass.violations !== undefined) lines.push(`| 0 invariant violations | see the invariants below | ${r.pass.violations ? 'yes' : '**no**'} |`);
   lines.push('');
   const maxLag = r.samples.reduce((a, x) => ({ p: Math.max(a.p, x.lag.notPulled), u: Math.max(a.u, x.lag.notPushed) }), { p: 0, u: 0 });
-  lines.push(`Feed lag: at most ${maxLag.p} changes at the hub not yet pulled by the nodes (all nodes together) and ${maxLag.u} changes at the nodes not yet pushed, in any sample; at the last sample ${last?.lag.notPulled} and ${last?.lag.notPushed}.`);
+  lines.push(
+    `Feed lag: at most ${maxLag.p} changes at the hub not yet pulled by the nodes (all nodes together) and ${maxLag.u} changes at the nodes not yet pushed, in any sample; at the last sample ${last?.lag.notPulled} and ${last?.lag.notPushed}.`,
+  );
   if (chart) lines.push('', `![resident memory and sync latency over the soak](${chart})`);
   lines.push('');
   lines.push('<details><summary>Samples</summary>');
   lines.push('');
-  lines.push('| t (s) | hub MB | hub fds (sockets/files) | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |');
+  lines.push(
+    '| t (s) | hub MB | hub fds (sockets/files) | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |',
+  );
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const x of r.samples) lines.push(`| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`);
+  for (const x of r.samples)
+    lines.push(
+      `| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`,
+    );
   lines.push('');
   lines.push('</details>');
   return lines.join('\n');

@@ -36,7 +36,15 @@ export interface HttpResult<T = any> {
   error?: string;
 }
 
-export async function http<T = any>(base: string, method: string, path: string, body?: unknown, token?: string, timeoutMs = 20_000, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+export async function http<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  timeoutMs = 20_000,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
   try {
     const res = await fetch(`${base}${path}`, {
       method,

@@ -109,7 +109,12 @@ export function generateOrders(r: Rng, o: WorkloadOptions, stores: { id: string;
     const chosen = new Set<string>();
     while (chosen.size < nLines) chosen.add(r.pick(skus));
     const lines = [...chosen].map((sku, j) => ({ line: j + 1, sku, qty: r.int(1, 3), ...(r.chance(0.2) ? { allowSubstitutes: true } : {}) }));
-    const base = { id: `C${o.seed}-${String(i).padStart(5, '0')}`, channel: r.pick(['web', 'mobile', 'store', 'call_centre'] as const), priority: r.int(1, 9), lines };
+    const base = {
+      id: `C${o.seed}-${String(i).padStart(5, '0')}`,
+      channel: r.pick(['web', 'mobile', 'store', 'call_centre'] as const),
+      priority: r.int(1, 9),
+      lines,
+    };
     if (pickup) {
       const s = r.pick(pickupStores);
       return { ...base, delivery: 'pickup' as const, pickupFacility: s.id, customerName: CUSTOMER };
@@ -243,7 +248,12 @@ export class Workload {
       step = 'pick';
       const roll = finish ? 1 : r();
       if (roll < 0.04) body = { lines: t.lines.map((l) => ({ line: l.line, qty: 0, reason: 'not on the shelf' })) };
-      else if (roll < 0.12) body = { lines: t.lines.map((l, i) => (i === 0 ? { line: l.line, qty: Math.max(0, l.qty - 1), ...(l.qty - 1 < l.qty ? { reason: 'one damaged' } : {}) } : { line: l.line, qty: l.qty })) };
+      else if (roll < 0.12)
+        body = {
+          lines: t.lines.map((l, i) =>
+            i === 0 ? { line: l.line, qty: Math.max(0, l.qty - 1), ...(l.qty - 1 < l.qty ? { reason: 'one damaged' } : {}) } : { line: l.line, qty: l.qty },
+          ),
+        };
       else body = { lines: t.lines.map((l) => ({ line: l.line, qty: l.qty })) };
       const full = (body.lines as { line: number; qty: number }[]).every((x, i) => x.qty === t.lines[i]!.qty);
       status = full ? 'picked' : 'short';
@@ -302,8 +312,7 @@ export class Workload {
     if (res.status === 201) {
       this.tracker.sales.set(res.body.sale._id, { facility: n.id, sku, qty });
       this.tracker.acks.push({ target: n.id, kind: 'sale', key: res.body.sale._id, at: Date.now() });
-    }
-    else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('sale');
+    } else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('sale');
   }
 
   private async adjust(n: NodeHandle, r: Rng): Promise<void> {
@@ -320,8 +329,7 @@ export class Workload {
       this.tracker.adjustments.set(`${n.id}|${p.sku}`, nth);
       // the answer is the position, not the adjustment: the nth adjustment of this SKU at this node
       this.tracker.acks.push({ target: n.id, kind: 'adjustment', key: `${p.sku}#${nth}`, at: Date.now() });
-    }
-    else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('adjustment');
+    } else if (res.status === 0 || res.status >= 500) this.tracker.unknownOutcome('adjustment');
   }
 
   /** Receive what has come: purchase orders at once, transfers once the DC shipped them. */
@@ -372,7 +380,13 @@ export class Workload {
       }
       if (dcs.length && r.chance(0.08)) {
         const dc = r.pick(dcs);
-        const body = { id: `PO${this.opts.seed}-${po++}`, facility: dc.id, supplier: 'Acme', expectedAt: new Date(Date.now() + 86_400_000).toISOString(), lines: [{ sku: r.pick(this.opts.tightSkus), qty: r.int(5, 20) }] };
+        const body = {
+          id: `PO${this.opts.seed}-${po++}`,
+          facility: dc.id,
+          supplier: 'Acme',
+          expectedAt: new Date(Date.now() + 86_400_000).toISOString(),
+          lines: [{ sku: r.pick(this.opts.tightSkus), qty: r.int(5, 20) }],
+        };
         const res = await this.hub('POST', '/api/v1/purchase-orders', body);
         this.note5xx('POST /api/v1/purchase-orders', res);
         if (res.status === 201) this.tracker.purchaseOrders++;

@@ -16,7 +16,10 @@ import type { DomNode } from '../../node/index.js';
 import { nodeDbName } from '../../shared/ids.js';
 
 // into a temporary folder; `DOM_SCREENSHOT_DIR=docs npx vitest --run test/e2e` refreshes the ones in docs/
-const SCREENSHOT = join(process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')), 'associate-page.png');
+const SCREENSHOT = join(
+  process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')),
+  'associate-page.png',
+);
 const ATL = { lat: 33.749, lon: -84.388 };
 const TEE = { sku: 'TEE-RED-M', name: 'Red tee, medium', barcode: '0123456789012', substitutes: [] };
 const MUG = { sku: 'MUG-01', name: 'Coffee mug', barcode: '0099887766', substitutes: [] };
@@ -34,8 +37,7 @@ describe('associate page in a browser', () => {
 
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const order = async (id: string) => (await api(hub.url, 'GET', `/api/v1/orders/${id}`)).body;
-  const until = (id: string, status: string) =>
-    waitFor(`${id} ${status}`, async () => ((await order(id)).status === status ? order(id) : null), 30_000);
+  const until = (id: string, status: string) => waitFor(`${id} ${status}`, async () => ((await order(id)).status === status ? order(id) : null), 30_000);
   /** Place an order through the hub and wait for its DO to reach the node. */
   async function place(body: object): Promise<string> {
     const r = await post('/api/v1/orders', body);
@@ -69,13 +71,27 @@ describe('associate page in a browser', () => {
     const token = await registerFacility(hub.url, { id: 'S1', name: 'Midtown store', lat: 33.78, lon: -84.38 });
     node = await testNode(hub.url, 'S1', token);
     expect((await post('/api/v1/items', [TEE, MUG, CAP])).status).toBe(201);
-    const inv = await post('/api/v1/inventory', { facility: 'S1', positions: [{ sku: TEE.sku, onHand: 10, safetyStock: 0 }, { sku: MUG.sku, onHand: 5, safetyStock: 1 }, { sku: CAP.sku, onHand: 3, safetyStock: 0 }] });
+    const inv = await post('/api/v1/inventory', {
+      facility: 'S1',
+      positions: [
+        { sku: TEE.sku, onHand: 10, safetyStock: 0 },
+        { sku: MUG.sku, onHand: 5, safetyStock: 1 },
+        { sku: CAP.sku, onHand: 3, safetyStock: 0 },
+      ],
+    });
     expect(inv.status).toBe(201);
     await waitFor('the count at the node', () => node.store.positions().find((p) => p.sku === MUG.sku)?.onHand === 5);
     // an expected delivery, written by the hub into the node's database as the planner would
     await hub.ctx.couch.db(nodeDbName('S1')).insert({
-      _id: 'inbound:PO-77', type: 'inbound', inboundId: 'PO-77', kind: 'po', facility: 'S1', supplier: 'Acme Mugs',
-      expectedAt: new Date(Date.now() + 86_400_000).toISOString(), lines: [{ sku: MUG.sku, qty: 6 }], createdAt: new Date().toISOString(),
+      _id: 'inbound:PO-77',
+      type: 'inbound',
+      inboundId: 'PO-77',
+      kind: 'po',
+      facility: 'S1',
+      supplier: 'Acme Mugs',
+      expectedAt: new Date(Date.now() + 86_400_000).toISOString(),
+      lines: [{ sku: MUG.sku, qty: 6 }],
+      createdAt: new Date().toISOString(),
     } as never);
     await waitFor('the inbound at the node', () => node.store.inbound.get('PO-77'));
 
@@ -108,8 +124,15 @@ describe('associate page in a browser', () => {
 
   it('picks a ship order by scanning, packs and ships it, and the hub reports it shipped', async () => {
     const doId = await place({
-      id: 'WEB-1001', channel: 'web', priority: 5, delivery: 'ship', shipTo: ATL,
-      lines: [{ line: 1, sku: TEE.sku, qty: 2 }, { line: 2, sku: MUG.sku, qty: 1 }],
+      id: 'WEB-1001',
+      channel: 'web',
+      priority: 5,
+      delivery: 'ship',
+      shipTo: ATL,
+      lines: [
+        { line: 1, sku: TEE.sku, qty: 2 },
+        { line: 2, sku: MUG.sku, qty: 1 },
+      ],
     });
     // the task list refreshes by itself
     const card = page.locator(`a.task[data-do="${doId}"]`);
@@ -154,9 +177,14 @@ describe('associate page in a browser', () => {
     expect(shipped.lines.flatMap((l: any) => l.allocations).every((a: any) => a.doStatus === 'shipped')).toBe(true);
   });
 
-  it('hands a pickup order over only to the named customer, showing the API\'s refusal', async () => {
+  it("hands a pickup order over only to the named customer, showing the API's refusal", async () => {
     const doId = await place({
-      id: 'PU-2001', channel: 'store', priority: 5, delivery: 'pickup', pickupFacility: 'S1', customerName: 'Ada Lovelace',
+      id: 'PU-2001',
+      channel: 'store',
+      priority: 5,
+      delivery: 'pickup',
+      pickupFacility: 'S1',
+      customerName: 'Ada Lovelace',
       lines: [{ line: 1, sku: CAP.sku, qty: 1 }],
     });
     await page.locator(`a.task[data-do="${doId}"]`).click({ timeout: 15_000 });

@@ -19,7 +19,15 @@ export async function openPage(origin: string, context: BrowserContextOptions): 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     // the flags this machine needs: no sandbox as root, and no background calls to a closed network
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await (await browser.newContext({ locale: 'en-US', ...context })).newPage();
   const t: TestPage = { browser, page, pageErrors: [], consoleErrors: [], foreignRequests: [] };

@@ -15,7 +15,10 @@ import type { Hub } from '../../hub/index.js';
 import type { DomNode } from '../../node/index.js';
 
 // into a temporary folder; `DOM_SCREENSHOT_DIR=docs npx vitest --run test/e2e` refreshes the ones in docs/
-const SCREENSHOT = join(process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')), 'dashboard.png');
+const SCREENSHOT = join(
+  process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')),
+  'dashboard.png',
+);
 const ATL = { lat: 33.749, lon: -84.388 };
 const XSS = '<img src=x onerror="window.__xss=1">';
 
@@ -29,10 +32,14 @@ describe('planner dashboard in a browser', () => {
 
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const until = (id: string, pred: (o: any) => boolean) =>
-    waitFor(`${id}`, async () => {
-      const r = await api(hub.url, 'GET', `/api/v1/orders/${id}`);
-      return r.status === 200 && pred(r.body) ? r.body : null;
-    }, 30_000);
+    waitFor(
+      `${id}`,
+      async () => {
+        const r = await api(hub.url, 'GET', `/api/v1/orders/${id}`);
+        return r.status === 200 && pred(r.body) ? r.body : null;
+      },
+      30_000,
+    );
   const order = (id: string, sku: string, qty: number) => ({ id, channel: 'web', priority: 5, delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku, qty }] });
   const see = (text: string | RegExp) => page.getByText(text).first().waitFor({ state: 'visible', timeout: 15_000 });
 
@@ -42,13 +49,33 @@ describe('planner dashboard in a browser', () => {
     await registerFacility(hub.url, { id: 'S3', name: 'Decatur', lat: 33.77, lon: -84.3, shipFromStore: false });
     await registerFacility(hub.url, { id: 'DC1', type: 'dc', name: 'Atlanta DC', lat: 33.9, lon: -84.6, capacity: 1000 });
     node = await testNode(hub.url, 'S1', token);
-    expect((await post('/api/v1/items', [{ sku: 'TEE', name: 'Red tee', substitutes: [] }, { sku: 'MUG', name: 'Mug', substitutes: [] }])).status).toBe(201);
-    for (const [facility, positions] of Object.entries({ S1: [['TEE', 10], ['MUG', 5]], S3: [['TEE', 100]], DC1: [['MUG', 20]] })) {
+    expect(
+      (
+        await post('/api/v1/items', [
+          { sku: 'TEE', name: 'Red tee', substitutes: [] },
+          { sku: 'MUG', name: 'Mug', substitutes: [] },
+        ])
+      ).status,
+    ).toBe(201);
+    for (const [facility, positions] of Object.entries({
+      S1: [
+        ['TEE', 10],
+        ['MUG', 5],
+      ],
+      S3: [['TEE', 100]],
+      DC1: [['MUG', 20]],
+    })) {
       const r = await post('/api/v1/inventory', { facility, positions: positions.map(([sku, onHand]) => ({ sku, onHand, safetyStock: 0 })) });
       expect(r.status).toBe(201);
     }
     expect((await api(hub.url, 'PUT', '/api/v1/model-stock', [{ facility: 'S1', sku: 'TEE', min: 2, max: 8 }])).status).toBe(200);
-    const po = { id: 'PO-9', facility: 'DC1', supplier: 'Acme', expectedAt: new Date(Date.now() + 5 * 86_400_000).toISOString(), lines: [{ sku: 'TEE', qty: 12 }] };
+    const po = {
+      id: 'PO-9',
+      facility: 'DC1',
+      supplier: 'Acme',
+      expectedAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+      lines: [{ sku: 'TEE', qty: 12 }],
+    };
     expect((await post('/api/v1/purchase-orders', po)).status).toBe(201);
     await waitFor('S1 counted', () => node.store.positions().find((p) => p.sku === 'MUG')?.onHand === 5);
 
@@ -62,7 +89,10 @@ describe('planner dashboard in a browser', () => {
     await waitFor('the DO at S1', () => node.store.dos.get(atRiskDo));
     // S1 holds 10 TEE, 5 of them for WEB-1 and WEB-3: selling 7 leaves 3 and puts the newest DO at risk
     expect((await node.store.sale('TEE', 7)).atRisk).toEqual([atRiskDo]);
-    await waitFor('S1 reports the sale', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1')?.onHand === 3);
+    await waitFor(
+      'S1 reports the sale',
+      async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1')?.onHand === 3,
+    );
     await waitFor('the DO for WEB-1 at S1', () => node.store.dos.get(shipDo));
 
     problems = await openPage(hub.url, { viewport: { width: 1440, height: 1000 } });
@@ -123,7 +153,13 @@ describe('planner dashboard in a browser', () => {
 
     await page.getByLabel('SKU').fill('TEE');
     await page.getByRole('button', { name: 'Search' }).click();
-    const row = async (f: string) => (await page.locator('#sku-table tbody tr', { has: page.locator('td', { hasText: new RegExp(`^${f}$`) }) }).locator('td').allTextContents()).map((s) => s.trim());
+    const row = async (f: string) =>
+      (
+        await page
+          .locator('#sku-table tbody tr', { has: page.locator('td', { hasText: new RegExp(`^${f}$`) }) })
+          .locator('td')
+          .allTextContents()
+      ).map((s) => s.trim());
     await page.locator('#sku-table').waitFor();
     // facility, on hand, reserved, available, in transit, on order, model stock
     expect(await row('S1')).toEqual(['S1', '3', '5', '0', '0', '0', '2–8']);
@@ -183,8 +219,10 @@ describe('planner dashboard in a browser', () => {
         // no card over another
         for (let i = 0; i < boxes.length; i++)
           for (let j = i + 1; j < boxes.length; j++) {
-            const a = boxes[i]!, b = boxes[j]!;
-            if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) out.push(`${cards[i]!.getAttribute('aria-labelledby')} overlaps ${cards[j]!.getAttribute('aria-labelledby')}`);
+            const a = boxes[i]!,
+              b = boxes[j]!;
+            if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+              out.push(`${cards[i]!.getAttribute('aria-labelledby')} overlaps ${cards[j]!.getAttribute('aria-labelledby')}`);
           }
         // nothing drawn past its card's edge (what scrolls inside its card is clipped by it)
         cards.forEach((card, i) => {
@@ -193,7 +231,8 @@ describe('planner dashboard in a browser', () => {
             if (!r.width) continue;
             let clipped = false;
             for (let p = el.parentElement; p && p !== card; p = p.parentElement) if (getComputedStyle(p).overflowX !== 'visible') clipped = true;
-            if (!clipped && (r.right > boxes[i]!.right + 1 || r.left < boxes[i]!.left - 1)) out.push(`${card.getAttribute('aria-labelledby')}: <${el.tagName.toLowerCase()} class="${(el as HTMLElement).className}"> runs past the card`);
+            if (!clipped && (r.right > boxes[i]!.right + 1 || r.left < boxes[i]!.left - 1))
+              out.push(`${card.getAttribute('aria-labelledby')}: <${el.tagName.toLowerCase()} class="${(el as HTMLElement).className}"> runs past the card`);
           }
         });
         return out;

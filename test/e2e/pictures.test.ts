@@ -44,9 +44,25 @@ describe('the dashboard pictures in a browser', () => {
 
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const orderOf = async (id: string) => (await api(hub.url, 'GET', `/api/v1/orders/${id}`)).body;
-  const until = (id: string, pred: (o: any) => boolean) => waitFor(id, async () => { const o = await orderOf(id); return o && pred(o) ? o : null; }, 30_000);
-  const order = (id: string, qty: number, shipTo: { lat: number; lon: number; name?: string } = ATL) => ({ id, channel: 'web', priority: 5, delivery: 'ship', shipTo, lines: [{ line: 1, sku: 'MUG', qty }] });
-  const receivedShown = () => page.evaluate(() => [...document.querySelectorAll('#series-table tbody tr td:nth-child(2)')].reduce((a, td) => a + Number(td.textContent), 0));
+  const until = (id: string, pred: (o: any) => boolean) =>
+    waitFor(
+      id,
+      async () => {
+        const o = await orderOf(id);
+        return o && pred(o) ? o : null;
+      },
+      30_000,
+    );
+  const order = (id: string, qty: number, shipTo: { lat: number; lon: number; name?: string } = ATL) => ({
+    id,
+    channel: 'web',
+    priority: 5,
+    delivery: 'ship',
+    shipTo,
+    lines: [{ line: 1, sku: 'MUG', qty }],
+  });
+  const receivedShown = () =>
+    page.evaluate(() => [...document.querySelectorAll('#series-table tbody tr td:nth-child(2)')].reduce((a, td) => a + Number(td.textContent), 0));
 
   beforeAll(async () => {
     hub = await testHub(undefined, { batchWindowMs: 100 });
@@ -56,13 +72,56 @@ describe('the dashboard pictures in a browser', () => {
       if (f.id === 'ST-ATL') token = tk;
     }
     node = await testNode(hub.url, 'ST-ATL', token);
-    expect((await post('/api/v1/items', [{ sku: 'MUG', name: 'Mug', substitutes: [] }, { sku: 'TEE', name: 'Red tee', substitutes: [] }])).status).toBe(201);
-    const stock: Record<string, [string, number][]> = { 'ST-ATL': [['MUG', 10], ['TEE', 1]], 'ST-DEC': [['MUG', 50], ['TEE', 0]], 'ST-MAR': [['MUG', 5], ['TEE', 2]], 'ST-CLT': [['MUG', 20], ['TEE', 0]], 'DC-ATL': [['TEE', 10]], 'DC-DAL': [['MUG', 200]] };
-    for (const [facility, positions] of Object.entries(stock)) expect((await post('/api/v1/inventory', { facility, positions: positions.map(([sku, onHand]) => ({ sku, onHand, safetyStock: 0 })) })).status).toBe(201);
+    expect(
+      (
+        await post('/api/v1/items', [
+          { sku: 'MUG', name: 'Mug', substitutes: [] },
+          { sku: 'TEE', name: 'Red tee', substitutes: [] },
+        ])
+      ).status,
+    ).toBe(201);
+    const stock: Record<string, [string, number][]> = {
+      'ST-ATL': [
+        ['MUG', 10],
+        ['TEE', 1],
+      ],
+      'ST-DEC': [
+        ['MUG', 50],
+        ['TEE', 0],
+      ],
+      'ST-MAR': [
+        ['MUG', 5],
+        ['TEE', 2],
+      ],
+      'ST-CLT': [
+        ['MUG', 20],
+        ['TEE', 0],
+      ],
+      'DC-ATL': [['TEE', 10]],
+      'DC-DAL': [['MUG', 200]],
+    };
+    for (const [facility, positions] of Object.entries(stock))
+      expect((await post('/api/v1/inventory', { facility, positions: positions.map(([sku, onHand]) => ({ sku, onHand, safetyStock: 0 })) })).status).toBe(201);
     // four southeast stores below their TEE model stock, the DC short of what they need: a fair share
-    expect((await api(hub.url, 'PUT', '/api/v1/model-stock', SOUTHEAST.map((facility) => ({ facility, sku: 'TEE', min: 5, max: 20 })))).status).toBe(200);
+    expect(
+      (
+        await api(
+          hub.url,
+          'PUT',
+          '/api/v1/model-stock',
+          SOUTHEAST.map((facility) => ({ facility, sku: 'TEE', min: 5, max: 20 })),
+        )
+      ).status,
+    ).toBe(200);
     const days = Array.from({ length: 14 }, (_, i) => new Date(Date.now() + i * 86_400_000).toISOString().slice(0, 10));
-    expect((await post('/api/v1/forecasts', SOUTHEAST.flatMap((facility, i) => days.map((date) => ({ facility, sku: 'TEE', date, qty: 1 + i }))))).status).toBe(201);
+    expect(
+      (
+        await post(
+          '/api/v1/forecasts',
+          SOUTHEAST.flatMap((facility, i) => days.map((date) => ({ facility, sku: 'TEE', date, qty: 1 + i }))),
+        )
+      ).status,
+    ).toBe(201);
     await waitFor('ST-ATL counted', () => node.store.positions().find((p) => p.sku === 'MUG')?.onHand === 10);
 
     // traffic: WEB-1 from the store next door, short-picked there and re-sourced; others across the network
@@ -75,7 +134,11 @@ describe('the dashboard pictures in a browser', () => {
     const resourced = await until('WEB-1', (o) => o.explanations.length === 2 && o.lines[0].allocations.some((a: any) => a.facility !== 'ST-ATL'));
     // the next nearest store with mugs
     expect(resourced.explanations[1].chosen.map((c: any) => c.facility)).toEqual(['ST-DEC']);
-    for (const [i, to] of [{ lat: 35.2, lon: -80.8 }, { lat: 41.8, lon: -87.6 }, { lat: 34.0, lon: -118.2 }].entries()) {
+    for (const [i, to] of [
+      { lat: 35.2, lon: -80.8 },
+      { lat: 41.8, lon: -87.6 },
+      { lat: 34.0, lon: -118.2 },
+    ].entries()) {
       expect((await post('/api/v1/orders', order(`WEB-${i + 2}`, 1, to))).status).toBe(201);
     }
     placed = 4;
@@ -143,13 +206,19 @@ describe('the dashboard pictures in a browser', () => {
     const second = o.explanations[1].chosen[0];
     const shipTo = page.locator('svg.decision-map circle.shipto');
     const center = async (sel: string) => page.locator(sel).evaluate((e) => [Number(e.getAttribute('cx')), Number(e.getAttribute('cy'))]);
-    const ends = async (sel: string) => page.locator(sel).evaluate((e) => [[Number(e.getAttribute('x1')), Number(e.getAttribute('y1'))], [Number(e.getAttribute('x2')), Number(e.getAttribute('y2'))]]);
+    const ends = async (sel: string) =>
+      page.locator(sel).evaluate((e) => [
+        [Number(e.getAttribute('x1')), Number(e.getAttribute('y1'))],
+        [Number(e.getAttribute('x2')), Number(e.getAttribute('y2'))],
+      ]);
     const dest = await shipTo.evaluate((e) => [Number(e.getAttribute('cx')), Number(e.getAttribute('cy'))]);
     // the latest attempt: a line from the facility now chosen to the ship-to point, labelled with units and cost
     const [from, to] = await ends(`line.route.latest[data-facility="${second.facility}"]`);
     expect(to).toEqual(dest);
     expect(from).toEqual(await center(`circle.cand[data-facility="${second.facility}"]`));
-    expect(await page.locator(`text.route-label.latest[data-facility="${second.facility}"]`).textContent()).toBe(`#2 ${second.units} u · ${second.cost.toFixed(2)}`);
+    expect(await page.locator(`text.route-label.latest[data-facility="${second.facility}"]`).textContent()).toBe(
+      `#2 ${second.units} u · ${second.cost.toFixed(2)}`,
+    );
     // the first attempt, ST-ATL, drawn dashed before it; ST-ATL greyed now, its reason on hover
     const [, firstTo] = await ends('line.route.earlier[data-facility="ST-ATL"][data-attempt="1"]');
     expect(firstTo).toEqual(dest);
@@ -171,7 +240,12 @@ describe('the dashboard pictures in a browser', () => {
     for (const i of [5, 6, 7]) expect((await post('/api/v1/orders', order(`WEB-${i}`, 1, { lat: 36.1, lon: -86.7 }))).status).toBe(201);
     // no reload: the event stream told the page, and the series grew by the three orders
     await expect.poll(receivedShown, { timeout: 15_000 }).toBe(placed + 3);
-    await expect.poll(() => page.evaluate(() => [...document.querySelectorAll('#series-table tbody tr td:nth-child(3)')].reduce((a, td) => a + Number(td.textContent), 0)), { timeout: 15_000 }).toBeGreaterThanOrEqual(placed + 3);
+    await expect
+      .poll(
+        () => page.evaluate(() => [...document.querySelectorAll('#series-table tbody tr td:nth-child(3)')].reduce((a, td) => a + Number(td.textContent), 0)),
+        { timeout: 15_000 },
+      )
+      .toBeGreaterThanOrEqual(placed + 3);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     // the hub measured sync both ways: DOs fetched by ST-ATL, and its status events applied
     const s = (await api(hub.url, 'GET', '/api/v1/series')).body;

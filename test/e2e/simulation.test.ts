@@ -13,7 +13,10 @@ import { openPage, type TestPage } from './browser.js';
 import { PLANNER, api, cleanupDirs, registerFacility, testHub, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 
-const SCREENSHOT = join(process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')), 'simulation.png');
+const SCREENSHOT = join(
+  process.env.DOM_SCREENSHOT_DIR ? resolve(process.env.DOM_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'dom-screens-')),
+  'simulation.png',
+);
 const ATL = { lat: 33.749, lon: -84.388 };
 
 describe('what-if page in a browser', () => {
@@ -30,14 +33,19 @@ describe('what-if page in a browser', () => {
     await registerFacility(hub.url, { id: 'S1', name: 'Midtown', lat: 33.75, lon: -84.39, pickup: false });
     await registerFacility(hub.url, { id: 'S2', name: 'Decatur', lat: 33.77, lon: -84.3 });
     expect((await post('/api/v1/items', [{ sku: 'TEE', name: 'Tee', substitutes: [] }])).status).toBe(201);
-    for (const [facility, onHand] of [['S1', 10], ['S2', 10]] as const) {
+    for (const [facility, onHand] of [
+      ['S1', 10],
+      ['S2', 10],
+    ] as const) {
       expect((await post('/api/v1/inventory', { facility, positions: [{ sku: 'TEE', onHand, safetyStock: 0 }] })).status).toBe(201);
     }
     // whole seconds: the page's time inputs hold seconds
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     from = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
     for (let i = 1; i <= 4; i++) {
-      expect((await post('/api/v1/orders', { id: `WEB-${i}`, channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'TEE', qty: 2 }] })).status).toBe(201);
+      expect(
+        (await post('/api/v1/orders', { id: `WEB-${i}`, channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'TEE', qty: 2 }] })).status,
+      ).toBe(201);
       await waitFor(`WEB-${i} allocated`, async () => (await api(hub.url, 'GET', `/api/v1/orders/WEB-${i}`)).body.status === 'released');
     }
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
@@ -65,10 +73,12 @@ describe('what-if page in a browser', () => {
     await page.click('#run');
     await page.locator('#results').waitFor({ state: 'visible' });
     // the progress bar ends full
-    await waitFor('the progress bar full', () => page.evaluate(() => {
-      const p = document.getElementById('progress') as HTMLProgressElement;
-      return p.max > 0 && p.value === p.max;
-    }));
+    await waitFor('the progress bar full', () =>
+      page.evaluate(() => {
+        const p = document.getElementById('progress') as HTMLProgressElement;
+        return p.max > 0 && p.value === p.max;
+      }),
+    );
     const rows = await page.locator('#summary tbody tr').allInnerTexts();
     expect(rows.map((r) => r.split('\t')[0])).toEqual(['current', 'no S1']);
     await page.getByText('4 of 4 orders sourced exactly as live (faithful)', { exact: false }).waitFor();

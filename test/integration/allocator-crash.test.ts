@@ -12,7 +12,12 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     for (const [i, id] of facilities.entries()) {
       await registerFacility(hub.url, { id, type: i === 0 ? 'dc' : 'store', lat: 33.7 + i * 0.1, lon: -84.4 + i * 0.05, capacity: 100_000 });
     }
-    await api(hub.url, 'POST', '/api/v1/items', ['A', 'B', 'C'].map((sku) => ({ sku, name: sku })));
+    await api(
+      hub.url,
+      'POST',
+      '/api/v1/items',
+      ['A', 'B', 'C'].map((sku) => ({ sku, name: sku })),
+    );
     for (const facility of facilities) {
       await api(hub.url, 'POST', '/api/v1/inventory', { facility, positions: ['A', 'B', 'C'].map((sku) => ({ sku, onHand: 10_000 })) });
     }
@@ -21,7 +26,10 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       channel: 'web',
       delivery: 'ship',
       shipTo: { lat: 33.5 + (i % 10) * 0.1, lon: -84.5 + (i % 7) * 0.1 },
-      lines: [{ line: 1, sku: 'A', qty: 1 + (i % 3) }, { line: 2, sku: ['B', 'C'][i % 2], qty: 1 }],
+      lines: [
+        { line: 1, sku: 'A', qty: 1 + (i % 3) },
+        { line: 2, sku: ['B', 'C'][i % 2], qty: 1 },
+      ],
     }));
     // a client that retries until each order is accepted, as a web shop does
     const accepted = new Set<string>();
@@ -65,11 +73,15 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
         }
       }
       expect(new Set(doIds).size).toBe(doIds.length);
-      const wrong = orders.flatMap((o) => o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`));
+      const wrong = orders.flatMap((o) =>
+        o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`),
+      );
       expect(wrong).toEqual([]);
       const allocs = (await couch.db<any>('dom').list({ startkey: 'alloc:', endkey: 'alloc:\ufff0', include_docs: true })).rows;
       // every alloc finished: its order records its attempt
-      const attempts = new Map((await couch.db<any>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true })).rows.map((r) => [r.doc.id, r.doc.attempts]));
+      const attempts = new Map(
+        (await couch.db<any>('dom').list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true })).rows.map((r) => [r.doc.id, r.doc.attempts]),
+      );
       expect(allocs.filter((a) => (attempts.get(a.doc.orderId) ?? 0) < a.doc.attempt).map((a) => a.id)).toEqual([]);
       expect(allocs).toHaveLength(orders.length); // one allocation attempt per order: nothing allocated twice
     } finally {
@@ -93,18 +105,48 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     const lines = [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }];
     const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-2', attempt: 1, facility: 'S1', kind: 'ship', lines, shipTo: o.shipTo, createdAt: at };
     const dom = hub.ctx.couch.db('dom');
-    await dom.insert({ _id: 'alloc:R-2:0001', type: 'alloc', orderId: 'R-2', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines }], explanation: {}, unfilled: [], done: false, createdAt: at } as never);
+    await dom.insert({
+      _id: 'alloc:R-2:0001',
+      type: 'alloc',
+      orderId: 'R-2',
+      attempt: 1,
+      dos: [d],
+      allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines }],
+      explanation: {},
+      unfilled: [],
+      done: false,
+      createdAt: at,
+    } as never);
     await hub.ctx.couch.ensureDb('node_s1');
     await hub.ctx.couch.db('node_s1').insert(d as never);
     const steps = ['picked', 'packed', 'shipped'];
-    await dom.insert({ _id: `dostate:${doId}`, type: 'dostate', doId, orderId: 'R-2', attempt: 1, facility: 'S1', kind: 'ship', lines, state: 'shipped', lastEvent: 3, picked: { 1: 2 }, history: steps.map((status, i) => ({ n: i + 1, status, at, applied: true })), createdAt: at, updatedAt: at } as never);
+    await dom.insert({
+      _id: `dostate:${doId}`,
+      type: 'dostate',
+      doId,
+      orderId: 'R-2',
+      attempt: 1,
+      facility: 'S1',
+      kind: 'ship',
+      lines,
+      state: 'shipped',
+      lastEvent: 3,
+      picked: { 1: 2 },
+      history: steps.map((status, i) => ({ n: i + 1, status, at, applied: true })),
+      createdAt: at,
+      updatedAt: at,
+    } as never);
     await hub.stop();
     hub = await testHub(dataDir, { batchWindowMs: 50 });
     try {
-      const order = await waitFor('the replayed order rolled up', async () => {
-        const r = await api(hub.url, 'GET', '/api/v1/orders/R-2');
-        return r.body.lines?.[0]?.allocations?.length ? r.body : null;
-      }, 60_000);
+      const order = await waitFor(
+        'the replayed order rolled up',
+        async () => {
+          const r = await api(hub.url, 'GET', '/api/v1/orders/R-2');
+          return r.body.lines?.[0]?.allocations?.length ? r.body : null;
+        },
+        60_000,
+      );
       expect(order.status).toBe('shipped');
       expect((await hub.ctx.couch.db<any>('dom').get('order:R-2')).status).toBe('shipped');
     } finally {
@@ -122,15 +164,41 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
     expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
     // what step 1 writes, and nothing after it: the process "died" here
     const doId = 'R-1.1.S1';
-    const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-1', attempt: 1, facility: 'S1', kind: 'ship', lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }], shipTo: o.shipTo, createdAt: new Date().toISOString() };
-    await hub.ctx.couch.db('dom').insert({ _id: 'alloc:R-1:0001', type: 'alloc', orderId: 'R-1', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }], explanation: {}, unfilled: [], done: false, createdAt: d.createdAt } as never);
+    const d = {
+      _id: `do:${doId}`,
+      type: 'do',
+      doId,
+      orderId: 'R-1',
+      attempt: 1,
+      facility: 'S1',
+      kind: 'ship',
+      lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }],
+      shipTo: o.shipTo,
+      createdAt: new Date().toISOString(),
+    };
+    await hub.ctx.couch.db('dom').insert({
+      _id: 'alloc:R-1:0001',
+      type: 'alloc',
+      orderId: 'R-1',
+      attempt: 1,
+      dos: [d],
+      allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }],
+      explanation: {},
+      unfilled: [],
+      done: false,
+      createdAt: d.createdAt,
+    } as never);
     await hub.stop();
     hub = await testHub(dataDir, { batchWindowMs: 50 });
     try {
-      const order = await waitFor('order released by the replay', async () => {
-        const r = await api(hub.url, 'GET', '/api/v1/orders/R-1');
-        return r.body.status === 'released' ? r.body : null;
-      }, 60_000);
+      const order = await waitFor(
+        'order released by the replay',
+        async () => {
+          const r = await api(hub.url, 'GET', '/api/v1/orders/R-1');
+          return r.body.status === 'released' ? r.body : null;
+        },
+        60_000,
+      );
       expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId, doStatus: 'released' }]);
       expect((await hub.ctx.couch.db<any>('node_s1').get(`do:${doId}`)).orderId).toBe('R-1');
       // finished: the order records the alloc's attempt (step 3)
@@ -162,10 +230,14 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       const o = { id: 'R-10', channel: 'web', delivery: 'ship', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 2 }] };
       expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
       // the retried batch (1 s later) finishes the stored decision instead of backordering the order
-      const order = await waitFor('R-10 released by its first decision', async () => {
-        const r = await api(hub.url, 'GET', '/api/v1/orders/R-10');
-        return r.body.status === 'released' ? r.body : r.body.status === 'backordered' ? { backordered: true } : null;
-      }, 30_000);
+      const order = await waitFor(
+        'R-10 released by its first decision',
+        async () => {
+          const r = await api(hub.url, 'GET', '/api/v1/orders/R-10');
+          return r.body.status === 'released' ? r.body : r.body.status === 'backordered' ? { backordered: true } : null;
+        },
+        30_000,
+      );
       expect(failed).toBeGreaterThan(0);
       expect(order.backordered).toBeUndefined();
       expect(order.lines[0].allocations).toEqual([{ facility: 'S1', sku: 'A', qty: 2, doId: 'R-10.1.S1', doStatus: 'released' }]);
@@ -188,8 +260,30 @@ describe('allocation is an outbox: kill -9 in the middle of a stream of orders',
       expect((await api(hub.url, 'POST', '/api/v1/orders', o)).status).toBe(201);
       // what the first try stored before CouchDB went away (its answer lost, so the batch failed)
       const doId = 'R-9.1.S1';
-      const d = { _id: `do:${doId}`, type: 'do', doId, orderId: 'R-9', attempt: 1, facility: 'S1', kind: 'ship', lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }], shipTo: o.shipTo, createdAt: new Date().toISOString() };
-      await hub.ctx.couch.db('dom').insert({ _id: 'alloc:R-9:0001', type: 'alloc', orderId: 'R-9', attempt: 1, dos: [d], allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }], explanation: {}, unfilled: [], done: false, createdAt: d.createdAt } as never);
+      const d = {
+        _id: `do:${doId}`,
+        type: 'do',
+        doId,
+        orderId: 'R-9',
+        attempt: 1,
+        facility: 'S1',
+        kind: 'ship',
+        lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }],
+        shipTo: o.shipTo,
+        createdAt: new Date().toISOString(),
+      };
+      await hub.ctx.couch.db('dom').insert({
+        _id: 'alloc:R-9:0001',
+        type: 'alloc',
+        orderId: 'R-9',
+        attempt: 1,
+        dos: [d],
+        allocations: [{ attempt: 1, doId, facility: 'S1', kind: 'ship', lines: d.lines }],
+        explanation: {},
+        unfilled: [],
+        done: false,
+        createdAt: d.createdAt,
+      } as never);
       // the retry: it decides attempt 1 again, finds it stored, and finishes the stored one
       await hub.allocator.runBatch(['R-9']);
       const order = (await api(hub.url, 'GET', '/api/v1/orders/R-9')).body;

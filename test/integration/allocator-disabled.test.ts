@@ -16,8 +16,21 @@ describe('a disabled pickup store', () => {
       expect((await api(hub.url, 'PATCH', '/api/v1/facilities/S1', { enabled: false })).status).toBe(200);
       // one batch: a pickup order at the disabled store, and a ship order
       await hub.allocator.setActive(false);
-      expect((await api(hub.url, 'POST', '/api/v1/orders', { id: 'P-1', channel: 'web', delivery: 'pickup', pickupFacility: 'S1', lines: [{ line: 1, sku: 'A', qty: 1 }] })).status).toBe(201);
-      expect((await api(hub.url, 'POST', '/api/v1/orders', { id: 'SH-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 1 }] })).status).toBe(201);
+      expect(
+        (
+          await api(hub.url, 'POST', '/api/v1/orders', {
+            id: 'P-1',
+            channel: 'web',
+            delivery: 'pickup',
+            pickupFacility: 'S1',
+            lines: [{ line: 1, sku: 'A', qty: 1 }],
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (await api(hub.url, 'POST', '/api/v1/orders', { id: 'SH-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 1 }] }))
+          .status,
+      ).toBe(201);
       await hub.allocator.runBatch(['P-1', 'SH-1']);
       const ship = (await api(hub.url, 'GET', '/api/v1/orders/SH-1')).body;
       expect(ship.status).toBe('released');

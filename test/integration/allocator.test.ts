@@ -33,16 +33,44 @@ describe('sales order management through the API, with real nodes', () => {
       const token = await registerFacility(hub.url, f as never);
       nodes[f.id] = await testNode(hub.url, f.id, token);
     }
-    expect((await post('/api/v1/items', [
-      { sku: 'A', name: 'Alpha tee', barcode: '0001', substitutes: ['A2'] },
-      { sku: 'A2', name: 'Alpha tee v2', barcode: '0002' },
-      { sku: 'B', name: 'Bravo mug', barcode: '0003' },
-      { sku: 'C', name: 'Charlie cap', barcode: '0004' },
-      { sku: 'D', name: 'Delta sock', barcode: '0005' },
-    ])).status).toBe(201);
-    const inv = { DC1: [['A', 0], ['B', 50], ['C', 3], ['D', 10]], S1: [['A', 10], ['B', 5], ['D', 1]], S2: [['A2', 5], ['C', 4, 2], ['D', 2]], S3: [['A', 100], ['D', 50]] } as const;
+    expect(
+      (
+        await post('/api/v1/items', [
+          { sku: 'A', name: 'Alpha tee', barcode: '0001', substitutes: ['A2'] },
+          { sku: 'A2', name: 'Alpha tee v2', barcode: '0002' },
+          { sku: 'B', name: 'Bravo mug', barcode: '0003' },
+          { sku: 'C', name: 'Charlie cap', barcode: '0004' },
+          { sku: 'D', name: 'Delta sock', barcode: '0005' },
+        ])
+      ).status,
+    ).toBe(201);
+    const inv = {
+      DC1: [
+        ['A', 0],
+        ['B', 50],
+        ['C', 3],
+        ['D', 10],
+      ],
+      S1: [
+        ['A', 10],
+        ['B', 5],
+        ['D', 1],
+      ],
+      S2: [
+        ['A2', 5],
+        ['C', 4, 2],
+        ['D', 2],
+      ],
+      S3: [
+        ['A', 100],
+        ['D', 50],
+      ],
+    } as const;
     for (const [facility, rows] of Object.entries(inv)) {
-      const r = await post('/api/v1/inventory', { facility, positions: rows.map(([sku, onHand, safetyStock]) => ({ sku, onHand, safetyStock: safetyStock ?? 0 })) });
+      const r = await post('/api/v1/inventory', {
+        facility,
+        positions: rows.map(([sku, onHand, safetyStock]) => ({ sku, onHand, safetyStock: safetyStock ?? 0 })),
+      });
       expect(r.status).toBe(201);
     }
     // the counts reach the nodes, which then report their positions
@@ -99,7 +127,9 @@ describe('sales order management through the API, with real nodes', () => {
     const view = await get('/api/v1/inventory/C');
     expect(view.body.facilities.find((f: any) => f.facility === 'S2').available).toBe(0);
     // safety stock was never touched
-    expect(view.body.facilities.find((f: any) => f.facility === 'S2').onHand - view.body.facilities.find((f: any) => f.facility === 'S2').reserved).toBeGreaterThanOrEqual(2);
+    expect(
+      view.body.facilities.find((f: any) => f.facility === 'S2').onHand - view.body.facilities.find((f: any) => f.facility === 'S2').reserved,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('retries a backorder when stock arrives at a node', async () => {
@@ -119,7 +149,14 @@ describe('sales order management through the API, with real nodes', () => {
     const o = order([{ line: 1, sku: 'A', qty: 12, allowSubstitutes: true }], { priority: 2 });
     await post('/api/v1/orders', o);
     const done = await until(o.id, (x) => x.status === 'released');
-    const bySku = Object.fromEntries(['A', 'A2'].map((s) => [s, allocs(done).filter((a: any) => a.sku === s).reduce((t: number, a: any) => t + a.qty, 0)]));
+    const bySku = Object.fromEntries(
+      ['A', 'A2'].map((s) => [
+        s,
+        allocs(done)
+          .filter((a: any) => a.sku === s)
+          .reduce((t: number, a: any) => t + a.qty, 0),
+      ]),
+    );
     expect(bySku.A).toBe(8);
     expect(bySku.A2).toBe(4);
     expect(done.explanation.substitutions[0]).toMatch(/A2 for A/);
@@ -157,7 +194,10 @@ describe('sales order management through the API, with real nodes', () => {
 
   it('cancels what has not shipped after a partial shipment', async () => {
     // B: 1 unit at S1 nearby is not enough for 10; the rest comes from DC1 → two DOs
-    const o = order([{ line: 1, sku: 'B', qty: 4 }, { line: 2, sku: 'D', qty: 5 }]);
+    const o = order([
+      { line: 1, sku: 'B', qty: 4 },
+      { line: 2, sku: 'D', qty: 5 },
+    ]);
     await post('/api/v1/orders', o);
     const placed = await until(o.id, (x) => x.status === 'released');
     const dos = [...new Map(allocs(placed).map((a: any) => [a.doId, a])).values()] as any[];
@@ -190,7 +230,13 @@ describe('sales order management through the API, with real nodes', () => {
       [order([{ line: 1, sku: 'A', qty: 0 }]), 'invalid_body'],
       [order([{ line: 1, sku: 'A', qty: -2 }]), 'invalid_body'],
       [order([{ line: 1, sku: 'A', qty: 1.5 }]), 'invalid_body'],
-      [order([{ line: 1, sku: 'A', qty: 1 }, { line: 1, sku: 'B', qty: 1 }]), 'invalid_body'],
+      [
+        order([
+          { line: 1, sku: 'A', qty: 1 },
+          { line: 1, sku: 'B', qty: 1 },
+        ]),
+        'invalid_body',
+      ],
       [order(Array.from({ length: 101 }, (_, i) => ({ line: i + 1, sku: 'A', qty: 1 }))), 'invalid_body'],
       [order([{ line: 1, sku: 'A', qty: 1 }], { delivery: 'pickup', pickupFacility: 'NOWHERE', shipTo: undefined }), 'unknown_facility'],
       ['{"id": "X",', 'malformed_json'],

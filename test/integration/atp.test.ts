@@ -24,11 +24,18 @@ const STOCK: Record<string, Record<string, number>> = {
 
 async function network(hub: Hub) {
   for (const f of FACILITIES) await registerFacility(hub.url, { ...f, capacity: 1000 });
-  await api(hub.url, 'POST', '/api/v1/items', ['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })));
-  for (const [facility, bySku] of Object.entries(STOCK)) await api(hub.url, 'POST', '/api/v1/inventory', { facility, positions: Object.entries(bySku).map(([sku, onHand]) => ({ sku, onHand })) });
+  await api(
+    hub.url,
+    'POST',
+    '/api/v1/items',
+    ['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })),
+  );
+  for (const [facility, bySku] of Object.entries(STOCK))
+    await api(hub.url, 'POST', '/api/v1/inventory', { facility, positions: Object.entries(bySku).map(([sku, onHand]) => ({ sku, onHand })) });
 }
 
-const atp = (hub: Hub, sku: string, qty: number, at = ATL, limit = 3) => api(hub.url, 'GET', `/api/v1/atp?sku=${sku}&qty=${qty}&lat=${at.lat}&lon=${at.lon}&limit=${limit}`);
+const atp = (hub: Hub, sku: string, qty: number, at = ATL, limit = 3) =>
+  api(hub.url, 'GET', `/api/v1/atp?sku=${sku}&qty=${qty}&lat=${at.lat}&lon=${at.lon}&limit=${limit}`);
 
 describe('availability: single SKU and cart checks, checkout reservations', () => {
   let hub: Hub;
@@ -50,13 +57,23 @@ describe('availability: single SKU and cart checks, checkout reservations', () =
     expect(r.body.facilities[0]).toMatchObject({ facility: 'S1', available: 3 });
     // C is at S1 and S2 only near Atlanta; D nowhere until a PO arrives
     expect((await atp(hub, 'C', 1)).body.facilities.map((f: any) => f.facility)).toEqual(['S1', 'S2', 'FAR']);
-    await api(hub.url, 'POST', '/api/v1/purchase-orders', { id: 'PO-D', facility: 'DC1', supplier: 'Acme', expectedAt: days(4), lines: [{ sku: 'D', qty: 7 }] });
+    await api(hub.url, 'POST', '/api/v1/purchase-orders', {
+      id: 'PO-D',
+      facility: 'DC1',
+      supplier: 'Acme',
+      expectedAt: days(4),
+      lines: [{ sku: 'D', qty: 7 }],
+    });
     const d = await atp(hub, 'D', 5);
     expect([d.body.availableNow, d.body.facilities, d.body.promiseDate?.slice(0, 10)]).toEqual([0, [], days(4).slice(0, 10)]);
   });
 
   it('checks a cart: each line as the single-SKU check answers it, and whether one facility ships it all', async () => {
-    const cart = [{ sku: 'A', qty: 2 }, { sku: 'B', qty: 2 }, { sku: 'C', qty: 1 }];
+    const cart = [
+      { sku: 'A', qty: 2 },
+      { sku: 'B', qty: 2 },
+      { sku: 'C', qty: 1 },
+    ];
     const r = await api(hub.url, 'POST', '/api/v1/atp', { lines: cart, shipTo: ATL, limit: 3 });
     expect(r.status).toBe(200);
     for (const [i, l] of cart.entries()) {
@@ -68,11 +85,23 @@ describe('availability: single SKU and cart checks, checkout reservations', () =
     expect(r.body.singleFacility).toMatchObject({ facility: 'S2', date: 'now' });
     expect(r.body.allAvailableNow).toBe(true);
     // a cart no facility has whole now, until DC1's PO of D arrives
-    const later = await api(hub.url, 'POST', '/api/v1/atp', { lines: [{ sku: 'A', qty: 1 }, { sku: 'D', qty: 3 }], shipTo: ATL });
+    const later = await api(hub.url, 'POST', '/api/v1/atp', {
+      lines: [
+        { sku: 'A', qty: 1 },
+        { sku: 'D', qty: 3 },
+      ],
+      shipTo: ATL,
+    });
     expect(later.body.singleFacility).toMatchObject({ facility: 'DC1' });
     expect(later.body.singleFacility.date.slice(0, 10)).toBe(days(4).slice(0, 10));
     // a pickup store: only that store is asked
-    const pick = await api(hub.url, 'POST', '/api/v1/atp', { lines: [{ sku: 'A', qty: 2 }, { sku: 'C', qty: 1 }], pickupFacility: 'S1' });
+    const pick = await api(hub.url, 'POST', '/api/v1/atp', {
+      lines: [
+        { sku: 'A', qty: 2 },
+        { sku: 'C', qty: 1 },
+      ],
+      pickupFacility: 'S1',
+    });
     expect(pick.body.singleFacility).toMatchObject({ facility: 'S1', date: 'now', km: 0 });
     const none = await api(hub.url, 'POST', '/api/v1/atp', { lines: [{ sku: 'B', qty: 1 }], pickupFacility: 'S1' });
     expect(none.body.singleFacility).toBeNull();
@@ -81,7 +110,15 @@ describe('availability: single SKU and cart checks, checkout reservations', () =
   it('refuses a cart it cannot read, naming what is wrong', async () => {
     const cases: [unknown, string][] = [
       [{ lines: [] }, 'invalid_body'],
-      [{ lines: [{ sku: 'A', qty: 1 }, { sku: 'A', qty: 2 }] }, 'duplicate_sku'],
+      [
+        {
+          lines: [
+            { sku: 'A', qty: 1 },
+            { sku: 'A', qty: 2 },
+          ],
+        },
+        'duplicate_sku',
+      ],
       [{ lines: [{ sku: 'NOPE', qty: 1 }] }, 'unknown_sku'],
       [{ lines: [{ sku: 'A', qty: 1 }], shipTo: ATL, pickupFacility: 'S1' }, 'invalid_body'],
       [{ lines: [{ sku: 'A', qty: 1 }], pickupFacility: 'DC1' }, 'no_pickup'],
@@ -101,10 +138,23 @@ describe('availability: single SKU and cart checks, checkout reservations', () =
 
   it('a reservation holds its units against other checks and other orders, and they go to the order that names it', async () => {
     // all of S2's C (2) and B (2): the nearest facility with the whole cart
-    const r = await api(hub.url, 'POST', '/api/v1/atp', { lines: [{ sku: 'B', qty: 2 }, { sku: 'C', qty: 2 }], shipTo: ATL, reserve: { ttlSeconds: 600 } });
+    const r = await api(hub.url, 'POST', '/api/v1/atp', {
+      lines: [
+        { sku: 'B', qty: 2 },
+        { sku: 'C', qty: 2 },
+      ],
+      shipTo: ATL,
+      reserve: { ttlSeconds: 600 },
+    });
     expect(r.body.singleFacility).toMatchObject({ facility: 'S2', date: 'now' });
     const rsv = r.body.reservation;
-    expect(rsv).toMatchObject({ status: 'held', lines: [{ sku: 'B', qty: 2, reserved: 2, holds: [{ facility: 'S2', qty: 2 }] }, { sku: 'C', qty: 2, reserved: 2, holds: [{ facility: 'S2', qty: 2 }] }] });
+    expect(rsv).toMatchObject({
+      status: 'held',
+      lines: [
+        { sku: 'B', qty: 2, reserved: 2, holds: [{ facility: 'S2', qty: 2 }] },
+        { sku: 'C', qty: 2, reserved: 2, holds: [{ facility: 'S2', qty: 2 }] },
+      ],
+    });
     // other checks no longer see them
     const c = (await atp(hub, 'C', 1)).body;
     expect(c.availableNow).toBe(1 + 9);
@@ -121,7 +171,17 @@ describe('availability: single SKU and cart checks, checkout reservations', () =
     });
     expect(o1.lines[0].allocations.map((a: any) => a.facility).sort()).not.toContain('S2');
     // the order that names it gets exactly the held units, at S2
-    const mine = { id: 'RSV-MINE', channel: 'web', delivery: 'ship', shipTo: ATL, reservation: rsv.id, lines: [{ line: 1, sku: 'B', qty: 2 }, { line: 2, sku: 'C', qty: 2 }] };
+    const mine = {
+      id: 'RSV-MINE',
+      channel: 'web',
+      delivery: 'ship',
+      shipTo: ATL,
+      reservation: rsv.id,
+      lines: [
+        { line: 1, sku: 'B', qty: 2 },
+        { line: 2, sku: 'C', qty: 2 },
+      ],
+    };
     expect((await api(hub.url, 'POST', '/api/v1/orders', mine)).status).toBe(201);
     const o2 = await waitFor('the reserved order allocated', async () => {
       const x = (await api(hub.url, 'GET', '/api/v1/orders/RSV-MINE')).body;

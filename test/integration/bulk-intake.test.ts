@@ -1,11 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, cleanupDirs, freePort, openTestCouch, registerFacility, spawnHub, tempDir, testHub, waitFor } from '../helpers.js';
 
-const order = (id: string, qty = 1, sku = 'A') => ({ id, channel: 'web', delivery: 'ship', shipTo: { lat: 33.75, lon: -84.39 }, lines: [{ line: 1, sku, qty }] });
+const order = (id: string, qty = 1, sku = 'A') => ({
+  id,
+  channel: 'web',
+  delivery: 'ship',
+  shipTo: { lat: 33.75, lon: -84.39 },
+  lines: [{ line: 1, sku, qty }],
+});
 
 async function network(url: string, facilities: string[]) {
-  for (const [i, id] of facilities.entries()) await registerFacility(url, { id, type: i === 0 ? 'dc' : 'store', lat: 33.7 + i * 0.1, lon: -84.4 + i * 0.05, capacity: 100_000 });
-  await api(url, 'POST', '/api/v1/items', ['A', 'B'].map((sku) => ({ sku, name: sku })));
+  for (const [i, id] of facilities.entries())
+    await registerFacility(url, { id, type: i === 0 ? 'dc' : 'store', lat: 33.7 + i * 0.1, lon: -84.4 + i * 0.05, capacity: 100_000 });
+  await api(
+    url,
+    'POST',
+    '/api/v1/items',
+    ['A', 'B'].map((sku) => ({ sku, name: sku })),
+  );
   for (const facility of facilities) await api(url, 'POST', '/api/v1/inventory', { facility, positions: ['A', 'B'].map((sku) => ({ sku, onHand: 10_000 })) });
 }
 
@@ -91,7 +103,13 @@ describe('bulk intake: POST /api/v1/orders/bulk', () => {
     let hub = await spawnHub(dataDir, port);
     const facilities = ['DC1', 'S1', 'S2'];
     await network(hub.url, facilities);
-    const orders = Array.from({ length: 600 }, (_, i) => ({ ...order(`K-${i}`, 1 + (i % 3)), lines: [{ line: 1, sku: 'A', qty: 1 + (i % 3) }, { line: 2, sku: 'B', qty: 1 }] }));
+    const orders = Array.from({ length: 600 }, (_, i) => ({
+      ...order(`K-${i}`, 1 + (i % 3)),
+      lines: [
+        { line: 1, sku: 'A', qty: 1 + (i % 3) },
+        { line: 2, sku: 'B', qty: 1 },
+      ],
+    }));
     const acked = new Set<string>();
     // a client sending 100 orders a request and retrying whatever was not acknowledged
     const send = async (list: typeof orders) => {
@@ -118,7 +136,8 @@ describe('bulk intake: POST /api/v1/orders/bulk', () => {
     await waitFor(
       'every order allocated',
       async () => {
-        for (const status of ['received', 'partially_allocated', 'backordered']) if ((await api(hub.url, 'GET', `/api/v1/orders?status=${status}&limit=1`)).body.length) return false;
+        for (const status of ['received', 'partially_allocated', 'backordered'])
+          if ((await api(hub.url, 'GET', `/api/v1/orders?status=${status}&limit=1`)).body.length) return false;
         return true;
       },
       90_000,
@@ -130,9 +149,12 @@ describe('bulk intake: POST /api/v1/orders/bulk', () => {
       const units = new Map<string, number>();
       for (const f of facilities) {
         const rows = (await couch.db<any>(`node_${f.toLowerCase()}`).list({ startkey: 'do:', endkey: 'do:\ufff0', include_docs: true })).rows;
-        for (const r of rows) for (const l of r.doc.lines) units.set(`${r.doc.orderId}|${l.orderLine}`, (units.get(`${r.doc.orderId}|${l.orderLine}`) ?? 0) + l.qty);
+        for (const r of rows)
+          for (const l of r.doc.lines) units.set(`${r.doc.orderId}|${l.orderLine}`, (units.get(`${r.doc.orderId}|${l.orderLine}`) ?? 0) + l.qty);
       }
-      const wrong = orders.flatMap((o) => o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`));
+      const wrong = orders.flatMap((o) =>
+        o.lines.filter((l) => units.get(`${o.id}|${l.line}`) !== l.qty).map((l) => `${o.id}/${l.line}: ${units.get(`${o.id}|${l.line}`)} of ${l.qty}`),
+      );
       expect(wrong).toEqual([]);
       const allocs = (await couch.db<any>('dom').list({ startkey: 'alloc:', endkey: 'alloc:\ufff0', include_docs: true })).rows;
       expect(allocs).toHaveLength(orders.length);
@@ -145,6 +167,5 @@ describe('bulk intake: POST /api/v1/orders/bulk', () => {
       await couch.stop();
       await hub.kill('SIGKILL');
     }
-
   }, 240_000);
 });

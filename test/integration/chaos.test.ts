@@ -9,7 +9,23 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, openSync, closeSync, writeSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaos, formatConsole } from '../../scripts/chaos/index.js';
-import { api, backendFor, BACKEND, cleanupDirs, freePort, openTestCouch, registerFacility, spawnDom, stockNode, tempDir, testHub, testNode, waitFor, ASSOCIATE, PLANNER } from '../helpers.js';
+import {
+  api,
+  backendFor,
+  BACKEND,
+  cleanupDirs,
+  freePort,
+  openTestCouch,
+  registerFacility,
+  spawnDom,
+  stockNode,
+  tempDir,
+  testHub,
+  testNode,
+  waitFor,
+  ASSOCIATE,
+  PLANNER,
+} from '../helpers.js';
 import { startCouchDb } from '../../scripts/couchdb.js';
 import { ids } from '../../shared/ids.js';
 import { startHub, type Hub } from '../../hub/index.js';
@@ -33,7 +49,10 @@ describe('chaos: faults injected while a seeded workload runs, then the invarian
     expect(report.quiesced).toBe(true);
     expect(report.workload.ordersAccepted).toBe(report.orders);
     const mayBeEmpty = new Set(['replenishment_complete', ...(report.powerLossSkipped ? ['acknowledged_kept'] : [])]);
-    expect(report.invariants.filter((i) => i.checked === 0 && !mayBeEmpty.has(i.name)).map((i) => i.name), 'every invariant checked something').toEqual([]);
+    expect(
+      report.invariants.filter((i) => i.checked === 0 && !mayBeEmpty.has(i.name)).map((i) => i.name),
+      'every invariant checked something',
+    ).toEqual([]);
     expect(report.invariants.filter((i) => i.violations).flatMap((i) => i.examples.map((e) => `${i.name}: ${e}`))).toEqual([]);
     expect(report.violations).toBe(0);
   }, 180_000);
@@ -65,7 +84,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     });
   const doOf = (o: any, facility?: string) => o.lines.flatMap((l: any) => l.allocations).find((a: any) => !facility || a.facility === facility).doId as string;
 
-  it('keeps a day\'s shipped units in the facility\'s used capacity (they used to free it again)', async () => {
+  it("keeps a day's shipped units in the facility's used capacity (they used to free it again)", async () => {
     const hub = await testHub(undefined, { batchWindowMs: 50 });
     const token = await registerFacility(hub.url, { id: 'C1', capacity: 5 });
     const node = await testNode(hub.url, 'C1', token);
@@ -75,7 +94,12 @@ describe('regressions: the bugs the chaos harness found', () => {
       await api(hub.url, 'POST', '/api/v1/orders', { id: 'CAP-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 5 }] });
       const doId = doOf(await until(hub, 'CAP-1', (o) => o.status === 'released', 'released'));
       await waitFor('the DO at the node', () => node.store.dos.has(doId));
-      for (const [step, body] of [['pick', { lines: [{ line: 1, qty: 5 }] }], ['pack', {}], ['ship', { carrier: 'UPS', tracking: '1' }]] as const) await node.store.step(doId, step, body as never);
+      for (const [step, body] of [
+        ['pick', { lines: [{ line: 1, qty: 5 }] }],
+        ['pack', {}],
+        ['ship', { carrier: 'UPS', tracking: '1' }],
+      ] as const)
+        await node.store.step(doId, step, body as never);
       await until(hub, 'CAP-1', (o) => o.status === 'shipped', 'shipped');
       await api(hub.url, 'POST', '/api/v1/orders', { id: 'CAP-2', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 1 }] });
       const o = await until(hub, 'CAP-2', (x) => x.status === 'backordered', 'backordered: C1 shipped its 5 units today');
@@ -86,7 +110,7 @@ describe('regressions: the bugs the chaos harness found', () => {
     }
   });
 
-  it('counts units a DO shipped as reserved until the node\'s position shows them gone', async () => {
+  it("counts units a DO shipped as reserved until the node's position shows them gone", async () => {
     // a facility whose events reach the hub before its recomputed position does
     const hub = await testHub(undefined, { batchWindowMs: 50 });
     const token = await registerFacility(hub.url, { id: 'R1', capacity: 1000 });
@@ -95,8 +119,23 @@ describe('regressions: the bugs the chaos harness found', () => {
       await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'R1', positions: [{ sku: 'A', onHand: 10 }] });
       await api(hub.url, 'POST', '/api/v1/orders', { id: 'RACE-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 4 }] });
       const doId = doOf(await until(hub, 'RACE-1', (o) => o.status === 'released', 'released'));
-      const evt = (n: number, status: string, extra: object = {}) => ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility: 'R1', at: new Date().toISOString(), ...extra });
-      const up = await api(hub.url, 'POST', '/sync/R1/_bulk_docs', { docs: [evt(1, 'picked', { lines: [{ line: 1, qty: 4 }] }), evt(2, 'packed'), evt(3, 'shipped', { carrier: 'UPS', tracking: '1' })] }, token);
+      const evt = (n: number, status: string, extra: object = {}) => ({
+        _id: ids.evt(doId, n),
+        type: 'evt',
+        doId,
+        n,
+        status,
+        facility: 'R1',
+        at: new Date().toISOString(),
+        ...extra,
+      });
+      const up = await api(
+        hub.url,
+        'POST',
+        '/sync/R1/_bulk_docs',
+        { docs: [evt(1, 'picked', { lines: [{ line: 1, qty: 4 }] }), evt(2, 'packed'), evt(3, 'shipped', { carrier: 'UPS', tracking: '1' })] },
+        token,
+      );
       expect(up.status).toBe(201);
       await until(hub, 'RACE-1', (o) => o.status === 'shipped', 'shipped');
       // 6 are on the shelf; the position that says so has not come yet
@@ -106,7 +145,7 @@ describe('regressions: the bugs the chaos harness found', () => {
       // the position arrives: the shipped units leave the reserve, nothing is counted twice
       const inv = { _id: 'inv:A', type: 'inv', sku: 'A', onHand: 6, reserved: 6, safetyStock: 0, available: 0, updatedAt: new Date().toISOString() };
       expect((await api(hub.url, 'POST', '/sync/R1/_bulk_docs', { docs: [inv] }, token)).status).toBe(201);
-      await waitFor('the hub\'s view', async () => {
+      await waitFor("the hub's view", async () => {
         const v = (await api(hub.url, 'GET', '/api/v1/inventory/A')).body.facilities[0];
         return v.onHand === 6 && v.reserved === 6 && v.available === 0;
       });
@@ -160,7 +199,10 @@ describe('regressions: the bugs the chaos harness found', () => {
       const doId = doOf(await until(hub, 'ZERO-2', (o) => o.status === 'released', 'released'));
       await waitFor('the DO at the node', () => node.store.dos.has(doId));
       await node.store.step(doId, 'pick', { lines: [{ line: 1, qty: 0, reason: 'not on the shelf' }] });
-      await waitFor('the backorder recorded and its roll-up lost', async () => lost === 1 && !!(await hub.ctx.couch.db<any>('dom').get('order:ZERO-2')).backorderedAt);
+      await waitFor(
+        'the backorder recorded and its roll-up lost',
+        async () => lost === 1 && !!(await hub.ctx.couch.db<any>('dom').get('order:ZERO-2')).backorderedAt,
+      );
       // the batch is retried (1 s later); stock elsewhere is still none: the status must follow
       const o = await until(hub, 'ZERO-2', (x) => x.status === 'backordered', 'backordered');
       expect(o.lines[0].unallocated).toBe(2);
@@ -175,7 +217,11 @@ describe('regressions: the bugs the chaos harness found', () => {
   it('reads "backordered", with why, once every facility tried for a line came up short', async () => {
     // one try a line, so that one short pick uses them up
     const giveupDir = tempDir('giveup');
-    const hub = await startHub({ port: 0, dataDir: giveupDir, plannerToken: PLANNER, sweepMs: 1000, batchWindowMs: 50, ...backendFor(giveupDir) }, createLogger('hub', 'error'), { maxShortsPerLine: 1 });
+    const hub = await startHub(
+      { port: 0, dataDir: giveupDir, plannerToken: PLANNER, sweepMs: 1000, batchWindowMs: 50, ...backendFor(giveupDir) },
+      createLogger('hub', 'error'),
+      { maxShortsPerLine: 1 },
+    );
     const node = await testNode(hub.url, 'Z2', await registerFacility(hub.url, { id: 'Z2', capacity: 100 }));
     try {
       await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
@@ -200,19 +246,42 @@ describe('regressions: the bugs the chaos harness found', () => {
     const t2 = await registerFacility(hub.url, { id: 'L2', lat: 34.5, lon: -84.0, capacity: 100 });
     await registerFacility(hub.url, { id: 'L3', lat: 35.5, lon: -83.0, capacity: 100 });
     try {
-      await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }, { sku: 'B', name: 'B' }]);
+      await api(hub.url, 'POST', '/api/v1/items', [
+        { sku: 'A', name: 'A' },
+        { sku: 'B', name: 'B' },
+      ]);
       await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'L1', positions: [{ sku: 'A', onHand: 5 }] });
       await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'L2', positions: [{ sku: 'B', onHand: 5 }] });
       await api(hub.url, 'POST', '/api/v1/inventory', { facility: 'L3', positions: [{ sku: 'B', onHand: 5 }] });
-      await api(hub.url, 'POST', '/api/v1/orders', { id: 'GAP-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 1 }, { line: 2, sku: 'B', qty: 1 }] });
+      await api(hub.url, 'POST', '/api/v1/orders', {
+        id: 'GAP-1',
+        channel: 'web',
+        delivery: 'ship',
+        shipTo: ATL,
+        lines: [
+          { line: 1, sku: 'A', qty: 1 },
+          { line: 2, sku: 'B', qty: 1 },
+        ],
+      });
       const placed = await until(hub, 'GAP-1', (o) => o.status === 'released', 'released');
       const d1 = doOf(placed, 'L1');
       const d2 = doOf(placed, 'L2');
       // the lease passes: this instance stops allocating; meanwhile L1 starts work and L2 finds nothing
       await hub.allocator.setActive(false);
-      const evt = (doId: string, facility: string, n: number, status: string, extra: object = {}) => ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility, at: new Date().toISOString(), ...extra });
+      const evt = (doId: string, facility: string, n: number, status: string, extra: object = {}) => ({
+        _id: ids.evt(doId, n),
+        type: 'evt',
+        doId,
+        n,
+        status,
+        facility,
+        at: new Date().toISOString(),
+        ...extra,
+      });
       expect((await api(hub.url, 'POST', '/sync/L1/_bulk_docs', { docs: [evt(d1, 'L1', 1, 'ack')] }, t1)).status).toBe(201);
-      expect((await api(hub.url, 'POST', '/sync/L2/_bulk_docs', { docs: [evt(d2, 'L2', 1, 'short', { lines: [{ line: 1, qty: 0, reason: 'gone' }] })] }, t2)).status).toBe(201);
+      expect(
+        (await api(hub.url, 'POST', '/sync/L2/_bulk_docs', { docs: [evt(d2, 'L2', 1, 'short', { lines: [{ line: 1, qty: 0, reason: 'gone' }] })] }, t2)).status,
+      ).toBe(201);
       await until(hub, 'GAP-1', (o) => o.status === 'in_fulfilment' && o.lines[1].unallocated === 1, 'in fulfilment with line 2 uncovered');
       await hub.allocator.setActive(true); // what winning the lease runs: recovery
       const o = await until(hub, 'GAP-1', (x) => x.lines[1].allocations.some((a: any) => a.facility === 'L3'), 'line 2 re-sourced at L3');
@@ -234,9 +303,27 @@ describe('regressions: the bugs the chaos harness found', () => {
     // what a monitor that died after storing the state and before rolling the order up leaves behind
     const couch = await openTestCouch(dataDir);
     const at = new Date().toISOString();
-    await couch.db('node_u1').bulk({ docs: [1, 2, 3].map((n) => ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status: ['picked', 'packed', 'shipped'][n - 1], facility: 'U1', at, ...(n === 1 ? { lines: [{ line: 1, qty: 1 }] } : {}) })) });
+    await couch.db('node_u1').bulk({
+      docs: [1, 2, 3].map((n) => ({
+        _id: ids.evt(doId, n),
+        type: 'evt',
+        doId,
+        n,
+        status: ['picked', 'packed', 'shipped'][n - 1],
+        facility: 'U1',
+        at,
+        ...(n === 1 ? { lines: [{ line: 1, qty: 1 }] } : {}),
+      })),
+    });
     const state = await couch.db<any>('dom').get(`dostate:${doId}`);
-    await couch.db('dom').insert({ ...state, state: 'shipped', lastEvent: 3, picked: { 1: 1 }, history: [1, 2, 3].map((n) => ({ n, status: ['picked', 'packed', 'shipped'][n - 1], at, applied: true })), updatedAt: at });
+    await couch.db('dom').insert({
+      ...state,
+      state: 'shipped',
+      lastEvent: 3,
+      picked: { 1: 1 },
+      history: [1, 2, 3].map((n) => ({ n, status: ['picked', 'packed', 'shipped'][n - 1], at, applied: true })),
+      updatedAt: at,
+    });
     await couch.stop();
     hub = await testHub(dataDir, { batchWindowMs: 50 });
     try {
@@ -261,10 +348,41 @@ describe('regressions: the bugs the chaos harness found', () => {
     const doId = 'RPL-dead-ST9.1.DC9';
     const lines = [{ sku: 'A', qty: 3 }];
     await couch.db('dom').insert({
-      _id: `asn:${doId}`, type: 'asn', id: doId, facility: 'ST9', from: 'DC9', expectedAt: now, lines, doId, createdAt: now, pending: true,
+      _id: `asn:${doId}`,
+      type: 'asn',
+      id: doId,
+      facility: 'ST9',
+      from: 'DC9',
+      expectedAt: now,
+      lines,
+      doId,
+      createdAt: now,
+      pending: true,
       transfer: {
-        do: { _id: `do:${doId}`, type: 'do', doId, orderId: 'RPL-dead-ST9', attempt: 1, facility: 'DC9', kind: 'transfer', lines: [{ line: 1, ...lines[0] }], toFacility: 'ST9', promiseDate: now, createdAt: now },
-        inbound: { _id: `inbound:${doId}`, type: 'inbound', inboundId: doId, kind: 'transfer', facility: 'ST9', from: 'DC9', expectedAt: now, lines, createdAt: now },
+        do: {
+          _id: `do:${doId}`,
+          type: 'do',
+          doId,
+          orderId: 'RPL-dead-ST9',
+          attempt: 1,
+          facility: 'DC9',
+          kind: 'transfer',
+          lines: [{ line: 1, ...lines[0] }],
+          toFacility: 'ST9',
+          promiseDate: now,
+          createdAt: now,
+        },
+        inbound: {
+          _id: `inbound:${doId}`,
+          type: 'inbound',
+          inboundId: doId,
+          kind: 'transfer',
+          facility: 'ST9',
+          from: 'DC9',
+          expectedAt: now,
+          lines,
+          createdAt: now,
+        },
       },
     } as never);
     await couch.stop();
@@ -297,12 +415,16 @@ describe('regressions: the bugs the chaos harness found', () => {
     try {
       await dcWithStore(hub, 'H1', 'HS1');
       await hub.allocator.setActive(false); // one batch, run by hand below
-      expect((await api(hub.url, 'POST', '/api/v1/orders', { id: 'HOLD-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 6 }] })).status).toBe(201);
+      expect(
+        (await api(hub.url, 'POST', '/api/v1/orders', { id: 'HOLD-1', channel: 'web', delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku: 'A', qty: 6 }] }))
+          .status,
+      ).toBe(201);
       // what a replenishment run planning while the batch writes to `dom` sees free at the DC
       const seen: number[] = [];
       const onRequest = (m: unknown) => {
         const { request } = m as { request: { method: string; path: string } };
-        if (request.method === 'POST' && request.path.startsWith(`${new URL(hub.ctx.couch.dbUrl('dom')).pathname}/_bulk_docs`)) seen.push(hub.ctx.index.available('H1', 'A'));
+        if (request.method === 'POST' && request.path.startsWith(`${new URL(hub.ctx.couch.dbUrl('dom')).pathname}/_bulk_docs`))
+          seen.push(hub.ctx.index.available('H1', 'A'));
       };
       diagnostics.subscribe('undici:request:create', onRequest);
       try {
@@ -351,7 +473,15 @@ describe('regressions: the bugs the chaos harness found', () => {
       expect(run.body.transfers.map((t: any) => [t.from, t.to, t.qty])).toEqual([['H2', 'HS2', 3]]);
       // the allocator gets the lease back and issues the DO it had decided: 9 units at most leave H2
       await hub.allocator.setActive(true);
-      await waitFor('the replayed DO at H2', () => hub.ctx.couch.db('node_h2').get(`do:${doId}`).then(() => true, () => false));
+      await waitFor('the replayed DO at H2', () =>
+        hub.ctx.couch
+          .db('node_h2')
+          .get(`do:${doId}`)
+          .then(
+            () => true,
+            () => false,
+          ),
+      );
       const dos = (await hub.ctx.couch.db<any>('node_h2').list({ include_docs: true })).rows.map((r) => r.doc).filter((x) => x?.type === 'do');
       expect(dos.flatMap((x: any) => x.lines).reduce((s: number, l: any) => s + l.qty, 0)).toBe(9);
     } finally {
@@ -363,9 +493,11 @@ describe('regressions: the bugs the chaos harness found', () => {
     const hub = await testHub();
     const token = await registerFacility(hub.url, { id: 'G1' });
     try {
-      for (const q of ['__proto__=', 'constructor=1', 'toString=x', 'hasOwnProperty=1']) expect((await api(hub.url, 'GET', `/sync/G1/_changes?${q}`, undefined, token)).status, q).toBe(400);
+      for (const q of ['__proto__=', 'constructor=1', 'toString=x', 'hasOwnProperty=1'])
+        expect((await api(hub.url, 'GET', `/sync/G1/_changes?${q}`, undefined, token)).status, q).toBe(400);
       const t0 = Date.now();
-      for (const docs of [[null], [{}], [{ id: 1 }], 'x']) expect((await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs }, token)).status, JSON.stringify(docs)).toBe(400);
+      for (const docs of [[null], [{}], [{ id: 1 }], 'x'])
+        expect((await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs }, token)).status, JSON.stringify(docs)).toBe(400);
       // an empty one (CouchDB's replicator asks it to learn that _bulk_get is served): answered by the gateway itself
       expect(await api(hub.url, 'POST', '/sync/G1/_bulk_get', { docs: [] }, token)).toEqual({ status: 200, body: { results: [] } });
       expect(Date.now() - t0).toBeLessThan(5_000);
@@ -404,7 +536,14 @@ describe('regressions: the bugs the chaos harness found', () => {
     try {
       const nodeToken = await registerFacility(hub.url, { id: 'OUT1', type: 'dc', pickup: false });
       await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }]);
-      const po = (id: string) => api(hub.url, 'POST', '/api/v1/purchase-orders', { id, facility: 'OUT1', supplier: 'ACME', expectedAt: new Date(Date.now() + 86_400_000).toISOString(), lines: [{ sku: 'A', qty: 5 }] });
+      const po = (id: string) =>
+        api(hub.url, 'POST', '/api/v1/purchase-orders', {
+          id,
+          facility: 'OUT1',
+          supplier: 'ACME',
+          expectedAt: new Date(Date.now() + 86_400_000).toISOString(),
+          lines: [{ sku: 'A', qty: 5 }],
+        });
       expect((await po('PO-BEFORE')).status).toBe(201);
       await kill();
       const down = await po('PO-DOWN');
@@ -435,62 +574,71 @@ describe('regressions: the bugs the chaos harness found', () => {
 
   // A real full disk needs root and a tmpfs; elsewhere the quick chaos run simulates it.
   const canMount = process.platform === 'linux' && process.getuid?.() === 0;
-  it.skipIf(!canMount)('loses no acknowledged write when the node\'s disk fills up: writes answer 503, the database is reopened, all is there after a restart', async () => {
-    const hub = await testHub(undefined, { batchWindowMs: 50 });
-    const token = await registerFacility(hub.url, { id: 'D1' });
-    const dir = join(tempDir('fulldisk'), 'mnt');
-    mkdirSync(dir, { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir]);
-    } catch {
-      await hub.stop();
-      return; // mount refused here (no CAP_SYS_ADMIN): nothing to test
-    }
-    let node = await testNode(hub.url, 'D1', token, dir);
-    const sale = (qty: number) => api(node.url, 'POST', '/api/v1/sales', { sku: 'A', qty }, ASSOCIATE);
-    const acked: string[] = [];
-    try {
-      await stockNode(hub.url, node, 'D1', 'A', 0);
-      for (let i = 0; i < 5; i++) acked.push((await sale(1)).body.sale._id);
-      // fill the disk
-      const ballast = join(dir, 'ballast');
-      const fd = openSync(ballast, 'a');
+  it.skipIf(!canMount)(
+    "loses no acknowledged write when the node's disk fills up: writes answer 503, the database is reopened, all is there after a restart",
+    async () => {
+      const hub = await testHub(undefined, { batchWindowMs: 50 });
+      const token = await registerFacility(hub.url, { id: 'D1' });
+      const dir = join(tempDir('fulldisk'), 'mnt');
+      mkdirSync(dir, { recursive: true });
       try {
-        for (;;) {
-          const s = statfsSync(dir);
-          if (s.bavail * s.bsize <= 0) break;
-          writeSync(fd, Buffer.alloc(1024 * 1024), 0, Math.min(1024 * 1024, s.bavail * s.bsize));
-        }
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir]);
       } catch {
-        /* ENOSPC */
+        await hub.stop();
+        return; // mount refused here (no CAP_SYS_ADMIN): nothing to test
+      }
+      let node = await testNode(hub.url, 'D1', token, dir);
+      const sale = (qty: number) => api(node.url, 'POST', '/api/v1/sales', { sku: 'A', qty }, ASSOCIATE);
+      const acked: string[] = [];
+      try {
+        await stockNode(hub.url, node, 'D1', 'A', 0);
+        for (let i = 0; i < 5; i++) acked.push((await sale(1)).body.sale._id);
+        // fill the disk
+        const ballast = join(dir, 'ballast');
+        const fd = openSync(ballast, 'a');
+        try {
+          for (;;) {
+            const s = statfsSync(dir);
+            if (s.bavail * s.bsize <= 0) break;
+            writeSync(fd, Buffer.alloc(1024 * 1024), 0, Math.min(1024 * 1024, s.bavail * s.bsize));
+          }
+        } catch {
+          /* ENOSPC */
+        } finally {
+          closeSync(fd);
+        }
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const r = await sale(1);
+          statuses.push(r.status);
+          if (r.status === 201) acked.push(r.body.sale._id);
+        }
+        expect(statuses.some((s) => s === 503)).toBe(true);
+        expect(statuses.every((s) => s === 201 || s === 503)).toBe(true);
+        unlinkSync(ballast);
+        // the node reopens its database and takes writes again
+        await waitFor(
+          'writes accepted again',
+          async () => {
+            const r = await sale(1);
+            if (r.status === 201) acked.push(r.body.sale._id);
+            return r.status === 201;
+          },
+          30_000,
+          300,
+        );
+        for (let i = 0; i < 5; i++) acked.push((await sale(1)).body.sale._id);
+        await node.stop();
+        node = await testNode(hub.url, 'D1', token, dir);
+        const have = new Set((await node.db.allDocs({ startkey: 'sale:', endkey: 'sale:\ufff0' })).rows.map((r) => r.id));
+        expect(acked.filter((id) => !have.has(id))).toEqual([]);
+        expect((await api(node.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE)).body[0].onHand).toBe(-acked.length);
       } finally {
-        closeSync(fd);
+        await node.stop();
+        await hub.stop();
+        execFileSync('umount', ['-l', dir]);
       }
-      const statuses: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const r = await sale(1);
-        statuses.push(r.status);
-        if (r.status === 201) acked.push(r.body.sale._id);
-      }
-      expect(statuses.some((s) => s === 503)).toBe(true);
-      expect(statuses.every((s) => s === 201 || s === 503)).toBe(true);
-      unlinkSync(ballast);
-      // the node reopens its database and takes writes again
-      await waitFor('writes accepted again', async () => {
-        const r = await sale(1);
-        if (r.status === 201) acked.push(r.body.sale._id);
-        return r.status === 201;
-      }, 30_000, 300);
-      for (let i = 0; i < 5; i++) acked.push((await sale(1)).body.sale._id);
-      await node.stop();
-      node = await testNode(hub.url, 'D1', token, dir);
-      const have = new Set((await node.db.allDocs({ startkey: 'sale:', endkey: 'sale:\ufff0' })).rows.map((r) => r.id));
-      expect(acked.filter((id) => !have.has(id))).toEqual([]);
-      expect((await api(node.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE)).body[0].onHand).toBe(-acked.length);
-    } finally {
-      await node.stop();
-      await hub.stop();
-      execFileSync('umount', ['-l', dir]);
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });

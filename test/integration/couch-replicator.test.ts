@@ -26,7 +26,7 @@ interface ReplicationResult {
   history?: { start_last_seq: string; end_last_seq: string; recorded_seq: string; docs_read: number; docs_written: number; doc_write_failures: number }[];
 }
 
-describe.skipIf(!TEST_COUCH_URL && !couchDist())('CouchDB\'s replicator through the gateway (a DC keeping its data in CouchDB)', () => {
+describe.skipIf(!TEST_COUCH_URL && !couchDist())("CouchDB's replicator through the gateway (a DC keeping its data in CouchDB)", () => {
   let hub: Hub;
   let token = '';
   let own: CouchProcess | null = null;
@@ -34,7 +34,11 @@ describe.skipIf(!TEST_COUCH_URL && !couchDist())('CouchDB\'s replicator through 
   const local = `dc_local_${randomBytes(4).toString('hex')}`;
 
   const dcCall = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${dc.url}${path}`, { method, headers: { authorization: dc.auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${dc.url}${path}`, {
+      method,
+      headers: { authorization: dc.auth, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
   /** One-shot replication run by the DC's CouchDB; answers when it is done. */
@@ -57,9 +61,20 @@ describe.skipIf(!TEST_COUCH_URL && !couchDist())('CouchDB\'s replicator through 
     await cleanupDirs();
   });
 
-  it('pulls the DC\'s DOs with its checkpoint committed, and a second run resumes from it', async () => {
+  it("pulls the DC's DOs with its checkpoint committed, and a second run resumes from it", async () => {
     const doId = ids.doId('R-1', 1, 'DC7');
-    const d: DistributionOrderDoc = { _id: ids.do(doId), type: 'do', doId, orderId: 'R-1', attempt: 1, facility: 'DC7', kind: 'ship', lines: [{ line: 1, sku: 'SKU-1', qty: 2 }], shipTo: { lat: 34, lon: -84 }, createdAt: new Date().toISOString() };
+    const d: DistributionOrderDoc = {
+      _id: ids.do(doId),
+      type: 'do',
+      doId,
+      orderId: 'R-1',
+      attempt: 1,
+      facility: 'DC7',
+      kind: 'ship',
+      lines: [{ line: 1, sku: 'SKU-1', qty: 2 }],
+      shipTo: { lat: 34, lon: -84 },
+      createdAt: new Date().toISOString(),
+    };
     await writeDos(hub.ctx.couch, [d]);
     const first = await replicate(gateway(), localDb());
     expect(first.error, JSON.stringify(first)).toBeUndefined();
@@ -73,7 +88,7 @@ describe.skipIf(!TEST_COUCH_URL && !couchDist())('CouchDB\'s replicator through 
     expect(again).toMatchObject({ ok: true, no_changes: true, session_id: first.session_id, source_last_seq: first.source_last_seq });
   }, 60_000);
 
-  it('pushes the DC\'s status events up, refusing what a node may not write document by document, with its checkpoint committed', async () => {
+  it("pushes the DC's status events up, refusing what a node may not write document by document, with its checkpoint committed", async () => {
     const doId = ids.doId('R-1', 1, 'DC7');
     const ack = { _id: ids.evt(doId, 1), type: 'evt', doId, n: 1, status: 'ack', facility: 'DC7', at: new Date().toISOString() };
     // a document the hub writes, made up at the DC: refused, and the rest still goes up
@@ -83,13 +98,35 @@ describe.skipIf(!TEST_COUCH_URL && !couchDist())('CouchDB\'s replicator through 
     expect(up.error, JSON.stringify(up)).toBeUndefined();
     expect(up.ok).toBe(true);
     expect(up.history![0]!.doc_write_failures).toBe(1);
-    await waitFor('the event at the hub', () => hub.ctx.couch.db('node_dc7').get(ack._id).then(() => true, () => false));
+    await waitFor('the event at the hub', () =>
+      hub.ctx.couch
+        .db('node_dc7')
+        .get(ack._id)
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     await expect(hub.ctx.couch.db('node_dc7').get(forged._id)).rejects.toMatchObject({ statusCode: 404 });
     // the hub acts on it as on any node's event
-    await waitFor('DO state acknowledged at the hub', async () => (await hub.ctx.couch.db<any>('dom').get(ids.doState(doId)).catch(() => null))?.state === 'acknowledged');
+    await waitFor(
+      'DO state acknowledged at the hub',
+      async () =>
+        (
+          await hub.ctx.couch
+            .db<any>('dom')
+            .get(ids.doState(doId))
+            .catch(() => null)
+        )?.state === 'acknowledged',
+    );
     const again = await replicate(localDb(), gateway());
     expect(again).toMatchObject({ ok: true, no_changes: true, session_id: up.session_id, source_last_seq: up.source_last_seq });
     const nodes = await api(hub.url, 'GET', '/api/v1/nodes');
-    expect(nodes.body.find((n: any) => n.id === 'DC7').errors.map((e: any) => e.message).join('\n')).toContain(forged._id);
+    expect(
+      nodes.body
+        .find((n: any) => n.id === 'DC7')
+        .errors.map((e: any) => e.message)
+        .join('\n'),
+    ).toContain(forged._id);
   }, 60_000);
 });

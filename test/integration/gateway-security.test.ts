@@ -68,8 +68,18 @@ describe('gateway: a node reaches only its own database and its own document typ
 
   // a refused document gets CouchDB's own answer (validate_doc_update): 201, `forbidden` for that
   // document, and the others are written, so one bad document never stops a node's uploads
-  it('refuses a DO uploaded by a node, document by document, and writes the node\'s own documents sent with it', async () => {
-    const d = { _id: 'do:X.1.A', type: 'do', doId: 'X.1.A', orderId: 'X', attempt: 1, facility: 'A', kind: 'ship', lines: [{ line: 1, sku: 'S', qty: 1 }], createdAt: new Date().toISOString() };
+  it("refuses a DO uploaded by a node, document by document, and writes the node's own documents sent with it", async () => {
+    const d = {
+      _id: 'do:X.1.A',
+      type: 'do',
+      doId: 'X.1.A',
+      orderId: 'X',
+      attempt: 1,
+      facility: 'A',
+      kind: 'ship',
+      lines: [{ line: 1, sku: 'S', qty: 1 }],
+      createdAt: new Date().toISOString(),
+    };
     const r = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(1), d] }, tokenA);
     expect(r.status).toBe(201);
     expect(r.body).toHaveLength(2);
@@ -84,13 +94,28 @@ describe('gateway: a node reaches only its own database and its own document typ
     const bad = evt(3, { status: 'teleported' });
     const r = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [evt(2), bad] }, tokenA);
     expect(r.status).toBe(201);
-    expect(r.body.map((x: any) => [x.id, x.error ?? 'ok'])).toEqual([[evt(2)._id, 'ok'], [bad._id, 'forbidden']]);
+    expect(r.body.map((x: any) => [x.id, x.error ?? 'ok'])).toEqual([
+      [evt(2)._id, 'ok'],
+      [bad._id, 'forbidden'],
+    ]);
     expect((await hub.ctx.couch.db('node_a').list()).rows.map((x) => x.id)).toEqual([evt(1)._id, evt(2)._id]);
     const wrongId = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(4), _id: 'evt:other:0001' }] }, tokenA);
     expect(wrongId.status).toBe(201);
     expect(wrongId.body).toEqual([{ id: 'evt:other:0001', error: 'forbidden', reason: expect.stringMatching(/_id must be/) }]);
     // as a replicated revision (new_edits: false), CouchDB lists only the failures: so does the gateway
-    const replicated = await api(hub.url, 'POST', '/sync/A/_bulk_docs', { docs: [{ ...evt(5), _rev: '1-0123456789abcdef0123456789abcdef' }, { ...bad, _rev: '1-0123456789abcdef0123456789abcdef' }], new_edits: false }, tokenA);
+    const replicated = await api(
+      hub.url,
+      'POST',
+      '/sync/A/_bulk_docs',
+      {
+        docs: [
+          { ...evt(5), _rev: '1-0123456789abcdef0123456789abcdef' },
+          { ...bad, _rev: '1-0123456789abcdef0123456789abcdef' },
+        ],
+        new_edits: false,
+      },
+      tokenA,
+    );
     expect(replicated.status).toBe(201);
     expect(replicated.body).toEqual([{ id: bad._id, error: 'forbidden', reason: expect.any(String) }]);
     expect((await hub.ctx.couch.db('node_a').list()).rows.map((x) => x.id)).toEqual([evt(1)._id, evt(2)._id, evt(5)._id]);
@@ -114,7 +139,7 @@ describe('gateway: a node reaches only its own database and its own document typ
     expect(stored._rev).toBe(rev);
   });
 
-  it('records refusals in the node\'s sync health', async () => {
+  it("records refusals in the node's sync health", async () => {
     const r = await api(hub.url, 'GET', '/api/v1/nodes');
     const a = r.body.find((n: any) => n.id === 'A');
     expect(a.errorCount).toBeGreaterThan(0);

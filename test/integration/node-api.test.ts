@@ -10,7 +10,13 @@ describe('the node: associate API, with and without the hub', () => {
   let hubDir: string;
   const nodeApi = (method: string, path: string, body?: unknown, token = ASSOCIATE) => api(node.url, method, `/api/v1${path}`, body, token);
   const placeOrder = async (id: string, qty = 2) => {
-    await api(hub.url, 'POST', '/api/v1/orders', { id, channel: 'web', delivery: 'ship', shipTo: { lat: 33.75, lon: -84.39 }, lines: [{ line: 1, sku: 'TEE', qty }] });
+    await api(hub.url, 'POST', '/api/v1/orders', {
+      id,
+      channel: 'web',
+      delivery: 'ship',
+      shipTo: { lat: 33.75, lon: -84.39 },
+      lines: [{ line: 1, sku: 'TEE', qty }],
+    });
     const o = await waitFor(`${id} released`, async () => {
       const r = await api(hub.url, 'GET', `/api/v1/orders/${id}`);
       return r.body.status === 'released' ? r.body : null;
@@ -38,7 +44,13 @@ describe('the node: associate API, with and without the hub', () => {
   });
 
   it('refuses every call without the associate token', async () => {
-    for (const [m, p] of [['GET', '/tasks'], ['GET', '/inventory'], ['GET', '/sync'], ['POST', '/sales'], ['POST', '/dos/x/ack']]) {
+    for (const [m, p] of [
+      ['GET', '/tasks'],
+      ['GET', '/inventory'],
+      ['GET', '/sync'],
+      ['POST', '/sales'],
+      ['POST', '/dos/x/ack'],
+    ]) {
       const body = m === 'GET' ? undefined : {};
       expect((await nodeApi(m!, p!, body, 'wrong')).status).toBe(401);
       expect((await nodeApi(m!, p!, body, '')).status).toBe(401);
@@ -51,7 +63,7 @@ describe('the node: associate API, with and without the hub', () => {
     expect(task).toMatchObject({ kind: 'ship', status: 'released', lines: [{ line: 1, sku: 'TEE', qty: 3, name: 'Crew tee', barcode: '4006381333931' }] });
     expect(task.allowed).toEqual(expect.arrayContaining(['ack', 'pick', 'reject']));
     // the node writes the position a DO moves just after it stores the DO (the task list shows it at once)
-    const inv = await waitFor('the DO\'s units reserved at the node', async () => {
+    const inv = await waitFor("the DO's units reserved at the node", async () => {
       const p = (await nodeApi('GET', '/inventory')).body[0];
       return p?.reserved > 0 ? p : null;
     });
@@ -123,7 +135,10 @@ describe('the node: associate API, with and without the hub', () => {
     // a sale within the stock is not flagged
     expect((await nodeApi('POST', '/adjustments', { sku: 'TEE', onHand: 20, reason: 'recount' })).status).toBe(201);
     expect((await nodeApi('POST', '/sales', { sku: 'TEE', qty: 1 })).body.oversold).toBeUndefined();
-    await waitFor('the hub sees the recount', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((x: any) => x.facility === 'S1')?.onHand === 19);
+    await waitFor(
+      'the hub sees the recount',
+      async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((x: any) => x.facility === 'S1')?.onHand === 19,
+    );
   });
 
   it('lets a walk-in sale eat into reserved units and flags the DO at risk', async () => {
@@ -141,14 +156,22 @@ describe('the node: associate API, with and without the hub', () => {
   it('works offline: pick, pack, ship and a sale with the hub down, then converges with no conflicts', async () => {
     const count = await nodeApi('POST', '/adjustments', { sku: 'TEE', onHand: 20, reason: 'cycle count' });
     expect(count.body).toMatchObject({ onHand: 20 });
-    await waitFor('hub sees the count', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1').onHand === 20);
+    await waitFor(
+      'hub sees the count',
+      async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1').onHand === 20,
+    );
     const doId = await placeOrder('N-5', 1);
     expect(doId.endsWith('.S1')).toBe(true);
     await hub.stop();
     const seen: boolean[] = [];
     const sub = node.sync.online$.subscribe((v) => seen.push(v));
     await waitFor('the node notices', async () => (await nodeApi('GET', '/sync')).body.online === false);
-    for (const [step, body] of [['ack', {}], ['pick', { lines: [{ line: 1, qty: 1 }] }], ['pack', {}], ['ship', { carrier: 'USPS', tracking: '9400' }]] as const) {
+    for (const [step, body] of [
+      ['ack', {}],
+      ['pick', { lines: [{ line: 1, qty: 1 }] }],
+      ['pack', {}],
+      ['ship', { carrier: 'USPS', tracking: '9400' }],
+    ] as const) {
       expect((await nodeApi('POST', `/dos/${doId}/${step}`, body)).status).toBe(200);
     }
     // the same ship again (a retry whose answer was lost) is done already: 200; another one is not
@@ -177,7 +200,10 @@ describe('the node: associate API, with and without the hub', () => {
     expect(local).toMatchObject({ sku: 'TEE', name: expect.any(String) });
     expect(local._id).toBeUndefined();
     expect(local._rev).toBeUndefined();
-    await waitFor('hub view matches the node', async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1').onHand === local.onHand);
+    await waitFor(
+      'hub view matches the node',
+      async () => (await api(hub.url, 'GET', '/api/v1/inventory/TEE')).body.facilities.find((f: any) => f.facility === 'S1').onHand === local.onHand,
+    );
     const ledger = await node.db.allDocs({ include_docs: true });
     let onHand = 0;
     const docs = ledger.rows.map((r) => r.doc as any).filter((d) => ['adj', 'sale', 'rcpt'].includes(d.type) || (d.type === 'evt' && d.status === 'shipped'));
@@ -185,7 +211,10 @@ describe('the node: associate API, with and without the hub', () => {
       if (d.type === 'adj') onHand = d.onHand;
       else if (d.type === 'sale') onHand -= d.qty;
       else if (d.type === 'evt') {
-        const pick = ledger.rows.map((r) => r.doc as any).filter((e) => e.type === 'evt' && e.doId === d.doId && (e.status === 'picked' || e.status === 'short')).at(-1);
+        const pick = ledger.rows
+          .map((r) => r.doc as any)
+          .filter((e) => e.type === 'evt' && e.doId === d.doId && (e.status === 'picked' || e.status === 'short'))
+          .at(-1);
         onHand -= pick.lines.reduce((s: number, l: any) => s + l.qty, 0);
       }
     }

@@ -8,8 +8,16 @@ import type { DomNode } from '../../node/index.js';
 function shipDo(facility: string, orderId: string): DistributionOrderDoc {
   const doId = ids.doId(orderId, 1, facility);
   return {
-    _id: ids.do(doId), type: 'do', doId, orderId, attempt: 1, facility, kind: 'ship',
-    lines: [{ line: 1, sku: 'SKU-1', qty: 1 }], shipTo: { lat: 34, lon: -84 }, createdAt: new Date().toISOString(),
+    _id: ids.do(doId),
+    type: 'do',
+    doId,
+    orderId,
+    attempt: 1,
+    facility,
+    kind: 'ship',
+    lines: [{ line: 1, sku: 'SKU-1', qty: 1 }],
+    shipTo: { lat: 34, lon: -84 },
+    createdAt: new Date().toISOString(),
   };
 }
 
@@ -92,7 +100,10 @@ describe('offline and crash', () => {
       // read the hub's data folder directly once the hub has stopped cleanly
       const couch = await openTestCouch(dataDir);
       try {
-        const rows = (await couch.db('node_k1').list({ include_docs: true, conflicts: true } as never)).rows as { id: string; doc?: { _conflicts?: string[] } }[];
+        const rows = (await couch.db('node_k1').list({ include_docs: true, conflicts: true } as never)).rows as {
+          id: string;
+          doc?: { _conflicts?: string[] };
+        }[];
         expect(rows.filter((r) => r.id.startsWith('sale:'))).toHaveLength(30);
         expect(await conflictsIn(rows)).toBe(0);
         const local = await node.db.allDocs({ include_docs: true });

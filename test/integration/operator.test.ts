@@ -77,7 +77,14 @@ describe('operator surface of a hub', () => {
   let hub: Hub;
   let node: DomNode;
   let seq = 0;
-  const order = (sku: string, qty: number) => ({ id: `OP-${++seq}`, channel: 'web', priority: 5, delivery: 'ship', shipTo: ATL, lines: [{ line: 1, sku, qty }] });
+  const order = (sku: string, qty: number) => ({
+    id: `OP-${++seq}`,
+    channel: 'web',
+    priority: 5,
+    delivery: 'ship',
+    shipTo: ATL,
+    lines: [{ line: 1, sku, qty }],
+  });
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
   const until = (id: string, pred: (o: any) => boolean) =>
     waitFor(`${id}`, async () => {
@@ -97,8 +104,25 @@ describe('operator surface of a hub', () => {
     await registerFacility(hub.url, { id: 'DC1', type: 'dc', lat: 33.9, lon: -84.6, capacity: 1000 });
     await registerFacility(hub.url, { id: 'S2', lat: 33.8, lon: -84.3 });
     node = await testNode(hub.url, 'S1', token);
-    expect((await post('/api/v1/items', [{ sku: 'TEE', name: 'Tee', substitutes: [] }, { sku: 'MUG', name: 'Mug', substitutes: [] }])).status).toBe(201);
-    expect((await post('/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'TEE', onHand: 10, safetyStock: 0 }, { sku: 'MUG', onHand: 2, safetyStock: 0 }] })).status).toBe(201);
+    expect(
+      (
+        await post('/api/v1/items', [
+          { sku: 'TEE', name: 'Tee', substitutes: [] },
+          { sku: 'MUG', name: 'Mug', substitutes: [] },
+        ])
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await post('/api/v1/inventory', {
+          facility: 'S1',
+          positions: [
+            { sku: 'TEE', onHand: 10, safetyStock: 0 },
+            { sku: 'MUG', onHand: 2, safetyStock: 0 },
+          ],
+        })
+      ).status,
+    ).toBe(201);
     expect((await post('/api/v1/inventory', { facility: 'DC1', positions: [{ sku: 'MUG', onHand: 5, safetyStock: 0 }] })).status).toBe(201);
     expect((await post('/api/v1/inventory', { facility: 'S2', positions: [{ sku: 'TEE', onHand: 5, safetyStock: 0 }] })).status).toBe(201);
     await waitFor('S1 counted', () => node.store.positions().find((p) => p.sku === 'TEE')?.onHand === 10);
@@ -118,10 +142,28 @@ describe('operator surface of a hub', () => {
     const paths = Object.keys(doc.paths);
     // the contract (DESIGN.md)
     for (const p of [
-      '/api/v1/facilities', '/api/v1/items', '/api/v1/inventory', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/orders/{id}/cancel',
-      '/api/v1/inventory/{sku}', '/api/v1/atp', '/api/v1/model-stock', '/api/v1/forecasts', '/api/v1/purchase-orders', '/api/v1/shipments',
-      '/api/v1/replenishment/run', '/api/v1/nodes', '/api/v1/events', '/openapi.json', '/docs', '/metrics', '/healthz', '/readyz',
-    ]) expect(paths).toContain(p);
+      '/api/v1/facilities',
+      '/api/v1/items',
+      '/api/v1/inventory',
+      '/api/v1/orders',
+      '/api/v1/orders/{id}',
+      '/api/v1/orders/{id}/cancel',
+      '/api/v1/inventory/{sku}',
+      '/api/v1/atp',
+      '/api/v1/model-stock',
+      '/api/v1/forecasts',
+      '/api/v1/purchase-orders',
+      '/api/v1/shipments',
+      '/api/v1/replenishment/run',
+      '/api/v1/nodes',
+      '/api/v1/events',
+      '/openapi.json',
+      '/docs',
+      '/metrics',
+      '/healthz',
+      '/readyz',
+    ])
+      expect(paths).toContain(p);
     // every route of the app, as Hono has it (the gateway is documented separately, under /sync)
     const app = createHubApp(hub.ctx, { app: new Hono(), openConnections: () => 0 }, hub.allocator, () => true);
     const served = app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/sync') && !r.path.startsWith('/docs/') && !r.path.startsWith('/web/'));
@@ -235,7 +277,15 @@ describe('operator surface of a hub', () => {
 
   it('keeps an idle event stream open with heartbeat comments', async () => {
     const events = new EventBus();
-    const clients = { n: 0, inc() { this.n++; }, dec() { this.n--; } };
+    const clients = {
+      n: 0,
+      inc() {
+        this.n++;
+      },
+      dec() {
+        this.n--;
+      },
+    };
     const app = eventsApi({ events } as unknown as HubContext, { authorize: (t) => t === 'ok', clients, heartbeatMs: 40 });
     const ctrl = new AbortController();
     const res = await app.request('/', { headers: { authorization: 'Bearer ok' }, signal: ctrl.signal });

@@ -13,7 +13,7 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
   const get = (path: string) => api(hub.url, 'GET', path);
   const csv = async (method: string, path: string, text: string) => {
     const r = await fetch(`${hub.url}${path}`, { method, headers: { authorization: 'Bearer planner-secret-token', 'content-type': 'text/csv' }, body: text });
-    return { status: r.status, body: await r.json() as any };
+    return { status: r.status, body: (await r.json()) as any };
   };
 
   beforeAll(async () => {
@@ -28,11 +28,39 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
       const token = await registerFacility(hub.url, f as never);
       if (f.id === 'DC1' || f.id === 'S1') nodes[f.id] = await testNode(hub.url, f.id, token);
     }
-    await post('/api/v1/items', [{ sku: 'A', name: 'A' }, { sku: 'B', name: 'B' }, { sku: 'X', name: 'X' }]);
-    await post('/api/v1/inventory', { facility: 'DC1', positions: [{ sku: 'A', onHand: 30 }, { sku: 'B', onHand: 500 }] });
-    await post('/api/v1/inventory', { facility: 'S1', positions: [{ sku: 'A', onHand: 5 }, { sku: 'B', onHand: 2 }] });
-    await post('/api/v1/inventory', { facility: 'S2', positions: [{ sku: 'A', onHand: 0 }, { sku: 'B', onHand: 2 }] });
-    await post('/api/v1/inventory', { facility: 'S3', positions: [{ sku: 'A', onHand: 10 }, { sku: 'B', onHand: 2 }] });
+    await post('/api/v1/items', [
+      { sku: 'A', name: 'A' },
+      { sku: 'B', name: 'B' },
+      { sku: 'X', name: 'X' },
+    ]);
+    await post('/api/v1/inventory', {
+      facility: 'DC1',
+      positions: [
+        { sku: 'A', onHand: 30 },
+        { sku: 'B', onHand: 500 },
+      ],
+    });
+    await post('/api/v1/inventory', {
+      facility: 'S1',
+      positions: [
+        { sku: 'A', onHand: 5 },
+        { sku: 'B', onHand: 2 },
+      ],
+    });
+    await post('/api/v1/inventory', {
+      facility: 'S2',
+      positions: [
+        { sku: 'A', onHand: 0 },
+        { sku: 'B', onHand: 2 },
+      ],
+    });
+    await post('/api/v1/inventory', {
+      facility: 'S3',
+      positions: [
+        { sku: 'A', onHand: 10 },
+        { sku: 'B', onHand: 2 },
+      ],
+    });
   });
   afterAll(async () => {
     for (const n of Object.values(nodes)) await n.stop();
@@ -43,7 +71,14 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
   it('takes model stock and forecasts as CSV and JSON, and shows the gaps', async () => {
     const ms = await csv('PUT', '/api/v1/model-stock', 'facility,sku,min,max\nS1,A,10,40\nS2,A,10,40\n"S3",A,10,40\nS1,B,5,20\nS2,B,5,20\nS3,B,5,20\n');
     expect(ms).toMatchObject({ status: 200, body: { written: 6 } });
-    expect((await post('/api/v1/forecasts', [{ facility: 'S1', sku: 'A', date: date(0), qty: 14, period: 'week' }, { facility: 'S3', sku: 'A', date: date(0), qty: 21, period: 'week' }])).status).toBe(201);
+    expect(
+      (
+        await post('/api/v1/forecasts', [
+          { facility: 'S1', sku: 'A', date: date(0), qty: 14, period: 'week' },
+          { facility: 'S3', sku: 'A', date: date(0), qty: 21, period: 'week' },
+        ])
+      ).status,
+    ).toBe(201);
     // S2's forecast comes as CSV, one day at a time
     const rows = Array.from({ length: 28 }, (_, i) => `S2,A,${date(i)},1`).join('\n');
     expect((await csv('POST', '/api/v1/forecasts', `facility,sku,date,qty\n${rows}\n`)).status).toBe(201);
@@ -119,15 +154,38 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
     await dc.step(doId, 'pack', {});
     await dc.step(doId, 'ship', { carrier: 'UPS', tracking: 'X1' });
     await waitFor('shipped', async () => (await get('/api/v1/orders/PO-WAIT-1')).body.status === 'shipped');
-    await waitFor('on order closed by the receipt', async () => (await get('/api/v1/inventory/X')).body.facilities.find((f: any) => f.facility === 'DC1').onOrder === 2);
+    await waitFor(
+      'on order closed by the receipt',
+      async () => (await get('/api/v1/inventory/X')).body.facilities.find((f: any) => f.facility === 'DC1').onOrder === 2,
+    );
   });
 
   it('refuses bad planning input with a 4xx and stores nothing', async () => {
     const cases: [string, string, unknown, string][] = [
-      ['POST', '/api/v1/purchase-orders', { id: 'PO-OLD', facility: 'DC1', supplier: 'Acme', expectedAt: days(-2), lines: [{ sku: 'A', qty: 1 }] }, 'invalid_body'],
-      ['POST', '/api/v1/purchase-orders', { id: 'PO-NEG', facility: 'DC1', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: -1 }] }, 'invalid_body'],
-      ['POST', '/api/v1/purchase-orders', { id: 'PO-NAN', facility: 'DC1', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: 'ten' }] }, 'invalid_body'],
-      ['POST', '/api/v1/purchase-orders', { id: 'PO-NOF', facility: 'NOPE', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: 1 }] }, 'unknown_facility'],
+      [
+        'POST',
+        '/api/v1/purchase-orders',
+        { id: 'PO-OLD', facility: 'DC1', supplier: 'Acme', expectedAt: days(-2), lines: [{ sku: 'A', qty: 1 }] },
+        'invalid_body',
+      ],
+      [
+        'POST',
+        '/api/v1/purchase-orders',
+        { id: 'PO-NEG', facility: 'DC1', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: -1 }] },
+        'invalid_body',
+      ],
+      [
+        'POST',
+        '/api/v1/purchase-orders',
+        { id: 'PO-NAN', facility: 'DC1', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: 'ten' }] },
+        'invalid_body',
+      ],
+      [
+        'POST',
+        '/api/v1/purchase-orders',
+        { id: 'PO-NOF', facility: 'NOPE', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'A', qty: 1 }] },
+        'unknown_facility',
+      ],
       ['POST', '/api/v1/shipments', { id: 'SH-NOS', from: 'DC1', to: 'S1', expectedAt: days(2), lines: [{ sku: 'NOPE', qty: 1 }] }, 'unknown_sku'],
       ['PUT', '/api/v1/model-stock', [{ facility: 'S1', sku: 'A', min: 50, max: 10 }], 'invalid_body'],
     ];
@@ -167,7 +225,16 @@ describe('replenishment as a new user sets it up: no serving DC, days of supply 
   it('turns days of supply into units with the forecasts of the run, not those of the day the model stock was saved', async () => {
     expect((await api(hub.url, 'PUT', '/api/v1/model-stock', [{ facility: 'SN', sku: 'Z', daysOfSupply: 10 }])).status).toBe(200);
     // the forecast comes after: 3 a day
-    expect((await api(hub.url, 'POST', '/api/v1/forecasts', Array.from({ length: 14 }, (_, i) => ({ facility: 'SN', sku: 'Z', date: date(i), qty: 3 })))).status).toBe(201);
+    expect(
+      (
+        await api(
+          hub.url,
+          'POST',
+          '/api/v1/forecasts',
+          Array.from({ length: 14 }, (_, i) => ({ facility: 'SN', sku: 'Z', date: date(i), qty: 3 })),
+        )
+      ).status,
+    ).toBe(201);
     expect((await api(hub.url, 'GET', '/api/v1/model-stock?facility=SN')).body[0]).toMatchObject({ daysOfSupply: 10, min: 15, max: 30, gap: 30 });
   });
 
@@ -191,8 +258,13 @@ describe('replenishment as a new user sets it up: no serving DC, days of supply 
     expect(r.body.facility).toMatchObject({ id: 'SN', servingDc: 'DCF', capacity: 250, name: 'North store' });
     expect(r.body.changes.servingDc).toEqual({ from: null, to: 'DCF' });
     expect((await api(hub.url, 'GET', '/api/v1/facilities/SN')).body).toMatchObject({ servingDc: 'DCF', capacity: 250 });
-    const audit = hub.ctx.events.since(0).slice(before).filter((e) => e.type === 'facility');
-    expect(audit.map((e) => e.data)).toEqual([expect.objectContaining({ id: 'SN', by: 'planner', changes: expect.objectContaining({ capacity: { from: 100, to: 250 } }) })]);
+    const audit = hub.ctx.events
+      .since(0)
+      .slice(before)
+      .filter((e) => e.type === 'facility');
+    expect(audit.map((e) => e.data)).toEqual([
+      expect.objectContaining({ id: 'SN', by: 'planner', changes: expect.objectContaining({ capacity: { from: 100, to: 250 } }) }),
+    ]);
     // refused, and nothing changed: unknown facility, unknown field, a serving DC that is no DC, a DC with one
     for (const [path, body, status, code] of [
       ['/api/v1/facilities/NOPE', { capacity: 1 }, 404, 'unknown_facility'],

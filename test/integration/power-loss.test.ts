@@ -46,7 +46,9 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
       node = await start();
       // the SKU counted at the store (a node refuses sales of SKUs it has never heard of)
       await stockNode(hub.url, null, 'PL1', 'A', 0);
-      await waitFor('the count at the node', async () => (await api(node!.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE)).body.some?.((p: { sku: string }) => p.sku === 'A'));
+      await waitFor('the count at the node', async () =>
+        (await api(node!.url, 'GET', '/api/v1/inventory', undefined, ASSOCIATE)).body.some?.((p: { sku: string }) => p.sku === 'A'),
+      );
       await waitFor('the node linked', async () => (await api(node!.url, 'GET', '/api/v1/sync', undefined, ASSOCIATE)).body.online === true);
       // the link down, so that nothing acknowledged is saved by having reached the hub already
       const acked: string[] = [];
@@ -66,10 +68,14 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
       // and they reach the hub once it is back (the same data folder, the same port)
       const back = await testHub(hub.ctx.config.dataDir, { port: hub.port });
       try {
-        await waitFor('every acknowledged sale at the hub', async () => {
-          const rows = (await back.ctx.couch.db('node_pl1').list({ startkey: 'sale:', endkey: 'sale:\ufff0' })).rows;
-          return rows.length === acked.length && acked.every((id) => rows.some((r) => r.id === id));
-        }, 60_000);
+        await waitFor(
+          'every acknowledged sale at the hub',
+          async () => {
+            const rows = (await back.ctx.couch.db('node_pl1').list({ startkey: 'sale:', endkey: 'sale:\ufff0' })).rows;
+            return rows.length === acked.length && acked.every((id) => rows.some((r) => r.id === id));
+          },
+          60_000,
+        );
       } finally {
         await back.stop();
       }
@@ -88,12 +94,27 @@ describe.skipIf(why !== null)('power loss at a node (LazyFS)', () => {
     const start = () => spawnHubProc({ port, dataDir, plannerToken: PLANNER });
     let hub: Proc | null = await start();
     try {
-      const facility = await api(hub.url, 'POST', '/api/v1/facilities', { id: 'PH1', type: 'store', name: 'PH1', lat: 33.75, lon: -84.39, capacity: 1000, shipFromStore: true, pickup: false });
+      const facility = await api(hub.url, 'POST', '/api/v1/facilities', {
+        id: 'PH1',
+        type: 'store',
+        name: 'PH1',
+        lat: 33.75,
+        lon: -84.39,
+        capacity: 1000,
+        shipFromStore: true,
+        pickup: false,
+      });
       expect(facility.status).toBe(201);
       expect((await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'A', name: 'A' }])).status).toBe(201);
       const acked: string[] = [];
       for (let i = 0; i < 100; i++) {
-        const r = await api(hub.url, 'POST', '/api/v1/orders', { id: `PL-${i}`, channel: 'web', delivery: 'ship', shipTo: { lat: 33.75, lon: -84.39 }, lines: [{ line: 1, sku: 'A', qty: 1 }] });
+        const r = await api(hub.url, 'POST', '/api/v1/orders', {
+          id: `PL-${i}`,
+          channel: 'web',
+          delivery: 'ship',
+          shipTo: { lat: 33.75, lon: -84.39 },
+          lines: [{ line: 1, sku: 'A', qty: 1 }],
+        });
         expect(r.status).toBe(201);
         acked.push(`PL-${i}`);
       }

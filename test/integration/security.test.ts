@@ -23,7 +23,14 @@ interface Res {
  * failed-authentication limits are per client address, so spreading the refused attempts over
  * addresses lets each be answered 401 on its merits rather than 429.
  */
-function call(url: string, method: string, token: string | null, body?: string | Buffer, from = '127.0.0.1', headers: Record<string, string> = {}): Promise<Res> {
+function call(
+  url: string,
+  method: string,
+  token: string | null,
+  body?: string | Buffer,
+  from = '127.0.0.1',
+  headers: Record<string, string> = {},
+): Promise<Res> {
   return new Promise((ok, fail) => {
     const u = new URL(url);
     const req = request(
@@ -100,7 +107,8 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     const r = await call(url, method, token, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), nextFrom());
     forbidden.attempts++;
     // an upload of refused documents gets CouchDB's own answer: 201, `forbidden` for each of them
-    const everyDocForbidden = r.status === 201 && Array.isArray(r.body) && r.body.length > 0 && r.body.every((x: { error?: string }) => x.error === 'forbidden');
+    const everyDocForbidden =
+      r.status === 201 && Array.isArray(r.body) && r.body.length > 0 && r.body.every((x: { error?: string }) => x.error === 'forbidden');
     const ok = expect ? expect.includes(r.status) : (r.status >= 400 && r.status < 500) || everyDocForbidden;
     if (ok) forbidden.refused++;
     else forbidden.failures.push(`${what}: ${method} ${url.replace(/^http:\/\/[^/]+/, '')} answered ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
@@ -110,11 +118,13 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
   beforeAll(async () => {
     hubDir = tempDir('sec-hub');
     hub = await spawnHub(hubDir, await freePort(), { DOM_LOG_LEVEL: 'info' });
-    couchUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(hub.output())?.[1]);
+    couchUrl = await waitFor("the hub's start log", () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(hub.output())?.[1]);
     const access = couchAccess(hubDir);
     couchAdmin = access ? access.auth : `Basic ${Buffer.from(`admin:${readFileSync(join(hubDir, 'couch-admin-password'), 'utf8').trim()}`).toString('base64')}`;
     dbPrefix = access?.prefix ?? '';
-    const reg = async (id: string) => (await api(hub.url, 'POST', '/api/v1/facilities', { id, type: 'store', name: id, lat: 33.7, lon: -84.4, capacity: 100, pickup: true })).body.token as string;
+    const reg = async (id: string) =>
+      (await api(hub.url, 'POST', '/api/v1/facilities', { id, type: 'store', name: id, lat: 33.7, lon: -84.4, capacity: 100, pickup: true })).body
+        .token as string;
     tokenA = await reg('A');
     tokenB = await reg('B');
     await api(hub.url, 'POST', '/api/v1/items', [{ sku: 'S-1', name: 'one' }]);
@@ -130,15 +140,26 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     await cleanupDirs();
   });
 
-  it('refuses every planner route without the planner token (none, a wrong one, a node\'s, an associate\'s)', async () => {
+  it("refuses every planner route without the planner token (none, a wrong one, a node's, an associate's)", async () => {
     const doc = (await api(hub.url, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     const routes = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/api/v1/'))
-      .flatMap(([p, ops]) => Object.keys(ops).filter((m) => ['get', 'post', 'put', 'delete', 'patch'].includes(m)).map((m) => [m.toUpperCase(), p.replace(/\{[^}]+\}/g, 'x')] as const));
+      .flatMap(([p, ops]) =>
+        Object.keys(ops)
+          .filter((m) => ['get', 'post', 'put', 'delete', 'patch'].includes(m))
+          .map((m) => [m.toUpperCase(), p.replace(/\{[^}]+\}/g, 'x')] as const),
+      );
     expect(routes.length).toBeGreaterThanOrEqual(20);
     for (const [method, path] of routes) {
       for (const token of [null, '', 'wrong-token', tokenA, ASSOCIATE, `${PLANNER}x`, PLANNER.toUpperCase()]) {
-        await refuse(`planner route, token ${token === null ? 'none' : JSON.stringify(token.slice(0, 8))}`, `${hub.url}${path}`, method, token, method === 'GET' ? undefined : {}, [401]);
+        await refuse(
+          `planner route, token ${token === null ? 'none' : JSON.stringify(token.slice(0, 8))}`,
+          `${hub.url}${path}`,
+          method,
+          token,
+          method === 'GET' ? undefined : {},
+          [401],
+        );
       }
       // the event stream's query token is checked too
       if (path === '/api/v1/events') await refuse('events, query token', `${hub.url}${path}?token=wrong`, 'GET', null, undefined, [401]);
@@ -154,46 +175,141 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     const doc = (await api(node.url, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     const routes = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/api/v1/'))
-      .flatMap(([p, ops]) => Object.keys(ops).filter((m) => ['get', 'post', 'put', 'delete'].includes(m)).map((m) => [m.toUpperCase(), p.replace(/\{id\}/g, 'x').replace(/\{step\}/g, 'ack').replace(/\{[^}]+\}/g, 'x')] as const));
+      .flatMap(([p, ops]) =>
+        Object.keys(ops)
+          .filter((m) => ['get', 'post', 'put', 'delete'].includes(m))
+          .map(
+            (m) =>
+              [
+                m.toUpperCase(),
+                p
+                  .replace(/\{id\}/g, 'x')
+                  .replace(/\{step\}/g, 'ack')
+                  .replace(/\{[^}]+\}/g, 'x'),
+              ] as const,
+          ),
+      );
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const [method, path] of routes) {
       for (const token of [null, '', 'wrong', PLANNER, tokenA, `${ASSOCIATE}x`]) {
-        await refuse(`associate route, token ${token === null ? 'none' : JSON.stringify(token.slice(0, 8))}`, `${node.url}${path}`, method, token, method === 'GET' ? undefined : {}, [401]);
+        await refuse(
+          `associate route, token ${token === null ? 'none' : JSON.stringify(token.slice(0, 8))}`,
+          `${node.url}${path}`,
+          method,
+          token,
+          method === 'GET' ? undefined : {},
+          [401],
+        );
       }
     }
     expect(forbidden.failures).toEqual([]);
   });
 
-  it('lets a node\'s token reach only its own database, and only its own document types there', async () => {
+  it("lets a node's token reach only its own database, and only its own document types there", async () => {
     const sync = (path: string) => `${hub.url}/sync${path}`;
     expect((await call(sync('/A/'), 'GET', tokenA)).body.db_name).toBe('node_a');
     const evt = { _id: 'evt:X.1.A:0001', type: 'evt', doId: 'X.1.A', n: 1, status: 'ack', facility: 'A', at: new Date().toISOString() };
     // another node's database, with A's token (B's own token works there)
     expect((await call(sync('/B/'), 'GET', tokenB)).status).toBe(200);
     for (const [m, p, b] of [
-      ['GET', '/B/', undefined], ['GET', '/B/_changes', undefined], ['GET', '/B/_all_docs', undefined], ['POST', '/B/_bulk_docs', { docs: [{ ...evt, _id: 'evt:X.1.B:0001', doId: 'X.1.B', facility: 'B' }] }],
-      ['POST', '/B/_revs_diff', {}], ['GET', '/B/_local/x', undefined], ['PUT', '/B/_local/x', { a: 1 }], ['GET', '/b/', undefined], ['GET', '/A%2F..%2FB/', undefined],
-    ] as const) await refuse('another node\'s database', sync(p), m, tokenA, b);
+      ['GET', '/B/', undefined],
+      ['GET', '/B/_changes', undefined],
+      ['GET', '/B/_all_docs', undefined],
+      ['POST', '/B/_bulk_docs', { docs: [{ ...evt, _id: 'evt:X.1.B:0001', doId: 'X.1.B', facility: 'B' }] }],
+      ['POST', '/B/_revs_diff', {}],
+      ['GET', '/B/_local/x', undefined],
+      ['PUT', '/B/_local/x', { a: 1 }],
+      ['GET', '/b/', undefined],
+      ['GET', '/A%2F..%2FB/', undefined],
+    ] as const)
+      await refuse("another node's database", sync(p), m, tokenA, b);
     // other databases through A's door
-    for (const p of ['/A/../dom', '/A/%2e%2e/dom', '/A/..%2Fdom', '/A/..%2fnode_b', '/A/_all_dbs', '/A/_users', '/A/_replicator', '/A/_session', '/A/_config', '/A/_utils', '/A/_uuids', '/A/_active_tasks', '/A/_design/x', '/A/_design/x/_view/y', '/A/_security', '/A/_index', '/A/_find', '/A/_explain', '/A/_purge', '/A/_compact', '/A/_view_cleanup', '/A/_changes?filter=_view&view=x/y', '/A/_changes?filter=_selector', '/A/_changes?filter=_doc_ids&doc_ids=["a"]', '/A/doc/attachment', '/A/_local', '/dom/', '/_users/', '/node_b/']) {
-      await refuse('a path outside the node\'s documents', sync(p), 'GET', tokenA);
+    for (const p of [
+      '/A/../dom',
+      '/A/%2e%2e/dom',
+      '/A/..%2Fdom',
+      '/A/..%2fnode_b',
+      '/A/_all_dbs',
+      '/A/_users',
+      '/A/_replicator',
+      '/A/_session',
+      '/A/_config',
+      '/A/_utils',
+      '/A/_uuids',
+      '/A/_active_tasks',
+      '/A/_design/x',
+      '/A/_design/x/_view/y',
+      '/A/_security',
+      '/A/_index',
+      '/A/_find',
+      '/A/_explain',
+      '/A/_purge',
+      '/A/_compact',
+      '/A/_view_cleanup',
+      '/A/_changes?filter=_view&view=x/y',
+      '/A/_changes?filter=_selector',
+      '/A/_changes?filter=_doc_ids&doc_ids=["a"]',
+      '/A/doc/attachment',
+      '/A/_local',
+      '/dom/',
+      '/_users/',
+      '/node_b/',
+    ]) {
+      await refuse("a path outside the node's documents", sync(p), 'GET', tokenA);
     }
     for (const m of ['DELETE', 'COPY', 'PATCH']) await refuse(`${m} on the database`, sync('/A/'), m, tokenA);
     // hub-owned types, or no known type, in its own database: refused, and nothing stored
     const before = (await call(sync('/A/'), 'GET', tokenA)).body.doc_count;
     const hubDocs = [
-      { _id: 'do:X.1.A', type: 'do', doId: 'X.1.A', orderId: 'X', attempt: 1, facility: 'A', kind: 'ship', lines: [{ line: 1, sku: 'S-1', qty: 1 }], createdAt: new Date().toISOString() },
+      {
+        _id: 'do:X.1.A',
+        type: 'do',
+        doId: 'X.1.A',
+        orderId: 'X',
+        attempt: 1,
+        facility: 'A',
+        kind: 'ship',
+        lines: [{ line: 1, sku: 'S-1', qty: 1 }],
+        createdAt: new Date().toISOString(),
+      },
       { _id: 'docancel:X.1.A', type: 'docancel', doId: 'X.1.A', reason: 'x', createdAt: new Date().toISOString() },
       { _id: 'item:S-1', type: 'item', sku: 'S-1', name: 'free', substitutes: [] },
-      { _id: 'inbound:I1', type: 'inbound', inboundId: 'I1', kind: 'po', facility: 'A', expectedAt: new Date().toISOString(), lines: [{ sku: 'S-1', qty: 999 }], createdAt: new Date().toISOString() },
-      { _id: 'count:C1', type: 'count', countId: 'C1', facility: 'A', positions: [{ sku: 'S-1', onHand: 999, safetyStock: 0 }], createdAt: new Date().toISOString() },
-      { _id: 'order:X', type: 'order' }, { _id: 'facility:A', type: 'facility' }, { _id: 'node:A', type: 'node', tokenHash: '0'.repeat(64) }, { _id: 'alloc:X:0001', type: 'alloc' }, { _id: 'dostate:X.1.A', type: 'dostate' },
-      { _id: '_design/evil', views: { v: { map: 'function(d){emit(d._id)}' } } }, { _id: 'whatever', type: 'evt' },
-      { ...evt, _deleted: true }, { ...evt, _attachments: { a: { content_type: 'text/plain', data: 'eA==' } } }, { ...evt, n: 2 }, { ...evt, status: 'teleported' },
+      {
+        _id: 'inbound:I1',
+        type: 'inbound',
+        inboundId: 'I1',
+        kind: 'po',
+        facility: 'A',
+        expectedAt: new Date().toISOString(),
+        lines: [{ sku: 'S-1', qty: 999 }],
+        createdAt: new Date().toISOString(),
+      },
+      {
+        _id: 'count:C1',
+        type: 'count',
+        countId: 'C1',
+        facility: 'A',
+        positions: [{ sku: 'S-1', onHand: 999, safetyStock: 0 }],
+        createdAt: new Date().toISOString(),
+      },
+      { _id: 'order:X', type: 'order' },
+      { _id: 'facility:A', type: 'facility' },
+      { _id: 'node:A', type: 'node', tokenHash: '0'.repeat(64) },
+      { _id: 'alloc:X:0001', type: 'alloc' },
+      { _id: 'dostate:X.1.A', type: 'dostate' },
+      { _id: '_design/evil', views: { v: { map: 'function(d){emit(d._id)}' } } },
+      { _id: 'whatever', type: 'evt' },
+      { ...evt, _deleted: true },
+      { ...evt, _attachments: { a: { content_type: 'text/plain', data: 'eA==' } } },
+      { ...evt, n: 2 },
+      { ...evt, status: 'teleported' },
     ];
     for (const d of hubDocs) {
       await refuse(`upload of ${d._id}`, sync('/A/_bulk_docs'), 'POST', tokenA, { docs: [d] });
-      await refuse(`upload of ${d._id} as a replicated revision`, sync('/A/_bulk_docs'), 'POST', tokenA, { docs: [{ ...d, _rev: '1-0123456789abcdef0123456789abcdef' }], new_edits: false });
+      await refuse(`upload of ${d._id} as a replicated revision`, sync('/A/_bulk_docs'), 'POST', tokenA, {
+        docs: [{ ...d, _rev: '1-0123456789abcdef0123456789abcdef' }],
+        new_edits: false,
+      });
       if (!d._id.startsWith('_')) await refuse(`PUT of ${d._id}`, sync(`/A/${encodeURIComponent(d._id)}`), 'PUT', tokenA, d);
     }
     expect((await call(sync('/A/'), 'GET', tokenA)).body.doc_count).toBe(before);
@@ -208,10 +324,12 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
   });
 
   it('stores the node tokens hashed: never in clear in any database or file of the hub or the node', async () => {
-    const hashes = await Promise.all(['A', 'B'].map(async (id) => {
-      const r = await call(`${couchUrl}/${dbPrefix}dom/node:${id}`, 'GET', null, undefined, '127.0.0.1', { authorization: couchAdmin });
-      return r.body.tokenHash as string;
-    }));
+    const hashes = await Promise.all(
+      ['A', 'B'].map(async (id) => {
+        const r = await call(`${couchUrl}/${dbPrefix}dom/node:${id}`, 'GET', null, undefined, '127.0.0.1', { authorization: couchAdmin });
+        return r.body.tokenHash as string;
+      }),
+    );
     for (const h of hashes) expect(h).toMatch(/^[0-9a-f]{64}$/);
     // every byte the hub and the node keep on disk: the clear tokens appear nowhere
     for (const f of [...filesUnder(hubDir), ...filesUnder(nodeDir)]) {
@@ -225,11 +343,21 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     const declared = (url: string, token: string, mb: number) =>
       new Promise<number>((ok, fail) => {
         const u = new URL(url);
-        const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Math.ceil(mb * 1024 * 1024)) } }, (res) => {
-          res.resume();
-          ok(res.statusCode ?? 0);
-          req.destroy();
-        });
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            agent: false,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Math.ceil(mb * 1024 * 1024)) },
+          },
+          (res) => {
+            res.resume();
+            ok(res.statusCode ?? 0);
+            req.destroy();
+          },
+        );
         req.on('error', (err) => (['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '') ? undefined : fail(err)));
         req.on('socket', (s) => s.on('error', () => undefined));
         req.write('[');
@@ -242,12 +370,22 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
       new Promise<number>((ok, fail) => {
         const u = new URL(url);
         let answered = false;
-        const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-          answered = true;
-          res.resume();
-          ok(res.statusCode ?? 0);
-          req.destroy();
-        });
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            agent: false,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          },
+          (res) => {
+            answered = true;
+            res.resume();
+            ok(res.statusCode ?? 0);
+            req.destroy();
+          },
+        );
         // the server may answer and close while a chunk is on its way: only an error before any answer counts
         req.on('error', (err) => (answered ? undefined : ['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '') ? ok(-1) : fail(err)));
         req.on('socket', (s) => s.on('error', () => undefined));
@@ -277,19 +415,30 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
     if (BACKEND !== 'embedded') {
       embeddedDir = tempDir('sec-embedded');
       own = await spawnHub(embeddedDir, await freePort(), { DOM_LOG_LEVEL: 'info', COUCH_URL: '', DOM_DB_PREFIX: '' });
-      embeddedUrl = await waitFor('the hub\'s start log', () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(own!.output())?.[1]);
+      embeddedUrl = await waitFor("the hub's start log", () => /"couch":"(http:\/\/[\d.]+:\d+)"/.exec(own!.output())?.[1]);
     }
     try {
       const u = new URL(embeddedUrl);
       expect(u.hostname).toBe('127.0.0.1');
       // the listening socket itself: bound to 127.0.0.1, not to every interface
       const port = Number(u.port).toString(16).toUpperCase().padStart(4, '0');
-      const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
+      const listening = readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
       expect(listening.map((f) => f[1])).toEqual([`0100007F:${port}`]);
-      const tcp6 = readFileSync('/proc/net/tcp6', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
+      const tcp6 = readFileSync('/proc/net/tcp6', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[1]?.endsWith(`:${port}`) && f[3] === '0A');
       expect(tcp6).toEqual([]);
       // not reachable on the machine's other addresses
-      const others = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4').map((i) => i!.address);
+      const others = Object.values(networkInterfaces())
+        .flat()
+        .filter((i) => i && !i.internal && i.family === 'IPv4')
+        .map((i) => i!.address);
       for (const addr of others) {
         const r = await call(`http://${addr}:${u.port}/`, 'GET', null).catch((err: NodeJS.ErrnoException) => ({ status: err.code ?? 'error', body: null }));
         expect(r.status, addr).toBe('ECONNREFUSED');
@@ -299,8 +448,18 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
       // on loopback: nothing without the admin password
       const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
       for (const [path, headers] of [
-        ['/', {}], ['/_all_dbs', {}], ['/dom', {}], ['/dom/_all_docs', {}], ['/node_a/_changes', {}], ['/_utils/', {}], ['/_session', {}],
-        ['/dom', basic('admin', 'wrong')], ['/dom', basic('admin', '')], ['/dom', basic('', '')], ['/dom', { authorization: `Bearer ${PLANNER}` }], ['/dom', { authorization: `Bearer ${tokenA}` }],
+        ['/', {}],
+        ['/_all_dbs', {}],
+        ['/dom', {}],
+        ['/dom/_all_docs', {}],
+        ['/node_a/_changes', {}],
+        ['/_utils/', {}],
+        ['/_session', {}],
+        ['/dom', basic('admin', 'wrong')],
+        ['/dom', basic('admin', '')],
+        ['/dom', basic('', '')],
+        ['/dom', { authorization: `Bearer ${PLANNER}` }],
+        ['/dom', { authorization: `Bearer ${tokenA}` }],
       ] as [string, Record<string, string>][]) {
         const r = await call(`${embeddedUrl}${path}`, 'GET', null, undefined, '127.0.0.1', headers);
         forbidden.attempts++;
@@ -329,8 +488,14 @@ describe('security: tokens, isolation, limits, and the private CouchDB', () => {
       for (let k = 0; k < 30; k++) statuses.push((await call(url, 'GET', `guess-${k}-${'z'.repeat(20)}`, undefined, attacker)).status);
       forbidden.attempts += statuses.length;
       forbidden.refused += statuses.filter((s) => s === 401 || s === 429).length;
-      expect(statuses.slice(0, 20).every((s) => s === 401), `${name}: the first attempts are 401`).toBe(true);
-      expect(statuses.slice(20).every((s) => s === 429), `${name}: then 429`).toBe(true);
+      expect(
+        statuses.slice(0, 20).every((s) => s === 401),
+        `${name}: the first attempts are 401`,
+      ).toBe(true);
+      expect(
+        statuses.slice(20).every((s) => s === 429),
+        `${name}: then 429`,
+      ).toBe(true);
       // blocked: even the right token is not looked at from that address for now
       expect((await call(url, 'GET', good, undefined, attacker)).status, name).toBe(429);
       // another address is not affected

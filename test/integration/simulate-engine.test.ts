@@ -17,7 +17,11 @@ const inst = Instance.parse({
     { id: 'S1', type: 'store', lat: 33.75, lon: -84.39, capacity: 100, pickup: true },
     { id: 'S2', type: 'store', lat: 35.2, lon: -80.8, capacity: 100, pickup: true },
   ],
-  inventory: [{ facility: 'DC1', sku: 'A', onHand: 100 }, { facility: 'S1', sku: 'A', onHand: 5 }, { facility: 'S2', sku: 'A', onHand: 5 }],
+  inventory: [
+    { facility: 'DC1', sku: 'A', onHand: 100 },
+    { facility: 'S1', sku: 'A', onHand: 5 },
+    { facility: 'S2', sku: 'A', onHand: 5 },
+  ],
   orders: [
     // near Charlotte, far from the DC
     { id: 'C1', createdAt: '2026-12-01T10:00:00Z', shipTo: { lat: 35.22, lon: -80.84 }, lines: [{ line: 1, sku: 'A', qty: 2 }] },
@@ -28,7 +32,7 @@ const inst = Instance.parse({
 });
 
 describe('what-if engine', () => {
-  it('merges a candidate\'s sourcing field by field over the current one, and its costs over every strategy', () => {
+  it("merges a candidate's sourcing field by field over the current one, and its costs over every strategy", () => {
     const cur = { default: { perShipment: 6, maxCandidates: 12 }, pickup: { maxDistanceKm: 80 } };
     expect(candidateSourcing(cur, { sourcing: { default: { perKm: 0.01 } }, costs: { perShipment: 9 } })).toEqual({
       default: { perShipment: 9, maxCandidates: 12, perKm: 0.01 },
@@ -40,7 +44,22 @@ describe('what-if engine', () => {
   it('a new facility with stock takes the orders near it, and costs less than shipping from afar', async () => {
     const sc = scenarioFromInstance(inst, 1);
     const r = await simulate(sc, [
-      { name: 'DC Charlotte', newFacilities: [{ id: 'DC2', type: 'dc', lat: 35.23, lon: -80.84, capacity: 500, shipFromStore: true, pickup: false, priority: 0, stock: [{ sku: 'A', onHand: 50, safetyStock: 0 }] }] },
+      {
+        name: 'DC Charlotte',
+        newFacilities: [
+          {
+            id: 'DC2',
+            type: 'dc',
+            lat: 35.23,
+            lon: -80.84,
+            capacity: 500,
+            shipFromStore: true,
+            pickup: false,
+            priority: 0,
+            stock: [{ sku: 'A', onHand: 50, safetyStock: 0 }],
+          },
+        ],
+      },
       { name: 'S1 closed', facilities: [{ id: 'S1', enabled: false }] },
     ]);
     expect(r.batches).toBe(4);
@@ -73,11 +92,17 @@ describe('what-if engine', () => {
   });
 
   it('is bounded: too many orders are refused, and a run past its time stops with time_limit', async () => {
-    const many = Instance.parse({ ...inst, orders: Array.from({ length: 50_001 }, (_, i) => ({ id: `O${i}`, shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 1 }] })) });
+    const many = Instance.parse({
+      ...inst,
+      orders: Array.from({ length: 50_001 }, (_, i) => ({ id: `O${i}`, shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'A', qty: 1 }] })),
+    });
     expect(() => scenarioFromInstance(many)).toThrow(expect.objectContaining({ status: 413, code: 'too_many_orders' }));
     const err = await simulate(scenarioFromInstance(inst, 1), [{ name: 'x', costs: {} }], { maxMs: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomError);
     expect(err).toMatchObject({ code: 'time_limit' });
-    await expect(simulate(scenarioFromInstance(inst), [{ name: 'x', facilities: [{ id: 'NOPE', enabled: false }] }])).rejects.toMatchObject({ status: 422, code: 'unknown_facility' });
+    await expect(simulate(scenarioFromInstance(inst), [{ name: 'x', facilities: [{ id: 'NOPE', enabled: false }] }])).rejects.toMatchObject({
+      status: 422,
+      code: 'unknown_facility',
+    });
   });
 });

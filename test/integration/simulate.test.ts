@@ -17,7 +17,9 @@ import { tempDir } from '../helpers.js';
 /** `dom simulate …` as a process: its exit code and what it printed. */
 function dom(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    execFile(process.execPath, ['scripts/dom.js', ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, ['scripts/dom.js', ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -29,25 +31,45 @@ describe('what-if simulation', () => {
   let to = '';
   const ids: string[] = [];
   const post = (path: string, body: unknown) => api(hub.url, 'POST', path, body);
-  const order = (id: string, sku: string, qty: number, near = ATL, extra: Record<string, unknown> = {}) => ({ id, channel: 'web', priority: 5, delivery: 'ship', shipTo: near, lines: [{ line: 1, sku, qty }], ...extra });
+  const order = (id: string, sku: string, qty: number, near = ATL, extra: Record<string, unknown> = {}) => ({
+    id,
+    channel: 'web',
+    priority: 5,
+    delivery: 'ship',
+    shipTo: near,
+    lines: [{ line: 1, sku, qty }],
+    ...extra,
+  });
   const decided = (id: string) =>
-    waitFor(`order ${id} decided`, async () => {
-      const r = await api(hub.url, 'GET', `/api/v1/orders/${id}`);
-      return r.status === 200 && r.body.status !== 'received' ? r.body : null;
-    }, 30_000);
+    waitFor(
+      `order ${id} decided`,
+      async () => {
+        const r = await api(hub.url, 'GET', `/api/v1/orders/${id}`);
+        return r.status === 200 && r.body.status !== 'received' ? r.body : null;
+      },
+      30_000,
+    );
   const finished = (id: string) =>
-    waitFor(`simulation ${id} done`, async () => {
-      const r = await api(hub.url, 'GET', `/api/v1/simulations/${id}`);
-      if (r.body.status === 'failed') throw new Error(JSON.stringify(r.body.error));
-      return r.body.status === 'done' ? r.body : null;
-    }, 60_000);
+    waitFor(
+      `simulation ${id} done`,
+      async () => {
+        const r = await api(hub.url, 'GET', `/api/v1/simulations/${id}`);
+        if (r.body.status === 'failed') throw new Error(JSON.stringify(r.body.error));
+        return r.body.status === 'done' ? r.body : null;
+      },
+      60_000,
+    );
   /** Document counts and update sequences of dom and every node database. */
   const snapshot = async () => {
     const dbs = ['dom', ...(await hub.ctx.registry.list()).map((n) => n.db)];
-    return Object.fromEntries(await Promise.all(dbs.map(async (db) => {
-      const i = await hub.ctx.couch.dbInfo(db);
-      return [db, { docs: i.doc_count, deleted: i.doc_del_count, seq: String(i.update_seq) }] as const;
-    })));
+    return Object.fromEntries(
+      await Promise.all(
+        dbs.map(async (db) => {
+          const i = await hub.ctx.couch.dbInfo(db);
+          return [db, { docs: i.doc_count, deleted: i.doc_del_count, seq: String(i.update_seq) }] as const;
+        }),
+      ),
+    );
   };
 
   beforeAll(async () => {
@@ -57,8 +79,30 @@ describe('what-if simulation', () => {
     await registerFacility(hub.url, { id: 'S2', name: 'Decatur', lat: 33.77, lon: -84.3, capacity: 100 });
     await registerFacility(hub.url, { id: 'S3', name: 'Marietta', lat: 33.95, lon: -84.55, capacity: 100 });
     await registerFacility(hub.url, { id: 'DC1', type: 'dc', name: 'Atlanta DC', lat: 33.64, lon: -84.43, capacity: 1000 });
-    expect((await post('/api/v1/items', [{ sku: 'TEE', name: 'Tee', substitutes: ['TEE2'] }, { sku: 'TEE2', name: 'Tee v2', substitutes: [] }, { sku: 'MUG', name: 'Mug', substitutes: [] }])).status).toBe(201);
-    const stock: Record<string, [string, number][]> = { S1: [['TEE', 6], ['MUG', 3]], S2: [['TEE', 4], ['TEE2', 5]], S3: [['MUG', 10]], DC1: [['TEE', 20], ['MUG', 8]] };
+    expect(
+      (
+        await post('/api/v1/items', [
+          { sku: 'TEE', name: 'Tee', substitutes: ['TEE2'] },
+          { sku: 'TEE2', name: 'Tee v2', substitutes: [] },
+          { sku: 'MUG', name: 'Mug', substitutes: [] },
+        ])
+      ).status,
+    ).toBe(201);
+    const stock: Record<string, [string, number][]> = {
+      S1: [
+        ['TEE', 6],
+        ['MUG', 3],
+      ],
+      S2: [
+        ['TEE', 4],
+        ['TEE2', 5],
+      ],
+      S3: [['MUG', 10]],
+      DC1: [
+        ['TEE', 20],
+        ['MUG', 8],
+      ],
+    };
     for (const [facility, positions] of Object.entries(stock)) {
       expect((await post('/api/v1/inventory', { facility, positions: positions.map(([sku, onHand]) => ({ sku, onHand, safetyStock: 0 })) })).status).toBe(201);
     }
@@ -67,8 +111,21 @@ describe('what-if simulation', () => {
     // three waves: orders posted together share a batch; each wave waits for the one before
     const waves = [
       [order('W1', 'TEE', 2), order('W2', 'MUG', 2), order('W3', 'TEE', 3, { lat: 33.78, lon: -84.31 })],
-      [order('W4', 'TEE', 4), order('W5', 'MUG', 30), order('W6', 'TEE', 1, ATL, { lines: [{ line: 1, sku: 'TEE', qty: 1 }, { line: 2, sku: 'MUG', qty: 1 }] })],
-      [order('W7', 'TEE', 9, ATL, { lines: [{ line: 1, sku: 'TEE', qty: 9, allowSubstitutes: true }] }), order('W8', 'MUG', 3, { lat: 33.95, lon: -84.55 }), order('W9', 'TEE', 2)],
+      [
+        order('W4', 'TEE', 4),
+        order('W5', 'MUG', 30),
+        order('W6', 'TEE', 1, ATL, {
+          lines: [
+            { line: 1, sku: 'TEE', qty: 1 },
+            { line: 2, sku: 'MUG', qty: 1 },
+          ],
+        }),
+      ],
+      [
+        order('W7', 'TEE', 9, ATL, { lines: [{ line: 1, sku: 'TEE', qty: 9, allowSubstitutes: true }] }),
+        order('W8', 'MUG', 3, { lat: 33.95, lon: -84.55 }),
+        order('W9', 'TEE', 2),
+      ],
     ];
     for (const wave of waves) {
       const res = await Promise.all(wave.map((o) => post('/api/v1/orders', o)));
@@ -114,10 +171,11 @@ describe('what-if simulation', () => {
     const shipments = new Set<string>();
     for (const id of ids) {
       const o = (await api(hub.url, 'GET', `/api/v1/orders/${id}`)).body;
-      for (const l of o.lines) for (const a of l.allocations) {
-        units += a.qty;
-        shipments.add(`${id}|${a.facility}`);
-      }
+      for (const l of o.lines)
+        for (const a of l.allocations) {
+          units += a.qty;
+          shipments.add(`${id}|${a.facility}`);
+        }
     }
     const current = r.configurations.find((c: any) => c.name === 'current');
     expect(current.unitsFilled).toBe(units);
@@ -157,7 +215,9 @@ describe('what-if simulation', () => {
   it('dom simulate runs it on the hub and prints the comparison as CSV; a bad file is exit code 2', async () => {
     const file = join(tempDir('sim-cli'), 'candidates.json');
     writeFileSync(file, JSON.stringify([{ name: 'no S2', facilities: [{ id: 'S2', enabled: false }] }]));
-    const r = await dom(['simulate', '--hub', hub.url, '--from', from, '--to', to, '--candidates', file, '--format', 'csv'], { DOM_PLANNER_TOKEN: 'planner-secret-token' });
+    const r = await dom(['simulate', '--hub', hub.url, '--from', from, '--to', to, '--candidates', file, '--format', 'csv'], {
+      DOM_PLANNER_TOKEN: 'planner-secret-token',
+    });
     expect(r.code).toBe(0);
     const rows = r.stdout.trim().split('\n');
     expect(rows.map((x) => x.split(',')[0])).toEqual(['configuration', 'current', 'no S2']);
@@ -185,9 +245,18 @@ describe('what-if simulation', () => {
 
   it('replays an uploaded instance as dom allocate allocates it', async () => {
     const instance = {
-      facilities: [{ id: 'A', type: 'dc', lat: 33.7, lon: -84.4, capacity: 50 }, { id: 'B', type: 'store', lat: 34.0, lon: -84.1, capacity: 50 }],
-      inventory: [{ facility: 'A', sku: 'X', onHand: 10 }, { facility: 'B', sku: 'X', onHand: 10 }],
-      orders: [{ id: 'O1', shipTo: { lat: 34.0, lon: -84.1 }, lines: [{ line: 1, sku: 'X', qty: 4 }] }, { id: 'O2', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'X', qty: 12 }] }],
+      facilities: [
+        { id: 'A', type: 'dc', lat: 33.7, lon: -84.4, capacity: 50 },
+        { id: 'B', type: 'store', lat: 34.0, lon: -84.1, capacity: 50 },
+      ],
+      inventory: [
+        { facility: 'A', sku: 'X', onHand: 10 },
+        { facility: 'B', sku: 'X', onHand: 10 },
+      ],
+      orders: [
+        { id: 'O1', shipTo: { lat: 34.0, lon: -84.1 }, lines: [{ line: 1, sku: 'X', qty: 4 }] },
+        { id: 'O2', shipTo: { lat: 33.7, lon: -84.4 }, lines: [{ line: 1, sku: 'X', qty: 12 }] },
+      ],
     };
     const r = await post('/api/v1/simulations', { instance, candidates: [{ name: 'B closed', facilities: [{ id: 'B', enabled: false }] }] });
     expect(r.status).toBe(202);
@@ -195,14 +264,21 @@ describe('what-if simulation', () => {
     const { Instance } = await import('../../shared/instance.js');
     const offline = solveInstance(Instance.parse(instance));
     const current = res.configurations[0];
-    expect({ cost: current.cost, unitsFilled: current.unitsFilled, shipments: current.shipments }).toEqual({ cost: offline.totals.cost, unitsFilled: offline.totals.unitsFilled, shipments: offline.totals.shipments });
+    expect({ cost: current.cost, unitsFilled: current.unitsFilled, shipments: current.shipments }).toEqual({
+      cost: offline.totals.cost,
+      unitsFilled: offline.totals.unitsFilled,
+      shipments: offline.totals.shipments,
+    });
     expect(res.configurations[1].load.find((l: any) => l.facility === 'B').units).toBe(0);
     const apply = await post(`/api/v1/simulations/${r.body.id}/apply`, { candidate: 'B closed', by: 'alice' });
     expect(apply.status).toBe(409);
   });
 
   it('applies a candidate as the live configuration, recorded with who and when, and rolls it back with one call', async () => {
-    const run = await post('/api/v1/simulations', { window: { from, to }, candidates: [{ name: 'no S1 web', facilities: [{ id: 'S1', enabled: false }], sourcing: { web: { maxCandidates: 4 } } }] });
+    const run = await post('/api/v1/simulations', {
+      window: { from, to },
+      candidates: [{ name: 'no S1 web', facilities: [{ id: 'S1', enabled: false }], sourcing: { web: { maxCandidates: 4 } } }],
+    });
     const id = run.body.id;
     await finished(id);
     const sinceEvent = hub.ctx.events.since(0).at(-1)?.id ?? 0;

@@ -14,10 +14,29 @@ import { SYNC_EPOCH_ID } from '../../hub/gateway/epoch.js';
 
 function aDo(facility: string, orderId: string): DistributionOrderDoc {
   const doId = ids.doId(orderId, 1, facility);
-  return { _id: ids.do(doId), type: 'do', doId, orderId, attempt: 1, facility, kind: 'ship', lines: [{ line: 1, sku: 'SKU-1', qty: 1 }], shipTo: { lat: 34, lon: -84 }, createdAt: new Date().toISOString() };
+  return {
+    _id: ids.do(doId),
+    type: 'do',
+    doId,
+    orderId,
+    attempt: 1,
+    facility,
+    kind: 'ship',
+    lines: [{ line: 1, sku: 'SKU-1', qty: 1 }],
+    shipTo: { lat: 34, lon: -84 },
+    createdAt: new Date().toISOString(),
+  };
 }
 
-const evt = (doId: string, n: number, status = 'ack') => ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility: 'P1', at: new Date().toISOString() });
+const evt = (doId: string, n: number, status = 'ack') => ({
+  _id: ids.evt(doId, n),
+  type: 'evt',
+  doId,
+  n,
+  status,
+  facility: 'P1',
+  at: new Date().toISOString(),
+});
 
 describe('the pull through the gateway', () => {
   let hub: Hub;
@@ -39,7 +58,7 @@ describe('the pull through the gateway', () => {
     await cleanupDirs();
   });
 
-  it('carries the hub\'s documents down and never the node\'s own', async () => {
+  it("carries the hub's documents down and never the node's own", async () => {
     const d1 = aDo('P1', 'PL-1');
     await writeDos(hub.ctx.couch, [d1]);
     // the node's uploads, stored at the hub
@@ -61,23 +80,36 @@ describe('the pull through the gateway', () => {
     expect([...first.results, ...second.results].map((r) => r.id).sort()).toEqual([d1._id, d2._id].sort());
   });
 
-  it('keeps a longpoll waiting through the node\'s own uploads and answers it with the hub\'s next document', async () => {
+  it("keeps a longpoll waiting through the node's own uploads and answers it with the hub's next document", async () => {
     const { last_seq } = await changes('since=0');
     const poll = changes(`feed=longpoll&heartbeat=1000&since=${encodeURIComponent(String(last_seq))}`);
     const d = aDo('P1', 'PL-3');
     const up = await sync('/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: [evt(d.doId, 1)] }) });
     expect(up.status).toBe(201);
-    await waitFor('the upload in the node database', () => hub.ctx.couch.db('node_p1').get(ids.evt(d.doId, 1)).then(() => true, () => false));
+    await waitFor('the upload in the node database', () =>
+      hub.ctx.couch
+        .db('node_p1')
+        .get(ids.evt(d.doId, 1))
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     // written after the upload: a poll woken by the upload would have answered with the event
     await writeDos(hub.ctx.couch, [d]);
     const got = await poll;
     expect(got.results.map((r) => r.id)).toEqual([d._id]);
   });
 
-  it('applies a node\'s upload from what the gateway wrote, without reading the node database back', async () => {
+  it("applies a node's upload from what the gateway wrote, without reading the node database back", async () => {
     const d = aDo('P1', 'PL-5');
     await writeDos(hub.ctx.couch, [d]);
-    await waitFor('the DO state at the hub', () => hub.ctx.couch.db<any>('dom').get(ids.doState(d.doId)).catch(() => null));
+    await waitFor('the DO state at the hub', () =>
+      hub.ctx.couch
+        .db<any>('dom')
+        .get(ids.doState(d.doId))
+        .catch(() => null),
+    );
     // every request this process makes to the node database's feed from now on
     const realFetch = globalThis.fetch;
     const reads: string[] = [];

@@ -90,21 +90,37 @@ describe('sync backbone: hub and two nodes on loopback', () => {
     expect(metrics).toMatch(/dom_node_online\{[^}]*node="A"[^}]*\} 1/);
   });
 
-  it('keeps uploading a node\'s other documents when the hub refuses one, and shows the refused one at the node and the hub', async () => {
+  it("keeps uploading a node's other documents when the hub refuses one, and shows the refused one at the node and the hub", async () => {
     // a document the gateway must refuse, in the node's own database (a bug, or a tampered store)
     const poison = { _id: 'evt:P.1.B:0001', type: 'evt', doId: 'P.1.B', n: 1, status: 'teleported', facility: 'B', at: new Date().toISOString() };
     await stockNode(hub.url, b, 'B', 'SKU-1', 10);
     await b.db.put(poison);
     const sale = await b.store.sale('SKU-1', 1);
     // the sale after it reaches the hub: the refusal did not stop the upload
-    await waitFor('the sale at the hub', () => hub.ctx.couch.db('node_b').get(sale.sale._id).then(() => true, () => false));
+    await waitFor('the sale at the hub', () =>
+      hub.ctx.couch
+        .db('node_b')
+        .get(sale.sale._id)
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     await expect(hub.ctx.couch.db('node_b').get(poison._id)).rejects.toMatchObject({ statusCode: 404 });
     const refused = await waitFor('the refusal at the node', () => b.sync.snapshot().refused.find((r) => r.id === poison._id));
     expect(refused.reason).toMatch(/invalid evt/);
     expect(b.sync.snapshot().online).toBe(true);
     // ... and later uploads go on as well
     const later = await b.store.sale('SKU-1', 1);
-    await waitFor('the later sale at the hub', () => hub.ctx.couch.db('node_b').get(later.sale._id).then(() => true, () => false));
+    await waitFor('the later sale at the hub', () =>
+      hub.ctx.couch
+        .db('node_b')
+        .get(later.sale._id)
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     // the hub's node health names it
     const nodes = await api(hub.url, 'GET', '/api/v1/nodes');
     const nodeB = nodes.body.find((n: any) => n.id === 'B');

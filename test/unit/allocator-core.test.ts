@@ -13,7 +13,13 @@ const base = {
 };
 const atl = { lat: 33.75, lon: -84.39 };
 const order = (id: string, priority: number, lines: { line: number; sku: string; qty: number; allowSubstitutes?: boolean }[], extra: object = {}) => ({
-  id, priority, createdAt: `2026-01-01T00:00:0${priority}Z`, shipTo: atl, delivery: 'ship', lines, ...extra,
+  id,
+  priority,
+  createdAt: `2026-01-01T00:00:0${priority}Z`,
+  shipTo: atl,
+  delivery: 'ship',
+  lines,
+  ...extra,
 });
 
 describe('allocator core', () => {
@@ -22,7 +28,11 @@ describe('allocator core', () => {
       ...base,
       facilities: [{ id: 'DC1', type: 'dc', ...atl, capacity: 100 }],
       inventory: [{ facility: 'DC1', sku: 'A', onHand: 5 }],
-      orders: [order('LOW', 5, [{ line: 1, sku: 'A', qty: 4 }]), order('HIGH', 1, [{ line: 1, sku: 'A', qty: 3 }]), order('MID', 3, [{ line: 1, sku: 'A', qty: 3 }])],
+      orders: [
+        order('LOW', 5, [{ line: 1, sku: 'A', qty: 4 }]),
+        order('HIGH', 1, [{ line: 1, sku: 'A', qty: 3 }]),
+        order('MID', 3, [{ line: 1, sku: 'A', qty: 3 }]),
+      ],
     });
     const r = solveInstance(inst);
     const got = (o: string) => r.assignments.filter((a) => a.order === o).reduce((s, a) => s + a.qty, 0);
@@ -36,8 +46,15 @@ describe('allocator core', () => {
     const inst = Instance.parse({
       ...base,
       facilities: [{ id: 'DC1', type: 'dc', ...atl }],
-      inventory: [{ facility: 'DC1', sku: 'A', onHand: 2 }, { facility: 'DC1', sku: 'A2', onHand: 10 }],
-      orders: [order('O1', 1, [{ line: 1, sku: 'A', qty: 2, allowSubstitutes: true }]), order('O2', 2, [{ line: 1, sku: 'A', qty: 3, allowSubstitutes: true }]), order('O3', 3, [{ line: 1, sku: 'A', qty: 1 }])],
+      inventory: [
+        { facility: 'DC1', sku: 'A', onHand: 2 },
+        { facility: 'DC1', sku: 'A2', onHand: 10 },
+      ],
+      orders: [
+        order('O1', 1, [{ line: 1, sku: 'A', qty: 2, allowSubstitutes: true }]),
+        order('O2', 2, [{ line: 1, sku: 'A', qty: 3, allowSubstitutes: true }]),
+        order('O3', 3, [{ line: 1, sku: 'A', qty: 1 }]),
+      ],
     });
     const r = solveInstance(inst);
     expect(r.assignments.filter((a) => a.order === 'O1')).toEqual([{ order: 'O1', line: 1, facility: 'DC1', sku: 'A', qty: 2 }]);
@@ -48,8 +65,14 @@ describe('allocator core', () => {
   it('never exceeds capacity or touches safety stock', () => {
     const inst = Instance.parse({
       ...base,
-      facilities: [{ id: 'S1', type: 'store', ...atl, capacity: 3 }, { id: 'DC1', type: 'dc', lat: 35, lon: -85, capacity: 2 }],
-      inventory: [{ facility: 'S1', sku: 'A', onHand: 10, safetyStock: 8 }, { facility: 'DC1', sku: 'A', onHand: 10 }],
+      facilities: [
+        { id: 'S1', type: 'store', ...atl, capacity: 3 },
+        { id: 'DC1', type: 'dc', lat: 35, lon: -85, capacity: 2 },
+      ],
+      inventory: [
+        { facility: 'S1', sku: 'A', onHand: 10, safetyStock: 8 },
+        { facility: 'DC1', sku: 'A', onHand: 10 },
+      ],
       orders: [1, 2, 3].map((i) => order(`O${i}`, i, [{ line: 1, sku: 'A', qty: 2 }])),
     });
     const r = solveInstance(inst);
@@ -67,8 +90,18 @@ describe('allocator core', () => {
         { id: 'S2', type: 'store', lat: 33.77, lon: -84.39 },
         { id: 'DC1', type: 'dc', lat: 34.5, lon: -84.39 },
       ],
-      inventory: [{ facility: 'S1', sku: 'A', onHand: 5 }, { facility: 'S2', sku: 'B', onHand: 5 }, { facility: 'DC1', sku: 'A', onHand: 5 }, { facility: 'DC1', sku: 'B', onHand: 5 }],
-      orders: [order('O1', 1, [{ line: 1, sku: 'A', qty: 1 }, { line: 2, sku: 'B', qty: 1 }])],
+      inventory: [
+        { facility: 'S1', sku: 'A', onHand: 5 },
+        { facility: 'S2', sku: 'B', onHand: 5 },
+        { facility: 'DC1', sku: 'A', onHand: 5 },
+        { facility: 'DC1', sku: 'B', onHand: 5 },
+      ],
+      orders: [
+        order('O1', 1, [
+          { line: 1, sku: 'A', qty: 1 },
+          { line: 2, sku: 'B', qty: 1 },
+        ]),
+      ],
     });
     const r = solveInstance(inst);
     expect(new Set(r.assignments.map((a) => a.facility))).toEqual(new Set(['DC1']));
@@ -81,9 +114,18 @@ describe('allocator core', () => {
   it('fills a pickup order at its store, or by a transfer to it', () => {
     const inst = Instance.parse({
       ...base,
-      facilities: [{ id: 'S1', type: 'store', ...atl, pickup: true }, { id: 'DC1', type: 'dc', lat: 34, lon: -84 }],
-      inventory: [{ facility: 'S1', sku: 'A', onHand: 1 }, { facility: 'DC1', sku: 'A', onHand: 10 }],
-      orders: [order('P1', 1, [{ line: 1, sku: 'A', qty: 1 }], { delivery: 'pickup', pickupFacility: 'S1', shipTo: undefined }), order('P2', 2, [{ line: 1, sku: 'A', qty: 2 }], { delivery: 'pickup', pickupFacility: 'S1', shipTo: undefined })],
+      facilities: [
+        { id: 'S1', type: 'store', ...atl, pickup: true },
+        { id: 'DC1', type: 'dc', lat: 34, lon: -84 },
+      ],
+      inventory: [
+        { facility: 'S1', sku: 'A', onHand: 1 },
+        { facility: 'DC1', sku: 'A', onHand: 10 },
+      ],
+      orders: [
+        order('P1', 1, [{ line: 1, sku: 'A', qty: 1 }], { delivery: 'pickup', pickupFacility: 'S1', shipTo: undefined }),
+        order('P2', 2, [{ line: 1, sku: 'A', qty: 2 }], { delivery: 'pickup', pickupFacility: 'S1', shipTo: undefined }),
+      ],
     });
     const r = solveInstance(inst);
     expect(r.assignments.find((a) => a.order === 'P1')!.facility).toBe('S1');
@@ -93,8 +135,14 @@ describe('allocator core', () => {
   it('explains the candidates and the chosen cost', () => {
     const inst = Instance.parse({
       ...base,
-      facilities: [{ id: 'S1', type: 'store', ...atl, shipFromStore: false }, { id: 'DC1', type: 'dc', lat: 34, lon: -84 }],
-      inventory: [{ facility: 'S1', sku: 'A', onHand: 5 }, { facility: 'DC1', sku: 'A', onHand: 5 }],
+      facilities: [
+        { id: 'S1', type: 'store', ...atl, shipFromStore: false },
+        { id: 'DC1', type: 'dc', lat: 34, lon: -84 },
+      ],
+      inventory: [
+        { facility: 'S1', sku: 'A', onHand: 5 },
+        { facility: 'DC1', sku: 'A', onHand: 5 },
+      ],
       orders: [order('O1', 1, [{ line: 1, sku: 'A', qty: 1 }])],
     });
     const r = solveInstance(inst, { explain: true });
@@ -105,7 +153,6 @@ describe('allocator core', () => {
   });
 });
 
-
 /** The network after a batch holds exactly what its assignments did not take: stock above safety stock, and capacity. */
 function expectNetworkHolds(inst: Instance, net: Network, assignments: { facility: string; sku: string; qty: number }[]) {
   const used = new Map<string, number>();
@@ -114,17 +161,27 @@ function expectNetworkHolds(inst: Instance, net: Network, assignments: { facilit
     used.set(`${x.facility}|${x.sku}`, (used.get(`${x.facility}|${x.sku}`) ?? 0) + x.qty);
     usedCap.set(x.facility, (usedCap.get(x.facility) ?? 0) + x.qty);
   }
-  for (const p of inst.inventory) expect(net.available(net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
+  for (const p of inst.inventory)
+    expect(net.available(net.indexOf(p.facility)!, p.sku)).toBe(Math.max(0, p.onHand - p.safetyStock) - (used.get(`${p.facility}|${p.sku}`) ?? 0));
   for (const f of inst.facilities) expect(net.capacity[net.indexOf(f.id)!]).toBe(f.capacity - (usedCap.get(f.id) ?? 0));
 }
 
 describe('allocator core: search and batch improvement', () => {
-  const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const seeded = (seed: number) => () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
 
   it('finds the same nearest facilities as a scan, on the grid and off it, with filters and a distance limit', () => {
     const r = seeded(9);
     for (const n of [40, 1200]) {
-      const facilities = Array.from({ length: n }, (_, i) => ({ id: `F${i}`, type: 'store' as const, lat: -60 + r() * 130, lon: -180 + r() * 360, capacity: 1, priority: 0, shipFromStore: true, pickup: false }));
+      const facilities = Array.from({ length: n }, (_, i) => ({
+        id: `F${i}`,
+        type: 'store' as const,
+        lat: -60 + r() * 130,
+        lon: -180 + r() * 360,
+        capacity: 1,
+        priority: 0,
+        shipFromStore: true,
+        pickup: false,
+      }));
       const net = new Network(facilities);
       for (let q = 0; q < 300; q++) {
         const p = q % 2 ? { lat: 25 + r() * 25, lon: -125 + r() * 60 } : { lat: -85 + r() * 170, lon: -180 + r() * 360 };
@@ -150,7 +207,12 @@ describe('allocator core: search and batch improvement', () => {
       ...base,
       facilities: [...near, { id: 'FAR', type: 'store', lat: 47.6, lon: -122.3 }],
       inventory: [...near.map((f) => ({ facility: f.id, sku: 'A', onHand: 5 })), { facility: 'FAR', sku: 'RARE', onHand: 1 }],
-      orders: [order('O1', 1, [{ line: 1, sku: 'A', qty: 1 }, { line: 2, sku: 'RARE', qty: 1 }])],
+      orders: [
+        order('O1', 1, [
+          { line: 1, sku: 'A', qty: 1 },
+          { line: 2, sku: 'RARE', qty: 1 },
+        ]),
+      ],
     });
     const r = solveInstance(inst, { maxCandidates: 8 });
     expect(r.totals.unitsUnfilled).toBe(0);
@@ -166,8 +228,17 @@ describe('allocator core: search and batch improvement', () => {
       ...base,
       facilities: [...stores, { id: 'DC1', type: 'dc', lat: 35.1, lon: -85.3 }],
       // each store holds one of the four SKUs; the DC holds all four
-      inventory: [...stores.map((f, i) => ({ facility: f.id, sku: 'ABCD'[i % 4]!, onHand: 5 })), ...['A', 'B', 'C', 'D'].map((sku) => ({ facility: 'DC1', sku, onHand: 5 }))],
-      orders: [order('O1', 1, ['A', 'B', 'C', 'D'].map((sku, i) => ({ line: i + 1, sku, qty: 1 })))],
+      inventory: [
+        ...stores.map((f, i) => ({ facility: f.id, sku: 'ABCD'[i % 4]!, onHand: 5 })),
+        ...['A', 'B', 'C', 'D'].map((sku) => ({ facility: 'DC1', sku, onHand: 5 })),
+      ],
+      orders: [
+        order(
+          'O1',
+          1,
+          ['A', 'B', 'C', 'D'].map((sku, i) => ({ line: i + 1, sku, qty: 1 })),
+        ),
+      ],
     });
     const r = solveInstance(inst);
     expect(r.totals.shipments).toBe(1);
@@ -270,7 +341,7 @@ describe('allocator core: search and batch improvement', () => {
     expectNetworkHolds(inst, moved.net, moved.result.assignments);
   });
 
-  it('keeps every unit within the strategy\'s distance limit, through all the batch\'s moves', () => {
+  it("keeps every unit within the strategy's distance limit, through all the batch's moves", () => {
     const inst = generateInstance({ orders: 300, facilities: 40, skus: 60, seed: 5 });
     const s = costStrategy(inst.costs, { maxDistanceKm: 600 });
     const plans = allocateBatch(networkOf(inst), ordersOf(inst), () => s, substitutesOf(inst));

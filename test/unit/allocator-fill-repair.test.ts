@@ -8,9 +8,18 @@ import { rng } from '../../scripts/bench/common.js';
 const costs = { perShipment: 6, perKm: 0.004, perUnit: { dc: 0.5, store: 1.5 } };
 const atl = { lat: 33.75, lon: -84.39 };
 const order = (id: string, priority: number, at: { lat: number; lon: number }, lines: { line: number; sku: string; qty: number }[]) => ({
-  id, priority, createdAt: `2026-01-01T00:00:0${priority}Z`, shipTo: at, delivery: 'ship', lines,
+  id,
+  priority,
+  createdAt: `2026-01-01T00:00:0${priority}Z`,
+  shipTo: at,
+  delivery: 'ship',
+  lines,
 });
-const PATHS: [string, BatchOptions][] = [['single-order path', { improveRounds: 0 }], ['light batch path', { improveRounds: 1 }], ['batch path', {}]];
+const PATHS: [string, BatchOptions][] = [
+  ['single-order path', { improveRounds: 0 }],
+  ['light batch path', { improveRounds: 1 }],
+  ['batch path', {}],
+];
 
 function allocate(inst: Instance, opts: BatchOptions) {
   const net = networkOf(inst);
@@ -51,7 +60,7 @@ function maxFill(inst: Instance): number {
     const queue = [src];
     for (let q = 0; q < queue.length && prev[sink] < 0; q++) {
       const u = queue[q]!;
-      for (let v = 0; v < N; v++) if (prev[v] < 0 && cap[u]![v]! > 0) (prev[v] = u), queue.push(v);
+      for (let v = 0; v < N; v++) if (prev[v] < 0 && cap[u]![v]! > 0) ((prev[v] = u), queue.push(v));
     }
     if (prev[sink] < 0) return flow;
     let push = Infinity;
@@ -119,14 +128,29 @@ describe('allocator fill repair: no unit unfilled that a feasible assignment cou
       const r = rng(seed);
       const skus = ['A', 'B', 'C'];
       // capacity binds: about half the units ordered; each SKU at a few facilities only
-      const facilities = Array.from({ length: 6 }, (_, f) => ({ id: `F${f}`, type: f === 0 ? 'dc' : 'store', lat: 33 + 2 * r(), lon: -85 + 2 * r(), capacity: 1 + Math.floor(r() * 3) }));
-      const inventory = facilities.flatMap((f) => skus.filter(() => r() < 0.5).map((sku) => ({ facility: f.id, sku, onHand: 1 + Math.floor(r() * 4), safetyStock: r() < 0.3 ? 1 : 0 })));
+      const facilities = Array.from({ length: 6 }, (_, f) => ({
+        id: `F${f}`,
+        type: f === 0 ? 'dc' : 'store',
+        lat: 33 + 2 * r(),
+        lon: -85 + 2 * r(),
+        capacity: 1 + Math.floor(r() * 3),
+      }));
+      const inventory = facilities.flatMap((f) =>
+        skus.filter(() => r() < 0.5).map((sku) => ({ facility: f.id, sku, onHand: 1 + Math.floor(r() * 4), safetyStock: r() < 0.3 ? 1 : 0 })),
+      );
       const orders = Array.from({ length: 14 }, (_, i) =>
-        order(`O${String(i).padStart(2, '0')}`, 1 + Math.floor(r() * 3), { lat: 33 + 2 * r(), lon: -85 + 2 * r() }, (r() < 0.6 ? [skus[Math.floor(r() * 3)]!] : ['B', 'C']).map((sku, k) => ({ line: k + 1, sku, qty: 1 }))),
+        order(
+          `O${String(i).padStart(2, '0')}`,
+          1 + Math.floor(r() * 3),
+          { lat: 33 + 2 * r(), lon: -85 + 2 * r() },
+          (r() < 0.6 ? [skus[Math.floor(r() * 3)]!] : ['B', 'C']).map((sku, k) => ({ line: k + 1, sku, qty: 1 })),
+        ),
       );
       const inst = Instance.parse({ costs, items: [], facilities, inventory, orders });
       const best = maxFill(inst);
-      const rank = ordersOf(inst).sort(compareRank).map((o) => o.id);
+      const rank = ordersOf(inst)
+        .sort(compareRank)
+        .map((o) => o.id);
       if (allocate(inst, { improveRounds: 0, fillRepair: false }).r.totals.unitsFilled < best) stranded++;
       for (const [name, opts] of PATHS) {
         const { r: res, net } = allocate(inst, opts);

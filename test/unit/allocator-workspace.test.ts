@@ -29,7 +29,10 @@ function picky(inst: Instance, inside?: () => void): SourcingStrategy {
 /** A batch's result on a fresh network (see picky). */
 function run(inst: Instance, opts: BatchOptions, inside?: () => void) {
   const strategy = picky(inst, inside);
-  return resultOf(inst, allocateBatch(networkOf(inst), ordersOf(inst), () => strategy, substitutesOf(inst), opts));
+  return resultOf(
+    inst,
+    allocateBatch(networkOf(inst), ordersOf(inst), () => strategy, substitutesOf(inst), opts),
+  );
 }
 
 describe('allocator workspace: re-entrant', () => {
@@ -50,7 +53,12 @@ describe('allocator workspace: re-entrant', () => {
     for (const order of ordersOf(A).slice(0, 20)) {
       const solo = allocateOrder(networkOf(A), order, picky(A), substitutesOf(A));
       let ran = false;
-      const nested = allocateOrder(networkOf(A), order, picky(A, () => ((ran = true), run(B, {}))), substitutesOf(A));
+      const nested = allocateOrder(
+        networkOf(A),
+        order,
+        picky(A, () => ((ran = true), run(B, {}))),
+        substitutesOf(A),
+      );
       expect(ran).toBe(true);
       expect(nested.picks).toEqual(solo.picks);
       expect(nested.cost).toBe(solo.cost);

@@ -7,11 +7,40 @@ const SKUS = ['A', 'B'];
 const STATES = ['released', 'acknowledged', 'picked', 'short_picked', 'packed', 'shipped', 'rejected', 'cancelled'] as const;
 
 const op = fc.oneof(
-  fc.record({ kind: fc.constant('positions' as const), facility: fc.constantFrom(...FACILITIES), sku: fc.constantFrom(...SKUS), onHand: fc.integer({ min: -3, max: 20 }), reserved: fc.integer({ min: 0, max: 6 }), safety: fc.integer({ min: 0, max: 3 }), t: fc.integer({ min: 0, max: 50 }) }),
-  fc.record({ kind: fc.constant('count' as const), facility: fc.constantFrom(...FACILITIES), sku: fc.constantFrom(...SKUS), onHand: fc.integer({ min: 0, max: 20 }), safety: fc.integer({ min: 0, max: 3 }), t: fc.integer({ min: 0, max: 50 }) }),
-  fc.record({ kind: fc.constant('do' as const), n: fc.integer({ min: 0, max: 4 }), facility: fc.constantFrom(...FACILITIES), sku: fc.constantFrom(...SKUS), qty: fc.integer({ min: 1, max: 5 }), state: fc.constantFrom(...STATES), ev: fc.integer({ min: 0, max: 5 }), t: fc.integer({ min: 0, max: 50 }) }),
+  fc.record({
+    kind: fc.constant('positions' as const),
+    facility: fc.constantFrom(...FACILITIES),
+    sku: fc.constantFrom(...SKUS),
+    onHand: fc.integer({ min: -3, max: 20 }),
+    reserved: fc.integer({ min: 0, max: 6 }),
+    safety: fc.integer({ min: 0, max: 3 }),
+    t: fc.integer({ min: 0, max: 50 }),
+  }),
+  fc.record({
+    kind: fc.constant('count' as const),
+    facility: fc.constantFrom(...FACILITIES),
+    sku: fc.constantFrom(...SKUS),
+    onHand: fc.integer({ min: 0, max: 20 }),
+    safety: fc.integer({ min: 0, max: 3 }),
+    t: fc.integer({ min: 0, max: 50 }),
+  }),
+  fc.record({
+    kind: fc.constant('do' as const),
+    n: fc.integer({ min: 0, max: 4 }),
+    facility: fc.constantFrom(...FACILITIES),
+    sku: fc.constantFrom(...SKUS),
+    qty: fc.integer({ min: 1, max: 5 }),
+    state: fc.constantFrom(...STATES),
+    ev: fc.integer({ min: 0, max: 5 }),
+    t: fc.integer({ min: 0, max: 50 }),
+  }),
   fc.record({ kind: fc.constant('forget' as const), n: fc.integer({ min: 0, max: 4 }) }),
-  fc.record({ kind: fc.constant('checkout' as const), facility: fc.constantFrom(...FACILITIES), sku: fc.constantFrom(...SKUS), delta: fc.integer({ min: -4, max: 4 }) }),
+  fc.record({
+    kind: fc.constant('checkout' as const),
+    facility: fc.constantFrom(...FACILITIES),
+    sku: fc.constantFrom(...SKUS),
+    delta: fc.integer({ min: -4, max: 4 }),
+  }),
 );
 
 const at = (t: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, t)).toISOString();
@@ -23,11 +52,33 @@ describe('availability index: per-SKU facilities and totals kept current', () =>
         const index = new AvailabilityIndex();
         const held = new Map<string, number>();
         for (const o of ops) {
-          if (o.kind === 'positions') index.applyNodePositions(o.facility, [{ _id: `inv:${o.sku}`, type: 'inv', sku: o.sku, onHand: o.onHand, reserved: o.reserved, safetyStock: o.safety, available: Math.max(0, o.onHand - o.reserved - o.safety), updatedAt: at(o.t) }]);
-          else if (o.kind === 'count') index.applyCount({ facility: o.facility, positions: [{ sku: o.sku, onHand: o.onHand, safetyStock: o.safety }], createdAt: at(o.t) });
+          if (o.kind === 'positions')
+            index.applyNodePositions(o.facility, [
+              {
+                _id: `inv:${o.sku}`,
+                type: 'inv',
+                sku: o.sku,
+                onHand: o.onHand,
+                reserved: o.reserved,
+                safetyStock: o.safety,
+                available: Math.max(0, o.onHand - o.reserved - o.safety),
+                updatedAt: at(o.t),
+              },
+            ]);
+          else if (o.kind === 'count')
+            index.applyCount({ facility: o.facility, positions: [{ sku: o.sku, onHand: o.onHand, safetyStock: o.safety }], createdAt: at(o.t) });
           else if (o.kind === 'do') {
             const doId = `D${o.n}`;
-            index.applyDoState({ doId, facility: o.facility, lines: [{ line: 1, orderLine: 1, sku: o.sku, qty: o.qty }], state: o.state, createdAt: at(0), updatedAt: at(o.t), lastEvent: o.ev, history: o.state === 'shipped' ? [{ n: o.ev, status: 'shipped', at: at(o.t), applied: true }] : [] } as never);
+            index.applyDoState({
+              doId,
+              facility: o.facility,
+              lines: [{ line: 1, orderLine: 1, sku: o.sku, qty: o.qty }],
+              state: o.state,
+              createdAt: at(0),
+              updatedAt: at(o.t),
+              lastEvent: o.ev,
+              history: o.state === 'shipped' ? [{ n: o.ev, status: 'shipped', at: at(o.t), applied: true }] : [],
+            } as never);
           } else if (o.kind === 'forget') index.forget(`D${o.n}`);
           else {
             // never give back more than is held, as the reservations module does

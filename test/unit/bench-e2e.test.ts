@@ -68,10 +68,11 @@ const FIGURES = [
   'memory.node.countAppliedSeconds',
 ];
 
-const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+const at = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 
 describe('dom bench e2e --quick', () => {
-  it('reports every figure as a number, on the suite\'s backend', { timeout: 600_000 }, async () => {
+  it("reports every figure as a number, on the suite's backend", { timeout: 600_000 }, async () => {
     const r = (await run({ quick: true, record: false, print: false })) as { notes: string[]; backends: Record<string, unknown> };
     expect(r.notes).toEqual([]);
     // a quick run measures the backend the suite runs on (scripts/with-couchdb.sh sets DOM_BENCH_COUCH_URL)

@@ -63,10 +63,11 @@ const FIGURES = [
   'capacity.steps.1.nodes',
 ];
 
-const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+const at = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 
 describe('dom bench scale --quick', () => {
-  it('reports every figure as a number, on the suite\'s backend', { timeout: 300_000 }, async () => {
+  it("reports every figure as a number, on the suite's backend", { timeout: 300_000 }, async () => {
     const all = await run({ quick: true, record: false, print: false });
     // no phase failed (a slow machine may still leave a note on a wait, which is not a failure)
     expect(all.notes.filter((n) => / failed/.test(n))).toEqual([]);

@@ -23,7 +23,11 @@ export function importedFolders(file: string, text: string): string[] {
 }
 
 const crossings = (from: string, forbidden: string[]) =>
-  sources(join(ROOT, from)).flatMap((f) => importedFolders(f, readFileSync(f, 'utf8')).filter((top) => forbidden.includes(top)).map((top) => `${relative(ROOT, f)} imports ${top}/`));
+  sources(join(ROOT, from)).flatMap((f) =>
+    importedFolders(f, readFileSync(f, 'utf8'))
+      .filter((top) => forbidden.includes(top))
+      .map((top) => `${relative(ROOT, f)} imports ${top}/`),
+  );
 
 describe('module boundaries', () => {
   it('node/ imports nothing from hub/', () => expect(crossings('node', ['hub'])).toEqual([]));
@@ -31,6 +35,9 @@ describe('module boundaries', () => {
   it('shared/ imports neither hub/ nor node/', () => expect(crossings('shared', ['hub', 'node'])).toEqual([]));
   it('sees an import that crosses (the check is not blind)', () => {
     const file = join(ROOT, 'node/api/x.ts');
-    expect(importedFolders(file, "import { FailureLimiter } from '../../hub/ratelimit.js';\nconst m = await import('../../hub/openapi.js');")).toEqual(['hub', 'hub']);
+    expect(importedFolders(file, "import { FailureLimiter } from '../../hub/ratelimit.js';\nconst m = await import('../../hub/openapi.js');")).toEqual([
+      'hub',
+      'hub',
+    ]);
   });
 });

@@ -4,7 +4,12 @@ import { NodeConfig, nodeConfigFromEnv } from '../../node/config.js';
 
 describe('settings are checked at start with a clear message', () => {
   it('takes every hub setting from a flag or its environment variable, flags first', () => {
-    const c = HubConfig.parse(hubConfigFromEnv({ port: '9000' }, { DOM_PORT: '7000', DOM_PLANNER_TOKEN: 'a-long-token', DOM_SOURCING: '{"store":{"maxCandidates":8}}', DOM_BATCH_WINDOW_MS: '50' }));
+    const c = HubConfig.parse(
+      hubConfigFromEnv(
+        { port: '9000' },
+        { DOM_PORT: '7000', DOM_PLANNER_TOKEN: 'a-long-token', DOM_SOURCING: '{"store":{"maxCandidates":8}}', DOM_BATCH_WINDOW_MS: '50' },
+      ),
+    );
     expect(c).toMatchObject({ port: 9000, plannerToken: 'a-long-token', batchWindowMs: 50, sourcing: { store: { maxCandidates: 8 } } });
     expect(HubConfig.parse(hubConfigFromEnv({ 'max-sync-connections': '800' }, { DOM_PLANNER_TOKEN: 'a-long-token' })).maxSyncConnections).toBe(800);
   });

@@ -7,8 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { csvRecords, parseCsv } from '../../hub/planning/csv.js';
 import { DomError } from '../../shared/errors.js';
 
-const FORECAST = { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, date: { required: true, type: 'date' }, qty: { required: true, type: 'int' } } as const;
-const MODEL = { facility: { required: true, type: 'string' }, sku: { required: true, type: 'string' }, min: { required: false, type: 'int' }, max: { required: false, type: 'int' } } as const;
+const FORECAST = {
+  facility: { required: true, type: 'string' },
+  sku: { required: true, type: 'string' },
+  date: { required: true, type: 'date' },
+  qty: { required: true, type: 'int' },
+} as const;
+const MODEL = {
+  facility: { required: true, type: 'string' },
+  sku: { required: true, type: 'string' },
+  min: { required: false, type: 'int' },
+  max: { required: false, type: 'int' },
+} as const;
 
 /** The 400 a call throws: status, code and message. */
 function refusal(fn: () => unknown): { status: number; code: string; message: string } {
@@ -24,33 +34,62 @@ function refusal(fn: () => unknown): { status: number; code: string; message: st
 
 describe('parseCsv', () => {
   it('reads plain rows, with or without a final newline', () => {
-    expect(parseCsv('a,b\n1,2\n')).toEqual([['a', 'b'], ['1', '2']]);
-    expect(parseCsv('a,b\n1,2')).toEqual([['a', 'b'], ['1', '2']]);
+    expect(parseCsv('a,b\n1,2\n')).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(parseCsv('a,b\n1,2')).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
   });
 
   it('reads quoted fields: commas, doubled quotes and newlines inside quotes', () => {
-    expect(parseCsv('name,note\n"Smith, J","said ""hi"""\n')).toEqual([['name', 'note'], ['Smith, J', 'said "hi"']]);
-    expect(parseCsv('a,b\n"two\nlines",x\n')).toEqual([['a', 'b'], ['two\nlines', 'x']]);
-    expect(parseCsv('a,b\n"",x\n')).toEqual([['a', 'b'], ['', 'x']]);
+    expect(parseCsv('name,note\n"Smith, J","said ""hi"""\n')).toEqual([
+      ['name', 'note'],
+      ['Smith, J', 'said "hi"'],
+    ]);
+    expect(parseCsv('a,b\n"two\nlines",x\n')).toEqual([
+      ['a', 'b'],
+      ['two\nlines', 'x'],
+    ]);
+    expect(parseCsv('a,b\n"",x\n')).toEqual([
+      ['a', 'b'],
+      ['', 'x'],
+    ]);
   });
 
   it('keeps empty fields, including a trailing one', () => {
-    expect(parseCsv('a,b,c\n1,,3\n4,5,\n')).toEqual([['a', 'b', 'c'], ['1', '', '3'], ['4', '5', '']]);
+    expect(parseCsv('a,b,c\n1,,3\n4,5,\n')).toEqual([
+      ['a', 'b', 'c'],
+      ['1', '', '3'],
+      ['4', '5', ''],
+    ]);
   });
 
   it('reads CRLF (Windows) and lone CR line ends as one line end each', () => {
-    expect(parseCsv('a,b\r\n1,2\r\n3,4\r\n')).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+    expect(parseCsv('a,b\r\n1,2\r\n3,4\r\n')).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', '4'],
+    ]);
     expect(parseCsv('a\rb\r')).toEqual([['a'], ['b']]);
     // a CRLF inside quotes is data
     expect(parseCsv('a\r\n"x\r\ny"\r\n')).toEqual([['a'], ['x\r\ny']]);
   });
 
   it('a quote inside an unquoted field is data (12" pipe)', () => {
-    expect(parseCsv('sku,name\nP-12,12" pipe\n')).toEqual([['sku', 'name'], ['P-12', '12" pipe']]);
+    expect(parseCsv('sku,name\nP-12,12" pipe\n')).toEqual([
+      ['sku', 'name'],
+      ['P-12', '12" pipe'],
+    ]);
   });
 
   it('skips empty and blank lines', () => {
-    expect(parseCsv('\na,b\n\n1,2\n   \n\r\n')).toEqual([['a', 'b'], ['1', '2']]);
+    expect(parseCsv('\na,b\n\n1,2\n   \n\r\n')).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
     expect(parseCsv('')).toEqual([]);
     expect(parseCsv('\n\n')).toEqual([]);
   });
@@ -110,7 +149,11 @@ describe('csvRecords', () => {
   });
 
   it('refuses a missing required column, naming it', () => {
-    expect(refusal(() => csvRecords('facility,min,max\nF1,1,2\n', MODEL))).toEqual({ status: 400, code: 'malformed_csv', message: 'line 1: missing column "sku"' });
+    expect(refusal(() => csvRecords('facility,min,max\nF1,1,2\n', MODEL))).toEqual({
+      status: 400,
+      code: 'malformed_csv',
+      message: 'line 1: missing column "sku"',
+    });
   });
 
   it('refuses a row with the wrong number of fields, naming its line', () => {
@@ -119,9 +162,13 @@ describe('csvRecords', () => {
   });
 
   it('refuses a bad value, naming line, column number and column name', () => {
-    expect(refusal(() => csvRecords('facility,sku,min,max\nF1,A,1,2\nF1,B,one,2\n', MODEL)).message).toBe('line 3, column 3 ("min"): "one" is not a whole number');
+    expect(refusal(() => csvRecords('facility,sku,min,max\nF1,A,1,2\nF1,B,one,2\n', MODEL)).message).toBe(
+      'line 3, column 3 ("min"): "one" is not a whole number',
+    );
     expect(refusal(() => csvRecords('facility,sku,min,max\nF1,A,1.5,2\n', MODEL)).message).toBe('line 2, column 3 ("min"): "1.5" is not a whole number');
-    expect(refusal(() => csvRecords('facility,sku,date,qty\nF1,A,next week,2\n', FORECAST)).message).toBe('line 2, column 3 ("date"): "next week" is not a date');
+    expect(refusal(() => csvRecords('facility,sku,date,qty\nF1,A,next week,2\n', FORECAST)).message).toBe(
+      'line 2, column 3 ("date"): "next week" is not a date',
+    );
     expect(refusal(() => csvRecords('facility,sku,date,qty\nF1, ,2026-03-02,2\n', FORECAST)).message).toBe('line 2, column 2 ("sku"): empty');
   });
 

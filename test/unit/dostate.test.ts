@@ -31,7 +31,21 @@ function ev(n: number, status: EventStatus, extra: Partial<DoEventDoc> = {}): Do
 }
 
 /** Number a list of statuses 1..k as a node would write them. */
-const numbered = (statuses: EventStatus[]) => statuses.map((s, i) => ev(i + 1, s, s === 'picked' || s === 'short' ? { lines: [{ line: 1, qty: i % 4 }, { line: 2, qty: 2 }] } : {}));
+const numbered = (statuses: EventStatus[]) =>
+  statuses.map((s, i) =>
+    ev(
+      i + 1,
+      s,
+      s === 'picked' || s === 'short'
+        ? {
+            lines: [
+              { line: 1, qty: i % 4 },
+              { line: 2, qty: 2 },
+            ],
+          }
+        : {},
+    ),
+  );
 
 function fresh(): DoStateDoc {
   return newDoState(DO);
@@ -46,8 +60,19 @@ function applied(events: DoEventDoc[]): DoStateDoc {
 describe('newDoState', () => {
   it('starts released, with no events, carrying the DO facts', () => {
     expect(fresh()).toEqual({
-      _id: 'dostate:DO-1', type: 'dostate', doId: 'DO-1', orderId: 'ORD-1', attempt: 1, facility: 'ATL-01', kind: 'ship', lines: DO.lines,
-      state: 'released', lastEvent: 0, history: [], createdAt: at(0), updatedAt: at(0),
+      _id: 'dostate:DO-1',
+      type: 'dostate',
+      doId: 'DO-1',
+      orderId: 'ORD-1',
+      attempt: 1,
+      facility: 'ATL-01',
+      kind: 'ship',
+      lines: DO.lines,
+      state: 'released',
+      lastEvent: 0,
+      history: [],
+      createdAt: at(0),
+      updatedAt: at(0),
     });
   });
 });
@@ -55,15 +80,41 @@ describe('newDoState', () => {
 describe('applyEvents', () => {
   it('walks a DO to shipped and records carrier, tracking and history', () => {
     const s = fresh();
-    expect(applyEvents(s, [ev(1, 'ack'), ev(2, 'picked', { lines: [{ line: 1, qty: 3 }, { line: 2, qty: 2 }] }), ev(3, 'packed'), ev(4, 'shipped', { carrier: 'UPS', tracking: '1Z999' })])).toBe(true);
+    expect(
+      applyEvents(s, [
+        ev(1, 'ack'),
+        ev(2, 'picked', {
+          lines: [
+            { line: 1, qty: 3 },
+            { line: 2, qty: 2 },
+          ],
+        }),
+        ev(3, 'packed'),
+        ev(4, 'shipped', { carrier: 'UPS', tracking: '1Z999' }),
+      ]),
+    ).toBe(true);
     expect(s).toMatchObject({ state: 'shipped', lastEvent: 4, carrier: 'UPS', tracking: '1Z999', picked: { '1': 3, '2': 2 }, updatedAt: at(4) });
-    expect(s.history.map((h) => [h.n, h.status, h.applied])).toEqual([[1, 'ack', true], [2, 'picked', true], [3, 'packed', true], [4, 'shipped', true]]);
+    expect(s.history.map((h) => [h.n, h.status, h.applied])).toEqual([
+      [1, 'ack', true],
+      [2, 'picked', true],
+      [3, 'packed', true],
+      [4, 'shipped', true],
+    ]);
     expect(shortfall(s)).toEqual([]);
   });
 
   it('applies events in the order of their numbers, whatever order they arrive in', () => {
     const s = fresh();
-    applyEvents(s, [ev(3, 'packed'), ev(1, 'ack'), ev(2, 'picked', { lines: [{ line: 1, qty: 3 }, { line: 2, qty: 2 }] })]);
+    applyEvents(s, [
+      ev(3, 'packed'),
+      ev(1, 'ack'),
+      ev(2, 'picked', {
+        lines: [
+          { line: 1, qty: 3 },
+          { line: 2, qty: 2 },
+        ],
+      }),
+    ]);
     expect(s.state).toBe('packed');
     expect(s.history.map((h) => h.n)).toEqual([1, 2, 3]);
     expect(s.history.every((h) => h.applied)).toBe(true);
@@ -103,7 +154,14 @@ describe('applyEvents', () => {
   });
 
   it('a short pick keeps what was found per line and the reason; shortfall lists what is missing', () => {
-    const s = applied([ev(1, 'short', { lines: [{ line: 1, qty: 1, reason: 'damaged' }, { line: 2, qty: 2 }] })]);
+    const s = applied([
+      ev(1, 'short', {
+        lines: [
+          { line: 1, qty: 1, reason: 'damaged' },
+          { line: 2, qty: 2 },
+        ],
+      }),
+    ]);
     expect(s).toMatchObject({ state: 'short_picked', picked: { '1': 1, '2': 2 }, shortReason: 'damaged' });
     expect(shortfall(s)).toEqual([{ line: DO.lines[0], missing: 2 }]);
     // a line the pick does not mention was not found at all; the event's own reason stands in
@@ -111,13 +169,27 @@ describe('applyEvents', () => {
     expect(t.shortReason).toBe('bin empty');
     expect(shortfall(t)).toEqual([{ line: DO.lines[1], missing: 2 }]);
     // a pick reporting more than ordered is not a negative shortfall
-    expect(shortfall(applied([ev(1, 'picked', { lines: [{ line: 1, qty: 9 }, { line: 2, qty: 2 }] })]))).toEqual([]);
+    expect(
+      shortfall(
+        applied([
+          ev(1, 'picked', {
+            lines: [
+              { line: 1, qty: 9 },
+              { line: 2, qty: 2 },
+            ],
+          }),
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('a rejection misses every line; a cancellation misses none (nothing to re-source)', () => {
     const r = applied([ev(1, 'rejected', { reason: 'store closed' })]);
     expect(r).toMatchObject({ state: 'rejected', rejectReason: 'store closed' });
-    expect(shortfall(r)).toEqual([{ line: DO.lines[0], missing: 3 }, { line: DO.lines[1], missing: 2 }]);
+    expect(shortfall(r)).toEqual([
+      { line: DO.lines[0], missing: 3 },
+      { line: DO.lines[1], missing: 2 },
+    ]);
     const c = applied([ev(1, 'short', { lines: [{ line: 1, qty: 0 }] }), ev(2, 'cancelled')]);
     expect(c.state).toBe('cancelled');
     expect(shortfall(c)).toEqual([]);
@@ -132,13 +204,14 @@ describe('applyEvents', () => {
 
   // a list of events as a node writes them (numbered 1..k, any statuses, refused ones too) and a
   // delivery of it: shuffled, with repeats
-  const delivery = fc
-    .array(fc.constantFrom(...EventStatus.options), { minLength: 1, maxLength: 10 })
-    .chain((statuses) => {
-      const events = numbered(statuses);
-      const repeats = fc.array(fc.constantFrom(...events), { minLength: 0, maxLength: 10 });
-      return fc.tuple(fc.constant(events), repeats.chain((extra) => fc.shuffledSubarray([...events, ...extra], { minLength: events.length + extra.length })));
-    });
+  const delivery = fc.array(fc.constantFrom(...EventStatus.options), { minLength: 1, maxLength: 10 }).chain((statuses) => {
+    const events = numbered(statuses);
+    const repeats = fc.array(fc.constantFrom(...events), { minLength: 0, maxLength: 10 });
+    return fc.tuple(
+      fc.constant(events),
+      repeats.chain((extra) => fc.shuffledSubarray([...events, ...extra], { minLength: events.length + extra.length })),
+    );
+  });
 
   it('property: a shuffled, duplicated delivery in one batch gives the state of the ordered list', () => {
     fc.assert(
@@ -172,7 +245,14 @@ describe('applyEvents', () => {
   it('an event that arrives after a higher-numbered one still applies', () => {
     const s = fresh();
     applyEvents(s, [ev(1, 'ack'), ev(3, 'packed')]);
-    applyEvents(s, [ev(2, 'picked', { lines: [{ line: 1, qty: 3 }, { line: 2, qty: 2 }] })]);
+    applyEvents(s, [
+      ev(2, 'picked', {
+        lines: [
+          { line: 1, qty: 3 },
+          { line: 2, qty: 2 },
+        ],
+      }),
+    ]);
     expect(s.state).toBe('packed');
   });
 });

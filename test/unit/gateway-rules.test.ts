@@ -109,8 +109,26 @@ describe('checkParams: the query parameters a node may pass', () => {
 });
 
 describe('checkNodeDoc: what a node may upload', () => {
-  const evt = (extra: Record<string, unknown> = {}) => ({ _id: 'evt:DO-1:0003', type: 'evt', doId: 'DO-1', n: 3, status: 'packed', facility: 'ATL-01', at: AT, ...extra });
-  const inv = (extra: Record<string, unknown> = {}) => ({ _id: 'inv:SKU-1', type: 'inv', sku: 'SKU-1', onHand: 5, reserved: 1, available: 4, updatedAt: AT, ...extra });
+  const evt = (extra: Record<string, unknown> = {}) => ({
+    _id: 'evt:DO-1:0003',
+    type: 'evt',
+    doId: 'DO-1',
+    n: 3,
+    status: 'packed',
+    facility: 'ATL-01',
+    at: AT,
+    ...extra,
+  });
+  const inv = (extra: Record<string, unknown> = {}) => ({
+    _id: 'inv:SKU-1',
+    type: 'inv',
+    sku: 'SKU-1',
+    onHand: 5,
+    reserved: 1,
+    available: 4,
+    updatedAt: AT,
+    ...extra,
+  });
 
   it('accepts valid node documents', () => {
     expect(checkNodeDoc(evt(), true)).toBeNull();
@@ -133,7 +151,10 @@ describe('checkNodeDoc: what a node may upload', () => {
     expect(checkNodeDoc({ _id: 'order:1', type: 'order' }, true)).toEqual({ id: 'order:1', reason: 'unknown document type' });
     expect(checkNodeDoc({ _id: '_design/x', language: 'javascript' }, true)).toEqual({ id: '_design/x', reason: 'unknown document type' });
     expect(checkNodeDoc({ _id: 'do:DO-1', type: 'do' }, true)).toEqual({ id: 'do:DO-1', reason: '"do" documents are written by the hub only' });
-    expect(checkNodeDoc({ _id: 'docancel:DO-1', type: 'docancel' }, true)).toEqual({ id: 'docancel:DO-1', reason: '"docancel" documents are written by the hub only' });
+    expect(checkNodeDoc({ _id: 'docancel:DO-1', type: 'docancel' }, true)).toEqual({
+      id: 'docancel:DO-1',
+      reason: '"docancel" documents are written by the hub only',
+    });
     expect(checkNodeDoc({ _id: 'item:SKU-1', type: 'item' }, true)).toMatchObject({ reason: '"item" documents are written by the hub only' });
     expect(checkNodeDoc({ _id: 'count:1', type: 'count' }, true)).toMatchObject({ reason: '"count" documents are written by the hub only' });
   });
@@ -153,7 +174,10 @@ describe('checkNodeDoc: what a node may upload', () => {
     expect(checkNodeDoc(evt({ status: 'teleported' }), true)?.reason).toMatch(/^invalid evt: status: /);
     expect(checkNodeDoc(evt({ n: 0 }), true)?.reason).toMatch(/^invalid evt: n: /);
     expect(checkNodeDoc(evt({ at: 'yesterday' }), true)?.reason).toMatch(/^invalid evt: at: /);
-    expect(checkNodeDoc({ _id: 'sale:1', type: 'sale', sku: 'SKU-1', qty: 0, at: AT }, true)).toEqual({ id: 'sale:1', reason: 'invalid sale: qty: must be positive' });
+    expect(checkNodeDoc({ _id: 'sale:1', type: 'sale', sku: 'SKU-1', qty: 0, at: AT }, true)).toEqual({
+      id: 'sale:1',
+      reason: 'invalid sale: qty: must be positive',
+    });
   });
 
   it('refuses an id its fields do not imply', () => {
@@ -169,6 +193,8 @@ describe('checkNodeDoc: what a node may upload', () => {
     // replication: only generation 1
     expect(checkNodeDoc(evt({ _rev: '2-abc' }), false)).toEqual({ id: 'evt:DO-1:0003', reason });
     expect(checkNodeDoc(evt(), false)).toEqual({ id: 'evt:DO-1:0003', reason });
-    expect(checkNodeDoc({ _id: 'sale:1', type: 'sale', sku: 'SKU-1', qty: 1, at: AT, _rev: '11-abc' }, false)).toMatchObject({ reason: '"sale" documents are append-only and cannot be edited' });
+    expect(checkNodeDoc({ _id: 'sale:1', type: 'sale', sku: 'SKU-1', qty: 1, at: AT, _rev: '11-abc' }, false)).toMatchObject({
+      reason: '"sale" documents are append-only and cannot be edited',
+    });
   });
 });

@@ -30,7 +30,16 @@ beforeAll(async () => {
   hub = await testHub();
   const gateway = createGateway({ couch: hub.ctx.couch, registry: hub.ctx.registry, stats: hub.ctx.stats, log: hub.ctx.log });
   app = createHubApp(hub.ctx, gateway, hub.allocator, () => true);
-  const f = await call('POST', '/api/v1/facilities', { id: 'ATL-01', type: 'store', name: 'Atlanta', lat: 33.75, lon: -84.39, capacity: 100, shipFromStore: true, pickup: true });
+  const f = await call('POST', '/api/v1/facilities', {
+    id: 'ATL-01',
+    type: 'store',
+    name: 'Atlanta',
+    lat: 33.75,
+    lon: -84.39,
+    capacity: 100,
+    shipFromStore: true,
+    pickup: true,
+  });
   expect(f.status).toBe(201);
   nodeToken = f.body.token;
   expect((await call('POST', '/api/v1/items', [{ sku: 'SKU-1', name: 'one' }])).status).toBe(201);
@@ -44,18 +53,27 @@ afterAll(async () => {
 describe('planner API: authentication and unknown routes', () => {
   it('401 without a token or with a wrong one', async () => {
     expect(await call('GET', '/api/v1/orders', undefined, {})).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
-    expect(await call('GET', '/api/v1/orders', undefined, { authorization: 'Bearer nope' })).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(await call('GET', '/api/v1/orders', undefined, { authorization: 'Bearer nope' })).toMatchObject({
+      status: 401,
+      body: { error: { code: 'unauthorized' } },
+    });
   });
 
   it('404 naming the route', async () => {
-    expect(await call('GET', '/api/v1/nothing-here')).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no route for GET /api/v1/nothing-here' } } });
+    expect(await call('GET', '/api/v1/nothing-here')).toEqual({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no route for GET /api/v1/nothing-here' } },
+    });
   });
 });
 
 describe('POST /api/v1/orders', () => {
   it('refuses a missing or malformed body', async () => {
     expect(await call('POST', '/api/v1/orders', '')).toMatchObject({ status: 400, body: { error: { code: 'empty_body' } } });
-    expect(await call('POST', '/api/v1/orders', '{"id":')).toEqual({ status: 400, body: { error: { code: 'malformed_json', message: 'the body is not valid JSON' } } });
+    expect(await call('POST', '/api/v1/orders', '{"id":')).toEqual({
+      status: 400,
+      body: { error: { code: 'malformed_json', message: 'the body is not valid JSON' } },
+    });
   });
 
   it('refuses an invalid order, naming the field', async () => {
@@ -89,7 +107,10 @@ describe('POST /api/v1/orders', () => {
   });
 
   it('cancel and release of an unknown order: 404', async () => {
-    expect(await call('POST', '/api/v1/orders/NOPE/cancel')).toMatchObject({ status: 404, body: { error: { code: 'unknown_order', message: 'no order "NOPE"' } } });
+    expect(await call('POST', '/api/v1/orders/NOPE/cancel')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'unknown_order', message: 'no order "NOPE"' } },
+    });
     expect(await call('POST', '/api/v1/orders/NOPE/release')).toMatchObject({ status: 404, body: { error: { code: 'unknown_order' } } });
   });
 });
@@ -103,18 +124,30 @@ describe('GET /api/v1/orders query', () => {
     const st = await call('GET', '/api/v1/orders?status=lost');
     expect(st).toMatchObject({ status: 400, body: { error: { code: 'invalid_query' } } });
     expect(st.body.error.message).toMatch(/^status: /);
-    expect(await call('GET', '/api/v1/orders?state=shipped')).toEqual({ status: 400, body: { error: { code: 'unknown_parameter', message: 'unknown query parameter: state' } } });
+    expect(await call('GET', '/api/v1/orders?state=shipped')).toEqual({
+      status: 400,
+      body: { error: { code: 'unknown_parameter', message: 'unknown query parameter: state' } },
+    });
     expect(await call('GET', '/api/v1/orders?status=shipped&limit=5')).toEqual({ status: 200, body: [] });
   });
 });
 
 describe('POST /api/v1/orders/bulk', () => {
   it('refuses a body that is not a list of orders, an empty list and an over-long one', async () => {
-    expect(await call('POST', '/api/v1/orders/bulk', { order: [] })).toMatchObject({ status: 400, body: { error: { code: 'unknown_field', message: 'unknown field: order' } } });
-    expect(await call('POST', '/api/v1/orders/bulk', { orders: [] })).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: 'orders: at least one order is needed' } } });
+    expect(await call('POST', '/api/v1/orders/bulk', { order: [] })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'unknown_field', message: 'unknown field: order' } },
+    });
+    expect(await call('POST', '/api/v1/orders/bulk', { orders: [] })).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_body', message: 'orders: at least one order is needed' } },
+    });
     expect(await call('POST', '/api/v1/orders/bulk', '"x"')).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
     const many = Array.from({ length: 1001 }, (_, i) => ({ ...ORDER, id: `B-${i}` }));
-    expect(await call('POST', '/api/v1/orders/bulk', { orders: many })).toEqual({ status: 413, body: { error: { code: 'too_many_orders', message: 'at most 1000 orders per request, not 1001' } } });
+    expect(await call('POST', '/api/v1/orders/bulk', { orders: many })).toEqual({
+      status: 413,
+      body: { error: { code: 'too_many_orders', message: 'at most 1000 orders per request, not 1001' } },
+    });
   });
 
   it('a bad order answers for itself with its index, and is not stored', async () => {
@@ -145,11 +178,18 @@ describe('planning uploads (CSV and JSON)', () => {
   });
 
   it('a JSON upload must be an array; unknown facilities and SKUs are named', async () => {
-    expect(await call('POST', '/api/v1/model-stock', { facility: 'ATL-01' })).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: 'expected a JSON array (or text/csv)' } } });
-    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'NOWHERE', sku: 'SKU-1', min: 1, max: 2 }]))
-      .toEqual({ status: 400, body: { error: { code: 'unknown_facility', message: 'unknown facility "NOWHERE"' } } });
-    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-404', min: 1, max: 2 }]))
-      .toEqual({ status: 400, body: { error: { code: 'unknown_sku', message: 'unknown SKU(s): SKU-404' } } });
+    expect(await call('POST', '/api/v1/model-stock', { facility: 'ATL-01' })).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_body', message: 'expected a JSON array (or text/csv)' } },
+    });
+    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'NOWHERE', sku: 'SKU-1', min: 1, max: 2 }])).toEqual({
+      status: 400,
+      body: { error: { code: 'unknown_facility', message: 'unknown facility "NOWHERE"' } },
+    });
+    expect(await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-404', min: 1, max: 2 }])).toEqual({
+      status: 400,
+      body: { error: { code: 'unknown_sku', message: 'unknown SKU(s): SKU-404' } },
+    });
     const minMax = await call('POST', '/api/v1/model-stock', [{ facility: 'ATL-01', sku: 'SKU-1', min: 5, max: 2 }]);
     expect(minMax.status).toBe(400);
     expect(minMax.body.error.message).toContain('"min" must not exceed "max"');
@@ -161,28 +201,50 @@ describe('sync gateway (/sync/:nodeId)', () => {
   const node = (token = nodeToken) => ({ authorization: `Bearer ${token}` });
 
   it('401 for a wrong node token, in CouchDB error shape', async () => {
-    expect(await call('GET', '/sync/ATL-01/', undefined, node('wrong'))).toEqual({ status: 401, body: { error: 'unauthorized', reason: 'invalid node token' } });
+    expect(await call('GET', '/sync/ATL-01/', undefined, node('wrong'))).toEqual({
+      status: 401,
+      body: { error: 'unauthorized', reason: 'invalid node token' },
+    });
     expect((await call('GET', '/sync/ATL-01/', undefined, {})).status).toBe(401);
   });
 
   it('serves the node its database; refuses internals, attachments and odd parameters', async () => {
     expect((await call('GET', '/sync/ATL-01/', undefined, node())).status).toBe(200);
-    expect(await call('GET', '/sync/ATL-01/_design/x', undefined, node())).toEqual({ status: 403, body: { error: 'forbidden', reason: '"_design" is not served to nodes' } });
-    expect(await call('GET', '/sync/ATL-01/do%3A1/a.pdf', undefined, node())).toEqual({ status: 403, body: { error: 'forbidden', reason: 'attachments are not served' } });
-    expect(await call('DELETE', '/sync/ATL-01/inv%3ASKU-1', undefined, node())).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'DELETE is not allowed on this path' } });
-    expect(await call('GET', '/sync/ATL-01/_changes?filter=_selector', undefined, node()))
-      .toEqual({ status: 400, body: { error: 'bad_request', reason: 'query parameter "filter" is not allowed here' } });
-    expect(await call('GET', '/sync/ATL-01/_changes?limit=abc', undefined, node())).toEqual({ status: 400, body: { error: 'bad_request', reason: 'query parameter "limit" has an invalid value' } });
+    expect(await call('GET', '/sync/ATL-01/_design/x', undefined, node())).toEqual({
+      status: 403,
+      body: { error: 'forbidden', reason: '"_design" is not served to nodes' },
+    });
+    expect(await call('GET', '/sync/ATL-01/do%3A1/a.pdf', undefined, node())).toEqual({
+      status: 403,
+      body: { error: 'forbidden', reason: 'attachments are not served' },
+    });
+    expect(await call('DELETE', '/sync/ATL-01/inv%3ASKU-1', undefined, node())).toEqual({
+      status: 405,
+      body: { error: 'method_not_allowed', reason: 'DELETE is not allowed on this path' },
+    });
+    expect(await call('GET', '/sync/ATL-01/_changes?filter=_selector', undefined, node())).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: 'query parameter "filter" is not allowed here' },
+    });
+    expect(await call('GET', '/sync/ATL-01/_changes?limit=abc', undefined, node())).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: 'query parameter "limit" has an invalid value' },
+    });
   });
 
   it('a node cannot upload hub-owned documents; the valid ones in the same batch are stored', async () => {
     const at = new Date().toISOString();
-    const r = await call('POST', '/sync/ATL-01/_bulk_docs', {
-      docs: [
-        { _id: 'do:FAKE', type: 'do' },
-        { _id: 'inv:SKU-1', type: 'inv', sku: 'SKU-1', onHand: 3, reserved: 0, available: 3, updatedAt: at },
-      ],
-    }, { ...node(), 'content-type': 'application/json' });
+    const r = await call(
+      'POST',
+      '/sync/ATL-01/_bulk_docs',
+      {
+        docs: [
+          { _id: 'do:FAKE', type: 'do' },
+          { _id: 'inv:SKU-1', type: 'inv', sku: 'SKU-1', onHand: 3, reserved: 0, available: 3, updatedAt: at },
+        ],
+      },
+      { ...node(), 'content-type': 'application/json' },
+    );
     expect(r.status).toBe(201);
     expect(r.body).toContainEqual({ id: 'do:FAKE', error: 'forbidden', reason: '"do" documents are written by the hub only' });
     expect(r.body.find((x: { id: string }) => x.id === 'inv:SKU-1')).toMatchObject({ ok: true });

@@ -13,14 +13,31 @@ import type { DoState, LineStatus, OrderStatus } from '../../shared/states.js';
 
 const AT = '2026-03-02T09:00:00.000Z';
 
-function order(o: { delivery?: 'ship' | 'pickup'; lines: [line: number, sku: string, qty: number][]; allocations?: Allocation[]; cancelRequested?: boolean; backordered?: boolean }): OrderDoc {
+function order(o: {
+  delivery?: 'ship' | 'pickup';
+  lines: [line: number, sku: string, qty: number][];
+  allocations?: Allocation[];
+  cancelRequested?: boolean;
+  backordered?: boolean;
+}): OrderDoc {
   const delivery = o.delivery ?? 'ship';
   return {
-    _id: 'order:ORD-1', id: 'ORD-1', type: 'order', channel: 'web', priority: 5, delivery,
+    _id: 'order:ORD-1',
+    id: 'ORD-1',
+    type: 'order',
+    channel: 'web',
+    priority: 5,
+    delivery,
     ...(delivery === 'ship' ? { shipTo: { lat: 33.7, lon: -84.4 } } : { pickupFacility: 'STORE-1' }),
     lines: o.lines.map(([line, sku, qty]) => ({ line, sku, qty, allowSubstitutes: true })),
-    bodyHash: 'h', receivedAt: AT, createdAt: AT, updatedAt: AT, status: 'received', attempts: 1,
-    allocations: o.allocations ?? [], explanations: [],
+    bodyHash: 'h',
+    receivedAt: AT,
+    createdAt: AT,
+    updatedAt: AT,
+    status: 'received',
+    attempts: 1,
+    allocations: o.allocations ?? [],
+    explanations: [],
     ...(o.cancelRequested ? { cancelRequested: true } : {}),
     ...(o.backordered ? { backorderedAt: AT } : {}),
   };
@@ -34,7 +51,19 @@ const dl = (line: number, sku: string, qty: number, extra: Partial<DoLine> = {})
 
 function st(doId: string, state: DoState, picked?: Record<string, number>): [string, DoStateDoc] {
   const doc: DoStateDoc = {
-    _id: `dostate:${doId}`, type: 'dostate', doId, orderId: 'ORD-1', attempt: 1, facility: 'F', kind: 'ship', lines: [], state, lastEvent: 1, history: [], createdAt: AT, updatedAt: AT,
+    _id: `dostate:${doId}`,
+    type: 'dostate',
+    doId,
+    orderId: 'ORD-1',
+    attempt: 1,
+    facility: 'F',
+    kind: 'ship',
+    lines: [],
+    state,
+    lastEvent: 1,
+    history: [],
+    createdAt: AT,
+    updatedAt: AT,
   };
   return [doId, picked ? { ...doc, picked } : doc];
 }
@@ -55,14 +84,32 @@ describe('line and order status of a ship order', () => {
   });
 
   it('backordered: allocation tried and nothing placed', () => {
-    expect(rollup(order({ lines: [[1, 'A', 2], [2, 'B', 1]], backordered: true }))).toEqual({ lines: ['backordered', 'backordered'], order: 'backordered' });
+    expect(
+      rollup(
+        order({
+          lines: [
+            [1, 'A', 2],
+            [2, 'B', 1],
+          ],
+          backordered: true,
+        }),
+      ),
+    ).toEqual({ lines: ['backordered', 'backordered'], order: 'backordered' });
   });
 
   it('released: every unit on a DO not yet started; a DO whose state is not read yet counts as released', () => {
-    const o = order({ lines: [[1, 'A', 2], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-2', [dl(1, 'B', 1, { orderLine: 2 })])] });
+    const o = order({
+      lines: [
+        [1, 'A', 2],
+        [2, 'B', 1],
+      ],
+      allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-2', [dl(1, 'B', 1, { orderLine: 2 })])],
+    });
     expect(rollup(o, states(st('D1', 'released')))).toEqual({ lines: ['released', 'released'], order: 'released' });
     expect(lineViews(o, states(st('D1', 'released')))[1]).toMatchObject({
-      open: 1, unallocated: 0, allocations: [{ facility: 'DC-2', sku: 'B', qty: 1, doId: 'D2', doStatus: 'released', kind: 'ship' }],
+      open: 1,
+      unallocated: 0,
+      allocations: [{ facility: 'DC-2', sku: 'B', qty: 1, doId: 'D2', doStatus: 'released', kind: 'ship' }],
     });
   });
 
@@ -70,13 +117,26 @@ describe('line and order status of a ship order', () => {
     const part = order({ lines: [[1, 'A', 5]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 3)])], backordered: true });
     expect(rollup(part, states(st('D1', 'released')))).toEqual({ lines: ['partially_allocated'], order: 'partially_allocated' });
     expect(lineViews(part, states(st('D1', 'released')))[0]).toMatchObject({ open: 3, unallocated: 2 });
-    const mixed = order({ lines: [[1, 'A', 1], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 1)])], backordered: true });
+    const mixed = order({
+      lines: [
+        [1, 'A', 1],
+        [2, 'B', 1],
+      ],
+      allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 1)])],
+      backordered: true,
+    });
     expect(rollup(mixed, states(st('D1', 'released')))).toEqual({ lines: ['released', 'backordered'], order: 'partially_allocated' });
   });
 
   it('in fulfilment: a DO acknowledged, picked or packed', () => {
     for (const s of ['acknowledged', 'picked', 'packed'] as const) {
-      const o = order({ lines: [[1, 'A', 2], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-1', [dl(2, 'B', 1)])] });
+      const o = order({
+        lines: [
+          [1, 'A', 2],
+          [2, 'B', 1],
+        ],
+        allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-1', [dl(2, 'B', 1)])],
+      });
       expect(rollup(o, states(st('D1', s), st('D2', 'released'))), s).toEqual({ lines: ['in_fulfilment', 'released'], order: 'in_fulfilment' });
     }
   });
@@ -88,7 +148,13 @@ describe('line and order status of a ship order', () => {
   });
 
   it('partially shipped: some units shipped, the rest still coming', () => {
-    const o = order({ lines: [[1, 'A', 3], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-2', [dl(1, 'A', 1), dl(2, 'B', 1)])] });
+    const o = order({
+      lines: [
+        [1, 'A', 3],
+        [2, 'B', 1],
+      ],
+      allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 2)]), alloc('D2', 'DC-2', [dl(1, 'A', 1), dl(2, 'B', 1)])],
+    });
     const s = states(st('D1', 'shipped'), st('D2', 'packed'));
     expect(rollup(o, s)).toEqual({ lines: ['partially_shipped', 'in_fulfilment'], order: 'partially_shipped' });
     expect(lineViews(o, s)[0]).toMatchObject({ delivered: 2, open: 1, unallocated: 0 });
@@ -103,7 +169,12 @@ describe('re-sourcing: short picks and rejections', () => {
     const v = lineViews(o, states(st('D1', 'short_picked', { '1': 1 })))[0]!;
     expect(v).toMatchObject({ status: 'in_fulfilment', delivered: 0, open: 1, unallocated: 2, excluded: ['DC-1'] });
     // the short DO then ships what it found: partially shipped, two still to place
-    expect(lineViews(o, states(st('D1', 'shipped', { '1': 1 })))[0]).toMatchObject({ status: 'partially_shipped', delivered: 1, unallocated: 2, excluded: ['DC-1'] });
+    expect(lineViews(o, states(st('D1', 'shipped', { '1': 1 })))[0]).toMatchObject({
+      status: 'partially_shipped',
+      delivered: 1,
+      unallocated: 2,
+      excluded: ['DC-1'],
+    });
   });
 
   it('a pick of nothing leaves the line to the allocator: received, or backordered once tried', () => {
@@ -120,7 +191,10 @@ describe('re-sourcing: short picks and rejections', () => {
     });
     const v = lineViews(o, states(st('D1', 'shipped', { '1': 1 }), st('D2', 'released')))[0]!;
     expect(v).toMatchObject({ status: 'partially_shipped', delivered: 1, open: 2, unallocated: 0, excluded: ['DC-1'] });
-    expect(v.allocations.map((a) => [a.facility, a.qty, a.doStatus])).toEqual([['DC-1', 3, 'shipped'], ['DC-2', 2, 'released']]);
+    expect(v.allocations.map((a) => [a.facility, a.qty, a.doStatus])).toEqual([
+      ['DC-1', 3, 'shipped'],
+      ['DC-2', 2, 'released'],
+    ]);
     expect(rollup(o, states(st('D1', 'shipped', { '1': 1 }), st('D2', 'shipped')))).toEqual({ lines: ['shipped'], order: 'shipped' });
   });
 
@@ -128,7 +202,12 @@ describe('re-sourcing: short picks and rejections', () => {
     const o = order({ lines: [[1, 'A', 2]], allocations: [alloc('D1', 'STORE-9', [dl(1, 'A', 2)])], backordered: true });
     expect(lineViews(o, states(st('D1', 'rejected')))[0]).toMatchObject({ status: 'backordered', open: 0, unallocated: 2, excluded: ['STORE-9'] });
     const again = { ...o, allocations: [...o.allocations, alloc('D2', 'DC-1', [dl(1, 'A', 2)], { attempt: 2 })] };
-    expect(lineViews(again, states(st('D1', 'rejected'), st('D2', 'released')))[0]).toMatchObject({ status: 'released', open: 2, unallocated: 0, excluded: ['STORE-9'] });
+    expect(lineViews(again, states(st('D1', 'rejected'), st('D2', 'released')))[0]).toMatchObject({
+      status: 'released',
+      open: 2,
+      unallocated: 0,
+      excluded: ['STORE-9'],
+    });
     // excluded lists a facility once, however many of its DOs came up short
     const twice = { ...o, allocations: [...o.allocations, alloc('D3', 'STORE-9', [dl(1, 'A', 2)], { attempt: 2 })] };
     expect(lineViews(twice, states(st('D1', 'rejected'), st('D3', 'rejected')))[0]!.excluded).toEqual(['STORE-9']);
@@ -142,22 +221,41 @@ describe('re-sourcing: short picks and rejections', () => {
 
 describe('substitutes and DO line numbers', () => {
   it('a substitute SKU fills the order line it names; the view shows the SKU sent', () => {
-    const o = order({ lines: [[1, 'A', 2], [2, 'B', 1]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A-ALT', 2, { orderLine: 1, orderedSku: 'A' }), dl(2, 'B', 1)])] });
+    const o = order({
+      lines: [
+        [1, 'A', 2],
+        [2, 'B', 1],
+      ],
+      allocations: [alloc('D1', 'DC-1', [dl(1, 'A-ALT', 2, { orderLine: 1, orderedSku: 'A' }), dl(2, 'B', 1)])],
+    });
     const v = lineViews(o, states(st('D1', 'shipped')));
-    expect(v.map((l) => [l.line, l.sku, l.status, l.delivered])).toEqual([[1, 'A', 'shipped', 2], [2, 'B', 'shipped', 1]]);
+    expect(v.map((l) => [l.line, l.sku, l.status, l.delivered])).toEqual([
+      [1, 'A', 'shipped', 2],
+      [2, 'B', 'shipped', 1],
+    ]);
     expect(v[0]!.allocations).toEqual([{ facility: 'DC-1', sku: 'A-ALT', qty: 2, doId: 'D1', doStatus: 'shipped', kind: 'ship' }]);
   });
 
   it('DO lines are matched to order lines by orderLine, not by their own number', () => {
     // the DO's line 1 fills order line 2 and its line 2 fills order line 1
-    const o = order({ lines: [[1, 'A', 1], [2, 'B', 4]], allocations: [alloc('D1', 'DC-1', [dl(1, 'B', 4, { orderLine: 2 }), dl(2, 'A', 1, { orderLine: 1 })])] });
+    const o = order({
+      lines: [
+        [1, 'A', 1],
+        [2, 'B', 4],
+      ],
+      allocations: [alloc('D1', 'DC-1', [dl(1, 'B', 4, { orderLine: 2 }), dl(2, 'A', 1, { orderLine: 1 })])],
+    });
     const v = lineViews(o, states(st('D1', 'short_picked', { '1': 4, '2': 0 })));
-    expect(v.map((l) => [l.line, l.open, l.unallocated, l.excluded])).toEqual([[1, 0, 1, ['DC-1']], [2, 4, 0, []]]);
+    expect(v.map((l) => [l.line, l.open, l.unallocated, l.excluded])).toEqual([
+      [1, 0, 1, ['DC-1']],
+      [2, 4, 0, []],
+    ]);
   });
 });
 
 describe('pickup orders', () => {
-  const pickup = (allocations: Allocation[], extra: { backordered?: boolean; cancelRequested?: boolean } = {}) => order({ delivery: 'pickup', lines: [[1, 'A', 2]], allocations, ...extra });
+  const pickup = (allocations: Allocation[], extra: { backordered?: boolean; cancelRequested?: boolean } = {}) =>
+    order({ delivery: 'pickup', lines: [[1, 'A', 2]], allocations, ...extra });
 
   it('ready for pickup, then completed once picked up', () => {
     const o = pickup([alloc('P1', 'STORE-1', [dl(1, 'A', 2)], { kind: 'pickup' })]);
@@ -199,17 +297,34 @@ describe('pickup orders', () => {
   });
 
   it('ready for pickup while another line was cancelled', () => {
-    const lines = lineViews(order({ delivery: 'pickup', lines: [[1, 'A', 1]], allocations: [alloc('P1', 'STORE-1', [dl(1, 'A', 1)], { kind: 'pickup' })] }), states(st('P1', 'ready_for_pickup')));
-    expect(orderStatus(order({ delivery: 'pickup', lines: [[1, 'A', 1]] }), [...lines, { ...lines[0]!, line: 2, status: 'cancelled' }])).toBe('ready_for_pickup');
+    const lines = lineViews(
+      order({ delivery: 'pickup', lines: [[1, 'A', 1]], allocations: [alloc('P1', 'STORE-1', [dl(1, 'A', 1)], { kind: 'pickup' })] }),
+      states(st('P1', 'ready_for_pickup')),
+    );
+    expect(orderStatus(order({ delivery: 'pickup', lines: [[1, 'A', 1]] }), [...lines, { ...lines[0]!, line: 2, status: 'cancelled' }])).toBe(
+      'ready_for_pickup',
+    );
   });
 });
 
 describe('cancellation', () => {
-  const two = (cancelRequested: boolean) => order({ lines: [[1, 'A', 2]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 1)]), alloc('D2', 'DC-2', [dl(1, 'A', 1)])], cancelRequested });
+  const two = (cancelRequested: boolean) =>
+    order({ lines: [[1, 'A', 2]], allocations: [alloc('D1', 'DC-1', [dl(1, 'A', 1)]), alloc('D2', 'DC-2', [dl(1, 'A', 1)])], cancelRequested });
 
   it('cancelled once every DO is cancelled; an order never allocated is cancelled at once', () => {
     expect(rollup(two(true), states(st('D1', 'cancelled'), st('D2', 'cancelled')))).toEqual({ lines: ['cancelled'], order: 'cancelled' });
-    expect(rollup(order({ lines: [[1, 'A', 1], [2, 'B', 1]], cancelRequested: true, backordered: true }))).toEqual({ lines: ['cancelled', 'cancelled'], order: 'cancelled' });
+    expect(
+      rollup(
+        order({
+          lines: [
+            [1, 'A', 1],
+            [2, 'B', 1],
+          ],
+          cancelRequested: true,
+          backordered: true,
+        }),
+      ),
+    ).toEqual({ lines: ['cancelled', 'cancelled'], order: 'cancelled' });
   });
 
   it('a cancel still pending at a facility leaves the line in its current state', () => {
@@ -234,7 +349,10 @@ describe('orderStatus over line statuses', () => {
   const o = order({ lines: [[1, 'A', 1]] });
   const p = order({ delivery: 'pickup', lines: [[1, 'A', 1]] });
   const of = (order: OrderDoc, ...s: LineStatus[]) =>
-    orderStatus(order, s.map((status, i) => ({ line: i + 1, sku: 'A', qty: 1, status, delivered: 0, open: 0, unallocated: 0, allocations: [], excluded: [] })));
+    orderStatus(
+      order,
+      s.map((status, i) => ({ line: i + 1, sku: 'A', qty: 1, status, delivered: 0, open: 0, unallocated: 0, allocations: [], excluded: [] })),
+    );
 
   it('takes the least advanced line, with the customer-facing facts first', () => {
     expect(of(o, 'cancelled', 'cancelled')).toBe('cancelled');

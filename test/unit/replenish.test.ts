@@ -3,13 +3,26 @@ import fc from 'fast-check';
 import { fairShare, planReplenishment, type StoreNeedInput } from '../../hub/planning/replenish.js';
 
 const store = (id: string, onHand: number, daily: number, extra: Partial<StoreNeedInput> = {}): StoreNeedInput => ({
-  store: id, dc: 'DC', sku: 'A', onHand, inTransit: 0, onOrder: 0, committed: 0, min: 10, max: 40, daily, ...extra,
+  store: id,
+  dc: 'DC',
+  sku: 'A',
+  onHand,
+  inTransit: 0,
+  onOrder: 0,
+  committed: 0,
+  min: 10,
+  max: 40,
+  daily,
+  ...extra,
 });
 
 describe('replenishment', () => {
   it('gives every store its need when the DC can cover it', () => {
     const p = planReplenishment({ stores: [store('S1', 5, 2), store('S2', 0, 1)], dcAvailable: () => 1000, dcModelStock: [] });
-    expect(p.transfers).toEqual([{ from: 'DC', to: 'S1', sku: 'A', qty: 35 }, { from: 'DC', to: 'S2', sku: 'A', qty: 40 }]);
+    expect(p.transfers).toEqual([
+      { from: 'DC', to: 'S1', sku: 'A', qty: 35 },
+      { from: 'DC', to: 'S2', sku: 'A', qty: 40 },
+    ]);
     expect(p.fairShare).toEqual([]);
   });
 
@@ -25,12 +38,20 @@ describe('replenishment', () => {
   });
 
   it('counts in-transit and on-order units against need', () => {
-    const p = planReplenishment({ stores: [store('S1', 2, 1, { inTransit: 5, onOrder: 3 }), store('S2', 2, 1, { inTransit: 30 })], dcAvailable: () => 100, dcModelStock: [] });
+    const p = planReplenishment({
+      stores: [store('S1', 2, 1, { inTransit: 5, onOrder: 3 }), store('S2', 2, 1, { inTransit: 30 })],
+      dcAvailable: () => 100,
+      dcModelStock: [],
+    });
     expect(p.transfers).toEqual([{ from: 'DC', to: 'S1', sku: 'A', qty: 30 }]);
   });
 
   it('suggests a purchase when the DC falls below its own model stock', () => {
-    const p = planReplenishment({ stores: [store('S1', 0, 1)], dcAvailable: () => 25, dcModelStock: [{ dc: 'DC', sku: 'A', min: 50, max: 200, onHand: 25, onOrder: 0, committed: 0 }] });
+    const p = planReplenishment({
+      stores: [store('S1', 0, 1)],
+      dcAvailable: () => 25,
+      dcModelStock: [{ dc: 'DC', sku: 'A', min: 50, max: 200, onHand: 25, onOrder: 0, committed: 0 }],
+    });
     expect(p.purchaseSuggestions[0]).toMatchObject({ facility: 'DC', sku: 'A' });
     expect(p.purchaseSuggestions[0]!.qty).toBe(200 - (25 - 25 - 15));
   });
@@ -39,7 +60,10 @@ describe('replenishment', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 500 }),
-        fc.array(fc.record({ position: fc.integer({ min: -5, max: 20 }), daily: fc.integer({ min: 0, max: 9 }), need: fc.integer({ min: 0, max: 60 }) }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ position: fc.integer({ min: -5, max: 20 }), daily: fc.integer({ min: 0, max: 9 }), need: fc.integer({ min: 0, max: 60 }) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
         (A, rows) => {
           const stores = rows.map((r, i) => ({ id: `S${i}`, ...r }));
           const out = fairShare(A, stores);

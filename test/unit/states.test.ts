@@ -95,12 +95,13 @@ describe('DO lifecycle table', () => {
 
   it('every state is reachable from released, and every walk ends in a terminal state or can reach one', () => {
     const reached = new Set<DoState>(['released']);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
-      for (const s of [...reached]) for (const e of allowedDoEvents(s)) {
-        const t = nextDoState(s, e)!;
-        if (!reached.has(t)) (reached.add(t), (grew = true));
-      }
+      for (const s of [...reached])
+        for (const e of allowedDoEvents(s)) {
+          const t = nextDoState(s, e)!;
+          if (!reached.has(t)) (reached.add(t), (grew = true));
+        }
     }
     expect([...reached].sort()).toEqual([...DO_STATE_NAMES].sort());
     // property: whatever events are thrown at a DO, an accepted walk never leaves a terminal state

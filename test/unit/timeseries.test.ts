@@ -44,7 +44,16 @@ describe('the per-minute series', () => {
     state.backorders = 1;
     let r = await series.read();
     expect(r.points).toEqual([]);
-    expect(r.current).toMatchObject({ at: '2026-03-02T10:00:00.000Z', received: 5, planned: 4, allocated: 4, fillRate: 0.75, backordersOpen: 1, nodesOnline: 1, nodes: 3 });
+    expect(r.current).toMatchObject({
+      at: '2026-03-02T10:00:00.000Z',
+      received: 5,
+      planned: 4,
+      allocated: 4,
+      fillRate: 0.75,
+      backordersOpen: 1,
+      nodesOnline: 1,
+      nodes: 3,
+    });
 
     minute(1);
     series.orderReceived();
