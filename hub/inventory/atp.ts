@@ -136,6 +136,17 @@ function insert(top: FacilityOffer[], k: number, x: FacilityOffer) {
   if (top.length > k) top.pop();
 }
 
+/**
+ * Which facilities a check reports: of those with units (`free`), the best `limit`: nearest first
+ * when `kmTo` measures them (ties: more units, then the id), else the most units first. (Over many
+ * facilities with a place given, `FacilityGrid.nearest` finds the same without measuring them all.)
+ */
+export function topFacilities(free: ReadonlyMap<string, number>, limit: number, kmTo: ((facility: string) => number | null) | null): FacilityOffer[] {
+  const top: FacilityOffer[] = [];
+  for (const [f, a] of free) insert(top, limit, { facility: f, available: a, km: kmTo ? kmTo(f) : null });
+  return top;
+}
+
 /** A SKU's availability now and by date, with the best `limit` facilities (nearest to `at`, or most units). */
 export function skuAvailability(
   index: AvailabilityIndex,
@@ -148,17 +159,14 @@ export function skuAvailability(
 ): SkuAvailability {
   const free = index.availableAt(sku);
   let facilities: FacilityOffer[];
-  if (!at) {
-    facilities = [];
-    for (const [f, a] of free) insert(facilities, limit, { facility: f, available: a, km: null });
-  } else if (free.size <= 4 * limit) {
-    // few facilities have it: measure them all
-    facilities = [];
-    for (const [f, a] of free) {
+  if (!at) facilities = topFacilities(free, limit, null);
+  // few facilities have it: measure them all
+  else if (free.size <= 4 * limit)
+    facilities = topFacilities(free, limit, (f) => {
       const fd = grid.facility(f);
-      insert(facilities, limit, { facility: f, available: a, km: fd ? Math.round(distanceKm(fd, at) * 10) / 10 : null });
-    }
-  } else {
+      return fd ? Math.round(distanceKm(fd, at) * 10) / 10 : null;
+    });
+  else {
     facilities = grid.nearest(
       at,
       limit,

@@ -197,8 +197,34 @@ export function planReplenishment(input: PlanInput): ReplenishmentPlan {
  */
 export function modelTarget(m: { min: number; max: number; daysOfSupply?: number }, daily: number): { min: number; max: number } {
   if (!m.daysOfSupply) return { min: m.min, max: m.max };
-  const max = Math.max(1, Math.ceil(daily * m.daysOfSupply));
+  return daysOfSupplyTarget(m.daysOfSupply, daily);
+}
+
+/** Days of supply in units: the target is that many days of demand (at least one unit); reorder at half of it. */
+export function daysOfSupplyTarget(daysOfSupply: number, daily: number): { min: number; max: number } {
+  const max = Math.max(1, Math.ceil(daily * daysOfSupply));
   return { min: Math.floor(max / 2), max };
+}
+
+/**
+ * The min and max a model-stock row (PUT /api/v1/model-stock) stores: as given, else from its days
+ * of supply at today's forecast. A row with days of supply is re-targeted at every run (`modelTarget`).
+ */
+export function rowTarget(r: { min?: number; max?: number; daysOfSupply?: number }, daily: number): { min: number; max: number } {
+  if (r.min !== undefined && r.max !== undefined) return { min: r.min, max: r.max };
+  if (r.daysOfSupply === undefined) throw new Error('a model-stock row needs min and max, or daysOfSupply');
+  return daysOfSupplyTarget(r.daysOfSupply, daily);
+}
+
+/** Where a model-stock row stands (GET /api/v1/model-stock): its target today, the position, the gap to max. */
+export function modelStockStanding(
+  m: { min: number; max: number; daysOfSupply?: number },
+  n: Pick<StoreNeedInput, 'onHand' | 'inTransit' | 'onOrder' | 'committed'>,
+  daily: number,
+): { min: number; max: number; actual: number; gap: number; belowMin: boolean } {
+  const { min, max } = modelTarget(m, daily);
+  const actual = position(n);
+  return { min, max, actual, gap: Math.max(0, max - actual), belowMin: actual <= min };
 }
 
 /** The DC nearest a store (great-circle km), among the enabled DCs; null when there is none. */
