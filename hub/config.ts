@@ -1,13 +1,9 @@
 /** Hub settings: every flag has an environment variable, and bad values stop the start with a clear message. */
 import { z } from 'zod';
+import { StrategyConfig } from '../shared/bodies/simulations.js';
 
-export const StrategyConfig = z.object({
-  maxCandidates: z.number().int().min(1).max(200).optional(),
-  maxDistanceKm: z.number().positive().optional(),
-  perShipment: z.number().nonnegative().optional(),
-  perKm: z.number().nonnegative().optional(),
-  perUnit: z.object({ dc: z.number().nonnegative(), store: z.number().nonnegative() }).optional(),
-});
+export { StrategyConfig };
+
 /** Sourcing per channel (web, mobile, store, call_centre) or delivery (ship, pickup), and `default`. */
 const Sourcing = z.preprocess(
   (v) => {

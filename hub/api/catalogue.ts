@@ -1,33 +1,20 @@
 /** Items (bulk) and inventory counts for a facility; the network inventory view of a SKU. */
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import { readBody } from '../../shared/http.js';
 import { badRequest, notFound } from '../../shared/errors.js';
-import { ItemBody, type CountDoc, type ItemDoc } from '../../shared/schemas.js';
-import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
-
-export const ItemsBody = z.array(ItemBody).min(1).max(10_000);
-export const InventoryBody = z.object({
-  facility: Ident,
-  positions: z
-    .array(
-      z.object({
-        sku: Sku,
-        onHand: z.number().int('must be a whole number').nonnegative('must not be negative'),
-        safetyStock: z.number().int().nonnegative().default(0),
-      }),
-    )
-    .min(1)
-    .max(50_000),
-});
+import type { CountDoc, ItemDoc } from '../../shared/schemas.js';
+import { ids, nodeDbName } from '../../shared/ids.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 export function catalogueApi(ctx: HubContext) {
   const app = new Hono();
+  const route = serve(app, '/api/v1');
 
-  app.post('/items', async (c) => {
-    const items = await readBody(c, ItemsBody);
+  route(R.items, async (c) => {
+    const items = await readBody(c, R.items.body);
     const skus = new Set<string>();
     for (const it of items) {
       if (skus.has(it.sku)) throw badRequest('duplicate_sku', `SKU ${it.sku} appears twice`);
@@ -43,15 +30,15 @@ export function catalogueApi(ctx: HubContext) {
     return c.json({ written }, 201);
   });
 
-  app.get('/items/:sku', (c) => {
+  route(R.item, (c) => {
     const it = ctx.items.get(c.req.param('sku'));
     if (!it) throw notFound('unknown_sku', `no item ${c.req.param('sku')}`);
     const { _id, _rev, type, ...item } = it;
     return c.json(item);
   });
 
-  app.post('/inventory', async (c) => {
-    const body = await readBody(c, InventoryBody);
+  route(R.inventoryCount, async (c) => {
+    const body = await readBody(c, R.inventoryCount.body);
     const f = await ctx.facilities.get(body.facility);
     if (!f) throw badRequest('unknown_facility', `unknown facility "${body.facility}"`);
     const unknown = await ctx.items.ensure(body.positions.map((p) => p.sku));
@@ -82,7 +69,7 @@ export function catalogueApi(ctx: HubContext) {
     return c.json({ countId, facility: body.facility, positions: body.positions.length }, 201);
   });
 
-  app.get('/inventory/:sku', async (c) => {
+  route(R.inventoryView, async (c) => {
     const sku = c.req.param('sku');
     if (!ctx.items.has(sku) && (await ctx.items.ensure([sku])).length) throw notFound('unknown_sku', `no item ${sku}`);
     const withSupply = [...ctx.planning.supply.values()].filter((d) => d.lines.some((l) => l.sku === sku)).map((d) => d.facility);

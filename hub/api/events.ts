@@ -14,6 +14,8 @@ import type { HubContext } from '../context.js';
 import type { HubEvent } from '../events.js';
 import { bearerToken } from '../../shared/http.js';
 import { badRequest, unauthorized } from '../../shared/errors.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 export interface EventsApiOptions {
   authorize(token: string): boolean;
@@ -40,7 +42,7 @@ export function eventsApi(ctx: HubContext, o: EventsApiOptions) {
   const maxQueue = o.maxQueue ?? 10_000;
   const app = new Hono();
 
-  app.get('/', (c) => {
+  serve(app, '/api/v1/events')(R.events, (c) => {
     const token = bearerToken(c) ?? c.req.query('token') ?? null;
     if (!token || !o.authorize(token)) throw unauthorized();
     const since = resumeFrom(c);

@@ -1,33 +1,19 @@
 /** Facilities: registration (which returns the node's sync token, once), listing, and changes. */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import { readBody } from '../../shared/http.js';
-import { Ident } from '../../shared/ids.js';
-import { FacilityBody, type FacilityDoc } from '../../shared/schemas.js';
+import type { FacilityDoc } from '../../shared/schemas.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import { badRequest, conflict, isStatus, notFound } from '../../shared/errors.js';
-
-/** What a planner may change after registration (the id, type and place stay). */
-export const FacilityPatch = z
-  .object({
-    name: z.string().min(1).max(200),
-    capacity: z.number().int().nonnegative(),
-    shipFromStore: z.boolean(),
-    pickup: z.boolean(),
-    priority: z.number().int().min(0).max(1000),
-    enabled: z.boolean(),
-    /** a DC's id, or null to take the store off its serving DC */
-    servingDc: Ident.nullable(),
-  })
-  .partial()
-  .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 export function facilitiesApi(ctx: HubContext) {
   const app = new Hono();
+  const route = serve(app, '/api/v1/facilities');
 
-  app.post('/', async (c) => {
-    const body = await readBody(c, FacilityBody);
+  route(R.facilityCreate, async (c) => {
+    const body = await readBody(c, R.facilityCreate.body);
     const known = await ctx.facilities.list();
     if (known.some((f) => f.id.toLowerCase() === body.id.toLowerCase())) {
       throw conflict('facility_exists', `facility "${body.id}" is already registered`);
@@ -50,9 +36,9 @@ export function facilitiesApi(ctx: HubContext) {
     return c.json({ facility, token }, 201);
   });
 
-  app.patch('/:id', async (c) => {
+  route(R.facilityPatch, async (c) => {
     const id = c.req.param('id');
-    const patch = await readBody(c, FacilityPatch);
+    const patch = await readBody(c, R.facilityPatch.body);
     const cur = await ctx.facilities.get(id);
     if (!cur) throw notFound('unknown_facility', `no facility "${id}"`);
     if (patch.servingDc !== undefined && patch.servingDc !== null) {
@@ -92,13 +78,13 @@ export function facilitiesApi(ctx: HubContext) {
     }
   });
 
-  app.get('/', async (c) => {
+  route(R.facilityList, async (c) => {
     const list = await ctx.facilities.list();
     return c.json(list.map(({ _id, _rev, ...f }) => f));
   });
 
-  app.get('/:id', async (c) => {
-    const f = await ctx.facilities.get(z.string().parse(c.req.param('id')));
+  route(R.facilityGet, async (c) => {
+    const f = await ctx.facilities.get(c.req.param('id'));
     if (!f) return c.json({ error: { code: 'not_found', message: 'no such facility' } }, 404);
     const { _id, _rev, ...facility } = f;
     return c.json(facility);

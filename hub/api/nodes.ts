@@ -1,6 +1,8 @@
 /** Sync health of every node, as the gateway has seen it. */
 import { Hono } from 'hono';
 import type { HubContext } from '../context.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 /**
  * Online means linked now: this instance holds an open sync request from the node (its live pull
@@ -17,7 +19,7 @@ function seqNumber(seq: string | number | null | undefined): number | null {
 
 export function nodesApi(ctx: HubContext) {
   const app = new Hono();
-  app.get('/', async (c) => {
+  serve(app, '/api/v1/nodes')(R.nodes, async (c) => {
     const nodes = await ctx.registry.list();
     const out = await Promise.all(
       nodes.map(async (n) => {

@@ -4,17 +4,13 @@ import { createHash } from 'node:crypto';
 import type { HubContext } from '../context.js';
 import type { Allocator } from '../allocator/service.js';
 import { parseBody, parseQuery, readBody, readJson } from '../../shared/http.js';
-import { z } from 'zod';
 import { DomError, badRequest, conflict, isStatus, isStorageUnavailable, notFound } from '../../shared/errors.js';
 import { ids } from '../../shared/ids.js';
 import { writeCancel } from '../dos.js';
-import { ORDER_STATUS_NAMES } from '../../shared/states.js';
-import { OrderBody, cancelPlan, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
-
-const OrdersQuery = z.object({
-  status: z.enum(ORDER_STATUS_NAMES).optional(),
-  limit: z.coerce.number().int('"limit" must be a whole number').min(1).max(500).default(100),
-});
+import { cancelPlan, lineViews, type LineView, type OrderDoc } from '../orders/model.js';
+import { BULK_MAX, OrderBody } from '../../shared/bodies/orders.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<number, string | null>) {
   return {
@@ -43,9 +39,6 @@ export function orderView(order: OrderDoc, lines: LineView[], promises?: Map<num
     explanations: order.explanations,
   };
 }
-
-/** Orders per `POST /api/v1/orders/bulk`. */
-export const BULK_MAX = 1000;
 
 interface BulkResult {
   index: number;
@@ -107,14 +100,15 @@ export async function acceptOrder(ctx: HubContext, allocator: Allocator, body: O
 
 export function ordersApi(ctx: HubContext, allocator: Allocator) {
   const app = new Hono();
+  const route = serve(app, '/api/v1/orders');
 
-  app.post('/', async (c) => {
-    const r = await acceptOrder(ctx, allocator, await readBody(c, OrderBody));
+  route(R.orderCreate, async (c) => {
+    const r = await acceptOrder(ctx, allocator, await readBody(c, R.orderCreate.body));
     return c.json(r.body, r.status);
   });
 
   // many orders in one request: a result per order, each as the single-order endpoint would answer
-  app.post('/bulk', async (c) => {
+  route(R.orderBulk, async (c) => {
     const raw = await readJson(c);
     const list = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null && 'orders' in raw ? (raw as { orders: unknown }).orders : undefined;
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
@@ -157,8 +151,8 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     });
   });
 
-  app.get('/', async (c) => {
-    const { status, limit } = parseQuery(OrdersQuery, c.req.query());
+  route(R.orderList, async (c) => {
+    const { status, limit } = parseQuery(R.orderList.query, c.req.query());
     const res = await ctx.couch
       .db<OrderDoc>('dom')
       .list({ startkey: 'order:', endkey: 'order:\ufff0', include_docs: true, limit: status ? 5000 : limit, descending: false });
@@ -180,13 +174,13 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     );
   });
 
-  app.get('/:id', async (c) => {
+  route(R.orderGet, async (c) => {
     const v = await ctx.orders.view(c.req.param('id'));
     if (!v) throw notFound('unknown_order', `no order "${c.req.param('id')}"`);
     return c.json(orderView(v.order, v.lines, ctx.planning.promises().get(v.order.id)));
   });
 
-  app.post('/:id/cancel', async (c) => {
+  route(R.orderCancel, async (c) => {
     const id = c.req.param('id');
     const before = await ctx.orders.view(id);
     if (!before) throw notFound('unknown_order', `no order "${id}"`);
@@ -208,7 +202,7 @@ export function ordersApi(ctx: HubContext, allocator: Allocator) {
     return c.json({ ...orderView(after.order, after.lines), cancelledDos: cancelled, alreadyShippedDos: tooLate });
   });
 
-  app.post('/:id/release', async (c) => {
+  route(R.orderRelease, async (c) => {
     const id = c.req.param('id');
     const o = await ctx.orders.update(id, (doc) => {
       if (!doc.hold) return false;

@@ -4,73 +4,21 @@
  */
 import { Hono, type Context } from 'hono';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import type { PlanningStore, SupplyDoc, ModelStockDoc, ForecastDoc } from '../planning/store.js';
 import { runReplenishment } from '../planning/run.js';
-import { modelTarget } from '../planning/replenish.js';
+import { modelStockStanding, rowTarget } from '../planning/replenish.js';
+import { mergeForecasts } from '../planning/forecasts.js';
 import { csvRecords } from '../planning/csv.js';
-import { parseBody, parseQuery, parseWith, readBody, readJson } from '../../shared/http.js';
+import { parseBody, parseQuery, readBody, readJson } from '../../shared/http.js';
 import { badRequest, conflict, isStatus } from '../../shared/errors.js';
-import { Ident, Sku, ids, nodeDbName } from '../../shared/ids.js';
+import { ids, nodeDbName } from '../../shared/ids.js';
 import type { InboundDoc } from '../../shared/schemas.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 import { singleFacility, skuAvailability } from '../inventory/atp.js';
-import { RESERVATION_LIMITS } from '../inventory/reservations.js';
+import { planHolds } from '../inventory/holds.js';
 import { reservationView } from './reservations.js';
-
-const Qty = z.number().int('must be a whole number').positive('must be positive');
-const Lines = z
-  .array(z.object({ sku: Sku, qty: Qty }))
-  .min(1)
-  .max(5_000);
-const Future = z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) >= startOfToday(), 'must not be in the past');
-export const RunBody = z.strictObject({ dryRun: z.boolean().default(false) });
-export const PoBody = z.object({ id: Ident, facility: Ident, supplier: z.string().min(1).max(200), expectedAt: Future, lines: Lines });
-export const ShipmentBody = z.object({ id: Ident, from: z.string().min(1).max(200), to: Ident, expectedAt: Future, lines: Lines });
-export const ModelStockRow = z
-  .object({
-    facility: Ident,
-    sku: Sku,
-    min: z.number().int().nonnegative().optional(),
-    max: z.number().int().positive().optional(),
-    daysOfSupply: z.number().positive().max(365).optional(),
-  })
-  .refine((r) => (r.min !== undefined && r.max !== undefined) || r.daysOfSupply !== undefined, 'give "min" and "max", or "daysOfSupply"')
-  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not exceed "max"');
-export const ForecastRow = z.object({
-  facility: Ident,
-  sku: Sku,
-  date: z.iso.date(),
-  qty: z.number().nonnegative('must not be negative'),
-  period: z.enum(['day', 'week']).default('day'),
-});
-
-export const CartBody = z
-  .object({
-    lines: z
-      .array(z.object({ sku: Sku, qty: z.number().int('qty must be a whole number').positive('qty must be positive').max(10_000) }))
-      .min(1, 'a cart needs at least one line')
-      .max(100, 'at most 100 lines'),
-    shipTo: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
-    pickupFacility: Ident.optional(),
-    /** facilities per line in the answer */
-    limit: z.number().int().min(1).max(20).default(5),
-    reserve: z.object({ ttlSeconds: z.number().int().min(RESERVATION_LIMITS.minTtlSeconds).max(RESERVATION_LIMITS.maxTtlSeconds) }).optional(),
-  })
-  .refine((b) => !(b.shipTo && b.pickupFacility), { message: 'give "shipTo" or "pickupFacility", not both', path: ['pickupFacility'] });
-
-export const AtpQuery = z.object({
-  sku: Sku,
-  qty: z.coerce.number().int().positive().default(1),
-  lat: z.coerce.number().min(-90).max(90).optional(),
-  lon: z.coerce.number().min(-180).max(180).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-});
-
-function startOfToday(): number {
-  const d = new Date();
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-}
 
 async function rows(c: Context, columns: Parameters<typeof csvRecords>[1]): Promise<unknown[]> {
   if ((c.req.header('content-type') ?? '').includes('text/csv')) return csvRecords(await c.req.text(), columns);
@@ -81,6 +29,7 @@ async function rows(c: Context, columns: Parameters<typeof csvRecords>[1]): Prom
 
 export function planningApi(ctx: HubContext, planning: PlanningStore) {
   const app = new Hono();
+  const route = serve(app, '/api/v1');
 
   const checkRefs = async (facilities: string[], skus: string[]) => {
     for (const f of new Set(facilities)) if (!(await ctx.facilities.get(f))) throw badRequest('unknown_facility', `unknown facility "${f}"`);
@@ -90,7 +39,7 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
 
   const supply = (type: 'po' | 'asn') => async (c: Context) => {
     const raw = await readJson(c);
-    const b = type === 'po' ? parseBody(PoBody, raw) : parseBody(ShipmentBody, raw);
+    const b = type === 'po' ? parseBody(R.poCreate.body, raw) : parseBody(R.shipmentCreate.body, raw);
     const to = 'facility' in b ? b.facility : b.to;
     await checkRefs(
       [to],
@@ -139,12 +88,10 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     ctx.events.emit('supply', { id: b.id, type, facility: to });
     return c.json({ ...strip(doc), remaining: planning.remaining(doc) }, 201);
   };
-  app.post('/purchase-orders', supply('po'));
-  app.post('/shipments', supply('asn'));
-  app.get('/purchase-orders', (c) =>
-    c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))),
-  );
-  app.get('/shipments', (c) =>
+  route(R.poCreate, supply('po'));
+  route(R.shipmentCreate, supply('asn'));
+  route(R.poList, (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
+  route(R.shipmentList, (c) =>
     c.json([...planning.supply.values()].filter((d) => d.type === 'asn').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))),
   );
 
@@ -156,20 +103,14 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
       max: { required: false, type: 'int' },
       daysOfSupply: { required: false, type: 'int' },
     });
-    const list = parseBody(z.array(ModelStockRow).min(1).max(100_000), input);
+    const list = parseBody(R.modelStockPut.body, input);
     await checkRefs(
       list.map((r) => r.facility),
       list.map((r) => r.sku),
     );
     const now = new Date().toISOString();
     const docs: ModelStockDoc[] = list.map((r) => {
-      let { min, max } = r;
-      if (min === undefined || max === undefined) {
-        // days of supply: the target is that many days of forecast demand; reorder at half of it
-        const d = planning.daily(r.facility, r.sku) ?? 0;
-        max = Math.max(1, Math.ceil(d * r.daysOfSupply!));
-        min = Math.floor(max / 2);
-      }
+      const { min, max } = rowTarget(r, planning.daily(r.facility, r.sku) ?? 0);
       const cur = planning.getModelStock(r.facility, r.sku);
       return {
         _id: `modelstock:${r.facility}:${r.sku}`,
@@ -187,42 +128,39 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     for (const d of saved) planning.setModelStock(d);
     return c.json({ written: saved.length });
   };
-  app.put('/model-stock', putModelStock);
-  app.post('/model-stock', putModelStock);
+  route(R.modelStockPut, putModelStock);
+  route(R.modelStockPost, putModelStock);
 
-  app.get('/model-stock', (c) => {
-    const f = c.req.query('facility');
-    const sku = c.req.query('sku');
+  route(R.modelStockGet, (c) => {
+    const { facility: f, sku } = parseQuery(R.modelStockGet.query, c.req.query());
     const out = [...planning.modelStock.values()]
       .filter((m) => (!f || m.facility === f) && (!sku || m.sku === sku))
       .map((m) => {
-        const onHand = ctx.index.view(m.facility, m.sku)?.onHand ?? 0;
-        const inTransit = planning.inTransit(m.facility, m.sku);
-        const onOrder = planning.onOrder(m.facility, m.sku);
-        const committed = ctx.index.reserved(m.facility, m.sku);
-        const actual = onHand + inTransit + onOrder - committed;
+        const n = {
+          onHand: ctx.index.view(m.facility, m.sku)?.onHand ?? 0,
+          inTransit: planning.inTransit(m.facility, m.sku),
+          onOrder: planning.onOrder(m.facility, m.sku),
+          committed: ctx.index.reserved(m.facility, m.sku),
+        };
         // days of supply in units of today's forecast, as the next run will use them
-        const { min, max } = modelTarget(m, planning.daily(m.facility, m.sku) ?? 0);
+        const { min, max, actual, gap, belowMin } = modelStockStanding(m, n, planning.daily(m.facility, m.sku) ?? 0);
         return {
           facility: m.facility,
           sku: m.sku,
           min,
           max,
           ...(m.daysOfSupply ? { daysOfSupply: m.daysOfSupply } : {}),
-          onHand,
-          inTransit,
-          onOrder,
-          committed,
+          ...n,
           actual,
-          gap: Math.max(0, max - actual),
-          belowMin: actual <= min,
+          gap,
+          belowMin,
         };
       })
       .sort((a, b) => a.facility.localeCompare(b.facility) || a.sku.localeCompare(b.sku));
     return c.json(out);
   });
 
-  app.post('/forecasts', async (c) => {
+  route(R.forecasts, async (c) => {
     const input = await rows(c, {
       facility: { required: true, type: 'string' },
       sku: { required: true, type: 'string' },
@@ -230,39 +168,23 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
       qty: { required: true, type: 'int' },
       period: { required: false, type: 'string' },
     });
-    const list = parseBody(z.array(ForecastRow).min(1).max(500_000), input);
+    const list = parseBody(R.forecasts.body, input);
     await checkRefs(
       list.map((r) => r.facility),
       list.map((r) => r.sku),
     );
     const now = new Date().toISOString();
-    const byKey = new Map<string, ForecastDoc>();
-    for (const r of list) {
-      const k = `${r.facility}:${r.sku}`;
-      let d = byKey.get(k);
-      if (!d) {
-        const cur = planning.forecasts.get(`${r.facility}|${r.sku}`);
-        d = {
-          _id: `forecast:${k}`,
-          ...(cur?._rev ? { _rev: cur._rev } : {}),
-          type: 'forecast',
-          facility: r.facility,
-          sku: r.sku,
-          days: { ...(cur?.days ?? {}) },
-          updatedAt: now,
-        };
-        byKey.set(k, d);
-      }
-      const start = Date.parse(`${r.date}T00:00:00Z`);
-      const n = r.period === 'week' ? 7 : 1;
-      for (let i = 0; i < n; i++) d.days[new Date(start + i * 86_400_000).toISOString().slice(0, 10)] = r.qty / n;
-    }
-    const saved = await bulkSave(ctx, [...byKey.values()]);
+    const merged = mergeForecasts(list, (f, sku) => planning.forecasts.get(`${f}|${sku}`)?.days);
+    const docs: ForecastDoc[] = [...merged].map(([k, m]) => {
+      const rev = planning.forecasts.get(k)?._rev;
+      return { _id: `forecast:${m.facility}:${m.sku}`, ...(rev ? { _rev: rev } : {}), type: 'forecast', ...m, updatedAt: now };
+    });
+    const saved = await bulkSave(ctx, docs);
     for (const d of saved) planning.setForecast(d);
     return c.json({ written: saved.length, rows: list.length }, 201);
   });
 
-  app.post('/replenishment/run', async (c) => {
+  route(R.replenishmentRun, async (c) => {
     // an empty body, {} or {"dryRun": true} (plan only, nothing written); anything else is refused
     const text = (await c.req.text()).trim();
     let raw: unknown = {};
@@ -273,20 +195,20 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
         throw badRequest('malformed_json', 'the body is not valid JSON');
       }
     }
-    const { dryRun } = parseBody(RunBody, raw);
+    const { dryRun } = parseBody(R.replenishmentRun.body, raw);
     return c.json(await runReplenishment(ctx, planning, { dryRun }));
   });
 
-  app.get('/atp', async (c) => {
-    const q = parseQuery(AtpQuery, c.req.query());
+  route(R.atp, async (c) => {
+    const q = parseQuery(R.atp.query, c.req.query());
     if (!ctx.items.has(q.sku) && (await ctx.items.ensure([q.sku])).length) throw badRequest('unknown_sku', `unknown SKU ${q.sku}`);
     const at = q.lat !== undefined && q.lon !== undefined ? { lat: q.lat, lon: q.lon } : null;
     return c.json(skuAvailability(ctx.index, ctx.grid, (sku) => planning.unpromised(sku), q.sku, q.qty, at, q.limit));
   });
 
   // a whole cart: per line its availability, whether one facility can ship it all, and (asked) a hold
-  app.post('/atp', async (c) => {
-    const body = await readBody(c, CartBody);
+  route(R.atpCart, async (c) => {
+    const body = await readBody(c, R.atpCart.body);
     if (new Set(body.lines.map((l) => l.sku)).size !== body.lines.length)
       throw badRequest('duplicate_sku', 'a SKU appears on two lines of the cart; give it one line with the total');
     const unknown = await ctx.items.ensure(body.lines.map((l) => l.sku));
@@ -303,21 +225,8 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     const single = singleFacility(ctx.index, ctx.grid, ahead, body.lines, at, body.pickupFacility);
     const out: Record<string, unknown> = { lines, singleFacility: single, allAvailableNow: lines.every((l) => l.availableNow >= l.qty) };
     if (body.reserve) {
-      // hold what is there now: all at the one facility that has the whole cart now, else per line
-      // from its best facilities in turn (nearest first)
-      const holds = body.lines.map((l, i) => {
-        if (single?.date === 'now') return { sku: l.sku, qty: l.qty, holds: [{ facility: single.facility, qty: l.qty }] };
-        let need = l.qty;
-        const hs: { facility: string; qty: number }[] = [];
-        const offers = body.pickupFacility ? lines[i]!.facilities.filter((f) => f.facility === body.pickupFacility) : lines[i]!.facilities;
-        for (const f of offers) {
-          if (need <= 0) break;
-          const take = Math.min(need, ctx.index.available(f.facility, l.sku));
-          if (take > 0) hs.push({ facility: f.facility, qty: take });
-          need -= take;
-        }
-        return { sku: l.sku, qty: l.qty, holds: hs };
-      });
+      const offers = lines.map((l) => l.facilities);
+      const holds = planHolds(body.lines, offers, single, body.pickupFacility, (f, sku) => ctx.index.available(f, sku));
       const r = await ctx.reservations.create(holds, body.reserve.ttlSeconds);
       out.reservation = reservationView(r);
     }

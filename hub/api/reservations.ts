@@ -2,6 +2,8 @@
 import { Hono } from 'hono';
 import type { HubContext } from '../context.js';
 import { notFound } from '../../shared/errors.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 import type { ReservationDoc } from '../inventory/reservations.js';
 
 export function reservationView(r: ReservationDoc) {
@@ -18,8 +20,9 @@ export function reservationView(r: ReservationDoc) {
 
 export function reservationsApi(ctx: HubContext) {
   const app = new Hono();
+  const route = serve(app, '/api/v1/reservations');
 
-  app.get('/:id', async (c) => {
+  route(R.reservationGet, async (c) => {
     const r = await ctx.reservations.read(c.req.param('id'));
     if (!r) throw notFound('unknown_reservation', `no reservation "${c.req.param('id')}"`);
     // held but past its time: reads expired even before the timer has given the units back
@@ -27,7 +30,7 @@ export function reservationsApi(ctx: HubContext) {
   });
 
   // release: the units go back to the network at once (a reservation already ended answers as it is)
-  app.delete('/:id', async (c) => {
+  route(R.reservationRelease, async (c) => {
     const id = c.req.param('id');
     const ended = await ctx.reservations.end(id, 'released');
     if (ended) return c.json(reservationView(ended));

@@ -5,10 +5,11 @@
  * the node registry and its stats, as GET /api/v1/nodes does.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import type { HubSeries } from '../timeseries.js';
 import { parseQuery } from '../../shared/http.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 /** Heard from within this window: online (as GET /api/v1/nodes); within STALE_MS: stale; else offline. */
 const ONLINE_MS = 60_000;
@@ -29,19 +30,16 @@ export async function syncHealth(ctx: HubContext): Promise<Map<string, { health:
   return out;
 }
 
-const SeriesQuery = z.object({
-  since: z.iso.datetime({ offset: true, message: '"since" must be an ISO date-time such as 2026-01-01T12:00:00Z' }).optional(),
-});
-
 export function seriesApi(ctx: HubContext, series: HubSeries) {
   const app = new Hono();
+  const route = serve(app, '/api/v1');
 
-  app.get('/series', async (c) => {
-    const q = parseQuery(SeriesQuery, c.req.query());
+  route(R.series, async (c) => {
+    const q = parseQuery(R.series.query, c.req.query());
     return c.json(await series.read(q.since === undefined ? undefined : Date.parse(q.since)));
   });
 
-  app.get('/network', async (c) => {
+  route(R.network, async (c) => {
     const [facilities, health] = await Promise.all([ctx.facilities.list(), syncHealth(ctx)]);
     const day = new Date().toISOString().slice(0, 10);
     const load = ctx.index.unitsReleasedOn(day);

@@ -5,51 +5,40 @@
  * applying and rolling back are live changes, recorded on the event stream with who and when.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import { parseQuery, readBody } from '../../shared/http.js';
 import { conflict, notFound } from '../../shared/errors.js';
-import { SimulationBody } from '../simulate/scenario.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 import { toCsv } from '../simulate/compare.js';
 import type { SimulationRuns } from '../simulate/runs.js';
 import type { LiveSourcing } from '../simulate/live.js';
-
-export const ApplyBody = z.object({
-  candidate: z.string().min(1).max(64),
-  /** Who applies it (the planner token is shared): recorded on the event stream. */
-  by: z.string().min(1).max(100),
-});
-export const RollbackBody = z.object({ by: z.string().min(1).max(100) });
-export const SimulationQuery = z.object({
-  format: z.enum(['json', 'csv']).default('json'),
-  table: z.enum(['summary', 'load', 'changed']).default('summary'),
-});
-export { SimulationBody };
 
 const RUN_ID = /^[0-9a-f]{24}$/;
 
 export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: LiveSourcing) {
   const app = new Hono();
+  const route = serve(app, '/api/v1/simulations');
   const find = async (id: string) => {
     const run = RUN_ID.test(id) ? await runs.get(id) : undefined;
     if (!run) throw notFound('unknown_simulation', `no simulation "${id.slice(0, 64)}"`);
     return run;
   };
 
-  app.post('/', async (c) => {
-    const body = await readBody(c, SimulationBody);
+  route(R.simulationStart, async (c) => {
+    const body = await readBody(c, R.simulationStart.body);
     const { run, reused } = await runs.start(body);
     const { _id, _rev, ...view } = run;
     return c.json({ ...view, reused }, reused ? 200 : 202, { location: `/api/v1/simulations/${run.id}` });
   });
 
-  app.get('/', async (c) => {
-    parseQuery(z.object({}), c.req.query());
+  route(R.simulationList, async (c) => {
+    parseQuery(R.simulationList.query, c.req.query());
     return c.json(await runs.list());
   });
 
-  app.get('/:id', async (c) => {
-    const q = parseQuery(SimulationQuery, c.req.query());
+  route(R.simulationGet, async (c) => {
+    const q = parseQuery(R.simulationGet.query, c.req.query());
     const run = await find(c.req.param('id'));
     if (q.format === 'csv') {
       if (!run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; its CSV is there once it is done`);
@@ -62,8 +51,8 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
     return c.json(view);
   });
 
-  app.post('/:id/apply', async (c) => {
-    const body = await readBody(c, ApplyBody);
+  route(R.simulationApply, async (c) => {
+    const body = await readBody(c, R.simulationApply.body);
     const run = await find(c.req.param('id'));
     if (run.status !== 'done' || !run.result) throw conflict('simulation_not_done', `simulation ${run.id} is ${run.status}; apply a candidate once it is done`);
     if (run.source !== 'window')
@@ -94,9 +83,10 @@ export function simulationsApi(ctx: HubContext, runs: SimulationRuns, live: Live
 /** The live sourcing configuration and its one-call rollback. */
 export function sourcingApi(live: LiveSourcing) {
   const app = new Hono();
-  app.get('/', (c) => c.json(live.current));
-  app.post('/rollback', async (c) => {
-    const body = await readBody(c, RollbackBody);
+  const route = serve(app, '/api/v1/sourcing');
+  route(R.sourcing, (c) => c.json(live.current));
+  route(R.sourcingRollback, async (c) => {
+    const body = await readBody(c, R.sourcingRollback.body);
     return c.json(await live.rollback(body.by));
   });
   return app;

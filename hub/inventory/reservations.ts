@@ -38,7 +38,7 @@ export interface ReservationDoc {
   endedAt?: string;
 }
 
-export const RESERVATION_LIMITS = { minTtlSeconds: 1, maxTtlSeconds: 3600 };
+export { RESERVATION_LIMITS } from '../../shared/bodies/planning.js';
 
 export class Reservations {
   /** held reservations, by id */

@@ -1,64 +1,13 @@
 /**
- * Customer orders: the API body, the stored document, and the roll-up of DO states into line and
- * order status. Everything about a line's progress is derived from its DOs' states, so re-sourcing
- * needs no bookkeeping of its own: units a DO will not deliver (short pick, rejection) are simply
- * not covered any more, and the allocator covers them again, elsewhere.
+ * Customer orders: the stored document (the API body is shared/bodies/orders.ts), and the roll-up
+ * of DO states into line and order status. Everything about a line's progress is derived from its
+ * DOs' states, so re-sourcing needs no bookkeeping of its own: units a DO will not deliver (short
+ * pick, rejection) are simply not covered any more, and the allocator covers them again, elsewhere.
  */
-import { z } from 'zod';
-import { Ident, Sku } from '../../shared/ids.js';
+import type { OrderBody } from '../../shared/bodies/orders.js';
 import type { DoLine, DistributionOrderDoc } from '../../shared/schemas.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES, type LineStatus, type OrderStatus, type DoState } from '../../shared/states.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
-
-export const ORDER_LIMITS = { maxLines: 100, maxQtyPerLine: 10_000 };
-
-export const Channel = z.enum(['web', 'mobile', 'store', 'call_centre']);
-export const OrderBody = z
-  .object({
-    id: Ident,
-    channel: Channel.default('web'),
-    priority: z.number().int().min(1).max(9).default(5),
-    createdAt: z.iso.datetime({ offset: true }).optional(),
-    dueDate: z.iso.datetime({ offset: true }).optional(),
-    delivery: z.enum(['ship', 'pickup']).default('ship'),
-    shipTo: z
-      .object({
-        lat: z.number().min(-90).max(90),
-        lon: z.number().min(-180).max(180),
-        name: z.string().max(200).optional(),
-        address: z.string().max(500).optional(),
-      })
-      .optional(),
-    pickupFacility: Ident.optional(),
-    customerName: z.string().min(1).max(200).optional(),
-    reservation: z
-      .string()
-      .regex(/^rsv-[0-9a-f-]{36}$/, 'a reservation id from POST /api/v1/atp (rsv-…)')
-      .optional()
-      .describe('the checkout reservation whose units this order takes'),
-    hold: z.object({ reason: z.enum(['fraud_review', 'future_ship_date', 'manual']), until: z.iso.datetime({ offset: true }).optional() }).optional(),
-    lines: z
-      .array(
-        z.object({
-          line: z.number().int().positive(),
-          sku: Sku,
-          qty: z
-            .number()
-            .int('qty must be a whole number')
-            .positive('qty must be positive')
-            .max(ORDER_LIMITS.maxQtyPerLine, `qty over the limit of ${ORDER_LIMITS.maxQtyPerLine}`),
-          allowSubstitutes: z.boolean().default(false),
-        }),
-      )
-      .min(1, 'an order needs at least one line')
-      .max(ORDER_LIMITS.maxLines, `an order may have at most ${ORDER_LIMITS.maxLines} lines`),
-  })
-  .refine((o) => new Set(o.lines.map((l) => l.line)).size === o.lines.length, { message: 'duplicate line numbers', path: ['lines'] })
-  .refine((o) => (o.delivery === 'ship' ? !!o.shipTo : !!o.pickupFacility), {
-    message: 'a ship order needs "shipTo"; a pickup order needs "pickupFacility"',
-    path: ['delivery'],
-  });
-export type OrderBody = z.infer<typeof OrderBody>;
 
 export interface Allocation {
   attempt: number;

@@ -5,27 +5,20 @@
  * MAX_SCAN documents, so one call stays bounded however many DOs the hub holds.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { HubContext } from '../context.js';
 import type { DoStateDoc } from '../monitor/dostate.js';
 import { parseQuery } from '../../shared/http.js';
-import { Ident } from '../../shared/ids.js';
-import { DO_STATE_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
+import { TERMINAL_DO_STATES } from '../../shared/states.js';
+import { serve } from '../../shared/openapi.js';
+import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 
 const MAX_SCAN = 20_000;
 const PAGE = 2_000;
 
-const DosQuery = z.object({
-  atRisk: z.enum(['true', 'false']).optional(),
-  state: z.enum(DO_STATE_NAMES).optional(),
-  facility: Ident.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-});
-
 export function dosApi(ctx: HubContext) {
   const app = new Hono();
-  app.get('/', async (c) => {
-    const q = parseQuery(DosQuery, c.req.query());
+  serve(app, '/api/v1/dos')(R.dos, async (c) => {
+    const q = parseQuery(R.dos.query, c.req.query());
     const keep = (d: DoStateDoc) =>
       (!q.state || d.state === q.state) &&
       (!q.facility || d.facility === q.facility) &&

@@ -23,20 +23,12 @@ import type {
 } from '../../shared/schemas.js';
 import { DONE_DO_STATES, STEP_EVENTS, TERMINAL_DO_STATES, allowedSteps, nextDoState, type DoState, type Step } from '../../shared/states.js';
 import { onHandFromLedger, position, reservedBySku, type LedgerEntry, type OpenDo } from './inventory.js';
+import type { StepBody } from '../../shared/bodies/node.js';
 
 type AnyDoc = { _id: string; _rev?: string; type?: string; [k: string]: unknown };
 
 /** The generation of a revision ("3-abc" → 3); 0 for none. */
 const revGeneration = (rev: string | undefined) => (rev ? parseInt(rev, 10) || 0 : 0);
-
-export interface StepBody {
-  lines?: { line: number; qty: number; reason?: string }[];
-  packages?: { lines: number[] }[];
-  carrier?: string;
-  tracking?: string;
-  reason?: string;
-  customerName?: string;
-}
 
 export interface Task {
   doId: string;
