@@ -1,4 +1,4 @@
-/** The allocation instance format of `dom allocate` (DESIGN.md), and its result. */
+/** The allocation instance format of `dom allocate` (docs/CONTRACT.md), and its result. */
 import { z } from 'zod';
 
 const Qty = z.number().int('must be a whole number').positive('must be positive');

@@ -1,5 +1,5 @@
 /**
- * Who writes what (DESIGN.md, "Databases and who writes what"). Every document type has exactly
+ * Who writes what (docs/CONTRACT.md, "Who writes what"). Every document type has exactly
  * one writer, so replication can never produce a conflict. The gateway enforces the node rows on
  * every upload; the hub's own code only ever writes hub rows.
  */

@@ -1,5 +1,5 @@
 /**
- * The zod schemas of every document in DESIGN.md's table, and of the API bodies that create them.
+ * The zod schemas of every document in docs/CONTRACT.md's table, and of the API bodies that create them.
  * Documents are validated at the edges: HTTP bodies, documents a node uploads, CLI input files.
  */
 import { z } from 'zod';

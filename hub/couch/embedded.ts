@@ -48,7 +48,7 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     if (basicAuthOk(req.headers.authorization, expected)) return next();
     res.status(401).json({ error: 'unauthorized', reason: 'Name or password is incorrect.' });
   });
-  // express-pouchdb dies on filter=_selector in _changes (DESIGN.md); refuse any filter here too.
+  // express-pouchdb dies on filter=_selector in _changes (docs/CONTRACT.md, "One code path for both backends"); refuse any filter here too.
   app.use((req, res, next) => {
     if (/\/_changes/.test(req.path) && (req.query.filter !== undefined || req.query.selector !== undefined)) {
       res.status(400).json({ error: 'bad_request', reason: 'filtered _changes is not served' });

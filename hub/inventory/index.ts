@@ -1,6 +1,6 @@
 /**
  * The network availability index, in memory: available = on hand − open DO quantity − safety stock
- * (DESIGN.md). On hand comes from the nodes' `inv:` positions (their truth) or, for a facility
+ * (docs/CONTRACT.md). On hand comes from the nodes' `inv:` positions (their truth) or, for a facility
  * without a node, from counts loaded through the planner API; open DO quantity is the larger of
  * what the hub has released and not seen finish, and what the node reports as reserved (a DO the
  * node has not pulled yet, or a shipment the hub has not heard of yet, then counts once).

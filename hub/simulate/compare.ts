@@ -109,7 +109,7 @@ export function summarise(sc: Scenario, cfg: ReplayConfig, plans: OrderPlan[]): 
     }
   });
   const facs = new Map(cfg.facilities.map((f) => [f.id, f]));
-  // the one cost formula (DESIGN.md, costOf in instance.ts) over every configuration's assignments
+  // the one cost formula (docs/CONTRACT.md, costOf in instance.ts) over every configuration's assignments
   const inst = {
     facilities: cfg.facilities.map((f) => ({
       id: f.id,

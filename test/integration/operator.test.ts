@@ -140,7 +140,7 @@ describe('operator surface of a hub', () => {
     expect(doc.openapi).toMatch(/^3\.1\./);
     await SwaggerParser.validate(structuredClone(doc));
     const paths = Object.keys(doc.paths);
-    // the contract (DESIGN.md)
+    // the contract (docs/CONTRACT.md)
     for (const p of [
       '/api/v1/facilities',
       '/api/v1/items',

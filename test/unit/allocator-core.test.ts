@@ -274,7 +274,7 @@ describe('allocator core: search and batch improvement', () => {
     }
     for (const f of inst.facilities) expect(used.get(f.id) ?? 0).toBeLessThanOrEqual(f.capacity);
     for (const p of inst.inventory) expect(perSku.get(`${p.facility}|${p.sku}`) ?? 0).toBeLessThanOrEqual(p.onHand - p.safetyStock);
-    // the plans' own costs add up to DESIGN.md's cost
+    // the plans' own costs add up to the contract's cost
     expect(batch.plans.reduce((t, p) => t + p.cost, 0)).toBeCloseTo(batch.result.totals.cost, 0);
   });
 
@@ -333,7 +333,7 @@ describe('allocator core: search and batch improvement', () => {
     for (const p of moved.plans) {
       expect(filled(p)).toBeGreaterThanOrEqual(filled(before.get(p.order)!));
       expect(filled(p, true)).toBeGreaterThanOrEqual(filled(before.get(p.order)!, true));
-      // a plan's cost is DESIGN.md's: a shipment per facility it uses, handling per unit
+      // a plan's cost is the contract's (docs/CONTRACT.md): a shipment per facility it uses, handling per unit
       const facilities = new Set(p.picks.map((x) => x.facility));
       expect(p.shipments).toBe(facilities.size);
     }
