@@ -231,7 +231,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   };
   const ticker = setInterval(() => {
     const s = hub.allocator.stats;
-    const line = `  ${Math.round((Date.now() - started) / 1000)}s  orders ${counters.orders}  allocated ${s.ordersAllocated}  DOs ${s.dosCreated}  steps ${counters.steps}  short ${counters.shortPicks}  sales ${counters.sales}  ${cutState === 'cut' ? `${cut.config.id} OFFLINE` : 'all nodes linked'}   `;
+    const link = cutState === 'cut' ? `${cut.config.id} OFFLINE` : 'all nodes linked';
+    const line =
+      `  ${Math.round((Date.now() - started) / 1000)}s  orders ${counters.orders}  allocated ${s.ordersAllocated}  DOs ${s.dosCreated}  ` +
+      `steps ${counters.steps}  short ${counters.shortPicks}  sales ${counters.sales}  ${link}   `;
     if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
   }, 500);
   print(`DOM demo: hub ${hub.url}, ${facilities.length} facilities, ${items.length} SKUs, traffic for ${seconds}s`);

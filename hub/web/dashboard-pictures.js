@@ -463,7 +463,9 @@ window.Pictures = (() => {
         class: 'map decision-map',
         viewBox: `0 0 ${w} ${hgt}`,
         role: 'img',
-        'aria-label': `Map of order ${o.id}: ${pickupAt ? `pickup at ${pickupAt.id}` : 'the ship-to point'}, the candidate facilities (greyed where excluded) and a line from each chosen facility, labelled with units and cost. The tables below list the same.`,
+        'aria-label':
+          `Map of order ${o.id}: ${pickupAt ? `pickup at ${pickupAt.id}` : 'the ship-to point'}, the candidate facilities (greyed where excluded) ` +
+          'and a line from each chosen facility, labelled with units and cost. The tables below list the same.',
       },
       ...(await basemap(projection)),
       layers.routes,
@@ -689,7 +691,8 @@ window.Pictures = (() => {
     try {
       const r = await post('/api/v1/replenishment/run', { dryRun });
       $('#repl-summary').textContent =
-        `${dryRun ? 'planned, nothing written' : `run ${r.runId}: ${r.created} DO(s) written`} · ${r.transfers.length} transfer(s), ${r.purchaseSuggestions.length} purchase suggestion(s), ${r.fairShare.length} SKU(s) shared fairly`;
+        `${dryRun ? 'planned, nothing written' : `run ${r.runId}: ${r.created} DO(s) written`} · ${r.transfers.length} transfer(s), ` +
+        `${r.purchaseSuggestions.length} purchase suggestion(s), ${r.fairShare.length} SKU(s) shared fairly`;
       view.replaceChildren(
         ...r.fairShare.map(fairShareBlock),
         h('h3', {}, 'Transfers'),
