@@ -10,9 +10,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubContext } from './context.js';
 import type { Allocator } from './allocator/service.js';
+import { isOnline, pendingChanges } from './nodehealth.js';
 
-/** A node not heard from for this long is reported offline (as GET /api/v1/nodes does). */
-const ONLINE_WINDOW_MS = 60_000;
 /** Node databases asked for their update sequence at once, per scrape. */
 const INFO_CONCURRENCY = 16;
 
@@ -25,12 +24,6 @@ export interface HubMetrics {
   /** The /metrics handler. */
   handler(c: Context): Promise<Response>;
 }
-
-const seqNumber = (seq: unknown): number | null => {
-  if (seq === null || seq === undefined) return null;
-  const n = parseInt(String(seq), 10);
-  return Number.isFinite(n) ? n : null;
-};
 
 interface NodeSample {
   id: string;
@@ -51,13 +44,10 @@ async function readNodes(ctx: HubContext): Promise<NodeSample[]> {
         nodes.slice(i, i + INFO_CONCURRENCY).map(async (n) => {
           const s = await ctx.stats.load(n.id);
           const info = await ctx.couch.dbInfo(n.db).catch(() => null);
-          const head = seqNumber(info?.update_seq);
-          const pulled = seqNumber(s.lastPullSeq);
           return {
             id: n.id,
             lastSeen: s.lastSeen ? Date.parse(s.lastSeen) : null,
-            // none while its live pull waits here: the node's own uploads move the sequence on, never come down
-            pending: s.pullsWaiting > 0 ? 0 : head === null ? null : pulled === null ? head : Math.max(0, head - pulled),
+            pending: pendingChanges(s, info?.update_seq),
             errorCount: s.errorCount,
             docsUploaded: s.docsUploaded,
             openConnections: s.openConnections,
@@ -161,7 +151,7 @@ export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetr
     },
   });
   nodeGauge('dom_node_online', '1 when the node is linked now (an open sync request to this instance) or was heard from in the last minute', (n) =>
-    n.openConnections > 0 || (n.lastSeen !== null && Date.now() - n.lastSeen < ONLINE_WINDOW_MS) ? 1 : 0,
+    isOnline({ openConnections: n.openConnections, lastSeenMs: n.lastSeen }, Date.now()) ? 1 : 0,
   );
   nodeGauge('dom_node_last_seen_timestamp_seconds', 'When the node last called the sync gateway (unix time; 0: never)', (n) =>
     n.lastSeen === null ? 0 : n.lastSeen / 1000,

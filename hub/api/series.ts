@@ -8,14 +8,9 @@ import { Hono } from 'hono';
 import type { HubContext } from '../context.js';
 import type { HubSeries } from '../timeseries.js';
 import { parseQuery } from '../../shared/http.js';
+import { syncHealth as healthOf, type SyncHealth } from '../nodehealth.js';
 import { serve } from '../../shared/openapi.js';
 import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
-
-/** Heard from within this window: online (as GET /api/v1/nodes); within STALE_MS: stale; else offline. */
-const ONLINE_MS = 60_000;
-const STALE_MS = 15 * 60_000;
-
-export type SyncHealth = 'online' | 'stale' | 'offline';
 
 /** Sync health of every registered node, by node (= facility) id. */
 export async function syncHealth(ctx: HubContext): Promise<Map<string, { health: SyncHealth; lastSeen: string | null }>> {
@@ -23,8 +18,7 @@ export async function syncHealth(ctx: HubContext): Promise<Map<string, { health:
   const now = Date.now();
   for (const n of await ctx.registry.list()) {
     const s = await ctx.stats.load(n.id);
-    const age = s.lastSeen ? now - Date.parse(s.lastSeen) : Infinity;
-    const health: SyncHealth = s.openConnections > 0 || age < ONLINE_MS ? 'online' : age < STALE_MS ? 'stale' : 'offline';
+    const health = healthOf({ openConnections: s.openConnections, lastSeenMs: s.lastSeen ? Date.parse(s.lastSeen) : null }, now);
     out.set(n.id, { health, lastSeen: s.lastSeen });
   }
   return out;
