@@ -66,3 +66,23 @@ export class FacilityStore {
 
   static docId = ids.facility;
 }
+
+/**
+ * A facility with a planner's change applied (PATCH /api/v1/facilities/:id): `null` removes a
+ * field (`servingDc`), and `changes` lists each field whose value differs, from and to (empty: nothing changed).
+ */
+export function applyFacilityPatch<F extends object>(
+  stored: F,
+  patch: Record<string, unknown>,
+): { next: F; changes: Record<string, { from: unknown; to: unknown }> } {
+  const next = { ...stored } as Record<string, unknown>;
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    const before = (stored as Record<string, unknown>)[k];
+    if (v === null) delete next[k];
+    else next[k] = v;
+    if ((before ?? null) !== v) changes[k] = { from: before ?? null, to: v };
+  }
+  return { next: next as F, changes };
+}

@@ -66,3 +66,21 @@ export class ItemStore {
     return written;
   }
 }
+
+/**
+ * What is wrong with a batch of items (POST /api/v1/items), or null: a SKU twice, an item that
+ * substitutes itself, a substitute that is neither in the batch nor a known item.
+ */
+export function itemBatchProblem(items: Pick<Item, 'sku' | 'substitutes'>[], known: (sku: string) => boolean): { code: string; message: string } | null {
+  const skus = new Set<string>();
+  for (const it of items) {
+    if (skus.has(it.sku)) return { code: 'duplicate_sku', message: `SKU ${it.sku} appears twice` };
+    skus.add(it.sku);
+  }
+  for (const it of items)
+    for (const s of it.substitutes) {
+      if (s === it.sku) return { code: 'invalid_substitute', message: `${it.sku} cannot substitute itself` };
+      if (!skus.has(s) && !known(s)) return { code: 'unknown_sku', message: `substitute ${s} of ${it.sku} is not a known item` };
+    }
+  return null;
+}

@@ -5,6 +5,7 @@ import type { HubContext } from '../context.js';
 import { readBody } from '../../shared/http.js';
 import { badRequest, notFound } from '../../shared/errors.js';
 import type { CountDoc, ItemDoc } from '../../shared/schemas.js';
+import { itemBatchProblem } from '../items.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import { serve } from '../../shared/openapi.js';
 import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
@@ -15,17 +16,11 @@ export function catalogueApi(ctx: HubContext) {
 
   route(R.items, async (c) => {
     const items = await readBody(c, R.items.body);
-    const skus = new Set<string>();
-    for (const it of items) {
-      if (skus.has(it.sku)) throw badRequest('duplicate_sku', `SKU ${it.sku} appears twice`);
-      skus.add(it.sku);
-    }
-    await ctx.items.ensure(items.flatMap((it) => it.substitutes).filter((s) => !skus.has(s)));
-    for (const it of items)
-      for (const s of it.substitutes) {
-        if (s === it.sku) throw badRequest('invalid_substitute', `${it.sku} cannot substitute itself`);
-        if (!skus.has(s) && !ctx.items.has(s)) throw badRequest('unknown_sku', `substitute ${s} of ${it.sku} is not a known item`);
-      }
+    const skus = new Set(items.map((it) => it.sku));
+    // substitutes outside the batch: read the ones not cached yet, then check the batch
+    if (skus.size === items.length) await ctx.items.ensure(items.flatMap((it) => it.substitutes).filter((s) => !skus.has(s)));
+    const problem = itemBatchProblem(items, (s) => ctx.items.has(s));
+    if (problem) throw badRequest(problem.code, problem.message);
     const written = await ctx.items.upsert(items);
     return c.json({ written }, 201);
   });

@@ -7,6 +7,7 @@ import { ids, nodeDbName } from '../../shared/ids.js';
 import { badRequest, conflict, isStatus, notFound } from '../../shared/errors.js';
 import { serve } from '../../shared/openapi.js';
 import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
+import { applyFacilityPatch } from '../facilities.js';
 
 export function facilitiesApi(ctx: HubContext) {
   const app = new Hono();
@@ -49,14 +50,7 @@ export function facilitiesApi(ctx: HubContext) {
     // read, change, write with the revision read: a concurrent change is a conflict, tried again
     for (let attempt = 0; ; attempt++) {
       const stored = await ctx.couch.db<FacilityDoc>('dom').get(ids.facility(id));
-      const changes: Record<string, { from: unknown; to: unknown }> = {};
-      const next: FacilityDoc = { ...stored };
-      for (const [k, v] of Object.entries(patch) as [keyof typeof patch, unknown][]) {
-        const before = (stored as unknown as Record<string, unknown>)[k];
-        if (v === null) delete (next as Record<string, unknown>)[k];
-        else (next as Record<string, unknown>)[k] = v;
-        if ((before ?? null) !== v) changes[k] = { from: before ?? null, to: v };
-      }
+      const { next, changes } = applyFacilityPatch(stored, patch);
       if (Object.keys(changes).length === 0) {
         const { _id, _rev, ...facility } = stored;
         return c.json({ facility, changes });
