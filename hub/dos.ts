@@ -6,7 +6,10 @@ import type { Couch } from './couch/index.js';
 import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
 import { newDoState, type DoStateDoc } from './monitor/dostate.js';
-import { groupBy } from '../shared/collections.js';
+import { forEachLimit, groupBy } from '../shared/collections.js';
+
+/** Node databases written at once by one batch (each its own `_bulk_docs`). */
+const NODE_DB_WRITES_AT_ONCE = 16;
 
 async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<void> {
   if (docs.length === 0) return;
@@ -20,12 +23,11 @@ export async function writeDos(couch: Couch, dos: DistributionOrderDoc[]): Promi
   if (dos.length === 0) return;
   await bulkCreate(couch, 'dom', dos.map((d) => newDoState(d)) as DoStateDoc[]);
   const byDb = groupBy(dos, (d) => nodeDbName(d.facility));
-  await Promise.all(
-    [...byDb].map(async ([db, docs]) => {
-      await couch.ensureDb(db);
-      await bulkCreate(couch, db, docs);
-    }),
-  );
+  // a batch at 1,000 facilities touches hundreds of node databases: a few bulks at a time
+  await forEachLimit([...byDb], NODE_DB_WRITES_AT_ONCE, async ([db, docs]) => {
+    await couch.ensureDb(db);
+    await bulkCreate(couch, db, docs);
+  });
 }
 
 export async function writeCancel(couch: Couch, facility: string, doId: string, reason: string): Promise<void> {

@@ -21,6 +21,7 @@ import { lineViews, orderStatus, type Allocation, type OrderDoc } from '../order
 import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
 import { groupBy } from '../../shared/collections.js';
+import { rankKey } from '../../shared/rank.js';
 
 export interface AllocDoc {
   _id: string;
@@ -68,11 +69,6 @@ export function effortFor(waiting: number, maxBatch: number): BatchOptions {
   if (waiting >= 2 * maxBatch) return { improveRounds: 0 };
   if (waiting >= maxBatch) return { improveRounds: 1 };
   return {};
-}
-
-/** Orders' rank as a sortable string: priority, then due date, then arrival. */
-export function rankKey(o: { priority: number; dueDate?: string; createdAt: string; id: string }): string {
-  return `${String(o.priority).padStart(2, '0')}|${o.dueDate ?? '9999'}|${o.createdAt}|${o.id}`;
 }
 
 export class Allocator {

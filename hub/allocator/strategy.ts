@@ -84,12 +84,5 @@ export function costStrategy(
   };
 }
 
-/** Rank for constrained inventory: priority (1 most urgent), then due date, then arrival. */
-export function compareRank(a: SourcingOrder, b: SourcingOrder): number {
-  return (
-    a.priority - b.priority ||
-    (a.dueDate ?? '\uffff').localeCompare(b.dueDate ?? '\uffff') ||
-    a.createdAt.localeCompare(b.createdAt) ||
-    a.id.localeCompare(b.id)
-  );
-}
+/** Rank for constrained inventory: priority, then due date, then arrival (one rule with the planning store's rank key). */
+export { compareRank } from '../../shared/rank.js';

@@ -9,6 +9,7 @@ import type { Couch } from '../couch/index.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { nodeDbName } from '../../shared/ids.js';
 import type { DistributionOrderDoc, InboundDoc, ReceiptDoc } from '../../shared/schemas.js';
+import { compareStrings } from '../../shared/rank.js';
 
 export interface SupplyLine {
   sku: string;
@@ -162,7 +163,7 @@ export class PlanningStore {
   promises(): Map<string, Map<number, string | null>> {
     if (this.promisesCache) return this.promisesCache;
     const out = new Map<string, Map<number, string | null>>();
-    const ranked = [...this.backorders].sort(([a, x], [b, y]) => x.rank.localeCompare(y.rank) || a.localeCompare(b));
+    const ranked = [...this.backorders].sort(([a, x], [b, y]) => compareStrings(x.rank, y.rank) || compareStrings(a, b));
     const pools = new Map<string, { date: string; qty: number }[]>();
     this.consumed = new Map();
     const pool = (sku: string) => {
