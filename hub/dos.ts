@@ -5,7 +5,7 @@
 import type { Couch } from './couch/index.js';
 import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
-import { newDoState, type DoStateDoc } from './monitor/dostate.js';
+import { newDoState, type DoStateDoc } from '../shared/dostate.js';
 import { groupBy } from '../shared/collections.js';
 
 async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<void> {

@@ -30,7 +30,7 @@ import { DEFAULT_COSTS } from '../shared/instance.js';
 import { DomFeed } from './domfeed.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { DoStateDoc } from './monitor/dostate.js';
+import type { DoStateDoc } from '../shared/dostate.js';
 import type { FacilityDoc, ItemDoc, CountDoc, NodeRegistryDoc } from '../shared/schemas.js';
 import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';

@@ -16,7 +16,7 @@ import type { Logger } from '../../shared/log.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
 import { ChangesFollower, type Change } from './follower.js';
-import { applyEvents, type DoStateDoc } from './dostate.js';
+import { applyEvents, type DoStateDoc } from '../../shared/dostate.js';
 import { groupBy } from '../../shared/collections.js';
 
 export interface MonitorHooks {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Ident, Sku } from '../../shared/ids.js';
 import type { DoLine, DistributionOrderDoc } from '../../shared/schemas.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES, type LineStatus, type OrderStatus, type DoState } from '../../shared/states.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 
 export const ORDER_LIMITS = { maxLines: 100, maxQtyPerLine: 10_000 };
 

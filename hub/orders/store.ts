@@ -6,7 +6,7 @@
 import type { DocumentScope } from 'nano';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import { lineViews, orderStatus, type LineView, type OrderDoc } from './model.js';
 
 export class OrderStore {

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { HubContext } from '../context.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import { parseQuery } from '../../shared/http.js';
 import { Ident } from '../../shared/ids.js';
 import { DO_STATE_NAMES, TERMINAL_DO_STATES } from '../../shared/states.js';
