@@ -167,11 +167,14 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   // ---- the `dom` feed: what other instances wrote (what this one wrote itself is not read back)
   const feed = new DomFeed(couch, log);
   // DO states another instance moved (or created): kept in memory, their orders rolled up here too
+  // (also when this instance had read the state already: its roll-ups before may have used an older one)
   feed.on(
     'dostate:',
     async (docs) => {
-      const newer = monitor.rememberStates(docs as unknown as DoStateDoc[]);
-      if (newer.length) doStatesMoved(newer, await rollUp(newer));
+      const states = docs as unknown as DoStateDoc[];
+      const newer = monitor.rememberStates(states);
+      const views = await rollUp(states);
+      if (newer.length) doStatesMoved(newer, views);
     },
     (id, rev) => !monitor.wrote(id.slice('dostate:'.length), rev),
   );
