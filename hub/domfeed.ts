@@ -35,13 +35,15 @@ export class DomFeed {
    * `minIntervalMs`: a longpoll answers at the first change, so each write to `dom` cost a request
    * of its own (about 9 per order of sync traffic, docs/BENCHMARKS.md); waiting this long after an
    * answer gathers the writes meanwhile into the next one. What the feed carries (other instances'
-   * orders and DO states, caches) takes at most that much longer.
+   * orders and DO states, caches) takes at most that much longer: 200 ms, the allocator's default
+   * batch window (at 100 ms the feed cost 1.7 requests per order of sync traffic, nearly all of them
+   * answers holding only what this instance wrote itself).
    */
   constructor(
     private readonly couch: Couch,
     private readonly log: Logger,
     private readonly timeoutMs = 10_000,
-    private readonly minIntervalMs = 100,
+    private readonly minIntervalMs = 200,
   ) {}
 
   on(prefix: string, fn: DomHandler, wanted?: (id: string, rev: string) => boolean): void {
