@@ -28,8 +28,8 @@ export interface DoStates {
 
 export type OrderViews = Map<string, { order: OrderDoc; lines: LineView[] }>;
 
-/** Order copies kept for the roll-up (newest used last out). */
-const MAX_KNOWN = 20_000;
+/** Order copies kept for the roll-up (the oldest dropped first): a few KB each; an order not held is read. */
+const MAX_KNOWN = 10_000;
 
 export class OrderStore {
   private locks = new Map<string, Promise<unknown>>();
