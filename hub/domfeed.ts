@@ -6,6 +6,7 @@
  * ids only; a handler says which ids it wants, and only those documents are read.
  */
 import type { Couch } from './couch/index.js';
+import { LongPoll, couchJson } from './couch/longpoll.js';
 import type { Logger } from '../shared/log.js';
 import { prefixOf } from '../shared/ids.js';
 import { groupBy } from '../shared/collections.js';
@@ -14,87 +15,91 @@ export type DomHandler = (docs: Record<string, unknown>[]) => void | Promise<voi
 
 interface Subscription {
   fn: DomHandler;
-  /** Which changed ids of the prefix the handler wants (default all): the others are not read. */
-  wanted?: (id: string) => boolean;
+  /**
+   * Which changes of the prefix the handler wants, by id and new revision (default all): the others
+   * are not read (a revision this instance wrote itself, say).
+   */
+  wanted?: (id: string, rev: string) => boolean;
+}
+
+interface ChangesAnswer {
+  results: { id: string; deleted?: boolean; changes?: { rev: string }[] }[];
+  last_seq: string | number;
 }
 
 export class DomFeed {
   private handlers = new Map<string, Subscription[]>();
-  private stopped = false;
-  private abort = new AbortController();
-  private loop: Promise<void> | null = null;
+  private poll: LongPoll<ChangesAnswer> | null = null;
 
   /**
    * `minIntervalMs`: a longpoll answers at the first change, so each write to `dom` cost a request
    * of its own (about 9 per order of sync traffic, docs/BENCHMARKS.md); waiting this long after an
    * answer gathers the writes meanwhile into the next one. What the feed carries (other instances'
-   * orders and DO states, caches) takes at most that much longer.
+   * orders and DO states, caches) takes at most that much longer: 200 ms, the allocator's default
+   * batch window (at 100 ms the feed cost 1.7 requests per order of sync traffic, nearly all of them
+   * answers holding only what this instance wrote itself).
    */
   constructor(
     private readonly couch: Couch,
     private readonly log: Logger,
     private readonly timeoutMs = 10_000,
-    private readonly minIntervalMs = 100,
+    private readonly minIntervalMs = 200,
   ) {}
 
-  on(prefix: string, fn: DomHandler, wanted?: (id: string) => boolean): void {
+  on(prefix: string, fn: DomHandler, wanted?: (id: string, rev: string) => boolean): void {
     this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), { fn, ...(wanted ? { wanted } : {}) }]);
   }
 
   async start(): Promise<void> {
     const info = await this.couch.dbInfo('dom');
-    let since: string = String(info.update_seq);
-    this.loop = (async () => {
-      let failures = 0;
-      while (!this.stopped) {
-        const t0 = Date.now();
-        try {
-          // ids only: the documents a handler wants are read after, in one request; the rest (the
-          // allocator's outbox, our own orders as they are written) are never read back
-          const url = `${this.couch.dbUrl('dom')}/_changes?feed=longpoll&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
-          const res = await fetch(url, { headers: { authorization: this.couch.authHeader, 'accept-encoding': 'identity' }, signal: this.abort.signal });
-          if (!res.ok) throw new Error(`dom _changes: ${res.status}`);
-          const body = (await res.json()) as { results: { id: string; deleted?: boolean }[]; last_seq: string | number };
-          const wanted = body.results.filter((r) => !r.deleted && this.handlers.get(prefixOf(r.id))?.some((h) => !h.wanted || h.wanted(r.id))).map((r) => r.id);
-          if (wanted.length) {
-            const docs = await this.read(wanted);
-            const groups = groupBy(docs, (d) => prefixOf(d._id as string));
-            for (const [p, list] of groups) for (const h of this.handlers.get(p)!) await h.fn(h.wanted ? list.filter((d) => h.wanted!(d._id as string)) : list);
+    this.poll = new LongPoll<ChangesAnswer>({
+      couch: this.couch,
+      log: this.log,
+      name: 'dom feed',
+      // ids and revisions only: the documents a handler wants are read after, in one request; the
+      // rest (the allocator's outbox, what this instance wrote itself) are never read back
+      url: (since) => `${this.couch.dbUrl('dom')}/_changes?feed=longpoll&limit=500&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`,
+      since: String(info.update_seq),
+      onAnswer: async (body) => {
+        const want = new Map<string, Set<Subscription>>();
+        for (const r of body.results) {
+          if (r.deleted) continue;
+          const rev = r.changes?.[0]?.rev ?? '';
+          for (const h of this.handlers.get(prefixOf(r.id)) ?? []) {
+            if (h.wanted && !h.wanted(r.id, rev)) continue;
+            if (!want.has(r.id)) want.set(r.id, new Set());
+            want.get(r.id)!.add(h);
           }
-          since = String(body.last_seq);
-          failures = 0;
-          const wait = this.minIntervalMs - (Date.now() - t0);
-          if (wait > 0 && body.results.length > 0 && !this.stopped) await new Promise((r) => setTimeout(r, wait));
-        } catch (err) {
-          if (this.stopped) return;
-          failures++;
-          this.log.warn({ err: (err as Error).message }, 'dom feed failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** failures)));
         }
-      }
-    })();
+        if (want.size) {
+          const docs = await this.read([...want.keys()]);
+          const groups = groupBy(docs, (d) => prefixOf(d._id as string));
+          for (const [p, list] of groups) {
+            for (const h of this.handlers.get(p)!) {
+              const mine = list.filter((d) => want.get(d._id as string)?.has(h));
+              if (mine.length) await h.fn(mine);
+            }
+          }
+        }
+        return String(body.last_seq);
+      },
+      nonEmpty: (body) => body.results.length > 0,
+      minIntervalMs: this.minIntervalMs,
+    });
+    this.poll.start();
   }
 
   private async read(idsToRead: string[]): Promise<Record<string, unknown>[]> {
-    const res = await fetch(`${this.couch.dbUrl('dom')}/_all_docs?include_docs=true`, {
-      method: 'POST',
-      headers: { authorization: this.couch.authHeader, 'content-type': 'application/json', 'accept-encoding': 'identity' },
-      body: JSON.stringify({ keys: [...new Set(idsToRead)] }),
-      signal: this.abort.signal,
-    });
-    if (!res.ok) throw new Error(`dom _all_docs: ${res.status}`);
-    const body = (await res.json()) as { rows: { doc?: Record<string, unknown> | null }[] };
+    const body = await couchJson<{ rows: { doc?: Record<string, unknown> | null }[] }>(
+      this.couch,
+      `${this.couch.dbUrl('dom')}/_all_docs?include_docs=true`,
+      'dom _all_docs',
+      { method: 'POST', body: { keys: idsToRead }, ...(this.poll ? { signal: this.poll.signal } : {}) },
+    );
     return body.rows.flatMap((r) => (r.doc ? [r.doc] : []));
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    // Node 20's fetch can leave a body read pending after an abort that lands just as the
-    // headers arrive; the loop ends by itself once the CouchDB connection closes, so don't wait
-    // on it for ever.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-    clearTimeout(timer);
+    await this.poll?.stop();
   }
 }

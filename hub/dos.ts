@@ -2,26 +2,34 @@
  * Writing distribution orders (and their cancellations) down to the node databases. DO ids are
  * deterministic, so writing the same DO twice answers 409 "already written", which is success.
  */
+import type { DocumentBulkResponse } from 'nano';
 import type { Couch } from './couch/index.js';
 import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
-import { newDoState, type DoStateDoc } from './monitor/dostate.js';
+import { newDoState, type DoStateDoc } from '../shared/dostate.js';
 import { forEachLimit, groupBy } from '../shared/collections.js';
 
 /** Node databases written at once by one batch (each its own `_bulk_docs`). */
 const NODE_DB_WRITES_AT_ONCE = 16;
 
-async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<void> {
-  if (docs.length === 0) return;
+async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<DocumentBulkResponse[]> {
+  if (docs.length === 0) return [];
   const res = await couch.db(db).bulk({ docs });
   const failed = res.filter((r) => r.error && r.error !== 'conflict');
   if (failed.length) throw new Error(`writing ${failed.length} document(s) to ${db} failed: ${failed[0]!.error} ${failed[0]!.reason ?? ''}`);
+  return res;
 }
 
-/** Write DO states to `dom` first, then the DOs to each facility's database, one bulk per database. */
-export async function writeDos(couch: Couch, dos: DistributionOrderDoc[]): Promise<void> {
+/**
+ * Write DO states to `dom` first, then the DOs to each facility's database, one bulk per database.
+ * `created`: told of the DO states this call created, as stored (one that existed already may have
+ * moved on, and is not among them).
+ */
+export async function writeDos(couch: Couch, dos: DistributionOrderDoc[], created?: (states: DoStateDoc[]) => void): Promise<void> {
   if (dos.length === 0) return;
-  await bulkCreate(couch, 'dom', dos.map((d) => newDoState(d)) as DoStateDoc[]);
+  const states = dos.map((d) => newDoState(d));
+  const res = await bulkCreate(couch, 'dom', states);
+  created?.(states.flatMap((s, i) => (res[i]?.rev ? [{ ...s, _rev: res[i]!.rev }] : [])));
   const byDb = groupBy(dos, (d) => nodeDbName(d.facility));
   // a batch at 1,000 facilities touches hundreds of node databases: a few bulks at a time
   await forEachLimit([...byDb], NODE_DB_WRITES_AT_ONCE, async ([db, docs]) => {

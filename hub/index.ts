@@ -21,7 +21,8 @@ import { Reservations, type ReservationDoc } from './inventory/reservations.js';
 import { FacilityGrid } from './inventory/atp.js';
 import { AvailabilityIndex } from './inventory/index.js';
 import { ItemStore } from './items.js';
-import { OrderStore } from './orders/store.js';
+import { OrderStore, type OrderViews } from './orders/store.js';
+import { BulkWriter } from './couch/bulk.js';
 import { EventBus } from './events.js';
 import { PlanningStore, type ForecastDoc, type ModelStockDoc, type SupplyDoc } from './planning/store.js';
 import { Lease } from './lease.js';
@@ -30,7 +31,7 @@ import { DEFAULT_COSTS } from '../shared/instance.js';
 import { DomFeed } from './domfeed.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { DoStateDoc } from './monitor/dostate.js';
+import type { DoStateDoc } from '../shared/dostate.js';
 import type { FacilityDoc, ItemDoc, CountDoc, NodeRegistryDoc } from '../shared/schemas.js';
 import type { OrderDoc } from './orders/model.js';
 import { Allocator, type AllocatorOptions } from './allocator/service.js';
@@ -53,31 +54,9 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
-export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub'), allocatorOptions: AllocatorOptions = {}): Promise<Hub> {
-  const config = parseWith(HubConfig, input, 'invalid_config');
-  config.dataDir = resolve(config.dataDir);
-  const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir, dbPrefix: config.dbPrefix });
-  await couch.ensureDb('dom');
-
-  const dom = couch.db('dom');
-  const registry = new NodeRegistry(dom as never);
-  const stats = new NodeStats(dom as never, log);
-  const instance = config.instance ?? `${hostname()}-${config.port}`;
-  // how the monitor hears of node databases changed by others: none on this process's own embedded
-  // server (every node writes through this gateway), CouchDB's /_db_updates, else a sweep
-  const dbUpdates = couch.embedded ? null : new DbUpdates(couch, log, (db) => monitor.markChanged(db));
-  const watching = (await dbUpdates?.start().catch(() => false)) ?? false;
-  const monitor: Monitor = new Monitor({ couch, log, sweepMs: config.sweepMs, instance, catchUp: couch.embedded || watching ? 'marked' : 'sweep' });
-  const facilities = new FacilityStore(dom as never);
-  const index = new AvailabilityIndex();
-  const items = new ItemStore(dom as never);
-  const events = new EventBus();
-  const orders = new OrderStore(dom as never, dom as never, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }));
-  const planning = new PlanningStore();
-  const reservations = new Reservations(dom as never, index, log);
-  const grid = new FacilityGrid(() => facilities.snapshot());
-  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, reservations, grid, items, orders, events, planning, log };
-  const strategies = Object.fromEntries(
+/** The allocator's strategies, one per sourcing setting (--sourcing). */
+function sourcingStrategies(config: HubConfig) {
+  return Object.fromEntries(
     Object.entries(config.sourcing).map(([key, s]) => [
       key,
       costStrategy(
@@ -91,25 +70,57 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
       ),
     ]),
   );
-  const allocator = new Allocator(ctx, { windowMs: config.batchWindowMs, maxBatch: config.batchSize, strategies, ...allocatorOptions });
+}
+
+export async function startHub(input: HubConfigInput, log: Logger = createLogger('hub'), allocatorOptions: AllocatorOptions = {}): Promise<Hub> {
+  const config = parseWith(HubConfig, input, 'invalid_config');
+  config.dataDir = resolve(config.dataDir);
+  const couch = await openCouch({ couchUrl: config.couchUrl, dataDir: config.dataDir, dbPrefix: config.dbPrefix });
+  await couch.ensureDb('dom');
+  const dom = couch.db('dom');
+  const instance = config.instance ?? `${hostname()}-${config.port}`;
+
+  // ---- what the hub keeps: registry, facilities, catalogue, stock, planning, events
+  const registry = new NodeRegistry(dom as never);
+  const stats = new NodeStats(dom as never, log);
+  const facilities = new FacilityStore(dom as never);
+  const index = new AvailabilityIndex();
+  const items = new ItemStore(dom as never);
+  const events = new EventBus();
+  const planning = new PlanningStore();
+  const reservations = new Reservations(dom as never, index, log);
+  const grid = new FacilityGrid(() => facilities.snapshot());
+
+  // ---- the event path: a node's upload → the monitor (its DO states) → the order roll-up → re-sourcing.
+  // The monitor's DO states and the orders they move are written through one group commit.
+  const writes = new BulkWriter(dom as never);
+  // how the monitor hears of node databases changed by others: none on this process's own embedded
+  // server (every node writes through this gateway), CouchDB's /_db_updates, else a sweep
+  const dbUpdates = couch.embedded ? null : new DbUpdates(couch, log, (db) => monitor.markChanged(db));
+  const watching = (await dbUpdates?.start().catch(() => false)) ?? false;
+  const monitor: Monitor = new Monitor({
+    couch,
+    log,
+    sweepMs: config.sweepMs,
+    instance,
+    catchUp: couch.embedded || watching ? 'marked' : 'sweep',
+    writer: writes,
+  });
+  const orders = new OrderStore(dom as never, monitor, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }), writes);
+  const ctx: HubContext = { config, couch, registry, stats, monitor, facilities, index, reservations, grid, items, orders, events, planning, log };
+
+  // ---- the allocator (active on the lease holder), its sourcing
+  const allocator = new Allocator(ctx, {
+    windowMs: config.batchWindowMs,
+    maxBatch: config.batchSize,
+    strategies: sourcingStrategies(config),
+    ...allocatorOptions,
+  });
   await allocator.setActive(false);
   // the sourcing a planner applied from a simulation stands over --sourcing (hub/simulate/live.ts)
   const live = new LiveSourcing(ctx, allocator, config.sourcing as SourcingSettings);
   await live.load();
   const simulations = new SimulationRuns(ctx, live);
-  monitor.setHooks({
-    onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
-    onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
-    onDoStates: async (states) => {
-      for (const s of states) {
-        index.applyDoState(s);
-        events.emit('do', { doId: s.doId, orderId: s.orderId, facility: s.facility, state: s.state, eventAt: s.history.at(-1)?.at });
-      }
-      await allocator.doStatesChanged(states);
-    },
-  });
-  index.onChange((_facility, skus) => allocator.stockChanged(skus));
-
   // Several hub instances may share one CouchDB: one allocates (the lease holder), all serve.
   const lease = new Lease(
     dom as never,
@@ -119,25 +130,63 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     config.leaseTtlMs,
     Math.max(500, Math.floor(config.leaseTtlMs / 4)),
   );
+
+  // the dashboard's charts: one point a minute for 24 h (hub/timeseries.ts)
+  const series = new HubSeries({
+    allocator: () => allocator.stats,
+    backordersOpen: () => planning.promises().size,
+    nodes: async () => {
+      const h = [...(await syncHealth(ctx)).values()];
+      return { online: h.filter((x) => x.health === 'online').length, total: h.length };
+    },
+  });
+
+  /**
+   * Every DO state that moved, whoever moved it (this monitor, another instance's through the `dom`
+   * feed, a DO just created): the index, the charts and the event feed hear of it, and the orders'
+   * roll-up (`views`) goes to the allocator, which re-sources what a facility did not deliver.
+   */
+  const doStatesMoved = (states: DoStateDoc[], views: OrderViews) => {
+    series.doStates(states);
+    for (const s of states) {
+      index.applyDoState(s);
+      events.emit('do', { doId: s.doId, orderId: s.orderId, facility: s.facility, state: s.state, eventAt: s.history.at(-1)?.at });
+    }
+    allocator.doStatesChanged(states, views);
+  };
+  const rollUp = (states: DoStateDoc[]) => orders.rollUp(states.map((s) => s.orderId));
+  monitor.setHooks({
+    rollUp,
+    onDoStates: doStatesMoved,
+    onInventory: (facility, positions) => index.applyNodePositions(facility, positions),
+    onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
+    onCreated: (states) => series.doStates(states),
+  });
+  index.onChange((_facility, skus) => allocator.stockChanged(skus));
+
+  // ---- the `dom` feed: what other instances wrote (what this one wrote itself is not read back)
   const feed = new DomFeed(couch, log);
-  // new orders accepted by another instance (the lease holder's own are queued as they come in)
+  // DO states another instance moved (or created): kept in memory, their orders rolled up here too
+  // (also when this instance had read the state already: its roll-ups before may have used an older one)
+  feed.on(
+    'dostate:',
+    async (docs) => {
+      const states = docs as unknown as DoStateDoc[];
+      const newer = monitor.rememberStates(states);
+      const views = await rollUp(states);
+      if (newer.length) doStatesMoved(newer, views);
+    },
+    (id, rev) => !monitor.wrote(id.slice('dostate:'.length), rev),
+  );
+  // orders: a copy another instance changed is dropped from the roll-up's; new orders accepted by
+  // another instance go to the allocator (the lease holder's own are queued as they come in)
   feed.on(
     'order:',
     (docs) => {
       for (const o of docs as unknown as OrderDoc[]) if (o.status === 'received' && !o.hold && !o.cancelRequested) allocator.submitFromFeed(o.id);
     },
-    (id) => allocator.isActive && !allocator.queuedHere(id.slice('order:'.length)),
+    (id, rev) => !orders.seen(id.slice('order:'.length), rev) && allocator.isActive && !allocator.queuedHere(id.slice('order:'.length)),
   );
-  feed.on('dostate:', async (docs) => {
-    // what this instance's monitor stored has been handled by its hook (one route per event)
-    const states = (docs as unknown as DoStateDoc[]).filter((s) => !monitor.storedHere(s));
-    monitor.rememberStates(states);
-    for (const s of states) index.applyDoState(s);
-    if (allocator.isActive)
-      await allocator.doStatesChanged(
-        states.filter((s) => s.state === 'rejected' || s.state === 'short_picked' || (s.kind === 'transfer' && s.state === 'shipped')),
-      );
-  });
   feed.on('item:', (docs) => docs.forEach((d) => items.set(d as unknown as ItemDoc)));
   feed.on('facility:', (docs) => {
     docs.forEach((d) => facilities.upsert(d as unknown as FacilityDoc));
@@ -155,23 +204,14 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   feed.on('modelstock:', (docs) => docs.forEach((d) => planning.setModelStock(d as unknown as ModelStockDoc)));
   feed.on('forecast:', (docs) => docs.forEach((d) => planning.setForecast(d as unknown as ForecastDoc)));
   feed.on('reservation:', (docs) => docs.forEach((d) => reservations.apply(d as unknown as ReservationDoc)));
-  // the dashboard's charts: one point a minute for 24 h (hub/timeseries.ts)
-  const series = new HubSeries({
-    allocator: () => allocator.stats,
-    backordersOpen: () => planning.promises().size,
-    nodes: async () => {
-      const h = [...(await syncHealth(ctx)).values()];
-      return { online: h.filter((x) => x.health === 'online').length, total: h.length };
-    },
-  });
-  feed.on('dostate:', (docs) => series.doStates(docs as unknown as DoStateDoc[]));
+  feed.on('sourcing:', (docs) => docs.forEach((d) => live.adopt(d as never)));
   const seriesSub = events.events$.subscribe((e) => {
     if (e.type === 'order' && e.data.created === true) series.orderReceived();
     else if (e.type === 'allocation' && typeof e.data.orders === 'number') series.batch(e.data.orders);
     else if (e.type === 'do' && typeof e.data.eventAt === 'string') series.statusApplied(e.data.eventAt);
   });
-  feed.on('sourcing:', (docs) => docs.forEach((d) => live.adopt(d as never)));
 
+  // ---- HTTP: the sync gateway (uploads applied by the monitor at once) and the API
   const gateway = createGateway({
     couch,
     registry,
@@ -190,7 +230,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
-  // Catch up with everything the nodes wrote while the hub was down.
+  // ---- start: catch up with everything the nodes wrote while the hub was down, then follow
   await facilities.refresh();
   await items.load();
   const nodes = await registry.list();
@@ -214,6 +254,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   });
   log.info({ url, couch: couch.url, embedded: couch.embedded, nodes: monitor.followerCount, ...recovered }, 'hub started');
 
+  // ---- stop: everything in reverse order
   let stopping: Promise<void> | undefined;
   return {
     url,

@@ -9,7 +9,7 @@
  * through the gateway (`_bulk_get`); up is a status event written at the node → the hub applying
  * it. Both compare the two machines' clocks, which production keeps in step (NTP).
  */
-import type { DoStateDoc } from './monitor/dostate.js';
+import type { DoStateDoc } from '../shared/dostate.js';
 import { TERMINAL_DO_STATES } from '../shared/states.js';
 
 export const SERIES_STEP_MS = 60_000;

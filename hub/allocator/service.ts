@@ -13,11 +13,12 @@ import type { HubContext } from '../context.js';
 import { ids } from '../../shared/ids.js';
 import type { DistributionOrderDoc, DoLine } from '../../shared/schemas.js';
 import { writeDos } from '../dos.js';
-import { newDoState } from '../monitor/dostate.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import { newDoState } from '../../shared/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import { Network, allocateBatch, type BatchOptions, type OrderPlan, type Pick as PlanPick } from './core.js';
 import { costStrategy, type SourcingOrder, type SourcingStrategy } from './strategy.js';
-import { lineViews, orderStatus, type Allocation, type OrderDoc } from '../orders/model.js';
+import { lineViews, type Allocation, type OrderDoc } from '../orders/model.js';
+import type { OrderViews } from '../orders/store.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
 import { groupBy } from '../../shared/collections.js';
@@ -260,10 +261,8 @@ export class Allocator {
     }
   }
 
-  /** DO states moved: roll up order status, and re-source what a facility did not deliver. */
-  async doStatesChanged(states: DoStateDoc[]): Promise<void> {
-    // one read and one write for the batch's orders, not three requests an order in turn
-    const views = await this.ctx.orders.refreshMany(states.map((s) => s.orderId));
+  /** DO states moved, their orders rolled up (`views`, by the order store): re-source what a facility did not deliver. */
+  doStatesChanged(states: DoStateDoc[], views: OrderViews): void {
     for (const [id, r] of views) {
       if (r.order.cancelRequested) continue;
       const needsWork = r.lines.some((l) => l.unallocated > 0 && l.excluded.length > 0);
@@ -536,7 +535,6 @@ export class Allocator {
             if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
             o.backorderedAt = now;
             o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
-            o.status = o.allocations.length ? o.status : 'backordered';
           });
           // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
           // reads "backordered" now, not the "received" it was left at. Also when the backorder was
@@ -709,6 +707,7 @@ export class Allocator {
     await writeDos(
       couch,
       allocs.flatMap((a) => a.dos),
+      (created) => this.ctx.monitor.created(created),
     );
     this.stats.dosCreated += allocs.reduce((s, a) => s + a.dos.length, 0);
     const now = new Date().toISOString();
@@ -719,7 +718,7 @@ export class Allocator {
     const byOrder = groupBy(allocs, (a) => a.orderId);
     await orders.updateMany(
       [...byOrder.keys()],
-      (o, states) => {
+      (o) => {
         let changed = false;
         for (const a of byOrder.get(o.id) ?? []) {
           if (o.attempts >= a.attempt) continue; // applied before a crash
@@ -727,11 +726,6 @@ export class Allocator {
           o.allocations = [...o.allocations, ...a.allocations];
           o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
           if (a.unfilled.length) o.backorderedAt = now;
-          changed = true;
-        }
-        const status = orderStatus(o, lineViews(o, states));
-        if (status !== o.status) {
-          o.status = status;
           changed = true;
         }
         return changed;

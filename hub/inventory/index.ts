@@ -9,7 +9,7 @@
 import type { DocumentScope } from 'nano';
 import type { Couch } from '../couch/index.js';
 import type { InvDoc, CountDoc, DistributionOrderDoc } from '../../shared/schemas.js';
-import { newDoState, type DoStateDoc } from '../monitor/dostate.js';
+import { newDoState, type DoStateDoc } from '../../shared/dostate.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES } from '../../shared/states.js';
 
 export interface PositionView {

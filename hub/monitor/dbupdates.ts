@@ -5,12 +5,16 @@
  * a minute (the longpoll's timeout), whatever the number of nodes.
  */
 import type { Couch } from '../couch/index.js';
+import { LongPoll, couchJson } from '../couch/longpoll.js';
 import type { Logger } from '../../shared/log.js';
 
+interface DbUpdatesAnswer {
+  results: { db_name: string; type: string }[];
+  last_seq: string | number;
+}
+
 export class DbUpdates {
-  private stopped = false;
-  private abort = new AbortController();
-  private loop: Promise<void> | null = null;
+  private poll: LongPoll<DbUpdatesAnswer> | null = null;
 
   constructor(
     private readonly couch: Couch,
@@ -21,54 +25,36 @@ export class DbUpdates {
     private readonly timeoutMs = 60_000,
   ) {}
 
-  private url(since: string) {
-    return `${this.couch.url}/_db_updates?feed=longpoll&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`;
-  }
-
   /** False when the server has no such feed (the embedded server answers 400): the caller sweeps instead. */
   async start(): Promise<boolean> {
-    const headers = { authorization: this.couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
-    let since = 'now';
     // `since=now` with a zero timeout: answers at once with where the feed stands
-    const probe = await fetch(`${this.couch.url}/_db_updates?feed=normal&since=now`, { headers }).catch(() => null);
-    if (!probe?.ok) {
-      await probe?.body?.cancel();
-      return false;
-    }
-    since = String(((await probe.json()) as { last_seq?: string | number }).last_seq ?? 'now');
+    const probe = await couchJson<{ last_seq?: string | number }>(this.couch, `${this.couch.url}/_db_updates?feed=normal&since=now`, '_db_updates').catch(
+      () => null,
+    );
+    if (!probe) return false;
     const prefix = this.couch.prefix;
-    this.loop = (async () => {
-      let failures = 0;
-      while (!this.stopped) {
-        const t0 = Date.now();
-        try {
-          const res = await fetch(this.url(since), { headers, signal: this.abort.signal });
-          if (!res.ok) throw new Error(`_db_updates: ${res.status}`);
-          const body = (await res.json()) as { results: { db_name: string; type: string }[]; last_seq: string | number };
-          for (const r of body.results) {
-            if (r.type === 'deleted' || !r.db_name.startsWith(prefix)) continue;
-            this.onUpdated(r.db_name.slice(prefix.length));
-          }
-          since = String(body.last_seq);
-          failures = 0;
-        } catch (err) {
-          if (this.stopped) return;
-          failures++;
-          this.log.warn({ err: (err as Error).message }, '_db_updates feed failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** failures)));
+    this.poll = new LongPoll<DbUpdatesAnswer>({
+      couch: this.couch,
+      log: this.log,
+      name: '_db_updates feed',
+      url: (since) => `${this.couch.url}/_db_updates?feed=longpoll&timeout=${this.timeoutMs}&since=${encodeURIComponent(since)}`,
+      since: String(probe.last_seq ?? 'now'),
+      onAnswer: (body) => {
+        for (const r of body.results) {
+          if (r.type === 'deleted' || !r.db_name.startsWith(prefix)) continue;
+          this.onUpdated(r.db_name.slice(prefix.length));
         }
-        const wait = this.minIntervalMs - (Date.now() - t0);
-        if (wait > 0 && !this.stopped) await new Promise((r) => setTimeout(r, wait));
-      }
-    })();
+        return String(body.last_seq);
+      },
+      minIntervalMs: this.minIntervalMs,
+      waitWhenEmpty: true,
+      backoffMs: { first: 250, max: 30_000 },
+    });
+    this.poll.start();
     return true;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-    clearTimeout(timer);
+    await this.poll?.stop();
   }
 }

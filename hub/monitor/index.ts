@@ -16,12 +16,22 @@ import type { Logger } from '../../shared/log.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
 import { ChangesFollower, type Change } from './follower.js';
-import { applyEvents, type DoStateDoc } from './dostate.js';
+import { applyEvents, type DoStateDoc } from '../../shared/dostate.js';
 import { groupBy } from '../../shared/collections.js';
+import { BulkWriter } from '../couch/bulk.js';
+import type { OrderViews } from '../orders/store.js';
 
 export interface MonitorHooks {
-  /** DO states that changed, after they are stored. */
-  onDoStates?: (states: DoStateDoc[]) => Promise<void>;
+  /**
+   * Roll up the orders of DO states that moved (or that held their events already: a replay after a
+   * crash between storing a state and rolling up its order). Called as the states are written, from
+   * the states in memory, so that the orders' writes share the states' request; answers the views.
+   */
+  rollUp?: (states: DoStateDoc[]) => Promise<OrderViews>;
+  /** DO states that changed, after they are stored, with their orders rolled up. */
+  onDoStates?: (states: DoStateDoc[], views: OrderViews) => void | Promise<void>;
+  /** DO states just created (`created`). */
+  onCreated?: (states: DoStateDoc[]) => void;
   onInventory?: (facility: string, positions: InvDoc[]) => void | Promise<void>;
   onReceipts?: (facility: string, receipts: ReceiptDoc[]) => void | Promise<void>;
 }
@@ -51,6 +61,8 @@ export interface MonitorOptions {
   concurrency?: number;
   /** This hub instance's name: each instance keeps its own checkpoints. */
   instance?: string;
+  /** The group commit of `dom` writes, shared with the order roll-up. */
+  writer?: BulkWriter;
 }
 
 /** DO states kept in memory so that an event's DO is not read back from `dom` (newest first out). */
@@ -79,11 +91,13 @@ export class Monitor {
   /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
   private written = new Map<string, string>();
   private catchingUp = 0;
+  private readonly writer: BulkWriter;
   /** Requests saved and made, for the benchmarks and the logs. */
   readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
 
   constructor(private readonly opts: MonitorOptions) {
     this.concurrency = opts.concurrency ?? 8;
+    this.writer = opts.writer ?? new BulkWriter(opts.couch.db('dom'));
     const sweepMs = opts.sweepMs ?? 5_000;
     const maxPerSec = opts.maxSweepPerSec ?? 40;
     if (sweepMs > 0 && (opts.catchUp ?? 'sweep') === 'sweep') {
@@ -194,20 +208,60 @@ export class Monitor {
   }
 
   /**
-   * Whether this monitor stored this revision of the state (and so its `onDoStates` hook has
-   * handled it): the `dom` feed brings it back, and its handler leaves it alone. One route per event.
+   * Whether this monitor stored this revision of a DO's state (and so has handled it): the `dom`
+   * feed shows it again, and leaves it unread. One route per event.
    */
-  storedHere(s: DoStateDoc): boolean {
-    return s._rev !== undefined && this.written.get(s.doId) === s._rev;
+  wrote(doId: string, rev: string): boolean {
+    return this.written.get(doId) === rev;
   }
 
-  /** DO states seen elsewhere (the `dom` feed): kept when newer than the one in memory. */
-  rememberStates(states: DoStateDoc[]): void {
+  /** DO states just created (hub/dos.ts `writeDos`), as stored: kept, so that neither the roll-up nor the feed reads them back. */
+  created(states: DoStateDoc[]): void {
+    for (const s of states) if (s._rev) this.noteWritten(s.doId, s._rev);
+    const kept = this.rememberStates(states);
+    if (kept.length) this.hooks.onCreated?.(kept);
+  }
+
+  /** DO states seen elsewhere (the `dom` feed, a read): kept when newer than the one in memory. Answers those kept. */
+  rememberStates(states: DoStateDoc[]): DoStateDoc[] {
+    const kept: DoStateDoc[] = [];
     for (const s of states) {
       const cur = this.states.get(s.doId);
       if (cur && revGen(cur._rev) >= revGen(s._rev)) continue;
       this.keepState(structuredClone(s));
+      kept.push(s);
     }
+    return kept;
+  }
+
+  /**
+   * The states of these DOs (not to be changed): from memory, the others read from `dom` (and kept).
+   * What the order roll-up and the allocator read; a DO unknown to `dom` is not in the answer.
+   */
+  async of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>> {
+    const out = new Map<string, DoStateDoc>();
+    const missing: string[] = [];
+    for (const id of doIds) {
+      const s = this.states.get(id);
+      if (s) out.set(id, s);
+      else missing.push(id);
+    }
+    this.counts.stateHits += out.size;
+    for (let i = 0; i < missing.length; i += 1000) {
+      const keys = missing.slice(i, i + 1000);
+      this.counts.stateReads += keys.length;
+      const res = await this.opts.couch.db<DoStateDoc>('dom').fetch({ keys: keys.map(ids.doState) });
+      const docs = res.rows.flatMap((r) => ('doc' in r && r.doc ? [r.doc as DoStateDoc] : []));
+      this.rememberStates(docs);
+      for (const d of docs) out.set(d.doId, this.states.get(d.doId) ?? d);
+    }
+    return out;
+  }
+
+  private noteWritten(doId: string, rev: string): void {
+    this.written.delete(doId);
+    this.written.set(doId, rev);
+    if (this.written.size > MAX_CACHED_STATES) this.written.delete(this.written.keys().next().value!);
   }
 
   private keepState(s: DoStateDoc): void {
@@ -262,57 +316,57 @@ export class Monitor {
 
   private async applyDoEvents(events: DoEventDoc[]): Promise<void> {
     const byDo = groupBy(events, (e) => e.doId);
-    const dom = this.opts.couch.db<DoStateDoc>('dom');
     // the states in memory (as this monitor last wrote them, or as the `dom` feed brought them), the others read
-    const found: DoStateDoc[] = [];
-    const missing: string[] = [];
-    for (const doId of byDo.keys()) {
-      const s = this.states.get(doId);
-      if (s) found.push(structuredClone(s));
-      else missing.push(doId);
-    }
-    this.counts.stateHits += found.length;
-    if (missing.length) {
-      this.counts.stateReads += missing.length;
-      const res = await dom.fetch({ keys: missing.map(ids.doState) });
-      for (const row of res.rows) {
-        if (!('doc' in row) || !row.doc) {
-          this.opts.log.warn({ key: row.key }, 'status event for an unknown DO; ignored');
-          continue;
-        }
-        found.push(row.doc as DoStateDoc);
-      }
-    }
+    const known = await this.of([...byDo.keys()]);
+    for (const doId of byDo.keys()) if (!known.has(doId)) this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
     const changed: DoStateDoc[] = [];
     // states that already hold these events: a batch replayed after a crash or an error between
     // storing the states and rolling them up, or applied first by another hub instance
     const current: DoStateDoc[] = [];
-    for (const s of found) {
+    for (const found of known.values()) {
+      const s = structuredClone(found);
       if (applyEvents(s, byDo.get(s.doId) ?? [])) changed.push(s);
       else current.push(s);
     }
-    let stored: DoStateDoc[] = [];
-    if (changed.length) {
-      // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
-      // raced an earlier run of the same batch: refetch and apply again.
-      const saved = await dom.bulk({ docs: changed });
-      const retry = saved.filter((r) => r.error === 'conflict').map((r) => r.id!);
-      saved.forEach((r, i) => r.rev && (changed[i]!._rev = r.rev));
-      // what is in memory is now what was stored; a conflict (another writer) reads it again
-      for (const [i, r] of saved.entries()) {
-        if (r.rev) {
-          this.keepState(structuredClone(changed[i]!));
-          this.written.delete(changed[i]!.doId);
-          this.written.set(changed[i]!.doId, r.rev);
-          if (this.written.size > MAX_CACHED_STATES) this.written.delete(this.written.keys().next().value!);
-        } else this.states.delete(changed[i]!.doId);
-      }
-      if (retry.length) await this.applyDoEvents(events.filter((e) => retry.includes(ids.doState(e.doId))));
-      stored = changed.filter((c) => !retry.includes(c._id));
+    if (changed.length === 0 && current.length === 0) return;
+    // The new states go into memory as they are written, and the roll-up starts from them in the
+    // same turn: the orders whose status moves are written in the states' request. A state that
+    // fails to store is dropped from memory, and its events applied again (below, or on a replay).
+    for (const s of changed) this.keepState(structuredClone(s));
+    const saving = this.writer.write(changed);
+    const rolling = this.hooks.rollUp?.([...changed, ...current]) ?? Promise.resolve(new Map() as OrderViews);
+    rolling.catch(() => undefined); // awaited below
+    let saved: Awaited<typeof saving>;
+    try {
+      saved = await saving;
+    } catch (err) {
+      for (const s of changed) this.states.delete(s.doId);
+      throw err;
     }
+    // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
+    // raced an earlier run of the same batch, or another instance applied them: read and apply again.
+    const retry = new Set<string>();
+    const failed: string[] = [];
+    saved.forEach((r, i) => {
+      const s = changed[i]!;
+      if (r.rev) {
+        s._rev = r.rev;
+        this.keepState(structuredClone(s));
+        this.noteWritten(s.doId, r.rev);
+        return;
+      }
+      this.states.delete(s.doId);
+      if (r.error === 'conflict') retry.add(s.doId);
+      else failed.push(`${s._id}: ${r.error ?? 'not saved'}`);
+    });
+    // anything else: the events are applied again when the database is read (a replay)
+    if (failed.length) throw new Error(`storing DO states failed: ${failed.slice(0, 3).join(', ')}`);
+    if (retry.size) await this.applyDoEvents(events.filter((e) => retry.has(e.doId)));
+    const stored = changed.filter((s) => !retry.has(s.doId));
     // The roll-up (order status, re-sourcing) is idempotent: it runs for the current states too, or
     // a crash after a state was stored and before its order was rolled up would leave the order behind.
-    if (stored.length || current.length) await this.hooks.onDoStates?.([...stored, ...current]);
+    const views = await rolling;
+    if (stored.length || current.length) await this.hooks.onDoStates?.([...stored, ...current], views);
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@
 import type { OrderBody } from '../../shared/bodies/orders.js';
 import type { DoLine, DistributionOrderDoc } from '../../shared/schemas.js';
 import { DONE_DO_STATES, TERMINAL_DO_STATES, type LineStatus, type OrderStatus, type DoState } from '../../shared/states.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 
 export interface Allocation {
   attempt: number;

@@ -1,23 +1,78 @@
 /**
- * Order documents in `dom`. Updates run one at a time per order within this instance and retry
- * on a revision conflict (another instance, or the monitor, wrote in between), so a change is never
- * lost and never applied to a stale copy.
+ * Order documents in `dom`, and the one writer of an order's status: every write of an order here
+ * (`update`, `updateMany`, the roll-up) derives the status from the order's DO states
+ * (`lineViews`/`orderStatus`), so no caller sets it. Updates run one at a time per order within
+ * this instance and retry on a revision conflict (another instance wrote in between), so a change
+ * is never lost and never applied to a stale copy.
+ *
+ * The roll-up (`rollUp`, run for the orders of DO states that moved) takes the DO states from the
+ * monitor's memory and the orders from the copies this instance last wrote or read, and writes the
+ * orders whose status moved through the shared group commit: the events of several uploads cost
+ * one request, the one that stores their DO states. A copy another instance changed since is
+ * dropped when the `dom` feed shows the change (`seen`); one that changed and was not yet dropped
+ * fails its write with a conflict and is read again. A roll-up that finds nothing to change writes
+ * nothing: when its copy was stale, the instance that changed the order rolls it up again on the DO
+ * states it learns (every instance rolls up the orders of every DO state that moves).
  */
 import type { DocumentScope } from 'nano';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
+import { BulkWriter } from '../couch/bulk.js';
 import { lineViews, orderStatus, type LineView, type OrderDoc } from './model.js';
+
+/** Where an order's DO states come from: the monitor's memory, read from `dom` when not there. The states are not to be changed. */
+export interface DoStates {
+  of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>>;
+}
+
+export type OrderViews = Map<string, { order: OrderDoc; lines: LineView[] }>;
+
+/** Order copies kept for the roll-up (the oldest dropped first): a few KB each; an order not held is read. */
+const MAX_KNOWN = 10_000;
 
 export class OrderStore {
   private locks = new Map<string, Promise<unknown>>();
+  /** The latest copy of an order this instance wrote or read, by id (for the roll-up). */
+  private known = new Map<string, OrderDoc>();
+  private readonly writer: BulkWriter;
 
   constructor(
     private readonly dom: DocumentScope<OrderDoc>,
-    private readonly states: DocumentScope<DoStateDoc>,
+    private readonly states: DoStates,
     /** Told of every status change an order goes through (the event feed). */
     private readonly onStatus: (order: OrderDoc) => void = () => undefined,
-  ) {}
+    /** The group commit the orders' writes share (with the monitor's DO states). */
+    writer?: BulkWriter,
+  ) {
+    this.writer = writer ?? new BulkWriter(dom as DocumentScope<object>);
+  }
+
+  private keep(doc: OrderDoc): void {
+    this.known.delete(doc.id);
+    this.known.set(doc.id, structuredClone(doc));
+    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+  }
+
+  /**
+   * The `dom` feed saw this revision of an order: whether it is the one this instance holds (it
+   * wrote it); a copy of another revision is dropped, and the next roll-up reads the order.
+   */
+  seen(orderId: string, rev: string): boolean {
+    const k = this.known.get(orderId);
+    if (k?._rev === rev) return true;
+    this.known.delete(orderId);
+    return false;
+  }
+
+  /** The status the DO states give an order (its lines' views too); sets it on the document. True when it moved. */
+  private derive(doc: OrderDoc, states: ReadonlyMap<string, DoStateDoc>): { moved: boolean; lines: LineView[] } {
+    const lines = lineViews(doc, states);
+    const status = orderStatus(doc, lines);
+    if (status === doc.status) return { moved: false, lines };
+    doc.status = status;
+    return { moved: true, lines };
+  }
 
   async get(id: string): Promise<OrderDoc | null> {
     try {
@@ -103,6 +158,7 @@ export class OrderStore {
         const r = res[i];
         if (r?.rev) {
           this.remember({ ...b.doc, _rev: r.rev });
+          this.keep({ ...b.doc, _rev: r.rev });
           b.resolve({ ...b.doc, _rev: r.rev });
         } else b.reject(Object.assign(new Error(`order ${b.doc._id}: ${r?.error ?? 'not saved'}`), { statusCode: r?.error === 'conflict' ? 409 : 500 }));
       });
@@ -115,50 +171,61 @@ export class OrderStore {
   }
 
   /** The DO states of these orders' allocations, and of `moreDoIds` (allocations about to be added). */
-  async statesOf(orders: OrderDoc[], moreDoIds: readonly string[] = []): Promise<Map<string, DoStateDoc>> {
-    const keys = [...new Set([...orders.flatMap((o) => o.allocations.map((a) => a.doId)), ...moreDoIds])].map(ids.doState);
-    const out = new Map<string, DoStateDoc>();
-    for (let i = 0; i < keys.length; i += 1000) {
-      const res = await this.states.fetch({ keys: keys.slice(i, i + 1000) });
-      for (const r of res.rows) if ('doc' in r && r.doc) out.set((r.doc as DoStateDoc).doId, r.doc as DoStateDoc);
-    }
-    return out;
+  statesOf(orders: OrderDoc[], moreDoIds: readonly string[] = []): Promise<Map<string, DoStateDoc>> {
+    return this.states.of([...new Set([...orders.flatMap((o) => o.allocations.map((a) => a.doId)), ...moreDoIds])]);
   }
 
-  /** Apply `fn` to the latest copy and save; `fn` returns false to leave the order unchanged. */
+  /** Runs `fn` once the orders' earlier updates on this instance are done, holding their locks meanwhile. */
+  private locked<T>(orderIds: string[], fn: () => Promise<T>): Promise<T> {
+    const prev = Promise.all(orderIds.map((id) => this.locks.get(id) ?? Promise.resolve()));
+    const run = prev.then(fn);
+    const settled = run.catch(() => undefined);
+    for (const id of orderIds) this.locks.set(id, settled);
+    void settled.then(() => {
+      for (const id of orderIds) if (this.locks.get(id) === settled) this.locks.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * Apply `fn` to the latest copy and save; `fn` returns false to leave the order unchanged. The
+   * status is derived from the DO states either way, and the order saved when it moved.
+   */
   update(id: string, fn: (doc: OrderDoc) => boolean | void | Promise<boolean | void>): Promise<OrderDoc | null> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(async () => {
+    return this.locked([id], async () => {
       for (let attempt = 0; ; attempt++) {
         const doc = await this.get(id);
         if (!doc) return null;
-        if ((await fn(doc)) === false) return doc;
+        const was = doc.status;
+        const changed = (await fn(doc)) !== false;
+        const { moved } = this.derive(doc, await this.statesOf([doc]));
+        if (!changed && !moved) {
+          this.keep(doc);
+          return doc;
+        }
         this.inserted.delete(id);
         doc.updatedAt = new Date().toISOString();
         try {
           const r = await this.dom.insert(doc);
           doc._rev = r.rev;
+          this.keep(doc);
+          if (doc.status !== was) this.onStatus(doc);
           return doc;
         } catch (err) {
           if (!isStatus(err, 409) || attempt >= 8) throw err;
         }
       }
     });
-    const settled = run.catch(() => undefined);
-    this.locks.set(id, settled);
-    void settled.then(() => {
-      if (this.locks.get(id) === settled) this.locks.delete(id);
-    });
-    return run;
   }
 
   /**
-   * `update` for many orders at once: one read, one `_bulk_docs`; an order that another writer
-   * changed in between goes through `update` on its own. Holds each order's lock meanwhile.
-   * `fn` sees the DO states of every order in the batch (read once). Status changes reach the
-   * event feed, as with `refresh`.
+   * `update` for many orders at once: one read, one `_bulk_docs` (shared with other writers); an
+   * order that another writer changed in between goes through `update` on its own. Holds each
+   * order's lock meanwhile. `fn` sees the DO states of every order in the batch; the status is
+   * derived after it, and status changes reach the event feed. Answers the orders saved or found
+   * unchanged, with their line views.
    */
-  updateMany(
+  async updateMany(
     orderIds: string[],
     fn: (doc: OrderDoc, states: Map<string, DoStateDoc>) => boolean | void,
     /** DOs that `fn` adds to the orders: their states are read too (a node may be ahead of us). */
@@ -167,88 +234,75 @@ export class OrderStore {
      * Copies of these orders just read (the allocator's batch): used instead of reading them again.
      * One that changed since fails its write with a conflict and goes through `update` as usual.
      */
-    loaded: readonly OrderDoc[] = [],
-  ): Promise<OrderDoc[]> {
+    loaded: readonly OrderDoc[] | 'known' = [],
+  ): Promise<OrderViews> {
     const unique = [...new Set(orderIds)];
-    if (unique.length === 0) return Promise.resolve([]);
-    const prev = Promise.all(unique.map((id) => this.locks.get(id) ?? Promise.resolve()));
-    const run = prev.then(async () => {
-      const have = new Map(loaded.map((d) => [d.id, structuredClone(d)]));
+    const out: OrderViews = new Map();
+    if (unique.length === 0) return out;
+    const { retry } = await this.locked(unique, async () => {
+      // 'known': the copies this instance holds (taken once the locks are held: an update before has stored its own)
+      const have = new Map(
+        loaded === 'known'
+          ? unique.flatMap((id) => (this.known.has(id) ? [[id, structuredClone(this.known.get(id)!)] as const] : []))
+          : loaded.map((d) => [d.id, structuredClone(d)] as const),
+      );
       const docs = [...unique.flatMap((id) => (have.has(id) ? [have.get(id)!] : [])), ...(await this.getMany(unique.filter((id) => !have.has(id))))];
       const states = await this.statesOf(docs, moreDoIds);
       const before = new Map(docs.map((d) => [d.id, d.status]));
-      const changed = docs.filter((d) => fn(d, states) !== false);
+      const changed: OrderDoc[] = [];
       const now = new Date().toISOString();
-      for (const d of changed) {
+      for (const d of docs) {
+        const touched = fn(d, states) !== false;
+        const { moved, lines } = this.derive(d, states);
+        out.set(d.id, { order: d, lines });
+        if (!touched && !moved) {
+          if (!have.has(d.id)) this.keep(d);
+          continue;
+        }
         d.updatedAt = now;
         this.inserted.delete(d.id);
+        changed.push(d);
       }
-      const saved: OrderDoc[] = [];
       const retry: string[] = [];
-      if (changed.length) {
-        const res = await this.dom.bulk({ docs: changed });
-        changed.forEach((d, i) => {
-          if (res[i]?.rev) saved.push({ ...d, _rev: res[i]!.rev });
-          else retry.push(d.id);
-        });
-      }
-      for (const d of saved) if (d.status !== before.get(d.id)) this.onStatus(d);
-      return { saved, retry };
+      const res = await this.writer.write(changed);
+      changed.forEach((d, i) => {
+        const rev = res[i]?.rev;
+        if (!rev) {
+          retry.push(d.id);
+          out.delete(d.id);
+          this.known.delete(d.id);
+          return;
+        }
+        d._rev = rev;
+        this.keep(d);
+        if (d.status !== before.get(d.id)) this.onStatus(d);
+      });
+      return { retry };
     });
-    const settled = run.catch(() => undefined);
-    for (const id of unique) this.locks.set(id, settled);
-    void settled.then(() => {
-      for (const id of unique) if (this.locks.get(id) === settled) this.locks.delete(id);
-    });
-    return run.then(async ({ saved, retry }) => {
-      // the few that lost a race: one at a time, each against its latest copy
-      for (const id of retry) {
-        let was: string | undefined;
-        const d = await this.update(id, async (doc) => {
-          was = doc.status;
-          return fn(doc, await this.statesOf([doc], moreDoIds));
-        });
-        if (!d) continue;
-        saved.push(d);
-        if (d.status !== was) this.onStatus(d);
-      }
-      return saved;
-    });
+    // the few that lost a race: one at a time, each against its latest copy
+    for (const id of retry) {
+      const d = await this.update(id, async (doc) => fn(doc, await this.statesOf([doc], moreDoIds)));
+      if (d) out.set(id, { order: d, lines: lineViews(d, await this.statesOf([d])) });
+    }
+    return out;
   }
 
   /**
-   * `refresh` for many orders: one read of the orders, one of their DO states and one write of those
-   * whose status moved, per 500 orders. Answers every order found, with its line views.
+   * The roll-up: the orders' status from their DO states, for the orders of DO states that moved
+   * (on this instance or, through the `dom` feed, on another). The orders come from the copies this
+   * instance holds, the states from the monitor's memory; those whose status moved are written in
+   * the next shared request. Answers every order found, with its line views (re-sourcing reads them).
    */
-  async refreshMany(orderIds: Iterable<string>): Promise<Map<string, { order: OrderDoc; lines: LineView[] }>> {
+  async rollUp(orderIds: Iterable<string>): Promise<OrderViews> {
     const all = [...new Set(orderIds)];
-    const out = new Map<string, { order: OrderDoc; lines: LineView[] }>();
-    for (let i = 0; i < all.length; i += 500) {
-      await this.updateMany(all.slice(i, i + 500), (doc, states) => {
-        const lines = lineViews(doc, states);
-        out.set(doc.id, { order: doc, lines });
-        const status = orderStatus(doc, lines);
-        if (status === doc.status) return false;
-        doc.status = status;
-      });
-    }
+    const out: OrderViews = new Map();
+    for (let i = 0; i < all.length; i += 500) for (const [id, v] of await this.updateMany(all.slice(i, i + 500), () => false, [], 'known')) out.set(id, v);
     return out;
   }
 
   /** Recompute line and order status from the DO states; saves when the status moved. */
   async refresh(id: string): Promise<{ order: OrderDoc; lines: LineView[] } | null> {
-    let lines: LineView[] = [];
-    let changed = false;
-    const order = await this.update(id, async (doc) => {
-      const states = await this.statesOf([doc]);
-      lines = lineViews(doc, states);
-      const status = orderStatus(doc, lines);
-      if (status === doc.status) return false;
-      doc.status = status;
-      changed = true;
-    });
-    if (order && changed) this.onStatus(order);
-    return order ? { order, lines } : null;
+    return (await this.updateMany([id], () => false)).get(id) ?? null;
   }
 
   async view(id: string): Promise<{ order: OrderDoc; lines: LineView[] } | null> {

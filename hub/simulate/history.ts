@@ -16,7 +16,7 @@
  */
 import type { HubContext } from '../context.js';
 import type { OrderDoc } from '../orders/model.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import type { SourcingOrder } from '../allocator/strategy.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { DomError, isStatus } from '../../shared/errors.js';

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import type { HubContext } from '../context.js';
-import type { DoStateDoc } from '../monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import { parseQuery } from '../../shared/http.js';
 import { TERMINAL_DO_STATES } from '../../shared/states.js';
 import { serve } from '../../shared/openapi.js';

@@ -21,7 +21,8 @@ import type {
   ReceiptDoc,
   SaleDoc,
 } from '../../shared/schemas.js';
-import { DONE_DO_STATES, STEP_EVENTS, TERMINAL_DO_STATES, allowedSteps, nextDoState, type DoState, type Step } from '../../shared/states.js';
+import { DONE_DO_STATES, STEP_EVENTS, TERMINAL_DO_STATES, allowedSteps, type DoState, type Step } from '../../shared/states.js';
+import { foldEvents, type DoProgress } from '../../shared/dostate.js';
 import { onHandFromLedger, position, reservedBySku, type LedgerEntry, type OpenDo } from './inventory.js';
 import type { StepBody } from '../../shared/bodies/node.js';
 
@@ -180,20 +181,24 @@ export class NodeStore {
 
   // ------------------------------------------------------------------ DO lifecycle
 
+  /** A DO's progress, folded from its events by the fold the hub applies too (shared/dostate.ts). */
+  private progress(doId: string): DoProgress {
+    return foldEvents(this.events.get(doId) ?? []);
+  }
+
   state(doId: string): DoState {
-    let s: DoState = 'released';
-    for (const e of this.events.get(doId) ?? []) s = nextDoState(s, e.status) ?? s;
-    return s;
+    return this.progress(doId).state;
   }
 
   private picked(doId: string): Record<string, number> | undefined {
-    const evts = this.events.get(doId) ?? [];
-    const pick = [...evts].reverse().find((e) => e.status === 'picked' || e.status === 'short');
-    return pick ? Object.fromEntries((pick.lines ?? []).map((l) => [String(l.line), l.qty])) : undefined;
+    return this.progress(doId).picked;
   }
 
   private openDos(): OpenDo[] {
-    return [...this.dos.values()].map((doc) => ({ doc, state: this.state(doc.doId), picked: this.picked(doc.doId) }));
+    return [...this.dos.values()].map((doc) => {
+      const { state, picked } = this.progress(doc.doId);
+      return { doc, state, picked };
+    });
   }
 
   tasks(all = false): Task[] {
@@ -207,15 +212,14 @@ export class NodeStore {
   }
 
   task(d: DistributionOrderDoc): Task {
-    const status = this.state(d.doId);
-    const picked = this.picked(d.doId);
+    const { state: status, picked, atRisk } = this.progress(d.doId);
     return {
       doId: d.doId,
       orderId: d.orderId,
       kind: d.kind,
       status,
       allowed: allowedSteps(status).filter((s) => stepFits(d.kind, s)),
-      atRisk: (this.events.get(d.doId) ?? []).some((e) => e.status === 'at_risk'),
+      atRisk: atRisk === true,
       promiseDate: d.promiseDate ?? null,
       createdAt: d.createdAt,
       ...(d.customerName ? { customerName: d.customerName } : {}),

@@ -5,7 +5,7 @@
  * violations found. Zero violations is the bar.
  */
 import { lineViews, orderStatus, type OrderDoc } from '../../hub/orders/model.js';
-import type { DoStateDoc } from '../../hub/monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import { nextDoState, TERMINAL_DO_STATES, type DoState } from '../../shared/states.js';
 import type { FacilitySpec } from './cluster.js';
 import type { Tracker } from './workload.js';

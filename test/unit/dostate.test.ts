@@ -1,11 +1,12 @@
 /**
- * The hub's view of a DO (hub/monitor/dostate.ts): `applyEvents` moves a DO state only through the
+ * A DO's progress (shared/dostate.ts), the one fold of status events that the hub (its `dostate:`
+ * documents) and the node (its tasks) both use: `applyEvents` moves a DO state only through the
  * shared transition table, in the order of the events' numbers whatever order they come in, and
  * applying events it already holds changes nothing (the changes follower replays after a crash).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyEvents, newDoState, shortfall, type DoStateDoc } from '../../hub/monitor/dostate.js';
+import { applyEvents, foldEvents, newDoState, shortfall, type DoStateDoc } from '../../shared/dostate.js';
 import { EventStatus, type DistributionOrderDoc, type DoEventDoc } from '../../shared/schemas.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -254,5 +255,49 @@ describe('applyEvents', () => {
       }),
     ]);
     expect(s.state).toBe('packed');
+  });
+});
+
+describe("foldEvents (the node's view of its own DOs)", () => {
+  it("says what the hub's DO state says, whatever order and repeats the events come in", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...EventStatus.options), { maxLength: 8 }), fc.integer({ min: 0, max: 1000 }), (statuses, seed) => {
+        const events = numbered(statuses);
+        // shuffled and partly repeated, as a node's changes feed or a restore may hand them over
+        const mixed = [...events, ...events.filter((_, i) => (i + seed) % 3 === 0)].sort((a, b) => ((a.n * 7919 + seed) % 13) - ((b.n * 7919 + seed) % 13));
+        const node = foldEvents(mixed);
+        const hub = applied(events);
+        expect({ state: node.state, picked: node.picked, lastEvent: node.lastEvent, pending: node.pending }).toEqual({
+          state: hub.state,
+          picked: hub.picked,
+          lastEvent: hub.lastEvent,
+          pending: hub.pending,
+        });
+      }),
+    );
+  });
+
+  it('a pick reported and then refused by the state machine leaves what was picked before', () => {
+    const p = foldEvents([
+      ev(1, 'ack'),
+      ev(2, 'picked', {
+        lines: [
+          { line: 1, qty: 3 },
+          { line: 2, qty: 1 },
+        ],
+      }),
+      ev(3, 'packed'),
+      ev(4, 'shipped'),
+      ev(5, 'picked', { lines: [{ line: 1, qty: 0 }] }),
+    ]);
+    expect(p.state).toBe('shipped');
+    expect(p.picked).toEqual({ 1: 3, 2: 1 });
+    expect(p.history.at(-1)).toMatchObject({ n: 5, applied: false });
+  });
+
+  it('an event whose predecessor is missing waits: the node shows the state before it', () => {
+    const p = foldEvents([ev(1, 'ack'), ev(3, 'packed')]);
+    expect(p.state).toBe('acknowledged');
+    expect(p.pending?.map((e) => e.n)).toEqual([3]);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lineViews, orderStatus, type Allocation, type OrderDoc } from '../../hub/orders/model.js';
-import type { DoStateDoc } from '../../hub/monitor/dostate.js';
+import type { DoStateDoc } from '../../shared/dostate.js';
 import type { DoLine } from '../../shared/schemas.js';
 import type { DoState, LineStatus, OrderStatus } from '../../shared/states.js';
 

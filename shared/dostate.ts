@@ -1,21 +1,15 @@
 /**
- * The hub's view of each distribution order: `dostate:<doId>` in `dom`, created with the DO and
- * moved only by the node's status events through the shared transition table. Applying an event
- * twice changes nothing (events carry their number `n`), so the changes follower may replay.
+ * A distribution order's progress, folded from its status events: the one fold both sides use. The
+ * node folds its own events to show a task (node/store); the hub keeps `dostate:<doId>` in `dom`,
+ * created with the DO and moved only by the node's events (hub/monitor). Events go through the
+ * shared transition table (shared/states.ts); applying an event twice changes nothing (events carry
+ * their number `n`), so a changes follower may replay.
  */
-import type { DoEventDoc, DoLine, DistributionOrderDoc, EventStatus } from '../../shared/schemas.js';
-import { nextDoState, type DoState } from '../../shared/states.js';
+import type { DoEventDoc, DoLine, DistributionOrderDoc, EventStatus } from './schemas.js';
+import { nextDoState, type DoState } from './states.js';
 
-export interface DoStateDoc {
-  _id: string;
-  _rev?: string;
-  type: 'dostate';
-  doId: string;
-  orderId: string;
-  attempt: number;
-  facility: string;
-  kind: DistributionOrderDoc['kind'];
-  lines: DoLine[];
+/** What a DO's events say: its state and what the events reported along the way. */
+export interface DoProgress {
   state: DoState;
   lastEvent: number;
   history: { n: number; status: EventStatus; at: string; applied: boolean; note?: string }[];
@@ -26,17 +20,30 @@ export interface DoStateDoc {
   tracking?: string;
   rejectReason?: string;
   atRisk?: boolean;
-  cancelRequested?: boolean;
   cancelRefused?: boolean;
-  /** Set once the hub has re-sourced what this DO did not fill. */
-  resourced?: boolean;
   /**
    * Events that came before an earlier one (a node numbers its events 1, 2, 3…; an upload can reach
    * the hub out of that order): held here, and applied once the ones before them have come.
    */
   pending?: DoEventDoc[];
-  createdAt: string;
   updatedAt: string;
+}
+
+/** The hub's view of a DO: `dostate:<doId>` in `dom`. */
+export interface DoStateDoc extends DoProgress {
+  _id: string;
+  _rev?: string;
+  type: 'dostate';
+  doId: string;
+  orderId: string;
+  attempt: number;
+  facility: string;
+  kind: DistributionOrderDoc['kind'];
+  lines: DoLine[];
+  cancelRequested?: boolean;
+  /** Set once the hub has re-sourced what this DO did not fill. */
+  resourced?: boolean;
+  createdAt: string;
 }
 
 export function newDoState(d: DistributionOrderDoc): DoStateDoc {
@@ -61,7 +68,7 @@ export function newDoState(d: DistributionOrderDoc): DoStateDoc {
  * Apply events (any order, any repeats, across calls) to a DO state, in their numbers' order: an
  * event whose predecessor has not come yet waits in `pending`. Returns whether anything changed.
  */
-export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
+export function applyEvents(s: DoProgress, events: DoEventDoc[]): boolean {
   let changed = false;
   const waiting = new Map<number, DoEventDoc>();
   for (const e of s.pending ?? []) waiting.set(e.n, e);
@@ -102,6 +109,13 @@ export function applyEvents(s: DoStateDoc, events: DoEventDoc[]): boolean {
   else delete s.pending;
   if ((s.pending?.length ?? 0) !== held) changed = true;
   return changed;
+}
+
+/** A DO's progress from its events alone (from released; events in any order, repeats ignored). */
+export function foldEvents(events: DoEventDoc[], since = ''): DoProgress {
+  const p: DoProgress = { state: 'released', lastEvent: 0, history: [], updatedAt: since };
+  applyEvents(p, events);
+  return p;
 }
 
 /** Units of each DO line that this facility will not deliver (short pick, rejection). */
