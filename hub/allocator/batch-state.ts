@@ -22,10 +22,10 @@ export interface BatchState {
   substitutesOf: (sku: string) => readonly string[];
   /** each order's plan against the untouched network, and its fill-first score */
   ideal: { plan: OrderPlan; score: number }[] | null;
-  /** facility index → orders with picks there */
-  ordersAt: Set<number>[] | null;
-  /** (SKU id × facilities + facility) → orders with that SKU there */
-  ordersAtSku: Map<number, Set<number>> | null;
+  /** facility index → orders with picks there → their units there */
+  ordersAt: Map<number, number>[] | null;
+  /** (SKU id × facilities + facility) → orders with that SKU there → their units of it there */
+  ordersAtSku: Map<number, Map<number, number>> | null;
   /** SKU ids whose users' plans changed since the last stock moves (null: all) */
   dirty: Set<number> | null;
 }
@@ -37,19 +37,22 @@ export function replan(b: BatchState, i: number): OrderPlan {
 
 /** Add (on) or remove order i's picks in the indexes. */
 export function indexPlan(b: BatchState, i: number, on: boolean): void {
-  const refs = refsOf(b.plans[i]!);
+  const p = b.plans[i]!;
+  const refs = refsOf(p);
   const n = b.net.facilities.length;
   for (let k = 0; k < refs.fis.length; k++) {
     const fi = refs.fis[k]!;
     const key = refs.skus[k]! * n + fi;
-    let set = b.ordersAtSku!.get(key);
+    let units = b.ordersAtSku!.get(key);
+    const at = b.ordersAt![fi]!;
     if (on) {
-      b.ordersAt![fi]!.add(i);
-      if (!set) b.ordersAtSku!.set(key, (set = new Set()));
-      set.add(i);
+      const q = p.picks[k]!.qty;
+      at.set(i, (at.get(i) ?? 0) + q);
+      if (!units) b.ordersAtSku!.set(key, (units = new Map()));
+      units.set(i, (units.get(i) ?? 0) + q);
     } else {
-      b.ordersAt![fi]!.delete(i);
-      set?.delete(i);
+      at.delete(i);
+      units?.delete(i);
     }
   }
 }

@@ -55,6 +55,8 @@ export interface BatchOptions {
    */
   fillRepairBudget?: number;
   onFillCheck?: (check: FillCheck) => void;
+  /** Hears each pass's CPU time as it ends (ms of this process's user + system time): for profiling the batch path. */
+  onPhase?: (phase: 'rank order' | 'price rounds' | 'fill repair' | 'ejection' | 'replan' | 'stock moves', cpuMs: number) => void;
   /** Scratch to allocate with (a fresh one when absent); one allocation at a time per workspace. */
   workspace?: Workspace;
 }
@@ -72,6 +74,14 @@ export function allocateBatch(
   opts: BatchOptions = {},
 ): OrderPlan[] {
   const ws = opts.workspace ?? new Workspace();
+  const onPhase = opts.onPhase;
+  let cpu0 = onPhase ? process.cpuUsage() : null;
+  const phase = (name: Parameters<NonNullable<typeof onPhase>>[0]) => {
+    if (!onPhase) return;
+    const d = process.cpuUsage(cpu0!);
+    onPhase(name, (d.user + d.system) / 1000);
+    cpu0 = process.cpuUsage();
+  };
   const ranked = [...orders].sort(compareRank);
   const strategies = ranked.map((o) => strategyFor(o));
   const rounds = opts.improveRounds ?? BATCH_EFFORT.improveRounds;
@@ -79,6 +89,7 @@ export function allocateBatch(
   const start = rounds > 0 || pRounds > 0 ? net.clone() : null;
   const reaches = ranked.map((o, i) => reachOf(ws, net, o, strategies[i]!));
   let plans = ranked.map((o, i) => planOrder(ws, net, o, strategies[i]!, substitutesOf, reaches[i]!));
+  phase('rank order');
   if (start && pRounds > 0) {
     const prices = priceRounds(ws, start, ranked, strategies, reaches, plans, substitutesOf, pRounds, opts.priceStep ?? 1);
     if (prices) {
@@ -91,6 +102,7 @@ export function allocateBatch(
       }
     }
   }
+  phase('price rounds');
   const batch: BatchState = {
     ws,
     net,
@@ -109,11 +121,15 @@ export function allocateBatch(
     const check = repairFill(batch, FILL_REPAIR_MIN_ARCS + (opts.fillRepairBudget ?? FILL_REPAIR_BUDGET) * ranked.length);
     opts.onFillCheck?.(check);
   }
+  phase('fill repair');
   if (start) {
     for (let r = 0; r < rounds; r++) {
       const moved = eject(batch);
+      phase('ejection');
       const replanned = replanEach(batch);
+      phase('replan');
       const swapped = opts.stockMoves === false ? false : reassign(batch);
+      phase('stock moves');
       if (!moved && !replanned && !swapped) break;
     }
   }

@@ -29,32 +29,39 @@ export interface Draft {
 
 /**
  * Room per (candidate, SKU group) and capacity per candidate, as the network stands, so that the
- * greedy can be re-run cheaply. Its scratch is the workspace's (one greedy runs at a time per workspace).
+ * greedy can be re-run cheaply. A table is loaded (`load`) for one set of wants and candidates and
+ * reused: a workspace keeps a few (Workspace.table), their arrays grown as needed, so that planning
+ * an order allocates none. Its scratch is the workspace's (one greedy runs at a time per workspace).
  */
 export class CandidateTable {
-  readonly C: number;
-  readonly W: number;
-  readonly G: number;
+  C = 0;
+  W = 0;
+  G = 0;
+  wants: LineWant[] = [];
+  cands: Candidate[] = [];
   /** want → SKU group (wants of the same SKU share its stock) */
-  readonly group: Int32Array;
-  readonly room: Float64Array;
-  readonly cap: Float64Array;
+  group = new Int32Array(8);
+  room = new Float64Array(64);
+  cap = new Float64Array(32);
   /** cost per unit per (candidate, SKU group): the candidate's handling cost plus the network's prices */
-  readonly unit: Float64Array;
+  unit = new Float64Array(64);
   /** (candidate, want) the want may not use the candidate, or null when no want excludes any */
-  readonly excl: Uint8Array | null = null;
-  readonly total: number;
+  excl: Uint8Array | null = null;
+  private exclBuf = new Uint8Array(0);
+  total = 0;
+  private readonly skus: string[] = [];
 
-  constructor(
-    private readonly ws: Workspace,
-    net: Network,
-    readonly wants: LineWant[],
-    readonly cands: Candidate[],
-  ) {
+  constructor(private readonly ws: Workspace) {}
+
+  /** Fill the table for these wants and candidates as the network stands; returns the table. */
+  load(net: Network, wants: LineWant[], cands: Candidate[]): this {
+    this.wants = wants;
+    this.cands = cands;
     const C = (this.C = cands.length);
     const W = (this.W = wants.length);
-    const skus: string[] = [];
-    this.group = new Int32Array(W);
+    const skus = this.skus;
+    skus.length = 0;
+    if (this.group.length < W) this.group = new Int32Array(2 * W);
     let total = 0;
     let anyExcl = false;
     for (let wi = 0; wi < W; wi++) {
@@ -67,29 +74,38 @@ export class CandidateTable {
     }
     this.total = total;
     const G = (this.G = skus.length);
-    this.room = new Float64Array(C * G);
-    this.cap = new Float64Array(C);
-    this.unit = new Float64Array(C * G);
+    if (this.room.length < C * G) {
+      this.room = new Float64Array(2 * C * G);
+      this.unit = new Float64Array(2 * C * G);
+    }
+    if (this.cap.length < C) this.cap = new Float64Array(2 * C);
+    const room = this.room;
+    const unit = this.unit;
     const prices = net.prices;
     for (let g = 0; g < G; g++) {
       const row = net.row(skus[g]!);
-      if (row) for (let c = 0; c < C; c++) this.room[c * G + g] = row[cands[c]!.fi]!;
+      if (row) for (let c = 0; c < C; c++) room[c * G + g] = row[cands[c]!.fi]!;
+      else for (let c = 0; c < C; c++) room[c * G + g] = 0;
       const sp = prices ? prices.stock[net.skuId(skus[g]!)] : undefined;
       for (let c = 0; c < C; c++) {
         const fi = cands[c]!.fi;
-        this.unit[c * G + g] = cands[c]!.unit + (prices ? prices.cap[fi]! + (sp ? sp[fi]! : 0) : 0);
+        unit[c * G + g] = cands[c]!.unit + (prices ? prices.cap[fi]! + (sp ? sp[fi]! : 0) : 0);
       }
     }
     for (let c = 0; c < C; c++) this.cap[c] = net.capacity[cands[c]!.fi]!;
+    this.excl = null;
     if (anyExcl) {
-      const ex = new Uint8Array(C * W);
+      if (this.exclBuf.length < C * W) this.exclBuf = new Uint8Array(2 * C * W);
+      const ex = this.exclBuf;
+      ex.fill(0, 0, C * W);
       for (let c = 0; c < C; c++) {
         const id = net.facilities[cands[c]!.fi]!.id;
         for (let wi = 0; wi < W; wi++) if (wants[wi]!.exclude?.includes(id)) ex[c * W + wi] = 1;
       }
       this.excl = ex;
     }
-    ws.grow(C, G, W);
+    this.ws.grow(C, G, W);
+    return this;
   }
 
   /** Units candidate c could give now (the workspace's room, capacity and remaining wants), without taking them; their cost in ws.unitsCost. */
@@ -139,8 +155,8 @@ export class CandidateTable {
     const room = ws.room;
     const remaining = ws.remaining;
     const shipping = ws.shipping;
-    room.set(this.room);
-    ws.capLeft.set(this.cap);
+    for (let k = 0; k < C * G; k++) room[k] = this.room[k]!;
+    for (let c = 0; c < C; c++) ws.capLeft[c] = this.cap[c]!;
     for (let wi = 0; wi < W; wi++) remaining[wi] = this.wants[wi]!.qty;
     if (paid) shipping.set(paid);
     else shipping.fill(0, 0, C);

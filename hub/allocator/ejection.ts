@@ -31,7 +31,7 @@ export function eject(b: BatchState): boolean {
     });
   }
   if (!b.ordersAt) {
-    b.ordersAt = net.facilities.map(() => new Set<number>());
+    b.ordersAt = net.facilities.map(() => new Map<number, number>());
     b.ordersAtSku = new Map();
     for (let i = 0; i < b.plans.length; i++) indexPlan(b, i, true);
   }
@@ -125,10 +125,12 @@ function mergeShipments(b: BatchState, i: number): boolean {
 /**
  * Add to `group` the orders of `holding` (other than i) that are smallest at facility fi, as many as
  * cover `short` units of SKU id there (id −1: any SKU, for capacity), at most EJECT_GROUP in all.
+ * `holding`: order → its units of the SKU there (or of any SKU, for capacity).
  */
-function pickBlockers(b: BatchState, i: number, group: number[], holding: Set<number> | undefined, fi: number, id: number, short: number) {
+function pickBlockers(b: BatchState, i: number, group: number[], holding: Map<number, number> | undefined, fi: number, short: number) {
   if (!holding || group.length >= EJECT_GROUP) return;
   const room = EJECT_GROUP - group.length;
+  const atFacility = b.ordersAt![fi]!;
   // the best few so far, smallest at the facility first
   const bA = b.ws.blockers;
   const bRel = b.ws.blockerUnits;
@@ -136,18 +138,9 @@ function pickBlockers(b: BatchState, i: number, group: number[], holding: Set<nu
   bA.length = 0;
   bRel.length = 0;
   bSize.length = 0;
-  for (const a of holding) {
-    if (a === i || group.includes(a)) continue;
-    const p = b.plans[a]!;
-    const r = refsOf(p);
-    let rel = 0;
-    let size = 0;
-    for (let k = 0; k < p.picks.length; k++) {
-      if (r.fis[k] !== fi) continue;
-      size += p.picks[k]!.qty;
-      if (id < 0 || r.skus[k] === id) rel += p.picks[k]!.qty;
-    }
-    if (rel <= 0) continue;
+  for (const [a, rel] of holding) {
+    if (a === i || rel <= 0 || group.includes(a)) continue;
+    const size = holding === atFacility ? rel : atFacility.get(a)!;
     // keep the `room` smallest (by size, then rank)
     let j = bA.length;
     if (j >= room) {
@@ -195,9 +188,9 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
       let mine = 0;
       for (let k = 0; k < cur.picks.length; k++) if (crefs.fis[k] === fi && crefs.skus[k] === id) mine += cur.picks[k]!.qty;
       const short = q - (net.rowAt(id)[fi]! + mine);
-      if (short > 0) pickBlockers(b, i, group, b.ordersAtSku!.get(id * n + fi), fi, id, short);
+      if (short > 0) pickBlockers(b, i, group, b.ordersAtSku!.get(id * n + fi), fi, short);
     }
-    if (capShort > 0) pickBlockers(b, i, group, b.ordersAt![fi], fi, -1, capShort);
+    if (capShort > 0) pickBlockers(b, i, group, b.ordersAt![fi], fi, capShort);
   }
   if (group.length === 0) return false;
   group.sort((p, q) => p - q);

@@ -33,12 +33,15 @@ export function kmOfDot(dot: number): number {
   return EARTH_RADIUS_KM * Math.acos(Math.max(-1, Math.min(1, dot)));
 }
 
-/** The k best (largest dot product) facilities seen so far that pass `ok`. */
+/** One search: the point's unit vector, and the k best (largest dot product) facilities seen so far that pass `ok`. */
 class TopK implements Found {
   readonly ids: number[] = [];
   readonly dots: number[] = [];
   floor: number;
   constructor(
+    readonly x: number,
+    readonly y: number,
+    readonly z: number,
     readonly k: number,
     readonly minDot: number,
   ) {
@@ -119,27 +122,43 @@ export class FacilityIndex {
     return c;
   }
 
-  /** Nearest facilities among `lists` (de-duplicated) that pass `ok`, at most k, with dot products. */
-  searchAmong(point: Point, lists: readonly (readonly number[])[], k: number, maxKm: number, ok: (fi: number) => boolean): Found {
+  /** A search from `point` for at most k facilities within maxKm. */
+  private begin(point: Point, k: number, maxKm: number): TopK {
     const la = point.lat * RAD;
     const lo = point.lon * RAD;
-    const px = Math.cos(la) * Math.cos(lo);
-    const py = Math.cos(la) * Math.sin(lo);
-    const pz = Math.sin(la);
+    // chord and great-circle distance grow together: rank by the dot product of unit vectors
     const maxAng = maxKm / EARTH_RADIUS_KM;
-    const top = new TopK(k, maxAng >= Math.PI ? -2 : Math.cos(maxAng));
+    return new TopK(Math.cos(la) * Math.cos(lo), Math.cos(la) * Math.sin(lo), Math.sin(la), k, maxAng >= Math.PI ? -2 : Math.cos(maxAng));
+  }
+
+  /** Offer facility fi to a search. */
+  private visit(top: TopK, fi: number, ok: (fi: number) => boolean): void {
     const xyz = this.xyz;
-    const gen = ++this.stampGen;
-    if (gen === 0xffffffff) {
+    top.consider(fi, top.x * xyz[3 * fi]! + top.y * xyz[3 * fi + 1]! + top.z * xyz[3 * fi + 2]!, ok);
+  }
+
+  /** Nearest facilities among `lists` (de-duplicated) that pass `ok`, at most k, with dot products. */
+  searchAmong(point: Point, lists: readonly (readonly number[])[], k: number, maxKm: number, ok: (fi: number) => boolean): Found {
+    const top = this.begin(point, k, maxKm);
+    if (++this.stampGen === 0xffffffff) {
       this.stamp.fill(0);
       this.stampGen = 1;
     }
+    const gen = this.stampGen;
     for (const list of lists)
       for (const fi of list) {
-        if (this.stamp[fi] === this.stampGen) continue;
-        this.stamp[fi] = this.stampGen;
-        top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+        if (this.stamp[fi] === gen) continue;
+        this.stamp[fi] = gen;
+        this.visit(top, fi, ok);
       }
+    return top;
+  }
+
+  /** The nearest DCs that pass `ok`, at most `k`, with their dot products. */
+  nearestDcs(point: Point, k: number, maxKm: number, ok: (fi: number) => boolean): Found {
+    if (k <= 0 || this.dcs.length === 0) return { ids: [], dots: [] };
+    const top = this.begin(point, Math.min(k, this.dcs.length), maxKm);
+    for (const fi of this.dcs) this.visit(top, fi, ok);
     return top;
   }
 
@@ -147,15 +166,8 @@ export class FacilityIndex {
   search(point: Point, k: number, maxKm: number, ok: (fi: number) => boolean): Found {
     const n = this.facilities.length;
     if (n === 0 || k <= 0) return { ids: [], dots: [] };
-    const la = point.lat * RAD;
-    const lo = point.lon * RAD;
-    const px = Math.cos(la) * Math.cos(lo);
-    const py = Math.cos(la) * Math.sin(lo);
-    const pz = Math.sin(la);
-    // chord and great-circle distance grow together: rank by the dot product of unit vectors
+    const top = this.begin(point, Math.min(k, n), maxKm);
     const maxAng = maxKm / EARTH_RADIUS_KM;
-    const top = new TopK(Math.min(k, n), maxAng >= Math.PI ? -2 : Math.cos(maxAng));
-    const xyz = this.xyz;
     const g = this.grid;
     if (g) {
       // rings of cells around the point's cell, until the next ring cannot hold anything nearer
@@ -165,20 +177,16 @@ export class FacilityIndex {
       const pcol = (((Math.floor(fc) % g.cols) + g.cols) % g.cols) | 0;
       const inLat = Math.min(fr - Math.floor(fr), 1 - (fr - Math.floor(fr)));
       const inLon = Math.min(fc - Math.floor(fc), 1 - (fc - Math.floor(fc)));
-      const cosLat = Math.cos(la);
+      const cosLat = Math.cos(point.lat * RAD);
       const maxRing = (g.cols - 1) >> 1; // beyond, rings would wrap onto themselves
       const { start, ids, cols } = g;
-      let done = false;
       for (let r = 0; r <= maxRing; r++) {
         if (r > 0) {
           // nothing in ring r is nearer than this angle: a latitude gap, or a longitude gap at this latitude
           const latGap = (r - 1 + inLat) * CELL_DEG * RAD;
           const lonGap = Math.min(Math.PI / 2, (r - 1 + inLon) * CELL_DEG * RAD);
           const bound = Math.min(latGap, Math.asin(Math.min(1, cosLat * Math.sin(lonGap))));
-          if (bound > maxAng || (top.ids.length >= top.k && Math.cos(bound) <= top.floor)) {
-            done = true;
-            break;
-          }
+          if (bound > maxAng || (top.ids.length >= top.k && Math.cos(bound) <= top.floor)) return top;
         }
         const r0 = prow - r;
         const r1 = prow + r;
@@ -187,33 +195,14 @@ export class FacilityIndex {
           const step = row === r0 || row === r1 ? 1 : Math.max(1, 2 * r);
           for (let col = pcol - r; col <= pcol + r; col += step) {
             const c = row * cols + (((col % cols) + cols) % cols);
-            for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {
-              const fi = ids[e]!;
-              top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
-            }
+            for (let e = start[c]!, end = start[c + 1]!; e < end; e++) this.visit(top, ids[e]!, ok);
           }
         }
       }
-      if (done) return top;
       // the search spans the globe: scan everything
       top.reset();
     }
-    for (let fi = 0; fi < n; fi++) top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
-    return top;
-  }
-
-  /** The nearest DCs that pass `ok`, at most `k`, with their dot products. */
-  nearestDcs(point: Point, k: number, maxKm: number, ok: (fi: number) => boolean): Found {
-    if (k <= 0 || this.dcs.length === 0) return { ids: [], dots: [] };
-    const la = point.lat * RAD;
-    const lo = point.lon * RAD;
-    const px = Math.cos(la) * Math.cos(lo);
-    const py = Math.cos(la) * Math.sin(lo);
-    const pz = Math.sin(la);
-    const maxAng = maxKm / EARTH_RADIUS_KM;
-    const top = new TopK(Math.min(k, this.dcs.length), maxAng >= Math.PI ? -2 : Math.cos(maxAng));
-    const xyz = this.xyz;
-    for (const fi of this.dcs) top.consider(fi, px * xyz[3 * fi]! + py * xyz[3 * fi + 1]! + pz * xyz[3 * fi + 2]!, ok);
+    for (let fi = 0; fi < n; fi++) this.visit(top, fi, ok);
     return top;
   }
 }

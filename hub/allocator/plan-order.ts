@@ -7,7 +7,7 @@
  * capacity are taken from the network.
  */
 import { explainPlan } from './explain.js';
-import { CandidateTable, bestDraft, better, type Draft, type LineWant } from './candidate-table.js';
+import { bestDraft, better, type Draft, type LineWant } from './candidate-table.js';
 import type { Network } from './network.js';
 import { setRefs, type Candidate, type OrderPlan, type PickRefs } from './plan.js';
 import { candidates, holders, reachOf, type OrderReach } from './reach.js';
@@ -87,13 +87,13 @@ export function planOrder(
   let cands = candidates(ws, net, order, strategy, reach);
   const wants: LineWant[] = [];
   for (const l of order.lines) wants.push({ line: l.line, sku: l.sku, qty: l.qty, substitute: false, exclude: l.exclude });
-  let table = new CandidateTable(ws, net, wants, cands);
+  let table = ws.table(0).load(net, wants, cands);
   let first = bestDraft(table, null);
   if (first.filled < table.total) {
     // the nearest facilities cannot fill it all: add the nearest that hold what is missing
     const extra = holders(ws, net, order, strategy, reach, missingSkus(net, wants, first), cands, EXTRA_HOLDERS);
     if (extra.length > 0) {
-      const wider = new CandidateTable(ws, net, wants, cands.concat(extra));
+      const wider = ws.table(1).load(net, wants, cands.concat(extra));
       const alt = bestDraft(wider, null);
       if (better(alt, first)) {
         first = alt;
@@ -123,12 +123,12 @@ export function planOrder(
         const altId = net.skuId(alt);
         if (altId < 0) continue;
         const w: LineWant = { line: l.line, sku: alt, qty: rem, substitute: true, exclude: l.exclude };
-        let st = new CandidateTable(ws, net, [w], cands);
+        let st = ws.table(0).load(net, [w], cands);
         let sol = st.greedy(paidOf(cands, taken));
         if (sol.filled < rem) {
           const extra = holders(ws, net, order, strategy, reach, [altId], cands, EXTRA_HOLDERS);
           if (extra.length > 0) {
-            const wider = new CandidateTable(ws, net, [w], cands.concat(extra));
+            const wider = ws.table(1).load(net, [w], cands.concat(extra));
             const wsol = wider.greedy(paidOf(wider.cands, taken));
             if (better(wsol, sol)) {
               sol = wsol;

@@ -6,9 +6,11 @@
  */
 import type { BatchState } from './batch-state.js';
 import { setPlan } from './batch-state.js';
+import { ArcSelection } from './arc-selection.js';
 import { MinCostFlow } from './min-cost-flow.js';
 import type { Network } from './network.js';
 import { refsOf, setRefs, type OrderPlan, type PickRefs } from './plan.js';
+import { distanceKm } from '../../shared/geo.js';
 import { candidate, type OrderReach } from './reach.js';
 import type { SourcingOrder, SourcingStrategy } from './strategy.js';
 
@@ -113,9 +115,10 @@ function reassignSku(b: BatchState, id: number, orders: number[]): boolean {
     const reach = b.reaches[dm.i]!;
     const line = o.lines.find((l) => l.line === dm.line);
     const r = refsOf(plans[dm.i]!);
-    // arcs to the cheapest few facilities, and always to those the line's units came from (the old assignment stays feasible)
-    const arcOpts = b.ws.arcOptions;
-    arcOpts.length = 0;
+    // arcs to the cheapest few facilities, and always to those the line's units came from (the old
+    // assignment stays feasible), added cheapest first (ties in facility order)
+    const top = (b.ws.arcTop ??= new ArcSelection(REASSIGN_ARCS));
+    top.clear();
     for (let f = 0; f < F; f++) {
       const fi = facs[f]!;
       const fac = net.facilities[fi]!;
@@ -132,21 +135,15 @@ function reassignSku(b: BatchState, id: number, orders: number[]): boolean {
         b.ws.query(net, o, s, reach.memo);
         if (!b.ws.eligible(fi)) continue;
       }
-      const c = candidate(net, o, s, reach.to!, fi);
-      if (!was && c.km > s.maxDistanceKm) continue;
+      const km = distanceKm(fac, reach.to!);
+      if (!was && km > s.maxDistanceKm) continue;
       const carry = Math.max(1, Math.min(dm.qty, row[fi]!, net.capacity[fi]!));
-      const unit = c.unit + (ships ? 0 : c.ship / carry);
-      arcOpts.push({ f, cost: unit, was });
+      const unit = s.unitCost(fac) + (ships ? 0 : s.shipmentCost(fac, km, o) / carry);
+      top.offer(f, unit, was);
       current += oldQ * unit;
     }
-    arcOpts.sort((x, y) => x.cost - y.cost);
-    if (arcOpts.length > 0) bound += dm.qty * arcOpts[0]!.cost;
-    let kept = 0;
-    for (const a of arcOpts) {
-      if (!a.was && kept >= REASSIGN_ARCS) continue;
-      if (!a.was) kept++;
-      arcs.push({ d, f: a.f, e: flow.add(d, D + a.f, dm.qty, a.cost) });
-    }
+    if (top.size > 0) bound += dm.qty * top.cheapest();
+    top.forEach((f, cost) => arcs.push({ d, f, e: flow.add(d, D + f, dm.qty, cost) }));
   }
   for (let f = 0; f < F; f++) flow.add(D + f, sink, Math.max(0, Math.min(row[facs[f]!]!, net.capacity[facs[f]!]!)), 0);
   // nothing to gain when every line is at its cheapest facility already

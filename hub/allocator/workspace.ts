@@ -7,6 +7,8 @@
  * closure being made per search (under tsx's keepNames each closure created costs a property
  * definition on a hot path).
  */
+import { CandidateTable } from './candidate-table.js';
+import type { ArcSelection } from './arc-selection.js';
 import type { Network } from './network.js';
 import type { Candidate } from './plan.js';
 import type { SourcingOrder, SourcingStrategy } from './strategy.js';
@@ -35,14 +37,16 @@ export class Workspace {
   givenOfGroup = new Float64Array(8);
   /** the cost of the units `CandidateTable.units` last counted */
   unitsCost = 0;
+  /** candidate tables to load, reused from order to order (planOrder uses two at a time) */
+  private readonly tables: CandidateTable[] = [];
 
   // ejection moves (ejection.ts): the orders in the way found so far, smallest at the facility first
   readonly blockers: number[] = [];
   readonly blockerUnits: number[] = [];
   readonly blockerSize: number[] = [];
 
-  // stock moves (stock-moves.ts): one line's possible facilities
-  readonly arcOptions: { f: number; cost: number; was: boolean }[] = [];
+  // stock moves (stock-moves.ts): one line's arcs (made there)
+  arcTop: ArcSelection | null = null;
 
   constructor() {
     this.okEligible = (fi) => this.eligible(fi);
@@ -72,6 +76,12 @@ export class Workspace {
     let m = this.memo[fi]!;
     if (m === 0) this.memo[fi] = m = this.strategy!.eligible(this.net!.facilities[fi]!, this.order!) === null ? 1 : 2;
     return m === 1;
+  }
+
+  /** The k-th reusable candidate table (its contents are whatever it was last loaded with). */
+  table(k: number): CandidateTable {
+    while (this.tables.length <= k) this.tables.push(new CandidateTable(this));
+    return this.tables[k]!;
   }
 
   /** Room for a table of C candidates, G SKU groups and W wants. */

@@ -14,6 +14,10 @@ const SPECS: InstanceSpec[] = [
   { orders: 300, facilities: 40, skus: 80, seed: 42 },
   { orders: 1000, facilities: 100, skus: 300, seed: 42 },
   { orders: 5000, facilities: 1000, skus: 300, seed: 42 },
+  // capacity binding hard, as the bench's binding instances (allocator.ts BINDING)
+  { orders: 200, facilities: 30, skus: 60, seed: 42, binding: { dcCapacityShare: 0.55, storeScale: 0.5 } },
+  { orders: 1000, facilities: 100, skus: 300, seed: 42, binding: { dcCapacityShare: 0.55, storeScale: 0.5 } },
+  { orders: 5000, facilities: 1000, skus: 300, seed: 42, binding: { dcCapacityShare: 0.55, storeScale: 0.5 } },
 ];
 const PATHS: [string, BatchOptions][] = [
   ['batch', {}],
@@ -35,7 +39,7 @@ for (const spec of SPECS) {
     const t = r.totals;
     const speed = process.argv.includes('--orders-per-s') ? ` ${Math.round((orders.length / ms) * 1000)} orders/s` : '';
     console.log(
-      `${spec.orders}x${spec.facilities} ${name.padEnd(6)} cost ${t.cost.toFixed(6)} filled ${t.unitsFilled} unfilled ${t.unitsUnfilled} shipments ${t.shipments} hash ${h}${speed}`,
+      `${spec.orders}x${spec.facilities}${spec.binding ? ' binding' : ''} ${name.padEnd(6)} cost ${t.cost.toFixed(6)} filled ${t.unitsFilled} unfilled ${t.unitsUnfilled} shipments ${t.shipments} hash ${h}${speed}`,
     );
   }
 }
