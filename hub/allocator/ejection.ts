@@ -196,14 +196,19 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
   group.sort((p, q) => p - q);
   const members = [i, ...group];
   for (const m of members) release(net, plans[m]!);
-  const news: OrderPlan[] = members.map((m) => replan(b, m));
+  // re-planned in turn; a member that would lose fill sinks the move, so the rest need not be re-planned
+  const news: OrderPlan[] = [];
   let ok = true;
   let delta = 0;
-  members.forEach((m, k) => {
-    const df = filledOf(news[k]!) - filledOf(plans[m]!);
-    if (!keepsFill(news[k]!, plans[m]!)) ok = false;
-    delta += news[k]!.cost - plans[m]!.cost - UNFILLED_WEIGHT * df;
-  });
+  for (const m of members) {
+    const alt = replan(b, m);
+    news.push(alt);
+    if (!keepsFill(alt, plans[m]!)) {
+      ok = false;
+      break;
+    }
+    delta += alt.cost - plans[m]!.cost - UNFILLED_WEIGHT * (filledOf(alt) - filledOf(plans[m]!));
+  }
   if (ok && delta < -1e-6) {
     members.forEach((m, k) => setPlan(b, m, news[k]!));
     return true;
