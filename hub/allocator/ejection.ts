@@ -124,8 +124,8 @@ function mergeShipments(b: BatchState, i: number): boolean {
 
 /**
  * Add to `group` the orders of `holding` (other than i) that are smallest at facility fi, as many as
- * cover `short` units of SKU id there (id −1: any SKU, for capacity), at most EJECT_GROUP in all.
- * `holding`: order → its units of the SKU there (or of any SKU, for capacity).
+ * cover `short` units there, at most EJECT_GROUP in all. `holding`: order → its units there of the
+ * SKU that is short (b.ordersAtSku), or of any SKU when capacity is short (b.ordersAt[fi]).
  */
 function pickBlockers(b: BatchState, i: number, group: number[], holding: Map<number, number> | undefined, fi: number, short: number) {
   if (!holding || group.length >= EJECT_GROUP) return;
