@@ -124,8 +124,8 @@ function mergeShipments(b: BatchState, i: number): boolean {
 
 /**
  * Add to `group` the orders of `holding` (other than i) that are smallest at facility fi, as many as
- * cover `short` units of SKU id there (id −1: any SKU, for capacity), at most EJECT_GROUP in all.
- * `holding`: order → its units of the SKU there (or of any SKU, for capacity).
+ * cover `short` units there, at most EJECT_GROUP in all. `holding`: order → its units there of the
+ * SKU that is short (b.ordersAtSku), or of any SKU when capacity is short (b.ordersAt[fi]).
  */
 function pickBlockers(b: BatchState, i: number, group: number[], holding: Map<number, number> | undefined, fi: number, short: number) {
   if (!holding || group.length >= EJECT_GROUP) return;
@@ -196,14 +196,19 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
   group.sort((p, q) => p - q);
   const members = [i, ...group];
   for (const m of members) release(net, plans[m]!);
-  const news: OrderPlan[] = members.map((m) => replan(b, m));
+  // re-planned in turn; a member that would lose fill sinks the move, so the rest need not be re-planned
+  const news: OrderPlan[] = [];
   let ok = true;
   let delta = 0;
-  members.forEach((m, k) => {
-    const df = filledOf(news[k]!) - filledOf(plans[m]!);
-    if (!keepsFill(news[k]!, plans[m]!)) ok = false;
-    delta += news[k]!.cost - plans[m]!.cost - UNFILLED_WEIGHT * df;
-  });
+  for (const m of members) {
+    const alt = replan(b, m);
+    news.push(alt);
+    if (!keepsFill(alt, plans[m]!)) {
+      ok = false;
+      break;
+    }
+    delta += alt.cost - plans[m]!.cost - UNFILLED_WEIGHT * (filledOf(alt) - filledOf(plans[m]!));
+  }
   if (ok && delta < -1e-6) {
     members.forEach((m, k) => setPlan(b, m, news[k]!));
     return true;
