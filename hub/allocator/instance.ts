@@ -1,5 +1,5 @@
 /**
- * `dom allocate`: an allocation instance (DESIGN.md) solved with the same core as the live
+ * `dom allocate`: an allocation instance (docs/CONTRACT.md, the instance format) solved with the same core as the live
  * allocator, and the result's cost computed from the instance's own formula.
  */
 import { distanceKm } from '../../shared/geo.js';
@@ -29,7 +29,7 @@ export function resultOf(inst: Instance, plans: OrderPlan[]): AllocationResult {
 }
 
 /**
- * DESIGN.md's cost: Σ (order, facility) shipments of perShipment + perKm·km(facility, shipTo) + Σ units × perUnit[type].
+ * The contract's cost (docs/CONTRACT.md): Σ (order, facility) shipments of perShipment + perKm·km(facility, shipTo) + Σ units × perUnit[type].
  * A pickup order's units handed over at its own pickup store are no shipment (nothing moves).
  */
 export function costOf(inst: Instance, assignments: Assignment[], unfilled: { qty: number }[] = []): AllocationResult['totals'] {

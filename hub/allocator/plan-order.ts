@@ -151,7 +151,7 @@ export function planOrder(
     for (const [line, qty] of remaining) if (qty > 0) plan.unfilled.push({ line, qty });
   }
 
-  // the cost as DESIGN.md counts it: a shipment per facility, handling per unit
+  // the cost as docs/CONTRACT.md (the instance format) counts it: a shipment per facility, handling per unit
   const seen: number[] = [];
   const refs: PickRefs = { net, fis: [], skus: [] };
   let cost = 0;

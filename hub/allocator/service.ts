@@ -1,6 +1,6 @@
 /**
  * The live allocator. Orders are gathered for a short window (or until the batch is full) and
- * allocated together, one batch at a time. Each batch goes through the outbox of DESIGN.md:
+ * allocated together, one batch at a time. Each batch goes through the outbox of docs/CONTRACT.md ("Crash safety"):
  *   1. one `alloc:<orderId>:<attempt>` document per order, listing the DOs with deterministic ids;
  *   2. the DOs written into the node databases (409 = already written);
  *   3. the order updated: its `attempts` reaching the alloc's attempt marks the alloc finished.

@@ -59,7 +59,7 @@ export interface SourcingStrategy {
   unitCost(f: SourcingFacility): number;
 }
 
-/** The default: DESIGN.md's cost, `perShipment + perKm·km` per shipment plus handling per unit. */
+/** The default: the contract's cost (docs/CONTRACT.md), `perShipment + perKm·km` per shipment plus handling per unit. */
 export function costStrategy(
   costs: Costs,
   opts: { maxCandidates?: number; maxDcCandidates?: number; maxDistanceKm?: number; name?: string } = {},

@@ -9,7 +9,7 @@
  *   the light batch path (improveRounds 1, no price rounds) and the single-order path
  *   (improveRounds 0: each order planned once, in rank order); per-order
  *   latency percentiles of the single-order path (hdr-histogram);
- * - each result's cost (DESIGN.md's formula), fill and substitutes, and its value under the metric
+ * - each result's cost (the contract's formula, docs/CONTRACT.md), fill and substitutes, and its value under the metric
  *   cost + 60 per unfilled unit + 30 per substitute unit (highs.ts explains the penalties), as a
  *   ratio to the optimum's value (or a lower bound on it, when HiGHS ran out of time or only the LP
  *   relaxation is tractable); the share of the greedy baseline's gap to the optimum that the

@@ -14,7 +14,7 @@
  *   stock     Σ x[·,·,f,s] ≤ onHand − safetyStock  (likewise)
  *
  * ship(o,f) = perShipment + perKm·km(f, destination), 0 for a pickup order handed over at its own
- * pickup store: exactly DESIGN.md's cost (costOf). P per unfilled unit and Q per substitute unit are
+ * pickup store: exactly the contract's cost (docs/CONTRACT.md; costOf). P per unfilled unit and Q per substitute unit are
  * the metric's penalties (see DEFAULT_PENALTY).
  *
  * What the model leaves out, which makes it a relaxation of the allocator's problem (its optimum is

@@ -1,5 +1,5 @@
 /**
- * Seeded allocation instances (DESIGN.md's format) for the benchmarks: the same seed and size give
+ * Seeded allocation instances (the format of docs/CONTRACT.md) for the benchmarks: the same seed and size give
  * the same instance on any machine.
  *
  * What makes them look like a retailer's network:
