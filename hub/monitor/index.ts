@@ -88,6 +88,8 @@ export class Monitor {
   /** facility → `id@rev` applied from an upload, not yet seen by its follower */
   private applied = new Map<string, Set<string>>();
   private states = new Map<string, DoStateDoc>();
+  /** DO states being written (not yet stored), by doId: what the roll-up started with them reads. */
+  private writing = new Map<string, DoStateDoc>();
   /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
   private written = new Map<string, string>();
   private catchingUp = 0;
@@ -238,11 +240,20 @@ export class Monitor {
    * The states of these DOs (not to be changed): from memory, the others read from `dom` (and kept).
    * What the order roll-up and the allocator read; a DO unknown to `dom` is not in the answer.
    */
-  async of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>> {
+  of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>> {
+    return this.lookup(doIds, true);
+  }
+
+  /**
+   * `of`, and for the monitor's own application of events (`withWriting` false) the states as
+   * stored only: one being written may yet fail to store, and an application that saw it would
+   * take its events for applied (and its follower move its checkpoint past them).
+   */
+  private async lookup(doIds: readonly string[], withWriting: boolean): Promise<Map<string, DoStateDoc>> {
     const out = new Map<string, DoStateDoc>();
     const missing: string[] = [];
     for (const id of doIds) {
-      const s = this.states.get(id);
+      const s = (withWriting ? this.writing.get(id) : undefined) ?? this.states.get(id);
       if (s) out.set(id, s);
       else missing.push(id);
     }
@@ -317,7 +328,7 @@ export class Monitor {
   private async applyDoEvents(events: DoEventDoc[]): Promise<void> {
     const byDo = groupBy(events, (e) => e.doId);
     // the states in memory (as this monitor last wrote them, or as the `dom` feed brought them), the others read
-    const known = await this.of([...byDo.keys()]);
+    const known = await this.lookup([...byDo.keys()], false);
     for (const doId of byDo.keys()) if (!known.has(doId)) this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
     const changed: DoStateDoc[] = [];
     // states that already hold these events: a batch replayed after a crash or an error between
@@ -329,19 +340,19 @@ export class Monitor {
       else current.push(s);
     }
     if (changed.length === 0 && current.length === 0) return;
-    // The new states go into memory as they are written, and the roll-up starts from them in the
-    // same turn: the orders whose status moves are written in the states' request. A state that
-    // fails to store is dropped from memory, and its events applied again (below, or on a replay).
-    for (const s of changed) this.keepState(structuredClone(s));
+    // The roll-up starts from the new states as they are written, in the same turn: the orders whose
+    // status moves are written in the states' request. Until stored they are seen by the roll-up
+    // only (`writing`); a state that fails to store has its events applied again (below, or on a replay).
+    const mine = changed.map((s) => structuredClone(s));
+    for (const s of mine) this.writing.set(s.doId, s);
     const saving = this.writer.write(changed);
     const rolling = this.hooks.rollUp?.([...changed, ...current]) ?? Promise.resolve(new Map() as OrderViews);
     rolling.catch(() => undefined); // awaited below
     let saved: Awaited<typeof saving>;
     try {
       saved = await saving;
-    } catch (err) {
-      for (const s of changed) this.states.delete(s.doId);
-      throw err;
+    } finally {
+      for (const s of mine) if (this.writing.get(s.doId) === s) this.writing.delete(s.doId);
     }
     // The monitor is the only writer of a dostate after its creation, so a conflict means a replay
     // raced an earlier run of the same batch, or another instance applied them: read and apply again.
