@@ -7,7 +7,7 @@ import type { Couch } from './couch/index.js';
 import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
 import { newDoState, type DoStateDoc } from '../shared/dostate.js';
-import { forEachLimit, groupBy } from '../shared/collections.js';
+import { groupBy, mapLimit } from '../shared/collections.js';
 
 /** Node databases written at once by one batch (each its own `_bulk_docs`). */
 const NODE_DB_WRITES_AT_ONCE = 16;
@@ -32,7 +32,7 @@ export async function writeDos(couch: Couch, dos: DistributionOrderDoc[], create
   created?.(states.flatMap((s, i) => (res[i]?.rev ? [{ ...s, _rev: res[i]!.rev }] : [])));
   const byDb = groupBy(dos, (d) => nodeDbName(d.facility));
   // a batch at 1,000 facilities touches hundreds of node databases: a few bulks at a time
-  await forEachLimit([...byDb], NODE_DB_WRITES_AT_ONCE, async ([db, docs]) => {
+  await mapLimit([...byDb], NODE_DB_WRITES_AT_ONCE, async ([db, docs]) => {
     await couch.ensureDb(db);
     await bulkCreate(couch, db, docs);
   });

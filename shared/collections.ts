@@ -11,23 +11,28 @@ export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T
 }
 
 /**
- * Run `fn` over the items with at most `limit` running at once; rejects with the first failure
- * (after the ones running have settled). For fan-outs such as a batch's DOs to hundreds of node
- * databases: one request each, without opening hundreds of connections at once.
+ * Run `fn` over `items` with at most `n` at a time, answering the results in order. For work that
+ * makes a request per item: a `Promise.all` over hundreds of them opens as many connections to the
+ * database at once (the soak: 1,400 sockets from the hub to its embedded server; a batch's DOs to
+ * hundreds of node databases). Rejects with the first failure, once the ones running have settled,
+ * and starts nothing after it.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
   let next = 0;
   let failure: { err: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failure ??= { err };
+  await Promise.all(
+    Array.from({ length: Math.min(Math.max(1, n), items.length) }, async () => {
+      while (!failure && next < items.length) {
+        const i = next++;
+        try {
+          out[i] = await fn(items[i]!, i);
+        } catch (err) {
+          failure ??= { err };
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    }),
+  );
   if (failure) throw failure.err;
+  return out;
 }

@@ -21,7 +21,7 @@ import { lineViews, type Allocation, type OrderDoc } from '../orders/model.js';
 import type { OrderViews } from '../orders/store.js';
 import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
-import { groupBy } from '../../shared/collections.js';
+import { groupBy, mapLimit } from '../../shared/collections.js';
 import { rankKey } from '../../shared/rank.js';
 
 export interface AllocDoc {
@@ -60,6 +60,9 @@ export interface AllocatorOptions {
   /** Per channel or delivery method; `default` for the rest. */
   strategies?: Record<string, SourcingStrategy>;
 }
+
+/** Orders whose backorder bookkeeping runs at once (each a few requests to CouchDB). */
+const BOOKKEEPING_CONCURRENCY = 8;
 
 /**
  * How hard a batch is optimised, by how many orders wait behind it: the full batch path when none
@@ -528,21 +531,20 @@ export class Allocator {
           this.ctx.planning.clearBackorder(o.id);
         }
       }
-      // orders that got nothing this time: record the backorder and why, once
-      await Promise.all(
-        unfilledOnly.map(async (p) => {
-          await store.update(p.order, (o) => {
-            if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
-            o.backorderedAt = now;
-            o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
-          });
-          // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
-          // reads "backordered" now, not the "received" it was left at. Also when the backorder was
-          // recorded by an earlier try whose roll-up was lost (the hub killed between the two
-          // writes, or the second failing): refresh writes only if the status moves (finding 23)
-          await store.refresh(p.order);
-        }),
-      );
+      // orders that got nothing this time: record the backorder and why, once (a few at a time:
+      // every backorder is planned again at each supply change, three requests an order)
+      await mapLimit(unfilledOnly, BOOKKEEPING_CONCURRENCY, async (p) => {
+        await store.update(p.order, (o) => {
+          if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
+          o.backorderedAt = now;
+          o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
+        });
+        // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
+        // reads "backordered" now, not the "received" it was left at. Also when the backorder was
+        // recorded by an earlier try whose roll-up was lost (the hub killed between the two
+        // writes, or the second failing): refresh writes only if the status moves (finding 23)
+        await store.refresh(p.order);
+      });
       for (const g of giveUp) {
         await store.update(g.id, (o) => {
           if (o.backorderedAt) return false;

@@ -302,7 +302,9 @@ export class Soak {
     this.downLat = [];
     this.samples.push(s);
     this.opts.say(
-      `soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`,
+      `soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, ` +
+        `nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; ` +
+        `up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`,
     );
   }
 
@@ -458,6 +460,9 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   const first = r.samples.find((x) => x.t >= Math.min(300, r.durationS / 6));
   const last = r.samples.at(-1);
   const q = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : null);
+  const probes = (what: string, xs: number[]) =>
+    `${xs.length} ${what} (median ${q(xs, 0.5)} ms, p95 ${q(xs, 0.95)} ms, max ${xs.length ? Math.max(...xs) : 'n/a'} ms)`;
+  const yes = (ok: boolean | undefined) => (ok ? 'yes' : '**no**');
   lines.push(
     `Soak: ${Math.round(r.durationS / 60)} min of steady work (${r.ratePerS} orders/s), sampled every ${r.intervalS} s (${r.samples.length} samples).`,
   );
@@ -472,20 +477,26 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
             .map((s) => `${s.node} ${s.what}`)
             .join('; ')})`
         : ''
-    }; probes: ${r.probes.up.length} uploads (median ${q(r.probes.up, 0.5)} ms, p95 ${q(r.probes.up, 0.95)} ms, max ${r.probes.up.length ? Math.max(...r.probes.up) : 'n/a'} ms), ${r.probes.down.length} downloads (median ${q(r.probes.down, 0.5)} ms, p95 ${q(r.probes.down, 0.95)} ms, max ${r.probes.down.length ? Math.max(...r.probes.down) : 'n/a'} ms), ${r.probes.failed} not through | ${r.pass.noStall ? 'yes' : '**no**'} |`,
+    }; probes: ${probes('uploads', r.probes.up)}, ${probes('downloads', r.probes.down)}, ${r.probes.failed} not through | ${r.pass.noStall ? 'yes' : '**no**'} |`,
   );
   const warm = Math.min(300, r.durationS / 6);
   lines.push(
-    `| resident memory grows < 10 % after the first ${warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`} | hub ${first?.hub.rssMb} → ${last?.hub.rssMb} MB (${pc(r.growth.hubRss)})${first?.couch ? `; CouchDB ${first.couch.rssMb} → ${last?.couch?.rssMb} MB (${pc(r.growth.couchRss)})` : ''}; nodes never restarted, mean ${first?.nodes.steadyRssMeanMb} → ${last?.nodes.steadyRssMeanMb} MB (${pc(r.growth.nodesRss)}) | ${r.pass.rss ? 'yes' : '**no**'} |`,
+    `| resident memory grows < 10 % after the first ${warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`} | ` +
+      `hub ${first?.hub.rssMb} → ${last?.hub.rssMb} MB (${pc(r.growth.hubRss)})` +
+      (first?.couch ? `; CouchDB ${first.couch.rssMb} → ${last?.couch?.rssMb} MB (${pc(r.growth.couchRss)})` : '') +
+      `; nodes never restarted, mean ${first?.nodes.steadyRssMeanMb} → ${last?.nodes.steadyRssMeanMb} MB (${pc(r.growth.nodesRss)}) | ${yes(r.pass.rss)} |`,
   );
   lines.push(
-    `| open file descriptors flat (within 10 % or 20) | hub ${first?.hub.fds} → ${last?.hub.fds} (${pc(r.growth.hubFds)})${first?.couch ? `; CouchDB ${first.couch.fds} → ${last?.couch?.fds} (${pc(r.growth.couchFds)})` : ''}; nodes never restarted, total ${first?.nodes.steadyFds} → ${last?.nodes.steadyFds} (${pc(r.growth.nodesFds)}) | ${r.pass.fds ? 'yes' : '**no**'} |`,
+    `| open file descriptors flat (within 10 % or 20) | hub ${first?.hub.fds} → ${last?.hub.fds} (${pc(r.growth.hubFds)})` +
+      (first?.couch ? `; CouchDB ${first.couch.fds} → ${last?.couch?.fds} (${pc(r.growth.couchFds)})` : '') +
+      `; nodes never restarted, total ${first?.nodes.steadyFds} → ${last?.nodes.steadyFds} (${pc(r.growth.nodesFds)}) | ${yes(r.pass.fds)} |`,
   );
   if (r.pass.violations !== undefined) lines.push(`| 0 invariant violations | see the invariants below | ${r.pass.violations ? 'yes' : '**no**'} |`);
   lines.push('');
   const maxLag = r.samples.reduce((a, x) => ({ p: Math.max(a.p, x.lag.notPulled), u: Math.max(a.u, x.lag.notPushed) }), { p: 0, u: 0 });
   lines.push(
-    `Feed lag: at most ${maxLag.p} changes at the hub not yet pulled by the nodes (all nodes together) and ${maxLag.u} changes at the nodes not yet pushed, in any sample; at the last sample ${last?.lag.notPulled} and ${last?.lag.notPushed}.`,
+    `Feed lag: at most ${maxLag.p} changes at the hub not yet pulled by the nodes (all nodes together) and ${maxLag.u} changes at the nodes not yet pushed, ` +
+      `in any sample; at the last sample ${last?.lag.notPulled} and ${last?.lag.notPushed}.`,
   );
   if (chart) lines.push('', `![resident memory and sync latency over the soak](${chart})`);
   lines.push('');
@@ -497,7 +508,8 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.samples)
     lines.push(
-      `| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`,
+      `| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ` +
+        `${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`,
     );
   lines.push('');
   lines.push('</details>');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachLimit, groupBy } from '../../shared/collections.js';
+import { mapLimit, groupBy } from '../../shared/collections.js';
 
 describe('groupBy', () => {
   it('groups by key, keeping the items in order', () => {
@@ -10,25 +10,26 @@ describe('groupBy', () => {
   });
 });
 
-describe('forEachLimit', () => {
-  it('handles every item with at most `limit` running at once', async () => {
+describe('mapLimit', () => {
+  it('handles every item with at most `n` running at once, answering the results in order', async () => {
     let running = 0;
     let most = 0;
     const seen: number[] = [];
     const gates: (() => void)[] = [];
-    const done = forEachLimit([...Array(20).keys()], 4, async (i) => {
+    const done = mapLimit([...Array(20).keys()], 4, async (i) => {
       running++;
       most = Math.max(most, running);
       await new Promise<void>((ok) => gates.push(ok));
       seen.push(i);
       running--;
+      return i * 10;
     });
     // open the gates one by one as the workers reach them
     while (seen.length < 20) {
       await new Promise((ok) => setImmediate(ok));
       gates.shift()?.();
     }
-    await done;
+    expect(await done).toEqual([...Array(20).keys()].map((i) => i * 10));
     expect(seen.sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
     expect(most).toBe(4);
   });
@@ -36,7 +37,7 @@ describe('forEachLimit', () => {
   it('rejects with the first failure and starts nothing after it', async () => {
     const started: number[] = [];
     await expect(
-      forEachLimit([1, 2, 3, 4, 5, 6], 2, async (i) => {
+      mapLimit([1, 2, 3, 4, 5, 6], 2, async (i) => {
         started.push(i);
         if (i === 2) throw new Error('bulk to node_s2 failed');
       }),
@@ -46,9 +47,11 @@ describe('forEachLimit', () => {
 
   it('does nothing for no items', async () => {
     let called = false;
-    await forEachLimit([], 8, async () => {
-      called = true;
-    });
+    expect(
+      await mapLimit([], 8, async () => {
+        called = true;
+      }),
+    ).toEqual([]);
     expect(called).toBe(false);
   });
 });
