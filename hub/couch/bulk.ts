@@ -12,6 +12,8 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+const idOf = (d: object) => String((d as { _id?: unknown })._id);
+
 export class BulkWriter {
   private queue: Pending[] = [];
   private scheduled = false;
@@ -46,10 +48,18 @@ export class BulkWriter {
 
   private async flush(): Promise<void> {
     const batch: Pending[] = [];
+    const ids = new Set<string>();
     let n = 0;
-    while (this.queue.length && (batch.length === 0 || n + this.queue[0]!.docs.length <= this.maxDocs)) {
+    // A document id appears once per request: two updates of one document in one `_bulk_docs`
+    // make PouchDB (the embedded server) store both as conflicting leaves, though it answers the
+    // second with a 409 (CouchDB answers the 409 and stores one). The caller behind waits a request.
+    while (
+      this.queue.length &&
+      (batch.length === 0 || (n + this.queue[0]!.docs.length <= this.maxDocs && !this.queue[0]!.docs.some((d) => ids.has(idOf(d)))))
+    ) {
       const p = this.queue.shift()!;
       batch.push(p);
+      for (const d of p.docs) ids.add(idOf(d));
       n += p.docs.length;
     }
     if (batch.length === 0) return;
