@@ -532,17 +532,19 @@ export class Allocator {
         }
       }
       // orders that got nothing this time: record the backorder and why, once (a few at a time:
-      // every backorder is planned again at each supply change). `update` derives the status from
-      // the DOs and backorderedAt and writes it when it moved, also when the backorder itself was
-      // recorded by an earlier try (finding 23): an order whose only DO found nothing reads
-      // "backordered", not the "received" it was left at
-      await mapLimit(unfilledOnly, BOOKKEEPING_CONCURRENCY, (p) =>
-        store.update(p.order, (o) => {
+      // every backorder is planned again at each supply change, three requests an order)
+      await mapLimit(unfilledOnly, BOOKKEEPING_CONCURRENCY, async (p) => {
+        await store.update(p.order, (o) => {
           if (o.backorderedAt && o.explanations.at(-1)?.attempt === o.attempts) return false;
           o.backorderedAt = now;
           o.explanations = [...o.explanations, { attempt: o.attempts, at: now, ...p.explanation, unfilled: p.unfilled }].slice(-10);
-        }),
-      );
+        });
+        // the status derives from the DOs and backorderedAt: an order whose only DO found nothing
+        // reads "backordered" now, not the "received" it was left at. Also when the backorder was
+        // recorded by an earlier try whose roll-up was lost (the hub killed between the two
+        // writes, or the second failing): refresh writes only if the status moves (finding 23)
+        await store.refresh(p.order);
+      });
       for (const g of giveUp) {
         await store.update(g.id, (o) => {
           if (o.backorderedAt) return false;
@@ -558,6 +560,7 @@ export class Allocator {
             },
           ].slice(-10);
         });
+        await store.refresh(g.id);
       }
       this.stats.batches++;
       this.stats.ordersAllocated += plans.filter((p) => p.picks.length).length;
