@@ -6,11 +6,21 @@
  *
  * It does not hold a feed open: it runs when poked (the gateway pokes on every upload) and on a
  * slow sweep, so a thousand node databases cost a thousand documents, not a thousand sockets.
+ *
+ * What a read costs, at its least (Apache CouchDB, a database the hub itself wrote to): one
+ * request. The `selector` filters `_changes` on the server, so documents nobody handles (the DOs,
+ * items and counts the hub wrote there) are not sent; a read that finds nothing keeps its new
+ * sequence in memory and writes it with the next checkpoint that matters (or at `stop`), since
+ * reading from the older one again finds the same nothing; checkpoints go out through the shared
+ * group commit (`writer`); and the monitor seeds every follower's checkpoint from one read of them
+ * all (`seed`).
  */
 import type { Couch } from '../couch/index.js';
 import type { Logger } from '../../shared/log.js';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
+import { couchJson } from '../couch/longpoll.js';
+import type { BulkWriter } from '../couch/bulk.js';
 
 export interface Change<D> {
   id: string;
@@ -27,9 +37,16 @@ export interface FollowerOptions<D> {
   batchSize?: number;
   log: Logger;
   handle: (changes: Change<D>[]) => Promise<void>;
+  /**
+   * A Mango selector for `_changes?filter=_selector` (Apache CouchDB): only the changes it matches
+   * are read. Not for the embedded server, which cannot filter `_changes`.
+   */
+  selector?: Record<string, unknown>;
+  /** The group commit of `dom` that the checkpoints go out through (default: a write of their own). */
+  writer?: BulkWriter;
 }
 
-interface CheckpointDoc {
+export interface CheckpointDoc {
   _id: string;
   _rev?: string;
   seq: string | number;
@@ -42,6 +59,8 @@ export class ChangesFollower<D = Record<string, unknown>> {
   private stopped = false;
   private seq: string | number | undefined;
   private checkpointRev: string | undefined;
+  /** A sequence read past but not yet written (the read found nothing to handle). */
+  private unsaved: string | number | undefined;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   processed = 0;
@@ -54,6 +73,17 @@ export class ChangesFollower<D = Record<string, unknown>> {
 
   get dbName() {
     return this.opts.dbName;
+  }
+
+  get checkpointDocId() {
+    return this.checkpointId;
+  }
+
+  /** The checkpoint as read elsewhere (null: there is none), so that the first run does not read it. */
+  seed(cp: CheckpointDoc | null): void {
+    if (this.seq !== undefined || this.running) return;
+    this.seq = cp?.seq ?? 0;
+    this.checkpointRev = cp?._rev;
   }
 
   /** Ask for a run; runs coalesce, and a poke during a run causes one more. */
@@ -87,15 +117,34 @@ export class ChangesFollower<D = Record<string, unknown>> {
   private async saveCheckpoint(seq: string | number): Promise<void> {
     const doc: CheckpointDoc = { _id: this.checkpointId, seq, at: new Date().toISOString() };
     if (this.checkpointRev) doc._rev = this.checkpointRev;
-    try {
-      const r = await this.opts.couch.db<CheckpointDoc>('dom').insert(doc);
-      this.checkpointRev = r.rev;
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err;
-      // someone else moved it: reload and keep the later of the two next time
-      await this.loadCheckpoint();
+    const conflict = () => this.loadCheckpoint(); // someone else moved it: reload and keep the later of the two next time
+    if (this.opts.writer) {
+      const [r] = await this.opts.writer.write([doc]);
+      if (r?.rev) this.checkpointRev = r.rev;
+      else if (r?.error === 'conflict') await conflict();
+      else throw new Error(`saving the checkpoint of ${this.opts.dbName} failed: ${r?.error ?? 'no answer'}`);
+    } else {
+      try {
+        const r = await this.opts.couch.db<CheckpointDoc>('dom').insert(doc);
+        this.checkpointRev = r.rev;
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+        await conflict();
+      }
     }
     this.seq = seq;
+    this.unsaved = undefined;
+  }
+
+  private readChanges(batchSize: number): Promise<{ results: Change<D>[]; last_seq?: string | number }> {
+    const { couch, dbName, selector } = this.opts;
+    if (!selector)
+      return couch
+        .db(dbName)
+        .changes({ since: String(this.seq), limit: batchSize, include_docs: true })
+        .then((r) => r as unknown as { results: Change<D>[]; last_seq?: string | number });
+    const qs = `filter=_selector&include_docs=true&limit=${batchSize}&since=${encodeURIComponent(String(this.seq))}`;
+    return couchJson(couch, `${couch.dbUrl(dbName)}/_changes?${qs}`, `_changes of ${dbName}`, { method: 'POST', body: { selector } });
   }
 
   private async drain(): Promise<void> {
@@ -104,17 +153,16 @@ export class ChangesFollower<D = Record<string, unknown>> {
       if (this.seq === undefined) await this.loadCheckpoint();
       for (;;) {
         if (this.stopped) return;
-        const res = await this.opts.couch.db(this.opts.dbName).changes({
-          since: String(this.seq),
-          limit: batchSize,
-          include_docs: true,
-        });
-        const results = res.results as unknown as Change<D>[];
+        const res = await this.readChanges(batchSize);
+        const results = res.results;
         if (results.length > 0) {
           await this.opts.handle(results);
           this.processed += results.length;
         }
-        if (res.last_seq !== undefined && String(res.last_seq) !== String(this.seq)) await this.saveCheckpoint(res.last_seq);
+        if (res.last_seq !== undefined && String(res.last_seq) !== String(this.seq)) {
+          if (results.length > 0 || !this.opts.selector) await this.saveCheckpoint(res.last_seq);
+          else this.seq = this.unsaved = res.last_seq;
+        }
         if (results.length < batchSize) break;
       }
       this.failures = 0;
@@ -133,5 +181,7 @@ export class ChangesFollower<D = Record<string, unknown>> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
+    // what a read found nothing in: not read again after a restart (a failure here only costs that read)
+    if (this.unsaved !== undefined) await this.saveCheckpoint(this.unsaved).catch(() => undefined);
   }
 }

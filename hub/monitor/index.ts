@@ -15,7 +15,7 @@ import type { Couch } from '../couch/index.js';
 import type { Logger } from '../../shared/log.js';
 import { ids, nodeDbName } from '../../shared/ids.js';
 import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
-import { ChangesFollower, type Change } from './follower.js';
+import { ChangesFollower, type Change, type CheckpointDoc } from './follower.js';
 import { applyEvents, type DoStateDoc } from '../../shared/dostate.js';
 import { groupBy } from '../../shared/collections.js';
 import { BulkWriter } from '../couch/bulk.js';
@@ -67,6 +67,8 @@ export interface MonitorOptions {
 
 /** DO states kept in memory so that an event's DO is not read back from `dom` (newest first out). */
 const MAX_CACHED_STATES = 20_000;
+/** What the monitor handles (`handle`): a read on Apache CouchDB asks for these documents only. */
+const HANDLED = { _id: { $regex: '^(evt|inv|rcpt):' } };
 /** Directly applied `id@rev`s per database awaiting their follower's catch-up (beyond it, the catch-up applies them again: idempotent). */
 const MAX_APPLIED = 5_000;
 
@@ -93,6 +95,9 @@ export class Monitor {
   /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
   private written = new Map<string, string>();
   private catchingUp = 0;
+  /** This instance's follower checkpoints, read in one request (`seedCheckpoints`) */
+  private checkpoints: Map<string, CheckpointDoc> | null = null;
+  private seeding: Promise<void> | null = null;
   private readonly writer: BulkWriter;
   /** Requests saved and made, for the benchmarks and the logs. */
   readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
@@ -119,6 +124,7 @@ export class Monitor {
     const catchUpMs = opts.catchUpMs ?? 30_000;
     const tickMs = Math.min(1_000, Math.max(50, catchUpMs));
     this.catchUpTimer = setInterval(() => {
+      if (!this.checkpoints) return void this.seedCheckpoints();
       const due = Date.now() - catchUpMs;
       let n = Math.max(1, Math.ceil((maxPerSec * tickMs) / 1000));
       for (const [facility, since] of this.marked) {
@@ -141,16 +147,36 @@ export class Monitor {
     if (this.followers.has(facilityId) || this.stopped) return;
     const dbName = nodeDbName(facilityId);
     this.byDb.set(dbName, facilityId);
-    this.followers.set(
-      facilityId,
-      new ChangesFollower<Record<string, unknown>>({
-        couch: this.opts.couch,
-        dbName,
-        checkpointId: ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:${dbName}`),
-        log: this.opts.log,
-        handle: (changes) => this.withSlot(() => this.handle(facilityId, this.notYetApplied(facilityId, changes))),
-      }),
-    );
+    const f = new ChangesFollower<Record<string, unknown>>({
+      couch: this.opts.couch,
+      dbName,
+      checkpointId: ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:${dbName}`),
+      log: this.opts.log,
+      handle: (changes) => this.withSlot(() => this.handle(facilityId, this.notYetApplied(facilityId, changes))),
+      selector: this.opts.couch.embedded ? undefined : HANDLED,
+      writer: this.writer,
+    });
+    this.followers.set(facilityId, f);
+    if (this.checkpoints) f.seed(this.checkpoints.get(f.checkpointDocId) ?? null);
+  }
+
+  /**
+   * Every follower's checkpoint in one read of `dom` instead of one each (1,000 node databases: 1,000
+   * requests at start, and again at the first catch-up of each). A follower not seeded reads its own.
+   */
+  private seedCheckpoints(): Promise<void> {
+    this.seeding ??= (async () => {
+      const prefix = ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:`);
+      const res = await this.opts.couch.db<CheckpointDoc>('dom').list({ startkey: prefix, endkey: `${prefix}\ufff0`, include_docs: true });
+      const map = new Map<string, CheckpointDoc>();
+      for (const r of res.rows) if (r.doc) map.set(r.id, r.doc as CheckpointDoc);
+      this.checkpoints = map;
+      for (const f of this.followers.values()) f.seed(map.get(f.checkpointDocId) ?? null);
+    })().catch((err: unknown) => {
+      this.seeding = null;
+      this.opts.log.warn({ err: (err as Error).message }, 'reading the monitor checkpoints failed; each follower reads its own');
+    });
+    return this.seeding;
   }
 
   /** A node database changed (by its logical name, `node_<id>`): read it at the next catch-up. */
@@ -285,8 +311,9 @@ export class Monitor {
     return this.followers.get(facilityId)?.poke() ?? Promise.resolve();
   }
 
-  pokeAll(): Promise<void> {
-    return Promise.all([...this.followers.values()].map((f) => f.poke())).then(() => undefined);
+  async pokeAll(): Promise<void> {
+    await this.seedCheckpoints();
+    await Promise.all([...this.followers.values()].map((f) => f.poke()));
   }
 
   /** Databases marked and not yet read, or being read: 0 once nothing is left to do. */

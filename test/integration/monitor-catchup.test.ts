@@ -1,0 +1,91 @@
+/**
+ * The monitor's catch-up of a node database written by someone other than this instance's gateway
+ * (another instance's upload, the hub's own DOs and counts): a status event found there is applied
+ * once the database is marked, the documents the hub wrote are not handed to the handlers, and a
+ * monitor started again on the same instance resumes from the checkpoint its reads left behind
+ * (also where a read found nothing to apply). Against the suite's backend.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Monitor } from '../../hub/monitor/index.js';
+import type { Couch } from '../../hub/couch/index.js';
+import { ids, nodeDbName } from '../../shared/ids.js';
+import { newDoState, type DoStateDoc } from '../../shared/dostate.js';
+import type { DistributionOrderDoc, DoEventDoc } from '../../shared/schemas.js';
+import { createLogger } from '../../shared/log.js';
+import { cleanupDirs, openTestCouch, tempDir } from '../helpers.js';
+
+afterAll(cleanupDirs);
+
+const AT = '2026-03-02T09:00:00.000Z';
+const FAC = 'S01';
+const doc = (doId: string): DistributionOrderDoc =>
+  ({
+    _id: ids.do(doId),
+    type: 'do',
+    doId,
+    orderId: doId.split('.')[0],
+    attempt: 1,
+    facility: FAC,
+    kind: 'ship',
+    lines: [{ line: 1, sku: 'SKU-A', qty: 1 }],
+    createdAt: AT,
+  }) as DistributionOrderDoc;
+const evt = (doId: string, n: number, status: DoEventDoc['status']): DoEventDoc =>
+  ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility: FAC, at: AT }) as DoEventDoc;
+
+async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+function monitorOn(couch: Couch, seen: string[]): Monitor {
+  const m = new Monitor({ couch, log: createLogger('test', process.env.T_LOG ?? 'silent'), catchUp: 'marked', catchUpMs: 50, instance: 'test-instance' });
+  m.setHooks({ onInventory: (_f, positions) => void seen.push(...positions.map((p) => p._id)) });
+  m.follow(FAC);
+  return m;
+}
+
+describe('Monitor: catch-up of a marked node database', () => {
+  it('applies an event written there by someone else, resumes from its checkpoint after a restart, and hands on only what it handles', async () => {
+    const dir = tempDir('monitor-catchup');
+    const couch = await openTestCouch(dir);
+    const seen: string[] = [];
+    let monitor = monitorOn(couch, seen);
+    try {
+      const db = nodeDbName(FAC);
+      await couch.ensureDb('dom');
+      await couch.ensureDb(db);
+      const doIds = ['O1.1.S01', 'O2.1.S01'];
+      await couch.db('dom').bulk({ docs: doIds.map((d) => newDoState(doc(d))) });
+      // what the hub writes into a node database: DOs and items (none of them for the monitor)
+      await couch.db(db).bulk({ docs: [...doIds.map(doc), { _id: 'item:SKU-A', type: 'item', sku: 'SKU-A', name: 'A' }] });
+      await monitor.pokeAll();
+      // an event uploaded through another instance: the database is marked, its catch-up applies it
+      await couch.db(db).insert(evt(doIds[0]!, 1, 'ack') as never);
+      monitor.markChanged(db);
+      const state = async (doId: string) => (await couch.db<DoStateDoc>('dom').get(ids.doState(doId))).state;
+      await until('the first event applied', async () => (await state(doIds[0]!)) === 'acknowledged');
+      // more the hub wrote, then the monitor stops and starts again on the same instance
+      await couch.db(db).insert({ _id: 'docancel:none', type: 'docancel' } as never);
+      monitor.markChanged(db);
+      await until('the catch-up done', async () => monitor.pendingCatchUps === 0);
+      await monitor.stop();
+      monitor = monitorOn(couch, seen);
+      // an event for the second DO, and a position; the first DO's event is not applied again
+      await couch.db(db).bulk({ docs: [evt(doIds[1]!, 1, 'ack'), { _id: 'inv:SKU-A', type: 'inv', sku: 'SKU-A', onHand: 3 }] as never[] });
+      await monitor.pokeAll();
+      expect(await state(doIds[1]!)).toBe('acknowledged');
+      expect(await state(doIds[0]!)).toBe('acknowledged');
+      expect(seen).toEqual(['inv:SKU-A']);
+      const cp = await couch.db<{ seq: string | number }>('dom').get(ids.monitorCheckpoint(`test-instance:${db}`));
+      const info = await couch.dbInfo(db);
+      expect(String(cp.seq)).toBe(String(info.update_seq));
+    } finally {
+      await monitor.stop();
+      await couch.stop();
+    }
+  });
+});
