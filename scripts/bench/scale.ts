@@ -763,11 +763,22 @@ class Cluster {
 
   // -------------------------------------------------------------- (b) sync latency
 
+  /** Requests Apache CouchDB has served (its `httpd.requests` counter), NaN on `dom couch`, which keeps none. */
+  async couchRequests(): Promise<number> {
+    if (this.couch) return Number.NaN;
+    const res = await fetch(`${this.couchBase}/_node/_local/_stats/couchdb/httpd/requests`, { headers: { authorization: this.couchAuth } }).catch(() => null);
+    const body = (await res?.json().catch(() => null)) as { value?: number } | null;
+    return typeof body?.value === 'number' ? body.value : Number.NaN;
+  }
+
   /** The instances with every node linked and no traffic: CPU and RSS of each process. */
   async idle(seconds: number): Promise<Idle> {
+    const r0 = await this.couchRequests();
+    const t0 = Date.now();
     const w = cpuWindow(this.pids());
     await sleep(seconds * 1000);
     const c = w();
+    const couchRequestsPerSec = round(((await this.couchRequests()) - r0) / ((Date.now() - t0) / 1000), 1);
     const conns = await Promise.all(
       this.hubs.map((h) =>
         call<{ syncConnections?: number }>(h.url, 'GET', '/readyz').then(
@@ -781,6 +792,7 @@ class Cluster {
       cpuPct: c.pct,
       rssMb: Object.fromEntries(Object.entries(this.pids()).map(([k, p]) => [k, rssMb(p)])),
       syncConnections: conns,
+      couchRequestsPerSec,
     };
   }
 
@@ -793,6 +805,7 @@ class Cluster {
     const r = rng(3 + total);
     const bar = progress(`orders at ${s.rate}/s (${this.nodeFacilities.length} nodes)`, total, 'orders', this.print);
     const posts: Promise<unknown>[] = [];
+    const requests0 = await this.couchRequests();
     const cpu = cpuWindow(this.pids());
     const t0 = Date.now();
     let postErrors = 0;
@@ -838,6 +851,7 @@ class Cluster {
     );
     const wallMs = Date.now() - t0;
     const c = cpu();
+    const couchRequests = (await this.couchRequests()) - requests0;
     const rep: FleetReport = { down: [], events: [], dosSeen: 0, stepErrors: 0 };
     for (const f of this.fleets) {
       f.send({ cmd: 'report' });
@@ -880,6 +894,8 @@ class Cluster {
       rssMb: Object.fromEntries(Object.entries(this.pids()).map(([k, p]) => [k, rssMb(p)])),
       wallSeconds: round(wallMs / 1000, 1),
       syncCpuMsPerOrder: {},
+      couchRequests,
+      couchRequestsPerOrder: Number.NaN,
     };
   }
 }
@@ -935,6 +951,8 @@ interface Idle {
   cpuPct: Record<string, number>;
   rssMb: Record<string, number>;
   syncConnections: number[];
+  /** Apache CouchDB's requests/s meanwhile (NaN on `dom couch`) */
+  couchRequestsPerSec: number;
 }
 
 interface Latency {
@@ -959,6 +977,9 @@ interface Latency {
   wallSeconds: number;
   /** CPU above the idle window's, per order of this traffic (its DO down, two events and positions up), ms: each process, and `hubs` summed */
   syncCpuMsPerOrder: Record<string, number>;
+  /** Apache CouchDB's requests during the window (the bench's own reads of the DOs included), and per order above the idle rate */
+  couchRequests: number;
+  couchRequestsPerOrder: number;
 }
 
 interface ConfigResult {
@@ -982,6 +1003,9 @@ interface CapacityStep {
   othersCpuPct: number;
   hubSyncCpuMsPerOrder: number;
   couchSyncCpuMsPerOrder: number;
+  /** Apache CouchDB's requests: per second idle, per order of the traffic above idle (NaN on `dom couch`) */
+  idleCouchRequestsPerSec: number;
+  couchRequestsPerOrder: number;
   down: Pct;
   up: Pct;
   upOrder: Pct;
@@ -1041,6 +1065,7 @@ function syncCost(idle: Idle, l: Latency): void {
   }
   out.hubs = sumOf(out, 'hub');
   l.syncCpuMsPerOrder = out;
+  l.couchRequestsPerOrder = round((l.couchRequests - idle.couchRequestsPerSec * l.wallSeconds) / Math.max(1, l.orders), 1);
 }
 
 function capacityStep(idle: Idle, lat: Latency): CapacityStep {
@@ -1057,6 +1082,8 @@ function capacityStep(idle: Idle, lat: Latency): CapacityStep {
     othersCpuPct: lat.cpuPct.others ?? Number.NaN,
     hubSyncCpuMsPerOrder: lat.syncCpuMsPerOrder.hubs ?? Number.NaN,
     couchSyncCpuMsPerOrder: lat.syncCpuMsPerOrder.couch ?? Number.NaN,
+    idleCouchRequestsPerSec: idle.couchRequestsPerSec,
+    couchRequestsPerOrder: lat.couchRequestsPerOrder,
     down: lat.down,
     up: lat.up,
     upOrder: lat.upOrder,
@@ -1177,7 +1204,7 @@ function figureRows(r: BackendScale, sizes: Sizes): string[][] {
       rows.push([
         `One instance, ${fmt(s.nodes)} live nodes (${sizes.rate} orders/s)`,
         `hub→node ${lat(s.down)}; node→hub ${lat(s.up)}; ack→order ${lat(s.upOrder)}${s.p99UnderOneSecond ? '' : ' **(p99 ≥ 1 s)**'}`,
-        `hub CPU idle ${fmt(s.idleHubCpuPct, 1)}%, traffic ${fmt(s.trafficHubCpuPct, 1)}% (${fmt(s.hubSyncCpuMsPerOrder, 1)} ms/order above idle); hub RSS ${fmt(s.hubRssMb)} MB; couch CPU idle ${fmt(s.idleCouchCpuPct, 1)}%, RSS ${fmt(s.couchRssMb)} MB; ${fmt(s.syncConnections)} sync connections open; nodes' processes ${fmt(s.nodesCpuPct, 1)}%; rest of the machine ${fmt(s.othersCpuPct, 1)}%`,
+        `hub CPU idle ${fmt(s.idleHubCpuPct, 1)}%, traffic ${fmt(s.trafficHubCpuPct, 1)}% (${fmt(s.hubSyncCpuMsPerOrder, 1)} ms/order above idle); hub RSS ${fmt(s.hubRssMb)} MB; couch CPU idle ${fmt(s.idleCouchCpuPct, 1)}%, RSS ${fmt(s.couchRssMb)} MB; ${fmt(s.syncConnections)} sync connections open; nodes' processes ${fmt(s.nodesCpuPct, 1)}%; rest of the machine ${fmt(s.othersCpuPct, 1)}%${Number.isFinite(s.idleCouchRequestsPerSec) ? `; CouchDB requests idle ${fmt(s.idleCouchRequestsPerSec, 1)}/s, ${fmt(s.couchRequestsPerOrder, 1)} per order above idle` : ''}`,
       ]);
     }
     rows.push([
@@ -1304,7 +1331,7 @@ export async function run(opts: ScaleOptions = {}): Promise<ScaleResult> {
         const st = capacityStep(i2, l2);
         steps.push(st);
         say(
-          `  hub→node ${lat(l2.down)}, node→hub ${lat(l2.up)}, ack→order ${lat(l2.upOrder)}; hub CPU idle ${st.idleHubCpuPct}%, RSS ${st.hubRssMb} MB; CPU % of a core: ${JSON.stringify(l2.cpuPct)}`,
+          `  hub→node ${lat(l2.down)}, node→hub ${lat(l2.up)}, ack→order ${lat(l2.upOrder)}; hub CPU idle ${st.idleHubCpuPct}%, RSS ${st.hubRssMb} MB; CouchDB requests idle ${st.idleCouchRequestsPerSec}/s, ${st.couchRequestsPerOrder}/order; CPU % of a core: ${JSON.stringify(l2.cpuPct)}`,
         );
         if (!l2.settled) notes.push(`capacity, ${n} nodes: not every DO arrived and was picked within the wait (${l2.dosReceived} of ${l2.orders})`);
         // past 1 s the steps go on (more points for the per-node figures), unless the instance is swamped
