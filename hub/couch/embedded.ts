@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import express from 'express';
 import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb';
@@ -25,7 +26,28 @@ export interface EmbeddedCouch {
   /** Base URL without credentials, e.g. http://127.0.0.1:5984 */
   url: string;
   port: number;
+  /**
+   * `write` (db, upload): a request that may have changed a database's `_changes` was answered
+   * (`upload`: it carried the `x-dom-upload` header, a node's upload the hub's gateway forwarded).
+   * What lets the gateway hold a node's longpoll until the hub writes for it (hub/gateway/pull.ts).
+   */
+  writes: EventEmitter;
   stop(): Promise<void>;
+}
+
+/** Header the gateway sets on a node's upload, so that the write signal tells it from the hub's own writes. */
+export const UPLOAD_HEADER = 'x-dom-upload';
+
+/** Whether a request may change what a database's `_changes` shows: its database (decoded), or null. */
+function writtenDb(method: string, path: string): string | null {
+  if (method !== 'PUT' && method !== 'POST' && method !== 'DELETE') return null;
+  const parts = path.split('/').filter(Boolean);
+  const db = parts[0];
+  if (!db || db.startsWith('_')) return null;
+  const op = parts[1];
+  // reads by POST, and `_local` documents (not in `_changes`)
+  if (op !== undefined && op.startsWith('_') && op !== '_bulk_docs' && op !== '_design') return null;
+  return decodeURIComponent(db);
 }
 
 function basicAuthOk(header: string | undefined, expected: Buffer): boolean {
@@ -43,6 +65,16 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   const expected = Buffer.from(`${opts.user}:${opts.password}`);
 
   const app = express();
+  const writes = new EventEmitter();
+  writes.setMaxListeners(0);
+  app.use((req, res, next) => {
+    const db = writtenDb(req.method, req.path);
+    if (db !== null) {
+      const upload = req.headers[UPLOAD_HEADER] !== undefined;
+      res.once('finish', () => res.statusCode < 400 && writes.emit('write', db, upload));
+    }
+    next();
+  });
   // Every request needs the admin credentials: the server is the hub's private store.
   app.use((req, res, next) => {
     if (basicAuthOk(req.headers.authorization, expected)) return next();
@@ -76,6 +108,7 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   return {
     url: `http://${host}:${port}`,
     port,
+    writes,
     stop() {
       stopped ??= (async () => {
         server.closeAllConnections?.();

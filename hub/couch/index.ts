@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
 import nano from 'nano';
 import type { DocumentScope, ServerScope } from 'nano';
 import { isStatus } from '../../shared/errors.js';
@@ -27,6 +28,8 @@ export interface Couch {
   /** Create the database if it does not exist (cached: one PUT per name per process). */
   ensureDb(name: string): Promise<void>;
   embedded: boolean;
+  /** The in-process embedded server's write signal (hub/couch/embedded.ts `writes`); absent on any other server. */
+  writes?: EventEmitter;
   stop(): Promise<void>;
 }
 
@@ -95,6 +98,7 @@ export async function openCouch(opts: CouchOptions): Promise<Couch> {
     server,
     prefix,
     embedded: embedded !== undefined,
+    writes: embedded?.writes,
     db: <T extends object>(name: string) => server.use<T>(prefix + name),
     dbUrl: (name) => `${base.url}/${encodeURIComponent(prefix + name)}`,
     dbInfo: (name) => server.db.get(prefix + name) as never,

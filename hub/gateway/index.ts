@@ -19,7 +19,8 @@ import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
 import { nodeDbOwnership } from '../../shared/ownership.js';
 import type { NodeStats } from './stats.js';
-import { couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
+import { HubWriteWatch, couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
+import { UPLOAD_HEADER } from '../couch/embedded.js';
 
 export interface GatewayOptions {
   couch: Couch;
@@ -91,6 +92,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   app.get('/', root);
   app.get('/:root{^$}', root);
   let kind: Promise<ServerKind> | undefined;
+  // the in-process embedded server's writes: a pull woken by the node's own upload waits for the hub's
+  const hubWrites = couch.writes ? new HubWriteWatch(couch.writes, couch.prefix) : undefined;
   const kindOf = () => (kind ??= serverKind(couch).catch(() => ((kind = undefined), 'pouchdb' as const)));
 
   app.all('/:nodeId/*', handle);
@@ -201,10 +204,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     try {
       const headers: Record<string, string> = { authorization: couch.authHeader, accept: 'application/json', 'accept-encoding': 'identity' };
       if (body !== undefined) headers['content-type'] = 'application/json';
+      // what the node writes, told apart from the hub's writes by the embedded server's write signal
+      if (c.req.method !== 'GET') headers[UPLOAD_HEADER] = '1';
       const pull = { dbUrl: couch.dbUrl(node.db), authHeader: couch.authHeader, query, signal: c.req.raw.signal };
       const upstream =
         r.endpoint === 'changes'
-          ? await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull(pull))
+          ? await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull({ ...pull, hubWrites: hubWrites?.watch(node.db) }))
           : await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
       if (upstream.status >= 400 && upstream.status !== 404) {
         stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);

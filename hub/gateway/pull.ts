@@ -7,7 +7,10 @@
  * server (express-pouchdb) reads no selector from a request, so there the gateway filters the rows
  * itself and, when a longpoll woke for the node's own documents only, asks again from the new
  * sequence; a `limit` counts the rows kept, as CouchDB counts them, so a batch is short only at the
- * end of the feed (PouchDB ends a one-shot pull at the first short batch).
+ * end of the feed (PouchDB ends a one-shot pull at the first short batch). When the embedded
+ * server is this process's own, its write signal tells the node's uploads from the hub's writes
+ * (`HubWrites`): a longpoll woken by the node's own documents waits, asking nothing, until the hub
+ * writes into the database (or its timeout), instead of asking again at once.
  */
 import type { Couch } from '../couch/index.js';
 import { PULLED_ID_REGEX, pulledByNode } from '../../shared/ownership.js';
@@ -34,6 +37,64 @@ export interface PullRequest {
   authHeader: string;
   query: URLSearchParams;
   signal: AbortSignal;
+  /** Writes into this database other than the node's uploads (the in-process embedded server only). */
+  hubWrites?: HubWrites;
+}
+
+/** One pull's watch on the hub's writes into its database, from before its first request to its end. */
+export interface HubWrites {
+  /** Whether the hub wrote since the last `reset` (called as each request to the database goes out). */
+  reset(): void;
+  /** Resolves true once the hub has written since the last `reset` (at once if it has), false after `ms` or on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<boolean>;
+  close(): void;
+}
+
+/** The watches of every pull, by database, fed by the embedded server's `write` events. */
+export class HubWriteWatch {
+  private byDb = new Map<string, Set<() => void>>();
+
+  constructor(writes: import('node:events').EventEmitter, prefix: string) {
+    writes.on('write', (db: string, upload: boolean) => {
+      if (upload || !db.startsWith(prefix)) return;
+      for (const f of this.byDb.get(db.slice(prefix.length)) ?? []) f();
+    });
+  }
+
+  /** A watch on this database (its logical name, `node_<id>`). */
+  watch(db: string): HubWrites {
+    let wrote = false;
+    let wake: (() => void) | undefined;
+    const on = () => {
+      wrote = true;
+      wake?.();
+    };
+    let set = this.byDb.get(db);
+    if (!set) this.byDb.set(db, (set = new Set()));
+    set.add(on);
+    return {
+      reset: () => void (wrote = false),
+      wait: (ms, signal) =>
+        wrote
+          ? Promise.resolve(true)
+          : new Promise<boolean>((ok) => {
+              const done = (v: boolean) => {
+                clearTimeout(t);
+                wake = undefined;
+                signal.removeEventListener('abort', onAbort);
+                ok(v);
+              };
+              const onAbort = () => done(false);
+              const t = Number.isFinite(ms) ? setTimeout(() => done(false), Math.max(0, ms)) : undefined;
+              wake = () => done(true);
+              signal.addEventListener('abort', onAbort, { once: true });
+            }),
+      close: () => {
+        set.delete(on);
+        if (set.size === 0) this.byDb.delete(db);
+      },
+    };
+  }
 }
 
 /** CouchDB: the same request with the selector; the answer streams through untouched. */
@@ -87,6 +148,7 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
   const heartbeatMs = heartbeat === null ? 0 : heartbeat === 'true' ? 60_000 : Math.max(1_000, Number(heartbeat));
   const started = Date.now();
   const ask = async (since: string | null) => {
+    p.hubWrites?.reset();
     const q = new URLSearchParams(p.query);
     if (since !== null) q.set('since', since);
     if (Number.isFinite(timeoutMs) && feed === 'longpoll') q.set('timeout', String(Math.max(1, timeoutMs - (Date.now() - started))));
@@ -96,8 +158,14 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
       : { ok: false as const, res };
   };
   // the first answer decides the status: an error from the database is passed on as it is
-  const first = await ask(null);
-  if (!first.ok) return first.res;
+  const first = await ask(null).catch((err: unknown) => {
+    p.hubWrites?.close();
+    throw err;
+  });
+  if (!first.ok) {
+    p.hubWrites?.close();
+    return first.res;
+  }
   const enc = new TextEncoder();
   let beat: NodeJS.Timeout | undefined;
   let gone = false;
@@ -122,6 +190,10 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
           const done =
             kept.length >= limit || (exhausted && (kept.length > 0 || feed !== 'longpoll' || body.results.length === 0 || Date.now() - started >= timeoutMs));
           if (done) break;
+          // woken by the node's own documents only: nothing to ask for until the hub writes here
+          if (p.hubWrites && feed === 'longpoll' && kept.length === 0 && exhausted) {
+            if (!(await p.hubWrites.wait(timeoutMs - (Date.now() - started), p.signal))) break;
+          }
           const next = await ask(String(body.last_seq));
           if (!next.ok) throw new Error(`_changes: ${next.res.status}`);
           body = next.body;
@@ -134,6 +206,7 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
         if (!p.signal.aborted) send(JSON.stringify({ error: 'unavailable', reason: (err as Error).message }));
       } finally {
         clearInterval(beat);
+        p.hubWrites?.close();
         if (!gone) {
           try {
             ctl.close();
@@ -146,6 +219,7 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
     cancel() {
       gone = true;
       clearInterval(beat);
+      p.hubWrites?.close();
     },
   });
   return new Response(stream, { status: 200, headers: { 'content-type': 'application/json' } });
