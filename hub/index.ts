@@ -104,6 +104,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     sweepMs: config.sweepMs,
     instance,
     catchUp: couch.embedded || watching ? 'marked' : 'sweep',
+    // a server with /_db_updates is Apache CouchDB, which filters _changes by a selector
+    filterChanges: watching,
     writer: writes,
   });
   const orders = new OrderStore(dom as never, monitor, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }), writes);

@@ -58,6 +58,8 @@ export interface MonitorOptions {
   /** A marked database is read this long after it was marked (default 30 s): a safety net, not the way events arrive. */
   catchUpMs?: number;
   catchUp?: CatchUp;
+  /** Whether the server filters `_changes` by a selector (Apache CouchDB; neither embedded server does). */
+  filterChanges?: boolean;
   concurrency?: number;
   /** This hub instance's name: each instance keeps its own checkpoints. */
   instance?: string;
@@ -153,7 +155,7 @@ export class Monitor {
       checkpointId: ids.monitorCheckpoint(`${this.opts.instance ?? 'hub'}:${dbName}`),
       log: this.opts.log,
       handle: (changes) => this.withSlot(() => this.handle(facilityId, this.notYetApplied(facilityId, changes))),
-      selector: this.opts.couch.embedded ? undefined : HANDLED,
+      selector: this.opts.filterChanges ? HANDLED : undefined,
       writer: this.writer,
     });
     this.followers.set(facilityId, f);

@@ -12,7 +12,7 @@ import { ids, nodeDbName } from '../../shared/ids.js';
 import { newDoState, type DoStateDoc } from '../../shared/dostate.js';
 import type { DistributionOrderDoc, DoEventDoc } from '../../shared/schemas.js';
 import { createLogger } from '../../shared/log.js';
-import { cleanupDirs, openTestCouch, tempDir } from '../helpers.js';
+import { BACKEND, cleanupDirs, openTestCouch, tempDir } from '../helpers.js';
 
 afterAll(cleanupDirs);
 
@@ -42,7 +42,14 @@ async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
 }
 
 function monitorOn(couch: Couch, seen: string[]): Monitor {
-  const m = new Monitor({ couch, log: createLogger('test', process.env.T_LOG ?? 'silent'), catchUp: 'marked', catchUpMs: 50, instance: 'test-instance' });
+  const m = new Monitor({
+    couch,
+    log: createLogger('test', process.env.T_LOG ?? 'silent'),
+    catchUp: 'marked',
+    catchUpMs: 50,
+    instance: 'test-instance',
+    filterChanges: BACKEND === 'couchdb',
+  });
   m.setHooks({ onInventory: (_f, positions) => void seen.push(...positions.map((p) => p._id)) });
   m.follow(FAC);
   return m;
