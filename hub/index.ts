@@ -11,6 +11,7 @@ import { HubConfig, type HubConfigInput } from './config.js';
 import { NodeRegistry } from './registry.js';
 import { NodeStats } from './gateway/stats.js';
 import { createGateway } from './gateway/index.js';
+import { serverKind } from './gateway/pull.js';
 import { SyncEpoch, type SyncEpochDoc } from './gateway/epoch.js';
 import { Monitor } from './monitor/index.js';
 import { DbUpdates } from './monitor/dbupdates.js';
@@ -104,8 +105,8 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     sweepMs: config.sweepMs,
     instance,
     catchUp: couch.embedded || watching ? 'marked' : 'sweep',
-    // a server with /_db_updates is Apache CouchDB, which filters _changes by a selector
-    filterChanges: watching,
+    // Apache CouchDB filters _changes by a selector (`dom couch`, with its /_db_updates, does not)
+    filterChanges: watching && (await serverKind(couch)) === 'couchdb',
     writer: writes,
   });
   const orders = new OrderStore(dom as never, monitor, (o) => events.emit('order', { id: o.id, status: o.status, channel: o.channel }), writes);

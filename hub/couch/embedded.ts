@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import express from 'express';
 import expressPouchDB from 'express-pouchdb';
@@ -56,6 +56,61 @@ function basicAuthOk(header: string | undefined, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * `GET /_db_updates` (feed `normal` or `longpoll`, `since`, `timeout`) from the write signal, kept
+ * in memory: the databases written since a sequence, each once. A sequence this process did not
+ * give (`0`, one from before a restart, one older than the last 10,000 writes) is answered with every
+ * database, so that a follower misses none.
+ */
+function dbUpdatesHandler(writes: EventEmitter, allDbs: () => Promise<string[]>) {
+  const epoch = randomBytes(4).toString('hex');
+  let n = 0;
+  const log: { n: number; db: string; type: string }[] = [];
+  const waiters = new Set<() => void>();
+  writes.on('write', (db: string, _upload: boolean, type: string) => {
+    log.push({ n: ++n, db, type });
+    if (log.length > 20_000) log.splice(0, 10_000);
+    for (const w of [...waiters]) w();
+  });
+  const seq = () => `${n}-${epoch}`;
+  const parse = (raw: string): number | null => {
+    if (raw === 'now') return n;
+    const m = /^(\d+)-([0-9a-f]+)$/.exec(raw);
+    const at = m && m[2] === epoch ? Number(m[1]) : null;
+    return at !== null && at <= n && (log.length === 0 || at >= log[0]!.n - 1) ? at : null;
+  };
+  return async (req: express.Request, res: express.Response) => {
+    const feed = String(req.query.feed ?? 'normal');
+    if (feed !== 'normal' && feed !== 'longpoll') {
+      res.status(400).json({ error: 'bad_request', reason: 'feed must be normal or longpoll' });
+      return;
+    }
+    const since = parse(String(req.query.since ?? '0'));
+    if (since === null) {
+      const dbs = await allDbs().catch(() => [] as string[]);
+      res.json({ results: dbs.map((db_name) => ({ db_name, type: 'updated' })), last_seq: seq() });
+      return;
+    }
+    if (feed === 'longpoll' && n === since) {
+      const timeoutMs = Math.min(Number(req.query.timeout ?? 60_000) || 60_000, 300_000);
+      await new Promise<void>((done) => {
+        const end = () => {
+          clearTimeout(t);
+          waiters.delete(end);
+          res.off('close', end);
+          done();
+        };
+        const t = setTimeout(end, timeoutMs);
+        waiters.add(end);
+        res.once('close', end);
+      });
+    }
+    const last = new Map<string, string>();
+    for (const e of log) if (e.n > since) last.set(e.db, e.type);
+    res.json({ results: [...last].map(([db_name, type]) => ({ db_name, type })), last_seq: seq() });
+  };
+}
+
 export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<EmbeddedCouch> {
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
@@ -71,7 +126,9 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     const db = writtenDb(req.method, req.path);
     if (db !== null) {
       const upload = req.headers[UPLOAD_HEADER] !== undefined;
-      res.once('finish', () => res.statusCode < 400 && writes.emit('write', db, upload));
+      const whole = req.path.split('/').filter(Boolean).length === 1;
+      const type = whole && req.method === 'DELETE' ? 'deleted' : whole && req.method === 'PUT' ? 'created' : 'updated';
+      res.once('finish', () => res.statusCode < 400 && writes.emit('write', db, upload, type));
     }
     next();
   });
@@ -88,6 +145,11 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     }
     next();
   });
+  // the databases written, as Apache CouchDB's /_db_updates: hubs sharing this server (`dom couch`) read only those
+  app.get(
+    '/_db_updates',
+    dbUpdatesHandler(writes, () => (LocalPouch as unknown as { allDbs(): Promise<string[]> }).allDbs()),
+  );
   app.use(
     expressPouchDB(LocalPouch, {
       mode: 'minimumForPouchDB',

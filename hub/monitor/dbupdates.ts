@@ -1,5 +1,6 @@
 /**
- * Apache CouchDB's `/_db_updates` feed: one longpoll for the whole server naming the databases
+ * The server's `/_db_updates` feed (Apache CouchDB's, and a shared `dom couch`'s: hub/couch/embedded.ts):
+ * one longpoll for the whole server naming the databases
  * that changed, instead of reading every node database's `_changes` in turn to find out. The
  * monitor marks the node databases it names for a catch-up read; an idle server costs one request
  * a minute (the longpoll's timeout), whatever the number of nodes.
@@ -25,7 +26,7 @@ export class DbUpdates {
     private readonly timeoutMs = 60_000,
   ) {}
 
-  /** False when the server has no such feed (the embedded server answers 400): the caller sweeps instead. */
+  /** False when the server has no such feed (an older `dom couch` answers 400): the caller sweeps instead. */
   async start(): Promise<boolean> {
     // `since=now` with a zero timeout: answers at once with where the feed stands
     const probe = await couchJson<{ last_seq?: string | number }>(this.couch, `${this.couch.url}/_db_updates?feed=normal&since=now`, '_db_updates').catch(

@@ -96,3 +96,33 @@ describe('Monitor: catch-up of a marked node database', () => {
     }
   });
 });
+
+describe.runIf(BACKEND === 'embedded')("the embedded server's /_db_updates (what hubs sharing a `dom couch` follow)", () => {
+  it('answers a longpoll with the database written after it, each database once, and an unknown sequence with every database', async () => {
+    const couch = await openTestCouch(tempDir('dbupdates'));
+    try {
+      const get = async (q: string) => {
+        const res = await fetch(`${couch.url}/_db_updates?${q}`, { headers: { authorization: couch.authHeader } });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { results: { db_name: string; type: string }[]; last_seq: string };
+      };
+      await couch.ensureDb('node_a');
+      await couch.ensureDb('node_b');
+      const now = await get('feed=normal&since=now');
+      expect(now.results).toEqual([]);
+      const poll = get(`feed=longpoll&timeout=60000&since=${encodeURIComponent(now.last_seq)}`);
+      await couch.db('node_b').insert({ _id: 'do:x' } as never);
+      await couch.db('node_b').insert({ _id: 'do:y' } as never);
+      const woke = await poll;
+      expect(woke.results.map((r) => r.db_name)).toEqual(['node_b']);
+      const after = await get(`feed=normal&since=${encodeURIComponent(woke.last_seq)}`);
+      // the second write, when it came after the longpoll had answered, and nothing else
+      expect(after.results.map((r) => r.db_name)).toEqual(after.last_seq === woke.last_seq ? [] : ['node_b']);
+      // a sequence this server did not give: every database, so that a follower misses none
+      const all = await get('feed=normal&since=0');
+      expect(all.results.map((r) => r.db_name)).toEqual(expect.arrayContaining(['node_a', 'node_b']));
+    } finally {
+      await couch.stop();
+    }
+  });
+});
