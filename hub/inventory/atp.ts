@@ -42,21 +42,29 @@ const KM_PER_DEG = 111.2;
 const RAD = Math.PI / 180;
 const EARTH_KM = 6371.0088;
 
-interface Placed {
-  id: string;
-  /** unit vector: the dot product of two ranks them as great-circle distance does */
-  x: number;
-  y: number;
-  z: number;
-}
-
-const cellKey = (latCell: number, lonCell: number) => (latCell + 100) * 1000 + (lonCell + 400);
+/** Latitude and longitude cells a grid can hold: every whole degree, -90…90 by -180…180. */
+const LAT_CELLS = 181;
+const LON_CELLS = 361;
+/** The cell of a place, or -1 outside the grid (no facility can be there). */
+const cellOf = (latCell: number, lonCell: number) =>
+  latCell < -90 || latCell > 90 || lonCell < -180 || lonCell > 180 ? -1 : (latCell + 90) * LON_CELLS + (lonCell + 180);
 const unit = (p: Point) => ({ x: Math.cos(p.lat * RAD) * Math.cos(p.lon * RAD), y: Math.cos(p.lat * RAD) * Math.sin(p.lon * RAD), z: Math.sin(p.lat * RAD) });
 const kmOfDot = (d: number) => Math.acos(Math.max(-1, Math.min(1, d))) * EARTH_KM;
 
-/** Facilities by place: a grid of 1° cells, rebuilt when the facility catalogue changes. */
+/**
+ * Facilities by place: a grid of 1° cells, rebuilt when the facility catalogue changes. The cells
+ * are laid out flat (a facility's unit vector in three number arrays, grouped by cell, and where each
+ * cell starts): a check walks a few dozen cells of a large network, and flat arrays keep that walk
+ * off the heap's objects and out of hash lookups.
+ */
 export class FacilityGrid {
-  private cells = new Map<number, Placed[]>();
+  /** facilities grouped by cell; cell c holds the indices start[c] … start[c + 1] - 1 */
+  private start = new Int32Array(LAT_CELLS * LON_CELLS + 1);
+  private ids: string[] = [];
+  /** unit vectors: the dot product of two ranks them as great-circle distance does */
+  private xs = new Float64Array(0);
+  private ys = new Float64Array(0);
+  private zs = new Float64Array(0);
   private source: ReadonlyMap<string, FacilityDoc> | null = null;
   private size = -1;
 
@@ -67,14 +75,21 @@ export class FacilityGrid {
     if (map === this.source && map.size === this.size) return;
     this.source = map;
     this.size = map.size;
-    this.cells = new Map();
+    const placed: { cell: number; id: string; x: number; y: number; z: number }[] = [];
     for (const f of map.values()) {
-      const k = cellKey(Math.floor(f.lat / CELL_DEG), Math.floor(f.lon / CELL_DEG));
-      const p = { id: f.id, ...unit(f) };
-      const list = this.cells.get(k);
-      if (list) list.push(p);
-      else this.cells.set(k, [p]);
+      const cell = cellOf(Math.floor(f.lat / CELL_DEG), Math.floor(f.lon / CELL_DEG));
+      if (cell >= 0) placed.push({ cell, id: f.id, ...unit(f) });
     }
+    // grouped by cell, in catalogue order within a cell (a stable sort)
+    placed.sort((a, b) => a.cell - b.cell);
+    const start = new Int32Array(LAT_CELLS * LON_CELLS + 1);
+    for (const p of placed) start[p.cell + 1]!++;
+    for (let c = 0; c < LAT_CELLS * LON_CELLS; c++) start[c + 1]! += start[c]!;
+    this.start = start;
+    this.ids = placed.map((p) => p.id);
+    this.xs = Float64Array.from(placed, (p) => p.x);
+    this.ys = Float64Array.from(placed, (p) => p.y);
+    this.zs = Float64Array.from(placed, (p) => p.z);
   }
 
   facility(id: string): FacilityDoc | undefined {
@@ -88,39 +103,48 @@ export class FacilityGrid {
    */
   nearest(at: Point, k: number, has: (id: string) => boolean, units: (id: string) => number, maxTried = Infinity, maxRings = 180): FacilityOffer[] {
     this.current();
+    const { start, ids, xs, ys, zs } = this;
     const u = unit(at);
-    // the best k as (dot, id), most similar first
-    const best: { dot: number; id: string }[] = [];
+    // the best k as (dot, index), most similar first
+    const dots: number[] = [];
+    const picks: number[] = [];
     const lc = Math.floor(at.lat / CELL_DEG);
     const oc = Math.floor(at.lon / CELL_DEG);
     let tried = 0;
     // a cell r rings out is at least (r - 1) cells of latitude away, and of longitude at the widest
     // latitude the ring reaches
     rings: for (let r = 0; r <= maxRings; r++) {
-      if (best.length === k) {
+      if (dots.length === k) {
         const lonKm = KM_PER_DEG * CELL_DEG * Math.cos(Math.min(89, Math.abs(at.lat) + r * CELL_DEG) * RAD);
-        if ((r - 1) * Math.min(KM_PER_DEG * CELL_DEG, lonKm) > kmOfDot(best[k - 1]!.dot)) break;
+        if ((r - 1) * Math.min(KM_PER_DEG * CELL_DEG, lonKm) > kmOfDot(dots[k - 1]!)) break;
       }
       for (let dl = -r; dl <= r; dl++) {
         const edge = dl === -r || dl === r;
         for (let dn = -r; dn <= r; dn += edge || r === 0 ? 1 : 2 * r) {
-          const list = this.cells.get(cellKey(lc + dl, oc + dn));
-          if (!list) continue;
-          for (const f of list) {
-            const dot = f.x * u.x + f.y * u.y + f.z * u.z;
-            if (best.length === k && dot <= best[k - 1]!.dot) continue;
+          const cell = cellOf(lc + dl, oc + dn);
+          if (cell < 0) continue;
+          for (let j = start[cell]!, end = start[cell + 1]!; j < end; j++) {
+            const dot = xs[j]! * u.x + ys[j]! * u.y + zs[j]! * u.z;
+            if (dots.length === k && dot <= dots[k - 1]!) continue;
             if (tried++ >= maxTried) break rings;
-            if (!has(f.id)) continue;
-            let i = best.length;
-            while (i > 0 && dot > best[i - 1]!.dot) i--;
-            best.splice(i, 0, { dot, id: f.id });
-            if (best.length > k) best.pop();
+            if (!has(ids[j]!)) continue;
+            let i = dots.length;
+            while (i > 0 && dot > dots[i - 1]!) i--;
+            dots.splice(i, 0, dot);
+            picks.splice(i, 0, j);
+            if (dots.length > k) {
+              dots.pop();
+              picks.pop();
+            }
           }
         }
       }
     }
     const out: FacilityOffer[] = [];
-    for (const b of best) insert(out, k, { facility: b.id, available: units(b.id), km: Math.round(kmOfDot(b.dot) * 10) / 10 });
+    for (let i = 0; i < picks.length; i++) {
+      const id = ids[picks[i]!]!;
+      insert(out, k, { facility: id, available: units(id), km: Math.round(kmOfDot(dots[i]!) * 10) / 10 });
+    }
     return out;
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import PouchDB from 'pouchdb';
 import { DomError } from '../../shared/errors.js';
-import { durableLeveldown } from '../../shared/leveldb.js';
+import { durableLeveldown, levelDbOptions } from '../../shared/leveldb.js';
 
 /**
  * The facility's local database: PouchDB on LevelDB in the node's data folder, every write synced
@@ -18,7 +18,7 @@ import { durableLeveldown } from '../../shared/leveldb.js';
 export function openLocalDb(dataDir: string, onStorageFailure?: (err: Error) => void): PouchDB.Database {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
-  const db = new PouchDB(join(dir, 'db'), { auto_compaction: false, db: durableLeveldown });
+  const db = new PouchDB(join(dir, 'db'), { auto_compaction: false, db: durableLeveldown, ...levelDbOptions('node') });
   // the store, the sync (two replications and a pending counter) and tools each follow the feed
   db.setMaxListeners(50);
   guardWrites(db, onStorageFailure);

@@ -1,6 +1,9 @@
 /** Which facilities an availability check reports, and what a checkout reservation holds, without I/O. */
 import { describe, expect, it } from 'vitest';
-import { topFacilities } from '../../hub/inventory/atp.js';
+import fc from 'fast-check';
+import { FacilityGrid, topFacilities } from '../../hub/inventory/atp.js';
+import { distanceKm } from '../../shared/geo.js';
+import type { FacilityDoc } from '../../shared/schemas.js';
 import { planHolds } from '../../hub/inventory/holds.js';
 
 const free = new Map([
@@ -30,6 +33,65 @@ describe('the facilities a check reports', () => {
 
   it('none when no facility has the SKU', () => {
     expect(topFacilities(new Map(), 5, null)).toEqual([]);
+  });
+});
+
+describe('the nearest facilities, found through the grid of places', () => {
+  // a network within a continent (the search does not wrap around the antimeridian)
+  const place = fc.record({ lat: fc.double({ min: 15, max: 70, noNaN: true }), lon: fc.double({ min: -170, max: -50, noNaN: true }) });
+  const network = fc.array(fc.record({ at: place, units: fc.integer({ min: 0, max: 9 }) }), { minLength: 1, maxLength: 120 });
+
+  it('are the k nearest that have units, as measuring every facility finds them', () => {
+    fc.assert(
+      fc.property(network, place, fc.integer({ min: 1, max: 12 }), (facs, at, k) => {
+        const docs = new Map<string, FacilityDoc>(facs.map((f, i) => [`F${i}`, { id: `F${i}`, ...f.at } as FacilityDoc]));
+        const free = new Map<string, number>(facs.flatMap((f, i) => (f.units > 0 ? [[`F${i}`, f.units] as const] : [])));
+        const grid = new FacilityGrid(() => docs);
+        const found = grid.nearest(
+          at,
+          k,
+          (id) => free.has(id),
+          (id) => free.get(id) ?? 0,
+        );
+        // every facility measured: the k nearest (to the 0.1 km a check reports; at equal distances either may be the one)
+        const want = [...free.keys()]
+          .map((id) => distanceKm(docs.get(id)!, at))
+          .sort((a, b) => a - b)
+          .slice(0, k);
+        const got = found.map((f) => distanceKm(docs.get(f.facility)!, at)).sort((a, b) => a - b);
+        expect(got).toHaveLength(want.length);
+        got.forEach((km, i) => expect(km).toBeCloseTo(want[i]!, 1));
+        expect(found.map((f) => f.available)).toEqual(found.map((f) => free.get(f.facility)));
+        for (let i = 1; i < found.length; i++) expect(found[i - 1]!.km!).toBeLessThanOrEqual(found[i]!.km!);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sees a facility added to the catalogue', () => {
+    const docs = new Map([['A', { id: 'A', lat: 40, lon: -100 } as FacilityDoc]]);
+    const grid = new FacilityGrid(() => docs);
+    expect(
+      grid
+        .nearest(
+          { lat: 41, lon: -101 },
+          2,
+          () => true,
+          () => 1,
+        )
+        .map((f) => f.facility),
+    ).toEqual(['A']);
+    docs.set('B', { id: 'B', lat: 41, lon: -101 } as FacilityDoc);
+    expect(
+      grid
+        .nearest(
+          { lat: 41, lon: -101 },
+          2,
+          () => true,
+          () => 1,
+        )
+        .map((f) => f.facility),
+    ).toEqual(['B', 'A']);
   });
 });
 
