@@ -120,11 +120,12 @@ export function errorHandler(log: Logger): ErrorHandler {
 
 export const notFoundHandler = (c: Context) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
 
-export function limitBody(maxSize: number): MiddlewareHandler {
-  const limit = bodyLimit({
-    maxSize,
-    onError: (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
-  });
+/** Bodies over `maxSize` bytes are answered 413 (by default in the API's error shape). */
+export function limitBody(
+  maxSize: number,
+  onError: (c: Context) => Response | Promise<Response> = (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
+): MiddlewareHandler {
+  const limit = bodyLimit({ maxSize, onError });
   // No handler reads the body of a GET or HEAD, and asking the request for one makes the server
   // build a whole fetch Request (and an AbortController) for it: a sixth of an availability check.
   return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));

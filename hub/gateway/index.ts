@@ -12,8 +12,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Couch } from '../couch/index.js';
 import type { NodeRegistry } from '../registry.js';
 import { FailureLimiter } from '../../shared/ratelimit.js';
-import { bodyLimit } from 'hono/body-limit';
-import { bearerToken, errorHandler } from '../../shared/http.js';
+import { bearerToken, errorHandler, limitBody } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
@@ -84,7 +83,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     return new Response(JSON.stringify({ error: body?.error?.code ?? 'error', reason: body?.error?.message ?? 'error' }), { status: res.status, headers });
   });
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
-  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413) }));
+  app.use(limitBody(maxBody, (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413)));
 
   // the server's root, as CouchDB answers it: PouchDB asks it for the `uuid` of its replication ids
   // (`/sync/`, where PouchDB asks it, and `/sync`)
