@@ -8,13 +8,14 @@ import { ids, nodeDbName } from '../shared/ids.js';
 import type { DistributionOrderDoc, DoCancelDoc } from '../shared/schemas.js';
 import { newDoState, type DoStateDoc } from '../shared/dostate.js';
 import { groupBy, mapLimit } from '../shared/collections.js';
+import { bulkDocs } from './couch/bulk.js';
 
 /** Node databases written at once by one batch (each its own `_bulk_docs`). */
 const NODE_DB_WRITES_AT_ONCE = 16;
 
 async function bulkCreate(couch: Couch, db: string, docs: object[]): Promise<DocumentBulkResponse[]> {
   if (docs.length === 0) return [];
-  const res = await couch.db(db).bulk({ docs });
+  const res = await bulkDocs(couch.db(db), docs);
   const failed = res.filter((r) => r.error && r.error !== 'conflict');
   if (failed.length) throw new Error(`writing ${failed.length} document(s) to ${db} failed: ${failed[0]!.error} ${failed[0]!.reason ?? ''}`);
   return res;

@@ -23,6 +23,7 @@ import { pagedPrefix } from '../inventory/index.js';
 import { DEFAULT_COSTS } from '../../shared/instance.js';
 import { groupBy, mapLimit } from '../../shared/collections.js';
 import { rankKey } from '../../shared/rank.js';
+import { bulkDocs } from '../couch/bulk.js';
 
 export interface AllocDoc {
   _id: string;
@@ -472,14 +473,11 @@ export class Allocator {
       // replenishment run (or anything else reading the index) while the outbox is being written
       // must not hand the same units out again.
       for (const a of allocs) for (const d of a.dos) index.applyDoState(newDoState(d));
-      const res = await couch
-        .db<AllocDoc>('dom')
-        .bulk({ docs: allocs })
-        .catch((err: unknown) => {
-          // the batch is retried, and a decision stored after all is found then under the same ids
-          for (const a of allocs) for (const d of a.dos) index.forget(d.doId);
-          throw err;
-        });
+      const res = await bulkDocs(couch.db('dom'), allocs).catch((err: unknown) => {
+        // the batch is retried, and a decision stored after all is found then under the same ids
+        for (const a of allocs) for (const d of a.dos) index.forget(d.doId);
+        throw err;
+      });
       // an alloc id that exists already was decided by another allocator (a lease handover):
       // that decision stands, and this one is dropped whole
       const dropped = allocs.filter((_, i) => !res[i]?.rev);

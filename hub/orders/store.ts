@@ -18,7 +18,7 @@ import type { DocumentScope } from 'nano';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
 import type { DoStateDoc } from '../../shared/dostate.js';
-import { BulkWriter } from '../couch/bulk.js';
+import { BulkWriter, bulkDocs } from '../couch/bulk.js';
 import { lineViews, orderStatus, type LineView, type OrderDoc } from './model.js';
 
 /** Where an order's DO states come from: the monitor's memory, read from `dom` when not there. The states are not to be changed. */
@@ -133,14 +133,16 @@ export class OrderStore {
   }
 
   private static readonly maxInsertBatch = 500;
+  private static readonly insertsAtOnce = 2;
   private pendingInserts: { doc: OrderDoc; resolve: (d: OrderDoc) => void; reject: (e: unknown) => void }[] = [];
   private insertsScheduled = false;
   private insertsInFlight = 0;
 
   private scheduleInserts() {
     if (this.insertsScheduled || this.pendingInserts.length === 0) return;
-    // two batches in flight at most: the next one gathers behind them
-    if (this.insertsInFlight >= 2) return;
+    // two batches in flight at most: the next one gathers behind them (four made the embedded
+    // server, which syncs each write on its own, slower: docs/BENCHMARKS.md)
+    if (this.insertsInFlight >= OrderStore.insertsAtOnce) return;
     this.insertsScheduled = true;
     setImmediate(() => {
       this.insertsScheduled = false;
@@ -153,7 +155,10 @@ export class OrderStore {
     if (batch.length === 0) return;
     this.insertsInFlight++;
     try {
-      const res = await this.dom.bulk({ docs: batch.map((b) => b.doc) });
+      const res = await bulkDocs(
+        this.dom as DocumentScope<object>,
+        batch.map((b) => b.doc),
+      );
       batch.forEach((b, i) => {
         const r = res[i];
         if (r?.rev) {

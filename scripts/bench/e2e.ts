@@ -23,6 +23,7 @@
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -194,10 +195,17 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
  * Count this process's HTTP requests to CouchDB (nano and the gateway both use the global fetch),
  * by kind: method and the path with database names and document ids folded.
  */
-function countCouchRequests(couch: { url: string; prefix: string }): { total(): number; top(n: number): Record<string, number>; stop(): void } {
+function countCouchRequests(couch: { url: string; prefix: string }): {
+  total(): number;
+  top(n: number): Record<string, number>;
+  /** the mean time a request of each of the `top` kinds took, in ms (to its answer's headers) */
+  meanMs(n: number): Record<string, number>;
+  stop(): void;
+} {
   const couchUrl = couch.url;
   const realFetch = globalThis.fetch;
   const kinds = new Map<string, number>();
+  const ms = new Map<string, number>();
   let total = 0;
   globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
     const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -219,12 +227,21 @@ function countCouchRequests(couch: { url: string; prefix: string }): { total(): 
         .join('/');
       const k = `${(init?.method ?? 'GET').toUpperCase()} ${path}`;
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      const t0 = performance.now();
+      const answer = realFetch(input, init);
+      void answer.then(
+        () => ms.set(k, (ms.get(k) ?? 0) + performance.now() - t0),
+        () => undefined,
+      );
+      return answer;
     }
     return realFetch(input, init);
   }) as typeof fetch;
+  const top = (n: number) => [...kinds].sort((a, b) => b[1] - a[1]).slice(0, n);
   return {
     total: () => total,
-    top: (n) => Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).slice(0, n)),
+    top: (n) => Object.fromEntries(top(n)),
+    meanMs: (n) => Object.fromEntries(top(n).map(([k, c]) => [k, Math.round(((ms.get(k) ?? 0) / c) * 10) / 10])),
     stop: () => {
       globalThis.fetch = realFetch;
     },
@@ -322,6 +339,12 @@ interface ThroughputResult {
   couchRequestsPerOrder: number;
   /** the most frequent kinds, per order */
   couchRequestKinds: Record<string, number>;
+  /** the mean time a request of each of those kinds took (ms) */
+  couchRequestMs: Record<string, number>;
+  /** the POSTs' latency as the clients saw it (ms) */
+  postMs: { p50: number; p99: number };
+  /** the hub process's event loop delay over the phase (ms): what every request waited for the loop */
+  eventLoopDelayMs: { mean: number; p99: number; max: number };
   hubCpuMsPerOrder: number;
   /** what one core would sustain at that CPU cost */
   ordersPerSecPerCore: number;
@@ -461,6 +484,8 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
     };
     const ticker = setInterval(() => bar.update(done()), 250);
     const requests = countCouchRequests(hub.ctx.couch);
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     // the clients: autocannon in a process of its own, `orderConcurrency` POSTs in flight
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -486,6 +511,7 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
       });
     } finally {
       requests.stop();
+      loopDelay.disable();
     }
     const postErrors = posted.non2xx + posted.errors + posted.timeouts;
     const accepted = (posted.requests - posted.non2xx - posted.errors) * Math.max(1, bulk);
@@ -518,6 +544,13 @@ async function throughputPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Backe
       orders: accepted,
       couchRequestsPerOrder: Math.round((couchRequests / Math.max(1, accepted)) * 10) / 10,
       couchRequestKinds: Object.fromEntries(Object.entries(requests.top(8)).map(([k, v]) => [k, Math.round((v / Math.max(1, accepted)) * 100) / 100])),
+      couchRequestMs: requests.meanMs(8),
+      postMs: { p50: posted.latencyMs.p50, p99: posted.latencyMs.p99 },
+      eventLoopDelayMs: {
+        mean: Math.round(loopDelay.mean / 1e5) / 10,
+        p99: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+        max: Math.round(loopDelay.max / 1e5) / 10,
+      },
       hubCpuMsPerOrder: Math.round(cpuMsPerOrder * 10) / 10,
       ordersPerSecPerCore: Math.round(1000 / cpuMsPerOrder),
       concurrency: bulk ? Math.max(2, Math.ceil(s.orderConcurrency / 16)) : s.orderConcurrency,
