@@ -518,10 +518,21 @@ export function soakSvg(r: SoakResult, title: string): string {
   const R = 20;
   const panels: { title: string; unit: string; series: { name: string; color: string; thin?: boolean; pts: [number, number][] }[] }[] = [
     {
-      title: 'resident memory (MB)',
+      title: "memory (MB): resident, and the hub's V8 heap (thin: before a GC)",
       unit: 'MB',
       series: [
         { name: 'hub', color: '#1f77b4', pts: r.samples.flatMap((x) => (x.hub.rssMb === null ? [] : [[x.t, x.hub.rssMb] as [number, number]])) },
+        {
+          name: 'hub: V8 heap',
+          color: '#aec7e8',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.heap ? [[x.t, x.hub.heap.heapTotalBeforeMb] as [number, number]] : [])),
+        },
+        {
+          name: 'hub: live heap after GC',
+          color: '#17becf',
+          pts: r.samples.flatMap((x) => (x.hub.heap ? [[x.t, x.hub.heap.heapUsedMb] as [number, number]] : [])),
+        },
         { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.rssMb == null ? [] : [[x.t, x.couch.rssMb] as [number, number]])) },
         { name: 'node (mean)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.rssMeanMb] as [number, number]) },
         { name: 'node (max)', color: '#98df8a', pts: r.samples.map((x) => [x.t, x.nodes.rssMaxMb] as [number, number]) },
@@ -532,6 +543,18 @@ export function soakSvg(r: SoakResult, title: string): string {
       unit: '',
       series: [
         { name: 'hub', color: '#1f77b4', pts: r.samples.flatMap((x) => (x.hub.fds === null ? [] : [[x.t, x.hub.fds] as [number, number]])) },
+        {
+          name: 'hub: sockets',
+          color: '#aec7e8',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.sockets === undefined ? [] : [[x.t, x.hub.sockets] as [number, number]])),
+        },
+        {
+          name: 'hub: files',
+          color: '#17becf',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.files === undefined ? [] : [[x.t, x.hub.files] as [number, number]])),
+        },
         { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.fds == null ? [] : [[x.t, x.couch.fds] as [number, number]])) },
         { name: 'nodes (total, all up)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.fds] as [number, number]) },
       ],
