@@ -32,6 +32,8 @@ export interface SoakSample {
   up: { n: number; p50: number | null; max: number | null };
   down: { n: number; p50: number | null; max: number | null };
   ordersAccepted: number;
+  /** the sample taken once the work had stopped (shown, not judged: the hub idles and shrinks its heap then) */
+  final?: boolean;
 }
 
 /**
@@ -385,13 +387,13 @@ export class Soak {
       await this.sample();
       await this.pause(this.opts.intervalMs);
       if (this.stopped) {
-        await this.sample();
+        await this.sample(true);
         return;
       }
     }
   }
 
-  private async sample(): Promise<void> {
+  private async sample(final = false): Promise<void> {
     const hub: SoakSample['hub'] = procStat(this.cluster.hub?.pid, true);
     hub.mem = memParts(this.cluster.hub?.pid);
     // after the RSS figure: the forced GC would lower it
@@ -428,6 +430,7 @@ export class Soak {
       up: lat(this.upLat),
       down: lat(this.downLat),
       ordersAccepted: this.workload.tracker.acceptedOrders.size,
+      ...(final ? { final } : {}),
     };
     this.upLat = [];
     this.downLat = [];
@@ -439,75 +442,83 @@ export class Soak {
     );
   }
 
-  /**
-   * Memory: growth from 5 minutes in (or a sixth of the run, if shorter) to the end, each the mean
-   * of up to 3 samples. Descriptors: the trend over the same window (fdTrend), per kind.
-   */
+  /** The samples, the probes and the criteria (judgeSoak). */
   result(): SoakResult {
-    const s = this.samples;
-    const from = Math.min(300, this.opts.durationMs / 1000 / 6);
-    const window = s.filter((x) => x.t >= from);
-    const base = window.slice(0, 3);
-    const end = s.slice(-3);
-    const mean = (xs: (number | null | undefined)[]) => {
-      const v = xs.filter((x): x is number => typeof x === 'number');
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-    };
-    const r1 = (v: number) => Math.round(v * 10) / 10;
-    const fromTo = (pick: (x: SoakSample) => number | null | undefined): [number, number] | null => {
-      const a = mean(base.map(pick));
-      const b = mean(end.map(pick));
-      return a && b !== null ? [r1(a), r1(b)] : null;
-    };
-    const pct = (ft: [number, number] | null) => (ft ? Math.round(((ft[1] - ft[0]) / ft[0]) * 1000) / 10 : null);
-    const rssFromTo = { hub: fromTo((x) => x.hub.rssMb), couch: fromTo((x) => x.couch?.rssMb), nodes: fromTo((x) => x.nodes.steadyRssMeanMb) };
-    const g = { hubRss: pct(rssFromTo.hub), couchRss: pct(rssFromTo.couch), nodesRss: pct(rssFromTo.nodes) };
-    const series = (pick: (x: SoakSample) => number | null | undefined) =>
-      window.flatMap((x) => {
-        const v = pick(x);
-        return typeof v === 'number' ? [[x.t, v] as [number, number]] : [];
-      });
-    const fdTrends = [
-      fdTrend(
-        'hub: files',
-        series((x) => x.hub.files),
-      ),
-      fdTrend(
-        'hub: sockets',
-        series((x) => x.hub.sockets),
-      ),
-      fdTrend(
-        'hub: other (pipes, event descriptors)',
-        series((x) => (x.hub.fds === null || x.hub.sockets === undefined ? null : x.hub.fds - x.hub.sockets - (x.hub.files ?? 0))),
-      ),
-      fdTrend(
-        'CouchDB',
-        series((x) => x.couch?.fds),
-      ),
-      fdTrend(
-        'nodes never restarted (total)',
-        series((x) => x.nodes.steadyFds),
-      ),
-    ].filter((x): x is FdTrend => x !== null);
-    const pass = {
-      noStall: this.stalls.length === 0,
-      rss: [g.hubRss, g.couchRss, g.nodesRss].every((x) => x === null || x < 10),
-      fds: fdTrends.every((x) => x.ok),
-    };
+    const j = judgeSoak(this.samples, this.opts.durationMs, this.stalls.length);
     return {
       durationS: Math.round(this.opts.durationMs / 1000),
       intervalS: Math.round(this.opts.intervalMs / 1000),
       ratePerS: this.opts.ratePerS,
-      samples: s,
+      samples: this.samples,
       stalls: this.stalls,
       probes: { up: this.allUp, down: this.allDown, failed: this.failedProbes },
-      growth: g,
-      rssFromTo,
-      hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb),
-      fdTrends,
-      pass,
+      ...j,
     };
   }
+}
+
+/**
+ * The soak's criteria over its samples: memory growth from the warm-up (5 minutes, or a sixth of a
+ * shorter run) to the end, each the mean of up to 3 samples; descriptors by their trend over the
+ * same window (fdTrend), per kind.
+ */
+export function judgeSoak(
+  samples: SoakSample[],
+  durationMs: number,
+  stalls: number,
+): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'fdTrends' | 'pass'> {
+  // under load only: the sample taken after the work stopped is shown, not judged
+  const s = samples.filter((x) => !x.final);
+  const from = Math.min(300, durationMs / 1000 / 6);
+  const window = s.filter((x) => x.t >= from);
+  const base = window.slice(0, 3);
+  const end = s.slice(-3);
+  const mean = (xs: (number | null | undefined)[]) => {
+    const v = xs.filter((x): x is number => typeof x === 'number');
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const fromTo = (pick: (x: SoakSample) => number | null | undefined): [number, number] | null => {
+    const a = mean(base.map(pick));
+    const b = mean(end.map(pick));
+    return a && b !== null ? [r1(a), r1(b)] : null;
+  };
+  const pct = (ft: [number, number] | null) => (ft ? Math.round(((ft[1] - ft[0]) / ft[0]) * 1000) / 10 : null);
+  const rssFromTo = { hub: fromTo((x) => x.hub.rssMb), couch: fromTo((x) => x.couch?.rssMb), nodes: fromTo((x) => x.nodes.steadyRssMeanMb) };
+  const g = { hubRss: pct(rssFromTo.hub), couchRss: pct(rssFromTo.couch), nodesRss: pct(rssFromTo.nodes) };
+  const series = (pick: (x: SoakSample) => number | null | undefined) =>
+    window.flatMap((x) => {
+      const v = pick(x);
+      return typeof v === 'number' ? [[x.t, v] as [number, number]] : [];
+    });
+  const fdTrends = [
+    fdTrend(
+      'hub: files',
+      series((x) => x.hub.files),
+    ),
+    fdTrend(
+      'hub: sockets',
+      series((x) => x.hub.sockets),
+    ),
+    fdTrend(
+      'hub: other (pipes, event descriptors)',
+      series((x) => (x.hub.fds === null || x.hub.sockets === undefined ? null : x.hub.fds - x.hub.sockets - (x.hub.files ?? 0))),
+    ),
+    fdTrend(
+      'CouchDB',
+      series((x) => x.couch?.fds),
+    ),
+    fdTrend(
+      'nodes never restarted (total)',
+      series((x) => x.nodes.steadyFds),
+    ),
+  ].filter((x): x is FdTrend => x !== null);
+  const pass = {
+    noStall: stalls === 0,
+    rss: [g.hubRss, g.couchRss, g.nodesRss].every((x) => x === null || x < 10),
+    fds: fdTrends.every((x) => x.ok),
+  };
+  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), fdTrends, pass };
 }
 
 /** The soak's chart: resident memory (hub, CouchDB, node mean), open descriptors and sync latency (per sample) over time. */
@@ -695,7 +706,7 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.samples)
     lines.push(
-      `| ${x.t} | ${x.hub.rssMb} | ${x.hub.heap?.heapUsedMb ?? ''} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ` +
+      `| ${x.t}${x.final ? ' (work stopped)' : ''} | ${x.hub.rssMb} | ${x.hub.heap?.heapUsedMb ?? ''} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ` +
         `${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`,
     );
   lines.push('');
