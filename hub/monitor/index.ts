@@ -18,6 +18,7 @@ import type { DoEventDoc, InvDoc, ReceiptDoc } from '../../shared/schemas.js';
 import { ChangesFollower, type Change, type CheckpointDoc } from './follower.js';
 import { applyEvents, type DoStateDoc } from '../../shared/dostate.js';
 import { groupBy } from '../../shared/collections.js';
+import { TERMINAL_DO_STATES } from '../../shared/states.js';
 import { BulkWriter } from '../couch/bulk.js';
 import type { OrderViews } from '../orders/store.js';
 
@@ -270,6 +271,19 @@ export class Monitor {
    */
   of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>> {
     return this.lookup(doIds, true);
+  }
+
+  /** Their order reached its end: the DOs' states, at their end too, leave the memory (a late event reads its state back). */
+  settled(doIds: readonly string[]): void {
+    for (const id of doIds) {
+      const s = this.states.get(id);
+      if (s && TERMINAL_DO_STATES.has(s.state)) this.states.delete(id);
+    }
+  }
+
+  /** How many DO states are held in memory (tests). */
+  get cachedStates(): number {
+    return this.states.size;
   }
 
   /**

@@ -24,17 +24,29 @@ import { lineViews, orderStatus, type LineView, type OrderDoc } from './model.js
 /** Where an order's DO states come from: the monitor's memory, read from `dom` when not there. The states are not to be changed. */
 export interface DoStates {
   of(doIds: readonly string[]): Promise<Map<string, DoStateDoc>>;
+  /** The order of these DOs reached its end (shipped, completed, cancelled): their states need not be kept in memory. */
+  settled?(doIds: readonly string[]): void;
 }
+
+/** An order in one of these statuses is not rolled up again (but for a late duplicate event, which reads it). */
+const FINAL: ReadonlySet<string> = new Set(['shipped', 'completed', 'cancelled']);
 
 export type OrderViews = Map<string, { order: OrderDoc; lines: LineView[] }>;
 
-/** Order copies kept for the roll-up (the oldest dropped first): a few KB each; an order not held is read. */
+/**
+ * Order copies kept for the roll-up (the oldest dropped first): a few KB each; an order not held is
+ * read. An order that reached its end is not kept (nor its DOs' states, `settled`): the copies held
+ * are the orders still in work, so the hub's memory follows the work in progress, not every order
+ * since the start (the 30-minute soak, docs/RELIABILITY.md).
+ */
 const MAX_KNOWN = 10_000;
 
 export class OrderStore {
   private locks = new Map<string, Promise<unknown>>();
   /** The latest copy of an order this instance wrote or read, by id (for the roll-up). */
   private known = new Map<string, OrderDoc>();
+  /** The revision this instance wrote last of an order at its end (not kept in `known`), by id. */
+  private finalRevs = new Map<string, string>();
   private readonly writer: BulkWriter;
 
   constructor(
@@ -48,8 +60,24 @@ export class OrderStore {
     this.writer = writer ?? new BulkWriter(dom as DocumentScope<object>);
   }
 
+  /** How many order copies are held in memory (tests). */
+  get held(): number {
+    return this.known.size;
+  }
+
   private keep(doc: OrderDoc): void {
     this.known.delete(doc.id);
+    if (FINAL.has(doc.status)) {
+      this.states.settled?.(doc.allocations.map((a) => a.doId));
+      // its revision only, so that the feed's echo of this write is known as this instance's own
+      if (doc._rev) {
+        this.finalRevs.delete(doc.id);
+        this.finalRevs.set(doc.id, doc._rev);
+        if (this.finalRevs.size > MAX_KNOWN) this.finalRevs.delete(this.finalRevs.keys().next().value!);
+      }
+      return;
+    }
+    this.finalRevs.delete(doc.id);
     this.known.set(doc.id, structuredClone(doc));
     if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
   }
@@ -62,6 +90,8 @@ export class OrderStore {
     const k = this.known.get(orderId);
     if (k?._rev === rev) return true;
     this.known.delete(orderId);
+    if (this.finalRevs.get(orderId) === rev) return true;
+    this.finalRevs.delete(orderId);
     return false;
   }
 

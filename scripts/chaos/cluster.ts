@@ -102,6 +102,8 @@ export class Cluster {
   couchBackAt = 0;
   /** The hub's CouchDB settings (COUCH_URL, DOM_DB_PREFIX) when it is not the embedded server. */
   hubEnv: Record<string, string> = {};
+  /** Start the hub with its inspector open on loopback (the soak samples its live heap). */
+  hubInspect = false;
 
   constructor(
     readonly baseDir: string,
@@ -126,6 +128,7 @@ export class Cluster {
           dataDir: this.hubDir,
           plannerToken: this.plannerToken,
           env: this.hubEnv,
+          inspect: this.hubInspect,
         });
         break;
       } catch (err) {

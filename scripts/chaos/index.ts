@@ -165,7 +165,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     // the targets of power cuts on LazyFS: the embedded hub's data folder, and a few nodes' (below)
     if (want.powerLoss > 0 && backend === 'embedded' && !soakMs) cluster.hubOnLazyFs();
     if (powerLossSkipped) say(`power-loss fault skipped: LazyFS cannot run here (${powerLossSkipped})`);
+    // the soak samples the hub's live heap after a full GC through its inspector (loopback only)
+    if (soakMs) cluster.hubInspect = true;
     await cluster.startHub();
+    if (soakMs) say(`hub inspector at ${cluster.hub?.inspector() ?? '(none)'}`);
     const nSkus = quick ? 8 : 24;
     const tightSkus = Array.from({ length: nSkus / 2 }, (_, i) => `T-${i + 1}`);
     const walkSkus = Array.from({ length: nSkus / 2 }, (_, i) => `W-${i + 1}`);

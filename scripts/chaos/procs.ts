@@ -14,6 +14,8 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   output(): string;
+  /** The inspector's WebSocket URL, when started with --inspect. */
+  inspector(): string | null;
   /** Resolves when the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   alive(): boolean;
@@ -26,8 +28,10 @@ export async function spawnReady(args: string[], readyEvent: string, env: Record
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let all = '';
+  let inspector: string | null = null;
   const keep = (d: Buffer) => {
     all += d.toString();
+    inspector ??= /Debugger listening on (ws:\/\/\S+)/.exec(all)?.[1] ?? null;
     if (all.length > 200_000) all = all.slice(-100_000);
   };
   child.stderr!.on('data', keep);
@@ -61,6 +65,7 @@ export async function spawnReady(args: string[], readyEvent: string, env: Record
     child,
     pid: child.pid!,
     output: () => all,
+    inspector: () => inspector,
     alive: () => child.exitCode === null && child.signalCode === null,
     kill: async (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -74,12 +79,14 @@ export interface HubProcOptions {
   dataDir: string;
   plannerToken: string;
   env?: Record<string, string>;
+  /** Open the inspector on a loopback port of the system's choosing (the soak's heap probe: heap-probe.mjs). */
+  inspect?: boolean;
 }
 
 export function spawnHubProc(o: HubProcOptions): Promise<Proc> {
   // a restart catches up with every node database before it says it is ready: give it time
   return spawnReady(
-    ['scripts/dom.js', 'hub', '--port', String(o.port), '--data', o.dataDir],
+    [...(o.inspect ? ['--inspect=127.0.0.1:0'] : []), 'scripts/dom.js', 'hub', '--port', String(o.port), '--data', o.dataDir],
     'hub_ready',
     {
       DOM_PLANNER_TOKEN: o.plannerToken,

@@ -133,7 +133,7 @@ export function formatConsole(r: Report): string {
       ? [
           [
             'soak',
-            `stalls ${r.soak.stalls.length}, RSS growth hub ${r.soak.growth.hubRss} % CouchDB ${r.soak.growth.couchRss ?? 'n/a'} % nodes ${r.soak.growth.nodesRss} %, fds hub ${r.soak.growth.hubFds} % nodes ${r.soak.growth.nodesFds} %: ${r.soak.pass.all ? 'PASS' : 'FAIL'}`,
+            `stalls ${r.soak.stalls.length}, RSS growth hub ${r.soak.growth.hubRss} % CouchDB ${r.soak.growth.couchRss ?? 'n/a'} % nodes ${r.soak.growth.nodesRss} %, descriptor trends ${r.soak.fdTrends.map((x) => `${x.what} ${x.change > 0 ? '+' : ''}${x.change}`).join(', ')}: ${r.soak.pass.all ? 'PASS' : 'FAIL'}`,
           ],
         ]
       : []),

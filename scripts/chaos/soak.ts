@@ -11,7 +11,9 @@
  * Pass: no stall over 60 s, resident memory grown < 10 % from 5 minutes in to the end (hub, CouchDB,
  * the nodes never restarted), open descriptors flat (within 10 % or 20), 0 invariant violations.
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { http, sleep } from './util.js';
@@ -20,7 +22,7 @@ export interface SoakSample {
   /** seconds since the workload started */
   t: number;
   /** the hub's descriptors also by kind: sockets, and files (the embedded server's LevelDB tables and logs) */
-  hub: { rssMb: number | null; fds: number | null; sockets?: number; files?: number };
+  hub: { rssMb: number | null; fds: number | null; sockets?: number; files?: number; heap?: HeapSample | null; mem?: MemParts | null };
   couch: { rssMb: number | null; fds: number | null } | null;
   /** the nodes up at the sample: mean and max RSS, total fds; and the same for the nodes never restarted */
   nodes: { up: number; rssMeanMb: number; rssMaxMb: number; fds: number; steadyRssMeanMb: number; steadyFds: number };
@@ -30,6 +32,86 @@ export interface SoakSample {
   up: { n: number; p50: number | null; max: number | null };
   down: { n: number; p50: number | null; max: number | null };
   ordersAccepted: number;
+  /** the sample taken once the work had stopped (shown, not judged: the hub idles and shrinks its heap then) */
+  final?: boolean;
+}
+
+/**
+ * The hub's memory right after a full GC forced through its inspector (heap-probe.mjs), taken
+ * after the RSS sample: the live JavaScript heap, and what V8 counts outside it (Buffers).
+ * LevelDB's memory (the embedded server's write buffers and block caches) is in none of these.
+ */
+export interface HeapSample {
+  /** V8's heap as the process held it before the GC: garbage and all */
+  heapTotalBeforeMb: number;
+  heapUsedBeforeMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  rssMb: number;
+}
+
+const PROBE = fileURLToPath(new URL('./heap-probe.mjs', import.meta.url));
+const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
+
+/** A full GC in the process behind `url` (an inspector), then its memory; null if it does not answer. */
+export function probeHeap(url: string | null | undefined): Promise<HeapSample | null> {
+  if (!url) return Promise.resolve(null);
+  return new Promise((ok) => {
+    execFile(process.execPath, ['--experimental-websocket', '--no-warnings', PROBE, url, 'gc'], { timeout: 60_000 }, (err, stdout) => {
+      if (err) return ok(null);
+      try {
+        type Usage = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+        const m = JSON.parse(stdout) as Usage & { before: Usage };
+        ok({
+          heapTotalBeforeMb: mb(m.before.heapTotal),
+          heapUsedBeforeMb: mb(m.before.heapUsed),
+          heapUsedMb: mb(m.heapUsed),
+          heapTotalMb: mb(m.heapTotal),
+          externalMb: mb(m.external),
+          arrayBuffersMb: mb(m.arrayBuffers),
+          rssMb: mb(m.rss),
+        });
+      } catch {
+        ok(null);
+      }
+    });
+  });
+}
+
+/**
+ * Where a process's resident memory is (/proc/PID/smaps): C malloc's main arena (the `[heap]`
+ * mapping: native allocations of the main thread, and memory malloc keeps after they are freed),
+ * other anonymous memory (V8's heap, other threads' malloc arenas, large Buffers), and mapped files
+ * (the node binary, libraries).
+ */
+export interface MemParts {
+  brkMb: number;
+  anonMb: number;
+  fileMb: number;
+}
+
+export function memParts(pid: number | null | undefined): MemParts | null {
+  if (!pid) return null;
+  try {
+    let name = '';
+    const kb = { brk: 0, anon: 0, file: 0 };
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) name = head[1]!;
+      else if (line.startsWith('Rss:')) {
+        const v = Number(/(\d+)/.exec(line)?.[1] ?? 0);
+        if (name === '[heap]') kb.brk += v;
+        else if (name.startsWith('/')) kb.file += v;
+        else kb.anon += v;
+      }
+    }
+    const m = (v: number) => Math.round(v / 102.4) / 10;
+    return { brkMb: m(kb.brk), anonMb: m(kb.anon), fileMb: m(kb.file) };
+  } catch {
+    return null;
+  }
 }
 
 export interface SoakStall {
@@ -46,8 +128,56 @@ export interface SoakResult {
   samples: SoakSample[];
   stalls: SoakStall[];
   probes: { up: number[]; down: number[]; failed: number };
-  growth: { hubRss: number | null; couchRss: number | null; nodesRss: number | null; hubFds: number | null; couchFds: number | null; nodesFds: number | null };
+  growth: { hubRss: number | null; couchRss: number | null; nodesRss: number | null };
+  /** the RSS figures the growth compares: the mean of the first 3 samples from the warm-up on, and of the last 3 */
+  rssFromTo: { hub: [number, number] | null; couch: [number, number] | null; nodes: [number, number] | null };
+  /** the hub's live heap after a full GC, the same way (null where the probe did not answer) */
+  hubHeapFromTo: [number, number] | null;
+  /** descriptors: the trend (Theil–Sen) over the samples from the warm-up on, per kind */
+  fdTrends: FdTrend[];
   pass: { noStall: boolean; rss: boolean; fds: boolean; violations?: boolean; all?: boolean };
+}
+
+/**
+ * One descriptor count's trend: a robust line (Theil–Sen) through the samples from the warm-up on.
+ * `change` is what the line rises over that window; flat = `change` ≤ `limit`, the larger of 10 % of
+ * the window's mean and 20. A leak grows steadily and shows in the line; traffic (sockets come and go
+ * with requests) scatters around it and does not, where first-against-last samples would take it for one.
+ */
+export interface FdTrend {
+  what: string;
+  n: number;
+  mean: number;
+  min: number;
+  max: number;
+  change: number;
+  limit: number;
+  ok: boolean;
+}
+
+/** The trend of `pts` (t in s, value), or null with fewer than 3 points. */
+export function fdTrend(what: string, pts: [number, number][]): FdTrend | null {
+  if (pts.length < 3) return null;
+  const n = pts.length;
+  const mv = pts.reduce((a, p) => a + p[1], 0) / n;
+  // Theil–Sen: the median of the slopes between every two samples; a few samples taken at a burst
+  // of requests (or at its lull) move it little, wherever they fall
+  const slopes: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (pts[j]![0] > pts[i]![0]) slopes.push((pts[j]![1] - pts[i]![1]) / (pts[j]![0] - pts[i]![0]));
+  slopes.sort((a, b) => a - b);
+  const slope = slopes.length ? (slopes[(slopes.length - 1) >> 1]! + slopes[slopes.length >> 1]!) / 2 : 0;
+  const change = Math.round(slope * (pts[n - 1]![0] - pts[0]![0]) * 10) / 10;
+  const limit = Math.max(20, Math.round(mv) / 10);
+  return {
+    what,
+    n,
+    mean: Math.round(mv * 10) / 10,
+    min: Math.min(...pts.map((p) => p[1])),
+    max: Math.max(...pts.map((p) => p[1])),
+    change,
+    limit,
+    ok: change <= limit,
+  };
 }
 
 const STALL_S = 60;
@@ -257,14 +387,17 @@ export class Soak {
       await this.sample();
       await this.pause(this.opts.intervalMs);
       if (this.stopped) {
-        await this.sample();
+        await this.sample(true);
         return;
       }
     }
   }
 
-  private async sample(): Promise<void> {
-    const hub = procStat(this.cluster.hub?.pid, true);
+  private async sample(final = false): Promise<void> {
+    const hub: SoakSample['hub'] = procStat(this.cluster.hub?.pid, true);
+    hub.mem = memParts(this.cluster.hub?.pid);
+    // after the RSS figure: the forced GC would lower it
+    hub.heap = await probeHeap(this.cluster.hub?.inspector());
     const couch = this.opts.couchPid ? procStat(this.opts.couchPid()) : null;
     const up = this.cluster.nodes.filter((n) => n.up && n.proc);
     const stats = up.map((n) => ({ n, ...procStat(n.proc!.pid) }));
@@ -297,61 +430,95 @@ export class Soak {
       up: lat(this.upLat),
       down: lat(this.downLat),
       ordersAccepted: this.workload.tracker.acceptedOrders.size,
+      ...(final ? { final } : {}),
     };
     this.upLat = [];
     this.downLat = [];
     this.samples.push(s);
     this.opts.say(
-      `soak t=${s.t}s: hub ${hub.rssMb} MB/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, ` +
+      `soak t=${s.t}s: hub ${hub.rssMb} MB (malloc main ${hub.mem?.brkMb ?? '?'}, other anon ${hub.mem?.anonMb ?? '?'}; V8 heap ${hub.heap?.heapTotalBeforeMb ?? '?'} MB, live after GC ${hub.heap?.heapUsedMb ?? '?'} MB)/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, ` +
         `nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; ` +
         `up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`,
     );
   }
 
-  /** Growth from 5 minutes in (or a sixth of the run, if shorter) to the end, each the mean of up to 3 samples. */
+  /** The samples, the probes and the criteria (judgeSoak). */
   result(): SoakResult {
-    const s = this.samples;
-    const from = Math.min(300, this.opts.durationMs / 1000 / 6);
-    const base = s.filter((x) => x.t >= from).slice(0, 3);
-    const end = s.slice(-3);
-    const mean = (xs: (number | null | undefined)[]) => {
-      const v = xs.filter((x): x is number => typeof x === 'number');
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-    };
-    const growth = (pick: (x: SoakSample) => number | null | undefined) => {
-      const a = mean(base.map(pick));
-      const b = mean(end.map(pick));
-      return a && b !== null ? Math.round(((b - a) / a) * 1000) / 10 : null;
-    };
-    const g = {
-      hubRss: growth((x) => x.hub.rssMb),
-      couchRss: growth((x) => x.couch?.rssMb),
-      nodesRss: growth((x) => x.nodes.steadyRssMeanMb),
-      hubFds: growth((x) => x.hub.fds),
-      couchFds: growth((x) => x.couch?.fds),
-      nodesFds: growth((x) => x.nodes.steadyFds),
-    };
-    const fdOk = (pct: number | null, pick: (x: SoakSample) => number | null | undefined) => {
-      if (pct === null) return true;
-      const a = mean(base.map(pick)) ?? 0;
-      return pct < 10 || (a * pct) / 100 <= 20;
-    };
-    const pass = {
-      noStall: this.stalls.length === 0,
-      rss: [g.hubRss, g.couchRss, g.nodesRss].every((x) => x === null || x < 10),
-      fds: fdOk(g.hubFds, (x) => x.hub.fds) && fdOk(g.couchFds, (x) => x.couch?.fds) && fdOk(g.nodesFds, (x) => x.nodes.steadyFds),
-    };
+    const j = judgeSoak(this.samples, this.opts.durationMs, this.stalls.length);
     return {
       durationS: Math.round(this.opts.durationMs / 1000),
       intervalS: Math.round(this.opts.intervalMs / 1000),
       ratePerS: this.opts.ratePerS,
-      samples: s,
+      samples: this.samples,
       stalls: this.stalls,
       probes: { up: this.allUp, down: this.allDown, failed: this.failedProbes },
-      growth: g,
-      pass,
+      ...j,
     };
   }
+}
+
+/**
+ * The soak's criteria over its samples: memory growth from the warm-up (5 minutes, or a sixth of a
+ * shorter run) to the end, each the mean of up to 3 samples; descriptors by their trend over the
+ * same window (fdTrend), per kind.
+ */
+export function judgeSoak(
+  samples: SoakSample[],
+  durationMs: number,
+  stalls: number,
+): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'fdTrends' | 'pass'> {
+  // under load only: the sample taken after the work stopped is shown, not judged
+  const s = samples.filter((x) => !x.final);
+  const from = Math.min(300, durationMs / 1000 / 6);
+  const window = s.filter((x) => x.t >= from);
+  const base = window.slice(0, 3);
+  const end = s.slice(-3);
+  const mean = (xs: (number | null | undefined)[]) => {
+    const v = xs.filter((x): x is number => typeof x === 'number');
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const fromTo = (pick: (x: SoakSample) => number | null | undefined): [number, number] | null => {
+    const a = mean(base.map(pick));
+    const b = mean(end.map(pick));
+    return a && b !== null ? [r1(a), r1(b)] : null;
+  };
+  const pct = (ft: [number, number] | null) => (ft ? Math.round(((ft[1] - ft[0]) / ft[0]) * 1000) / 10 : null);
+  const rssFromTo = { hub: fromTo((x) => x.hub.rssMb), couch: fromTo((x) => x.couch?.rssMb), nodes: fromTo((x) => x.nodes.steadyRssMeanMb) };
+  const g = { hubRss: pct(rssFromTo.hub), couchRss: pct(rssFromTo.couch), nodesRss: pct(rssFromTo.nodes) };
+  const series = (pick: (x: SoakSample) => number | null | undefined) =>
+    window.flatMap((x) => {
+      const v = pick(x);
+      return typeof v === 'number' ? [[x.t, v] as [number, number]] : [];
+    });
+  const fdTrends = [
+    fdTrend(
+      'hub: files',
+      series((x) => x.hub.files),
+    ),
+    fdTrend(
+      'hub: sockets',
+      series((x) => x.hub.sockets),
+    ),
+    fdTrend(
+      'hub: other (pipes, event descriptors)',
+      series((x) => (x.hub.fds === null || x.hub.sockets === undefined ? null : x.hub.fds - x.hub.sockets - (x.hub.files ?? 0))),
+    ),
+    fdTrend(
+      'CouchDB',
+      series((x) => x.couch?.fds),
+    ),
+    fdTrend(
+      'nodes never restarted (total)',
+      series((x) => x.nodes.steadyFds),
+    ),
+  ].filter((x): x is FdTrend => x !== null);
+  const pass = {
+    noStall: stalls === 0,
+    rss: [g.hubRss, g.couchRss, g.nodesRss].every((x) => x === null || x < 10),
+    fds: fdTrends.every((x) => x.ok),
+  };
+  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), fdTrends, pass };
 }
 
 /** The soak's chart: resident memory (hub, CouchDB, node mean), open descriptors and sync latency (per sample) over time. */
@@ -362,10 +529,21 @@ export function soakSvg(r: SoakResult, title: string): string {
   const R = 20;
   const panels: { title: string; unit: string; series: { name: string; color: string; thin?: boolean; pts: [number, number][] }[] }[] = [
     {
-      title: 'resident memory (MB)',
+      title: "memory (MB): resident, and the hub's V8 heap (thin: before a GC)",
       unit: 'MB',
       series: [
         { name: 'hub', color: '#1f77b4', pts: r.samples.flatMap((x) => (x.hub.rssMb === null ? [] : [[x.t, x.hub.rssMb] as [number, number]])) },
+        {
+          name: 'hub: V8 heap',
+          color: '#aec7e8',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.heap ? [[x.t, x.hub.heap.heapTotalBeforeMb] as [number, number]] : [])),
+        },
+        {
+          name: 'hub: live heap after GC',
+          color: '#17becf',
+          pts: r.samples.flatMap((x) => (x.hub.heap ? [[x.t, x.hub.heap.heapUsedMb] as [number, number]] : [])),
+        },
         { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.rssMb == null ? [] : [[x.t, x.couch.rssMb] as [number, number]])) },
         { name: 'node (mean)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.rssMeanMb] as [number, number]) },
         { name: 'node (max)', color: '#98df8a', pts: r.samples.map((x) => [x.t, x.nodes.rssMaxMb] as [number, number]) },
@@ -376,6 +554,18 @@ export function soakSvg(r: SoakResult, title: string): string {
       unit: '',
       series: [
         { name: 'hub', color: '#1f77b4', pts: r.samples.flatMap((x) => (x.hub.fds === null ? [] : [[x.t, x.hub.fds] as [number, number]])) },
+        {
+          name: 'hub: sockets',
+          color: '#aec7e8',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.sockets === undefined ? [] : [[x.t, x.hub.sockets] as [number, number]])),
+        },
+        {
+          name: 'hub: files',
+          color: '#17becf',
+          thin: true,
+          pts: r.samples.flatMap((x) => (x.hub.files === undefined ? [] : [[x.t, x.hub.files] as [number, number]])),
+        },
         { name: 'CouchDB', color: '#9467bd', pts: r.samples.flatMap((x) => (x.couch?.fds == null ? [] : [[x.t, x.couch.fds] as [number, number]])) },
         { name: 'nodes (total, all up)', color: '#2ca02c', pts: r.samples.map((x) => [x.t, x.nodes.fds] as [number, number]) },
       ],
@@ -457,8 +647,8 @@ export function parseDuration(s: string): number {
 export function soakMarkdown(r: SoakResult, chart?: string): string {
   const lines: string[] = [];
   const pc = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${v} %`);
-  const first = r.samples.find((x) => x.t >= Math.min(300, r.durationS / 6));
   const last = r.samples.at(-1);
+  const ft = (x: [number, number] | null, unit: string) => (x ? `${x[0]} → ${x[1]} ${unit}` : 'n/a');
   const q = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : null);
   const probes = (what: string, xs: number[]) =>
     `${xs.length} ${what} (median ${q(xs, 0.5)} ms, p95 ${q(xs, 0.95)} ms, max ${xs.length ? Math.max(...xs) : 'n/a'} ms)`;
@@ -480,19 +670,27 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
     }; probes: ${probes('uploads', r.probes.up)}, ${probes('downloads', r.probes.down)}, ${r.probes.failed} not through | ${r.pass.noStall ? 'yes' : '**no**'} |`,
   );
   const warm = Math.min(300, r.durationS / 6);
+  const warmText = warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`;
   lines.push(
-    `| resident memory grows < 10 % after the first ${warm >= 60 ? `${Math.round(warm / 60)} min` : `${Math.round(warm)} s`} | ` +
-      `hub ${first?.hub.rssMb} → ${last?.hub.rssMb} MB (${pc(r.growth.hubRss)})` +
-      (first?.couch ? `; CouchDB ${first.couch.rssMb} → ${last?.couch?.rssMb} MB (${pc(r.growth.couchRss)})` : '') +
-      `; nodes never restarted, mean ${first?.nodes.steadyRssMeanMb} → ${last?.nodes.steadyRssMeanMb} MB (${pc(r.growth.nodesRss)}) | ${yes(r.pass.rss)} |`,
+    `| resident memory grows < 10 % after the first ${warmText} (mean of the first 3 samples from then against the last 3) | ` +
+      `hub ${ft(r.rssFromTo.hub, 'MB')} (${pc(r.growth.hubRss)})` +
+      (r.rssFromTo.couch ? `; CouchDB ${ft(r.rssFromTo.couch, 'MB')} (${pc(r.growth.couchRss)})` : '') +
+      `; nodes never restarted, mean ${ft(r.rssFromTo.nodes, 'MB')} (${pc(r.growth.nodesRss)}) | ${yes(r.pass.rss)} |`,
   );
+  const sign = (v: number) => `${v > 0 ? '+' : ''}${v}`;
   lines.push(
-    `| open file descriptors flat (within 10 % or 20) | hub ${first?.hub.fds} → ${last?.hub.fds} (${pc(r.growth.hubFds)})` +
-      (first?.couch ? `; CouchDB ${first.couch.fds} → ${last?.couch?.fds} (${pc(r.growth.couchFds)})` : '') +
-      `; nodes never restarted, total ${first?.nodes.steadyFds} → ${last?.nodes.steadyFds} (${pc(r.growth.nodesFds)}) | ${yes(r.pass.fds)} |`,
+    `| open file descriptors flat: the trend (Theil–Sen) from ${warmText} on rises by at most 10 % of the mean or 20, per kind | ` +
+      r.fdTrends.map((x) => `${x.what} ${sign(x.change)} (mean ${x.mean}, ${x.min}–${x.max}; limit ${x.limit})${x.ok ? '' : ' **over**'}`).join('; ') +
+      ` | ${yes(r.pass.fds)} |`,
   );
   if (r.pass.violations !== undefined) lines.push(`| 0 invariant violations | see the invariants below | ${r.pass.violations ? 'yes' : '**no**'} |`);
   lines.push('');
+  if (r.hubHeapFromTo)
+    lines.push(
+      `The hub's live heap after a full GC (forced through its inspector after each RSS sample; not a criterion): ` +
+        `${ft(r.hubHeapFromTo, 'MB')} (${pc(Math.round(((r.hubHeapFromTo[1] - r.hubHeapFromTo[0]) / r.hubHeapFromTo[0]) * 1000) / 10)}), the same samples as its RSS.`,
+      '',
+    );
   const maxLag = r.samples.reduce((a, x) => ({ p: Math.max(a.p, x.lag.notPulled), u: Math.max(a.u, x.lag.notPushed) }), { p: 0, u: 0 });
   lines.push(
     `Feed lag: at most ${maxLag.p} changes at the hub not yet pulled by the nodes (all nodes together) and ${maxLag.u} changes at the nodes not yet pushed, ` +
@@ -503,12 +701,12 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
   lines.push('<details><summary>Samples</summary>');
   lines.push('');
   lines.push(
-    '| t (s) | hub MB | hub fds (sockets/files) | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |',
+    '| t (s) | hub MB | hub live heap MB | hub fds (sockets/files) | CouchDB MB | CouchDB fds | nodes up | node MB mean / max | node fds | not pulled | not pushed | upload p50 ms | download p50 ms | orders |',
   );
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.samples)
     lines.push(
-      `| ${x.t} | ${x.hub.rssMb} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ` +
+      `| ${x.t}${x.final ? ' (work stopped)' : ''} | ${x.hub.rssMb} | ${x.hub.heap?.heapUsedMb ?? ''} | ${x.hub.fds}${x.hub.sockets !== undefined ? ` (${x.hub.sockets}/${x.hub.files})` : ''} | ${x.couch?.rssMb ?? ''} | ${x.couch?.fds ?? ''} | ` +
         `${x.nodes.up} | ${x.nodes.rssMeanMb} / ${x.nodes.rssMaxMb} | ${x.nodes.fds} | ${x.lag.notPulled} | ${x.lag.notPushed} | ${x.up.p50 ?? ''} | ${x.down.p50 ?? ''} | ${x.ordersAccepted} |`,
     );
   lines.push('');

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { fdTrend, judgeSoak, type SoakSample } from '../../scripts/chaos/soak.js';
+
+/** Sockets that come and go with traffic: 132–212 around 170, no drift (a fixed pseudo-random scatter). */
+const scatter = Array.from({ length: 50 }, (_, i) => [300 + i * 30, 170 + Math.round(40 * Math.sin(i * 2.7) * Math.cos(i * 1.3))] as [number, number]);
+
+describe('the soak: descriptors flat', () => {
+  it('takes traffic scatter for flat, even where the last samples fall on a burst', () => {
+    const pts = scatter.map(([t, v], i) => [t, i >= 47 ? 205 : v] as [number, number]);
+    // the means of the first and last 3 samples (the criterion before) differ by 25, +14 %: a fail
+    const mean3 = (xs: [number, number][]) => xs.reduce((a, x) => a + x[1], 0) / 3;
+    expect(mean3(pts.slice(-3)) - mean3(pts.slice(0, 3))).toBeGreaterThan(20);
+    expect(mean3(pts.slice(-3)) / mean3(pts.slice(0, 3))).toBeGreaterThan(1.1);
+    const tr = fdTrend('hub: sockets', pts)!;
+    expect(tr.min).toBeLessThanOrEqual(135);
+    expect(tr.max).toBeGreaterThanOrEqual(205);
+    expect(tr.ok).toBe(true);
+    expect(Math.abs(tr.change)).toBeLessThan(tr.limit);
+    expect(fdTrend('hub: sockets', scatter)!.ok).toBe(true);
+  });
+
+  it('finds a steady leak under the same scatter: one descriptor a minute over 25 minutes', () => {
+    const pts = scatter.map(([t, v]) => [t, v + Math.round((t - 300) / 60)] as [number, number]);
+    const tr = fdTrend('hub: sockets', pts)!;
+    expect(tr.change).toBeGreaterThan(20);
+    expect(tr.ok).toBe(false);
+  });
+
+  it('allows 10 % of a large count, and 20 of a small one', () => {
+    const line = (from: number, to: number) => Array.from({ length: 11 }, (_, i) => [i * 60, from + ((to - from) * i) / 10] as [number, number]);
+    expect(fdTrend('files', line(1000, 1090))!.ok).toBe(true);
+    expect(fdTrend('files', line(1000, 1120))!.ok).toBe(false);
+    expect(fdTrend('files', line(10, 29))!.ok).toBe(true);
+    expect(fdTrend('files', line(10, 32))!.ok).toBe(false);
+    // shrinking is flat enough
+    expect(fdTrend('files', line(300, 100))!.ok).toBe(true);
+    expect(fdTrend('files', line(1, 2).slice(0, 2))).toBeNull();
+  });
+});
+
+describe('the soak: resident memory', () => {
+  const sample = (t: number, hubRss: number, final?: boolean): SoakSample => ({
+    t,
+    hub: { rssMb: hubRss, fds: 30, sockets: 20, files: 4 },
+    couch: null,
+    nodes: { up: 2, rssMeanMb: 100, rssMaxMb: 100, fds: 60, steadyRssMeanMb: 100, steadyFds: 60 },
+    lag: { notPulled: 0, notPushed: 0, notPushedMax: 0, notPulledMax: 0 },
+    up: { n: 0, p50: null, max: null },
+    down: { n: 0, p50: null, max: null },
+    ordersAccepted: 0,
+    ...(final ? { final } : {}),
+  });
+
+  it('compares the means of 3 samples from minute 5 and of the last 3 under load; the sample after the work stopped is not judged', () => {
+    const samples = Array.from({ length: 61 }, (_, i) => sample(i * 30, 200 + i));
+    // the hub idles once the work stops, and its heap shrinks: that must not hide the growth
+    samples.push(sample(1805, 150, true));
+    const j = judgeSoak(samples, 1_800_000, 0);
+    expect(j.rssFromTo.hub).toEqual([211, 259]);
+    expect(j.growth.hubRss).toBe(22.7);
+    expect(j.pass.rss).toBe(false);
+    expect(j.pass.noStall).toBe(true);
+    expect(j.pass.fds).toBe(true);
+  });
+});
