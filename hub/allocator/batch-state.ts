@@ -69,6 +69,17 @@ export function batchState(
   };
 }
 
+/**
+ * Whether a plan came from the order's own candidates alone: every unit filled, none by a
+ * substitute. A plan that is not looked further (holders of a SKU, substitutes), at facilities
+ * the signature does not cover, so a try that made one is never skipped.
+ */
+export function local(p: OrderPlan): boolean {
+  if (p.unfilled.length > 0) return false;
+  for (const x of p.picks) if (x.substitute) return false;
+  return true;
+}
+
 /** One step of the signatures' hash (32 bits). */
 export function mix(h: number, v: number): number {
   h = Math.imul(h ^ Math.round(v), 0x9e3779b1);
@@ -83,8 +94,8 @@ export function mix(h: number, v: number): number {
  * whose signature is that of one that changed nothing would change nothing again, and the passes
  * skip it. Null when the planning would look beyond the reach (more of its nearest facilities or
  * DCs are full than it keeps spares for, so it searches further): then it is never skipped.
- * Facilities found by a wider search (holders of a SKU its candidates lack) are not in the
- * signature: a skipped try may miss one whose stock changed.
+ * Facilities found by a wider search (holders of a SKU its candidates lack, substitutes) are not in
+ * the signature: a try is remembered only when every plan it made was `local`.
  */
 export function signature(b: BatchState, i: number, h: number): number | null {
   const { net } = b;

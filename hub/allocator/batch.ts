@@ -7,7 +7,7 @@
  * (ejection.ts), re-planning each order against what the others hold, and stock moves
  * (stock-moves.ts).
  */
-import { batchState, replan, setPlan, signature, type BatchState } from './batch-state.js';
+import { batchState, local, replan, setPlan, signature, type BatchState } from './batch-state.js';
 import { eject } from './ejection.js';
 import { flowMove } from './flow-moves.js';
 import type { Network } from './network.js';
@@ -157,7 +157,7 @@ function replanEach(b: BatchState): boolean {
     } else {
       release(b.net, alt);
       retake(b.net, old);
-      b.replanSeen[i] = sig ?? NaN;
+      b.replanSeen[i] = sig !== null && local(alt) ? sig : NaN;
     }
   }
   return improved;

@@ -4,7 +4,7 @@
  * the orders in its way are re-planned after it. A move is kept only when every order keeps its
  * fill (no unit of fill changes hands, so rank order is not in play) and the total costs less.
  */
-import { mix, replan, setPlan, signature, indexPlan, type BatchState } from './batch-state.js';
+import { local, mix, replan, setPlan, signature, indexPlan, type BatchState } from './batch-state.js';
 import { fillFirstScore, keepsFill, filledOf, refsOf, release, retake, UNFILLED_WEIGHT, type OrderPlan } from './plan.js';
 import { planOrder } from './plan-order.js';
 import { candidates } from './reach.js';
@@ -232,7 +232,7 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
   }
   for (const p of news) release(net, p);
   for (const m of members) retake(net, plans[m]!);
-  if (sig !== null) seen.set(key, sig);
+  if (sig !== null && news.every(local)) seen.set(key, sig);
   else seen.delete(key);
   return false;
 }
