@@ -180,8 +180,7 @@ function reassignSku(b: BatchState, id: number, orders: number[]): boolean {
     for (const [i, alt] of news) {
       const r = refsOf(alt);
       for (let k = 0; k < r.fis.length; k++) if (r.skus[k] === id) net.takeAt(r.fis[k]!, id, alt.picks[k]!.qty);
-      // an order whose units of the SKU stay where they were keeps its plan (nothing around it changed)
-      if (!samePicks(plans[i]!, alt)) setPlan(b, i, alt);
+      setPlan(b, i, alt);
     }
     return true;
   }
@@ -233,21 +232,4 @@ function withSkuPicks(
   plan.shipments = seen.length;
   setRefs(plan, refs);
   return plan;
-}
-
-/** Whether two plans of one order take the same units from the same facilities (in any order of picks). */
-function samePicks(a: OrderPlan, b: OrderPlan): boolean {
-  if (a.picks.length !== b.picks.length || Math.abs(a.cost - b.cost) > 1e-9) return false;
-  const ra = refsOf(a);
-  const rb = refsOf(b);
-  for (let k = 0; k < a.picks.length; k++) {
-    const x = a.picks[k]!;
-    let found = false;
-    for (let j = 0; j < b.picks.length && !found; j++) {
-      const y = b.picks[j]!;
-      found = rb.fis[j] === ra.fis[k] && rb.skus[j] === ra.skus[k] && y.line === x.line && y.qty === x.qty && y.substitute === x.substitute;
-    }
-    if (!found) return false;
-  }
-  return true;
 }
