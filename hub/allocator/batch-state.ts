@@ -32,8 +32,6 @@ export interface BatchState {
   version: Int32Array;
   /** per order, the signature of its last re-planning that changed nothing (NaN: none) */
   replanSeen: Float64Array;
-  /** per order, per ejection target (a key of ejection.ts), the signature of its last try that changed nothing */
-  ejectSeen: (Map<number, number> | undefined)[];
   /** per order, its SKU ids (-1 unknown to the network) and the units its lines want of each, and its total units */
   wants: ({ ids: number[]; qty: number[]; total: number } | undefined)[];
 }
@@ -64,7 +62,6 @@ export function batchState(
     dirty: null,
     version: new Int32Array(ranked.length),
     replanSeen: new Float64Array(ranked.length).fill(NaN),
-    ejectSeen: [],
     wants: [],
   };
 }
@@ -72,7 +69,7 @@ export function batchState(
 /**
  * Whether a plan came from the order's own candidates alone: every unit filled, none by a
  * substitute. A plan that is not looked further (holders of a SKU, substitutes), at facilities
- * the signature does not cover, so a try that made one is never skipped.
+ * the signature does not cover, so a re-planning that made one is never skipped.
  */
 export function local(p: OrderPlan): boolean {
   if (p.unfilled.length > 0) return false;
@@ -91,11 +88,11 @@ export function mix(h: number, v: number): number {
  * facility in its reach (its nearest candidates and DCs, its pickup store) and of its plan, the
  * capacity left and the units of each of its SKUs, each capped at what the order could use (more
  * than that plans the same); and its plan's version. Planning is deterministic, so a re-planning
- * whose signature is that of one that changed nothing would change nothing again, and the passes
- * skip it. Null when the planning would look beyond the reach (more of its nearest facilities or
- * DCs are full than it keeps spares for, so it searches further): then it is never skipped.
+ * whose signature is that of one that changed nothing would change nothing again, and the batch's
+ * re-planning pass skips it. Null when the planning would look beyond the reach (more of its nearest
+ * facilities are full than it keeps spares for, so it searches further): then it is never skipped.
  * Facilities found by a wider search (holders of a SKU its candidates lack, substitutes) are not in
- * the signature: a try is remembered only when every plan it made was `local`.
+ * the signature: a re-planning is remembered only when the plan it made was `local`.
  */
 export function signature(b: BatchState, i: number, h: number): number | null {
   const { net } = b;

@@ -4,7 +4,7 @@
  * the orders in its way are re-planned after it. A move is kept only when every order keeps its
  * fill (no unit of fill changes hands, so rank order is not in play) and the total costs less.
  */
-import { local, mix, replan, setPlan, signature, indexPlan, type BatchState } from './batch-state.js';
+import { replan, setPlan, indexPlan, type BatchState } from './batch-state.js';
 import { fillFirstScore, keepsFill, filledOf, refsOf, release, retake, UNFILLED_WEIGHT, type OrderPlan } from './plan.js';
 import { planOrder } from './plan-order.js';
 import { candidates } from './reach.js';
@@ -56,7 +56,7 @@ export function eject(b: BatchState): boolean {
       if (!m) needs.set(fi, (m = new Map()));
       m.set(id, (m.get(id) ?? 0) + ip.picks[k]!.qty);
     }
-    if (tryEject(b, i, needs, -1)) {
+    if (tryEject(b, i, needs)) {
       moved = true;
       continue;
     }
@@ -79,7 +79,7 @@ export function eject(b: BatchState): boolean {
         const id = net.skuId(l.sku);
         if (id >= 0) m.set(id, (m.get(id) ?? 0) + l.qty);
       }
-      if (tryEject(b, i, new Map([[c.fi, m]]), c.fi)) {
+      if (tryEject(b, i, new Map([[c.fi, m]]))) {
         moved = done = true;
         break;
       }
@@ -116,7 +116,7 @@ function mergeShipments(b: BatchState, i: number): boolean {
       if (tries++ >= EJECT_TARGETS) return false;
       const m = new Map<number, number>();
       for (let k = 0; k < r.fis.length; k++) if (r.fis[k] === fis[f] || r.fis[k] === fis[g]) m.set(r.skus[k]!, (m.get(r.skus[k]!) ?? 0) + cur.picks[k]!.qty);
-      if (tryEject(b, i, new Map([[fis[f]!, m]]), MERGE_KEY + fis[f]! * MERGE_KEY + fis[g]!)) return true;
+      if (tryEject(b, i, new Map([[fis[f]!, m]]))) return true;
     }
   }
   return false;
@@ -170,16 +170,8 @@ function pickBlockers(b: BatchState, i: number, group: number[], holding: Map<nu
   }
 }
 
-/** Keys of tries (BatchState.ejectSeen): -1 the plan alone, a facility index for one facility serving all, beyond MERGE_KEY a merge. */
-const MERGE_KEY = 1 << 20;
-
-/**
- * Give order i what `needs` lists (facility → SKU id → units) by moving the orders in its way; true
- * when kept. `key` names the try: one whose signature (the members, their plans and neighbourhoods,
- * what the needed facilities hold) is that of the last try under this key that changed nothing
- * would change nothing again, and is skipped.
- */
-function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, number>>, key: number): boolean {
+/** Give order i what `needs` lists (facility → SKU id → units) by moving the orders in its way; true when kept. */
+function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, number>>): boolean {
   const { net, plans } = b;
   const n = net.facilities.length;
   const cur = plans[i]!;
@@ -203,15 +195,6 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
   if (group.length === 0) return false;
   group.sort((p, q) => p - q);
   const members = [i, ...group];
-  let sig: number | null = mix(0, key);
-  for (const m of members) if (sig !== null) sig = signature(b, m, mix(sig, m));
-  if (sig !== null)
-    for (const [fi, bySku] of needs) {
-      sig = mix(mix(sig, fi), net.capacity[fi]!);
-      for (const id of bySku.keys()) sig = mix(sig, net.rowAt(id)[fi]!);
-    }
-  const seen = (b.ejectSeen[i] ??= new Map());
-  if (sig !== null && seen.get(key) === sig) return false;
   for (const m of members) release(net, plans[m]!);
   // re-planned in turn; a member that would lose fill sinks the move, so the rest need not be re-planned
   const news: OrderPlan[] = [];
@@ -232,7 +215,5 @@ function tryEject(b: BatchState, i: number, needs: Map<number, Map<number, numbe
   }
   for (const p of news) release(net, p);
   for (const m of members) retake(net, plans[m]!);
-  if (sig !== null && news.every(local)) seen.set(key, sig);
-  else seen.delete(key);
   return false;
 }
