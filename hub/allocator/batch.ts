@@ -2,12 +2,14 @@
  * The batch path: orders served in rank order (no priority inversion: a lower-ranked order only
  * sees what higher-ranked ones left), then price rounds that steer that pass (price-rounds.ts),
  * then the fill check and repair (fill-repair.ts: no unit left unfilled that a feasible assignment
- * could fill), then improvement rounds that never take a unit of fill from any order: ejection moves
+ * could fill), then, where capacity binds, a flow move (flow-moves.ts: every filled unit sourced
+ * afresh at once, fill fixed), then improvement rounds that never take a unit of fill from any order: ejection moves
  * (ejection.ts), re-planning each order against what the others hold, and stock moves
  * (stock-moves.ts).
  */
-import { replan, setPlan, type BatchState } from './batch-state.js';
+import { batchState, local, replan, setPlan, signature, type BatchState } from './batch-state.js';
 import { eject } from './ejection.js';
+import { flowMove } from './flow-moves.js';
 import type { Network } from './network.js';
 import { explainPlan } from './explain.js';
 import { repairFill, type FillCheck } from './fill-repair.js';
@@ -42,6 +44,12 @@ export interface BatchOptions {
   priceStep?: number;
   /** Stock moves in the improvement rounds (default true): see `reassign`. */
   stockMoves?: boolean;
+  /**
+   * A flow move before the improvement rounds (default: at full effort, that is with price rounds
+   * and improvement rounds): every filled unit sourced afresh at once where capacity binds, in
+   * batches of up to 2,000 orders (see flow-moves.ts).
+   */
+  flowMoves?: boolean;
   explain?: boolean;
   /**
    * The max-flow check and repair of fill after the rank-order pass (default true): see
@@ -56,7 +64,7 @@ export interface BatchOptions {
   fillRepairBudget?: number;
   onFillCheck?: (check: FillCheck) => void;
   /** Hears each pass's CPU time as it ends (ms of this process's user + system time): for profiling the batch path. */
-  onPhase?: (phase: 'rank order' | 'price rounds' | 'fill repair' | 'ejection' | 'replan' | 'stock moves', cpuMs: number) => void;
+  onPhase?: (phase: 'rank order' | 'price rounds' | 'fill repair' | 'flow moves' | 'ejection' | 'replan' | 'stock moves', cpuMs: number) => void;
   /** Scratch to allocate with (a fresh one when absent); one allocation at a time per workspace. */
   workspace?: Workspace;
 }
@@ -103,25 +111,16 @@ export function allocateBatch(
     }
   }
   phase('price rounds');
-  const batch: BatchState = {
-    ws,
-    net,
-    start: start ?? net,
-    ranked,
-    strategies,
-    reaches,
-    plans,
-    substitutesOf,
-    ideal: null,
-    ordersAt: null,
-    ordersAtSku: null,
-    dirty: null,
-  };
+  const batch = batchState(ws, net, start ?? net, ranked, strategies, reaches, plans, substitutesOf);
   if (opts.fillRepair !== false) {
     const check = repairFill(batch, FILL_REPAIR_MIN_ARCS + (opts.fillRepairBudget ?? FILL_REPAIR_BUDGET) * ranked.length);
     opts.onFillCheck?.(check);
   }
   phase('fill repair');
+  if (start && rounds > 0 && (opts.flowMoves ?? pRounds > 0)) {
+    flowMove(batch);
+    phase('flow moves');
+  }
   if (start) {
     for (let r = 0; r < rounds; r++) {
       const moved = eject(batch);
@@ -145,6 +144,9 @@ function replanEach(b: BatchState): boolean {
   for (let i = 0; i < b.ranked.length; i++) {
     const old = b.plans[i]!;
     if (old.picks.length === 0) continue;
+    // the same neighbourhood as at a re-planning that changed nothing: it would change nothing again
+    const sig = signature(b, i, 0);
+    if (sig !== null && b.replanSeen[i] === sig) continue;
     release(b.net, old);
     const alt = replan(b, i);
     const oldFilled = filledOf(old);
@@ -155,6 +157,7 @@ function replanEach(b: BatchState): boolean {
     } else {
       release(b.net, alt);
       retake(b.net, old);
+      b.replanSeen[i] = sig !== null && local(alt) ? sig : NaN;
     }
   }
   return improved;

@@ -12,7 +12,8 @@
  * - explain.ts: a plan's explanation;
  * - batch.ts: the batch path (`allocateBatch`): rank order, then price-rounds.ts, then improvement
  *   rounds of ejection.ts, re-planning and stock-moves.ts (min-cost-flow.ts); fill-repair.ts checks
- *   that no unit stays unfilled that a feasible assignment in rank order could fill, and repairs.
+ *   that no unit stays unfilled that a feasible assignment in rank order could fill, and repairs;
+ *   where capacity binds, flow-moves.ts sources every filled unit afresh at once before the rounds.
  */
 export { FacilityIndex, EARTH_RADIUS_KM, type Point, type Found } from './facility-index.js';
 export { Network, type Prices } from './network.js';

@@ -47,6 +47,8 @@ export class Workspace {
 
   // stock moves (stock-moves.ts): one line's arcs (made there)
   arcTop: ArcSelection | null = null;
+  // flow moves (flow-moves.ts): one demand's arcs (made there)
+  flowArcTop: ArcSelection | null = null;
 
   constructor() {
     this.okEligible = (fi) => this.eligible(fi);
