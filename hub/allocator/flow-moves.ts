@@ -15,7 +15,7 @@
 import type { BatchState } from './batch-state.js';
 import { setPlan } from './batch-state.js';
 import { ArcSelection } from './arc-selection.js';
-import { MinHeap } from './min-cost-flow.js';
+import { FlowArcs, MinHeap } from './min-cost-flow.js';
 import { refsOf, setRefs, type Candidate, type OrderPlan, type PickRefs } from './plan.js';
 import { candidate } from './reach.js';
 
@@ -243,18 +243,16 @@ function solve(
  * move only for the nodes a search settled (by their distance less the sink's, the same reduced
  * costs as moving every other node by the sink's), and only the nodes it touched are reset.
  */
-class Graph {
-  private to: number[] = [];
-  private cap: number[] = [];
-  private cost: number[] = [];
-  private next: number[] = [];
-  private flow0: number[] = [];
-  private head: number[] = [];
+class Graph extends FlowArcs<number[]> {
   private dist: number[] = [];
   private pot: number[] = [];
   private prev: number[] = [];
   private done: Uint8Array = new Uint8Array(0);
   private touched: number[] = [];
+
+  constructor() {
+    super([]);
+  }
 
   grow(k: number): void {
     for (let j = 0; j < k; j++) this.node();
@@ -266,22 +264,6 @@ class Graph {
     this.pot.push(0);
     this.prev.push(-1);
     return this.head.length - 1;
-  }
-
-  add(u: number, v: number, cap: number, cost: number): number {
-    const e = this.to.length;
-    this.to.push(v, u);
-    this.cap.push(cap, 0);
-    this.flow0.push(cap, 0);
-    this.cost.push(cost, -cost);
-    this.next.push(this.head[u]!, this.head[v]!);
-    this.head[u] = e;
-    this.head[v] = e + 1;
-    return e;
-  }
-
-  flowOn(e: number): number {
-    return this.flow0[e]! - this.cap[e]!;
   }
 
   /** Send up to `supply` units from s to t along successive shortest paths; the units sent. */

@@ -3,17 +3,17 @@
  * its binary heap: the stock moves' reassignment of a SKU's units among lines (stock-moves.ts).
  */
 
-/** Min-cost flow on a small graph. */
-export class MinCostFlow {
-  private readonly to: number[] = [];
-  private readonly cap: number[] = [];
-  private readonly cost: number[] = [];
-  private readonly next: number[] = [];
-  private readonly head: Int32Array;
-  private readonly flow0: number[] = [];
-  constructor(readonly n: number) {
-    this.head = new Int32Array(n).fill(-1);
-  }
+/**
+ * A flow graph's arcs: each arc u→v is stored with its reverse (index e ^ 1), as residual capacity,
+ * cost and the next arc out of the same node; `head` holds each node's first arc (-1: none).
+ */
+export class FlowArcs<Head extends number[] | Int32Array> {
+  protected readonly to: number[] = [];
+  protected readonly cap: number[] = [];
+  protected readonly cost: number[] = [];
+  protected readonly next: number[] = [];
+  protected readonly flow0: number[] = [];
+  constructor(protected readonly head: Head) {}
   /** An arc u→v; returns its index (for flowOn). */
   add(u: number, v: number, cap: number, cost: number): number {
     const e = this.to.length;
@@ -26,8 +26,16 @@ export class MinCostFlow {
     this.head[v] = e + 1;
     return e;
   }
+  /** The units arc `e` carries. */
   flowOn(e: number): number {
     return this.flow0[e]! - this.cap[e]!;
+  }
+}
+
+/** Min-cost flow on a small graph. */
+export class MinCostFlow extends FlowArcs<Int32Array> {
+  constructor(readonly n: number) {
+    super(new Int32Array(n).fill(-1));
   }
   /**
    * Send `supply[k]` units from each node `from[k]` to t, at least cost for all of them together:
