@@ -12,7 +12,7 @@ import { ids, nodeDbName } from '../../shared/ids.js';
 import { newDoState, type DoStateDoc } from '../../shared/dostate.js';
 import type { DistributionOrderDoc, DoEventDoc } from '../../shared/schemas.js';
 import { createLogger } from '../../shared/log.js';
-import { BACKEND, cleanupDirs, openTestCouch, tempDir } from '../helpers.js';
+import { BACKEND, cleanupDirs, openTestCouch, tempDir, waitFor } from '../helpers.js';
 
 afterAll(cleanupDirs);
 
@@ -32,14 +32,6 @@ const doc = (doId: string): DistributionOrderDoc =>
   }) as DistributionOrderDoc;
 const evt = (doId: string, n: number, status: DoEventDoc['status']): DoEventDoc =>
   ({ _id: ids.evt(doId, n), type: 'evt', doId, n, status, facility: FAC, at: AT }) as DoEventDoc;
-
-async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`never: ${what}`);
-}
 
 function monitorOn(couch: Couch, seen: string[]): Monitor {
   const m = new Monitor({
@@ -74,11 +66,11 @@ describe('Monitor: catch-up of a marked node database', () => {
       await couch.db(db).insert(evt(doIds[0]!, 1, 'ack') as never);
       monitor.markChanged(db);
       const state = async (doId: string) => (await couch.db<DoStateDoc>('dom').get(ids.doState(doId))).state;
-      await until('the first event applied', async () => (await state(doIds[0]!)) === 'acknowledged');
+      await waitFor('the first event applied', async () => (await state(doIds[0]!)) === 'acknowledged', 10_000, 25);
       // more the hub wrote, then the monitor stops and starts again on the same instance
       await couch.db(db).insert({ _id: 'docancel:none', type: 'docancel' } as never);
       monitor.markChanged(db);
-      await until('the catch-up done', async () => monitor.pendingCatchUps === 0);
+      await waitFor('the catch-up done', () => monitor.pendingCatchUps === 0, 10_000, 25);
       await monitor.stop();
       monitor = monitorOn(couch, seen);
       // an event for the second DO, and a position; the first DO's event is not applied again
