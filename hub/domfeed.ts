@@ -32,19 +32,36 @@ export class DomFeed {
   private poll: LongPoll<ChangesAnswer> | null = null;
 
   /**
-   * `minIntervalMs`: a longpoll answers at the first change, so each write to `dom` cost a request
-   * of its own (about 9 per order of sync traffic, docs/BENCHMARKS.md); waiting this long after an
-   * answer gathers the writes meanwhile into the next one. What the feed carries (other instances'
-   * orders and DO states, caches) takes at most that much longer: 200 ms, the allocator's default
-   * batch window (at 100 ms the feed cost 1.7 requests per order of sync traffic, nearly all of them
-   * answers holding only what this instance wrote itself).
+   * The wait after an answer. A longpoll answers at the first change, so each write to `dom` cost a
+   * request of its own (about 9 per order of sync traffic, docs/BENCHMARKS.md); waiting after an
+   * answer gathers the writes meanwhile into the next one. `minIntervalMs` (200 ms, the allocator's
+   * default batch window) after an answer that held something a handler wanted: another instance's
+   * orders and DO states, caches. After one that held only what this instance wrote itself (the
+   * steady case of a single instance: at 200 ms, 2.5 requests per order at 2 orders/s), the wait
+   * doubles, up to `maxIntervalMs`. The open longpoll itself answers a change at once: only a change
+   * made while the feed waits, under this instance's own steady writes, is seen that much later.
    */
+  private intervalMs: number;
+
   constructor(
     private readonly couch: Couch,
     private readonly log: Logger,
     private readonly timeoutMs = 10_000,
     private readonly minIntervalMs = 200,
-  ) {}
+    private readonly maxIntervalMs = 1_000,
+  ) {
+    this.intervalMs = minIntervalMs;
+  }
+
+  /**
+   * Whether the feed is current: it answered within its timeout and a little more, so whatever
+   * changed in `dom` before the last few seconds has been handed to the handlers (a cache kept by
+   * the feed can be trusted).
+   */
+  get live(): boolean {
+    const at = this.poll?.lastAnswerAt;
+    return at != null && Date.now() - at < this.timeoutMs + this.maxIntervalMs + 5_000;
+  }
 
   on(prefix: string, fn: DomHandler, wanted?: (id: string, rev: string) => boolean): void {
     this.handlers.set(prefix, [...(this.handlers.get(prefix) ?? []), { fn, ...(wanted ? { wanted } : {}) }]);
@@ -71,6 +88,7 @@ export class DomFeed {
             want.get(r.id)!.add(h);
           }
         }
+        this.intervalMs = want.size ? this.minIntervalMs : Math.min(this.maxIntervalMs, this.intervalMs * 2);
         if (want.size) {
           const docs = await this.read([...want.keys()]);
           const groups = groupBy(docs, (d) => prefixOf(d._id as string));
@@ -84,7 +102,7 @@ export class DomFeed {
         return String(body.last_seq);
       },
       nonEmpty: (body) => body.results.length > 0,
-      minIntervalMs: this.minIntervalMs,
+      minIntervalMs: () => this.intervalMs,
     });
     this.poll.start();
   }

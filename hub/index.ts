@@ -169,6 +169,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
 
   // ---- the `dom` feed: what other instances wrote (what this one wrote itself is not read back)
   const feed = new DomFeed(couch, log);
+  registry.trustWhile(() => feed.live);
   // DO states another instance moved (or created): kept in memory, their orders rolled up here too
   // (also when this instance had read the state already: its roll-ups before may have used an older one)
   feed.on(

@@ -1,8 +1,9 @@
 /**
  * The node registry: one `node:<id>` document per facility that runs a node, holding the SHA-256
- * of its sync token (never the token). Tokens are checked in constant time. Lookups are cached
- * briefly so that the gateway does not read `dom` on every replication request, while a second hub
- * instance still sees a new registration within seconds (the registry lives in CouchDB).
+ * of its sync token (never the token). Tokens are checked in constant time. Lookups are cached so
+ * that the gateway does not read `dom` on every replication request: kept current by the `dom`
+ * feed, which brings every instance each registration and new token within its wait (the registry
+ * lives in CouchDB), and read again after a minute while that feed is not current.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DocumentScope } from 'nano';
@@ -28,16 +29,26 @@ interface CacheEntry {
 export class NodeRegistry {
   private cache = new Map<string, CacheEntry>();
 
+  /** Whether the `dom` feed is current (`trustWhile`): while it is, a cached entry is trusted beyond `ttlMs`. */
+  private feedLive: () => boolean = () => false;
+
   /**
-   * `ttlMs`: how long a lookup is trusted. The `dom` feed hands every instance each registry
-   * document as it changes (`apply`), so an entry is current long before it expires; the expiry
-   * only bounds how stale one can get if the feed stalls. At 5 s, each active node cost a registry
-   * read every 5 s (1.7-1.9 CouchDB requests per order of sync traffic, docs/BENCHMARKS.md).
+   * `ttlMs`: how long a lookup is trusted while the `dom` feed is not known to be current. The feed
+   * hands every instance each registry document as it changes (`apply`), so while it answers, a
+   * cached entry is current (a new token or registration arrives within the feed's wait); the expiry
+   * only bounds how stale one can get if the feed stalls. At 60 s and no more, each active node cost
+   * a registry read a minute (0.8-1.1 CouchDB requests per order of sync traffic at 2-5 orders/s and
+   * 100 nodes, docs/BENCHMARKS.md).
    */
   constructor(
     private readonly dom: DocumentScope<NodeRegistryDoc>,
     private readonly ttlMs = 60_000,
   ) {}
+
+  /** Trust the cache while `live` answers true (the `dom` feed's `live`). */
+  trustWhile(live: () => boolean): void {
+    this.feedLive = live;
+  }
 
   /** A registry document as the `dom` feed brought it: the cache holds it from now. */
   apply(doc: NodeRegistryDoc): void {
@@ -63,7 +74,9 @@ export class NodeRegistry {
 
   async get(facilityId: string): Promise<NodeRegistryDoc | null> {
     const hit = this.cache.get(facilityId);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.doc;
+    // an unknown id is asked again after the expiry (a registration this instance missed while
+    // the feed was down), as is everything while the feed is not current
+    if (hit && (Date.now() - hit.at < this.ttlMs || (hit.doc && this.feedLive()))) return hit.doc;
     let doc: NodeRegistryDoc | null = null;
     try {
       doc = await this.dom.get(ids.node(facilityId));

@@ -12,7 +12,7 @@
 import type { HubContext } from '../context.js';
 import { ids } from '../../shared/ids.js';
 import type { DistributionOrderDoc, DoLine } from '../../shared/schemas.js';
-import { writeDos } from '../dos.js';
+import { bulkCreate, storedStates, writeNodeDos } from '../dos.js';
 import { newDoState } from '../../shared/dostate.js';
 import type { DoStateDoc } from '../../shared/dostate.js';
 import { Network, allocateBatch, type BatchOptions, type OrderPlan, type Pick as PlanPick } from './core.js';
@@ -703,36 +703,63 @@ export class Allocator {
    */
   private async complete(allocs: AllocDoc[], loaded: OrderDoc[] = []): Promise<void> {
     if (allocs.length === 0) return;
-    const { couch, orders } = this.ctx;
-    await writeDos(
-      couch,
-      allocs.flatMap((a) => a.dos),
-      (created) => this.ctx.monitor.created(created),
-    );
-    this.stats.dosCreated += allocs.reduce((s, a) => s + a.dos.length, 0);
-    const now = new Date().toISOString();
-    // the orders take their allocations and the status the new DOs give them: one read and one
-    // write for the batch (an order can have two allocs in it: an allocation and a handover). The
-    // new DOs' states are read too: replayed after a crash, a DO may have shipped meanwhile, and the
-    // monitor's roll-up then found no allocation on the order to roll up (chaos, 5,000 orders).
-    const byOrder = groupBy(allocs, (a) => a.orderId);
-    await orders.updateMany(
-      [...byOrder.keys()],
-      (o) => {
-        let changed = false;
-        for (const a of byOrder.get(o.id) ?? []) {
-          if (o.attempts >= a.attempt) continue; // applied before a crash
-          o.attempts = a.attempt;
-          o.allocations = [...o.allocations, ...a.allocations];
-          o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
-          if (a.unfilled.length) o.backorderedAt = now;
-          changed = true;
-        }
-        return changed;
-      },
-      allocs.flatMap((a) => a.allocations.map((x) => x.doId)),
-      loaded,
-    );
+    const { couch, orders, monitor } = this.ctx;
+    const dos = allocs.flatMap((a) => a.dos);
+    // the DOs down first; their new states go out in the orders' own request (one `dom` request for
+    // both), so an order never takes its allocations without its DOs' states. Until stored, the
+    // monitor holds them (an event may come back before), and the orders' roll-up reads them there.
+    const states = dos.map((d) => newDoState(d));
+    const unstored: DoStateDoc[] = [];
+    // a decision just made (its orders `loaded`): its states are new. A replay's may exist already
+    // and have moved on (a DO shipped before its order was updated): those are read, not assumed.
+    const fresh = loaded.length > 0;
+    if (fresh) monitor.creating(states);
+    try {
+      await writeNodeDos(couch, dos);
+      this.stats.dosCreated += dos.length;
+      const now = new Date().toISOString();
+      // the orders take their allocations and the status the new DOs give them: one read and one
+      // write for the batch (an order can have two allocs in it: an allocation and a handover). The
+      // new DOs' states are read too: replayed after a crash, a DO may have shipped meanwhile, and the
+      // monitor's roll-up then found no allocation on the order to roll up (chaos, 5,000 orders).
+      const byOrder = groupBy(allocs, (a) => a.orderId);
+      await orders.updateMany(
+        [...byOrder.keys()],
+        (o) => {
+          let changed = false;
+          for (const a of byOrder.get(o.id) ?? []) {
+            if (o.attempts >= a.attempt) continue; // applied before a crash
+            o.attempts = a.attempt;
+            o.allocations = [...o.allocations, ...a.allocations];
+            o.explanations = [...o.explanations, { attempt: a.attempt, at: now, ...a.explanation, unfilled: a.unfilled }].slice(-10);
+            if (a.unfilled.length) o.backorderedAt = now;
+            changed = true;
+          }
+          return changed;
+        },
+        dos.map((d) => d.doId),
+        loaded,
+        {
+          docs: states,
+          stored: (res) => {
+            monitor.created(storedStates(states, res));
+            // a state that exists already (a replay, or an event applied first) is not an error
+            res.forEach((r, i) => {
+              if (r.error && r.error !== 'conflict') unstored.push(states[i]!);
+            });
+          },
+        },
+      );
+      // refused in a request that stored its order (never seen, but the order must not go without
+      // its DO's state): once more on its own, and if that fails too the batch fails loudly
+      if (unstored.length) {
+        this.ctx.log.warn({ states: unstored.length }, 'new DO states not stored beside their orders; writing them again');
+        const again = storedStates(unstored, await bulkCreate(couch, 'dom', unstored));
+        monitor.created(again);
+      }
+    } finally {
+      monitor.notCreated(states);
+    }
   }
 
   /** At start: finish every alloc that is not done, then pick up open backorders and holds. */

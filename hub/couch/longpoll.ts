@@ -54,7 +54,8 @@ export interface LongPollOptions<T> {
   onAnswer: (body: T) => string | Promise<string>;
   /** Whether the answer carried anything (an empty answer is followed by the next request at once unless `waitWhenEmpty`). */
   nonEmpty?: (body: T) => boolean;
-  minIntervalMs: number;
+  /** The wait after an answer; a function is asked again after each answer. */
+  minIntervalMs: number | (() => number);
   /** Wait `minIntervalMs` after an empty answer too. */
   waitWhenEmpty?: boolean;
   backoffMs?: { first: number; max: number };
@@ -64,6 +65,8 @@ export class LongPoll<T> {
   private stopped = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
+  /** When the last answer was handled (ms since the epoch), or null: none yet. */
+  lastAnswerAt: number | null = null;
 
   constructor(private readonly opts: LongPollOptions<T>) {}
 
@@ -79,6 +82,7 @@ export class LongPoll<T> {
         try {
           const body = await couchJson<T>(o.couch, o.url(since), o.name, { signal: this.abort.signal });
           since = await o.onAnswer(body);
+          this.lastAnswerAt = Date.now();
           failures = 0;
           waitAfter = o.waitWhenEmpty === true || (o.nonEmpty?.(body) ?? true);
         } catch (err) {
@@ -88,7 +92,7 @@ export class LongPoll<T> {
           await this.sleep(Math.min(backoff.max, backoff.first * 2 ** failures));
           continue;
         }
-        const wait = o.minIntervalMs - (Date.now() - t0);
+        const wait = (typeof o.minIntervalMs === 'function' ? o.minIntervalMs() : o.minIntervalMs) - (Date.now() - t0);
         if (waitAfter && wait > 0) await this.sleep(wait);
       }
     })();

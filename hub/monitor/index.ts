@@ -72,6 +72,8 @@ export interface MonitorOptions {
 const MAX_CACHED_STATES = 20_000;
 /** What the monitor handles (`handle`): a read on Apache CouchDB asks for these documents only. */
 const HANDLED = { _id: { $regex: '^(evt|inv|rcpt):' } };
+/** How long an event for a DO not known yet is read again (its state may still be being stored) before it is ignored. */
+const UNKNOWN_DO_WAIT_MS = 60_000;
 /** Directly applied `id@rev`s per database awaiting their follower's catch-up (beyond it, the catch-up applies them again: idempotent). */
 const MAX_APPLIED = 5_000;
 
@@ -95,9 +97,18 @@ export class Monitor {
   private states = new Map<string, DoStateDoc>();
   /** DO states being written (not yet stored), by doId: what the roll-up started with them reads. */
   private writing = new Map<string, DoStateDoc>();
+  /**
+   * New DO states the allocator is about to store (`creating`), by doId: their DOs are already in
+   * the node databases, so an event may come before the state is stored. Seen by every lookup; an
+   * event applied to one is stored as its creation (a conflict: the allocator's came first, read and
+   * apply again).
+   */
+  private creatingStates = new Map<string, DoStateDoc>();
   /** doId → the revision of the DO state this monitor last stored (its hook has handled it) */
   private written = new Map<string, string>();
   private catchingUp = 0;
+  /** doId → when an event for it was first found with no state (`applyDoEvents`) */
+  private unknownSince = new Map<string, number>();
   /** This instance's follower checkpoints, read in one request (`seedCheckpoints`) */
   private checkpoints: Map<string, CheckpointDoc> | null = null;
   private seeding: Promise<void> | null = null;
@@ -253,6 +264,16 @@ export class Monitor {
     if (kept.length) this.hooks.onCreated?.(kept);
   }
 
+  /** New DO states about to be stored, their DOs written down already: `created` (or `notCreated`) follows. */
+  creating(states: DoStateDoc[]): void {
+    for (const s of states) if (!this.states.has(s.doId)) this.creatingStates.set(s.doId, s);
+  }
+
+  /** The write of these new states is over (stored or not): what was stored came through `created`. */
+  notCreated(states: DoStateDoc[]): void {
+    for (const s of states) if (this.creatingStates.get(s.doId) === s) this.creatingStates.delete(s.doId);
+  }
+
   /** DO states seen elsewhere (the `dom` feed, a read): kept when newer than the one in memory. Answers those kept. */
   rememberStates(states: DoStateDoc[]): DoStateDoc[] {
     const kept: DoStateDoc[] = [];
@@ -295,7 +316,7 @@ export class Monitor {
     const out = new Map<string, DoStateDoc>();
     const missing: string[] = [];
     for (const id of doIds) {
-      const s = (withWriting ? this.writing.get(id) : undefined) ?? this.states.get(id);
+      const s = (withWriting ? this.writing.get(id) : undefined) ?? this.states.get(id) ?? this.creatingStates.get(id);
       if (s) out.set(id, s);
       else missing.push(id);
     }
@@ -372,7 +393,32 @@ export class Monitor {
     const byDo = groupBy(events, (e) => e.doId);
     // the states in memory (as this monitor last wrote them, or as the `dom` feed brought them), the others read
     const known = await this.lookup([...byDo.keys()], false);
-    for (const doId of byDo.keys()) if (!known.has(doId)) this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
+    // A DO not known yet may be one whose state is still being stored (by another instance, or
+    // written again after a failed try: its DO went down first): the events of the others are
+    // applied, then this read fails, so that the upload is read again (its checkpoint not moved
+    // past it) until the state is there, for UNKNOWN_DO_WAIT_MS; after that the event is ignored.
+    const waiting: string[] = [];
+    for (const doId of byDo.keys()) {
+      if (known.has(doId)) {
+        this.unknownSince.delete(doId);
+        continue;
+      }
+      const since = this.unknownSince.get(doId) ?? Date.now();
+      if (!this.unknownSince.has(doId)) {
+        if (this.unknownSince.size > 10_000) this.unknownSince.clear();
+        this.unknownSince.set(doId, since);
+      }
+      if (Date.now() - since < UNKNOWN_DO_WAIT_MS) waiting.push(doId);
+      else this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
+    }
+    try {
+      await this.applyKnown(events, byDo, known);
+    } finally {
+      if (waiting.length) throw new Error(`status events for DOs not known yet: ${waiting.slice(0, 3).join(', ')}; read again`);
+    }
+  }
+
+  private async applyKnown(events: DoEventDoc[], byDo: Map<string, DoEventDoc[]>, known: Map<string, DoStateDoc>): Promise<void> {
     const changed: DoStateDoc[] = [];
     // states that already hold these events: a batch replayed after a crash or an error between
     // storing the states and rolling them up, or applied first by another hub instance

@@ -14,7 +14,7 @@
  * nothing: when its copy was stale, the instance that changed the order rolls it up again on the DO
  * states it learns (every instance rolls up the orders of every DO state that moves).
  */
-import type { DocumentScope } from 'nano';
+import type { DocumentBulkResponse, DocumentScope } from 'nano';
 import { ids } from '../../shared/ids.js';
 import { isStatus } from '../../shared/errors.js';
 import type { DoStateDoc } from '../../shared/dostate.js';
@@ -270,10 +270,18 @@ export class OrderStore {
      * One that changed since fails its write with a conflict and goes through `update` as usual.
      */
     loaded: readonly OrderDoc[] | 'known' = [],
+    /**
+     * Documents written in the orders' own request, before them in it (the allocator's new DO
+     * states): an order update that stores never goes without them. Their results go to `stored`.
+     */
+    alongside?: { docs: object[]; stored: (res: DocumentBulkResponse[]) => void },
   ): Promise<OrderViews> {
     const unique = [...new Set(orderIds)];
     const out: OrderViews = new Map();
-    if (unique.length === 0) return out;
+    if (unique.length === 0) {
+      if (alongside?.docs.length) alongside.stored(await this.writer.write(alongside.docs));
+      return out;
+    }
     const { retry } = await this.locked(unique, async () => {
       // 'known': the copies this instance holds (taken once the locks are held: an update before has stored its own)
       const have = new Map(
@@ -299,7 +307,10 @@ export class OrderStore {
         changed.push(d);
       }
       const retry: string[] = [];
-      const res = await this.writer.write(changed);
+      const extra = alongside?.docs ?? [];
+      const all = await this.writer.write([...extra, ...changed]);
+      if (alongside) alongside.stored(all.slice(0, extra.length));
+      const res = all.slice(extra.length);
       changed.forEach((d, i) => {
         const rev = res[i]?.rev;
         if (!rev) {

@@ -193,9 +193,10 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
 
 /**
  * Count this process's HTTP requests to CouchDB (nano and the gateway both use the global fetch),
- * by kind: method and the path with database names and document ids folded.
+ * by kind: method and the path with database names and document ids folded. The bench's own
+ * requests to the database URLs in `notHub` (the plain-replication probe's) are not the hub's, and not counted.
  */
-function countCouchRequests(couch: { url: string; prefix: string }): {
+function countCouchRequests(couch: { url: string; prefix: string }, notHub: string[] = []): {
   total(): number;
   top(n: number): Record<string, number>;
   /** the mean time a request of each of the `top` kinds took, in ms (to its answer's headers) */
@@ -209,7 +210,7 @@ function countCouchRequests(couch: { url: string; prefix: string }): {
   let total = 0;
   globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
     const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (u.startsWith(couchUrl)) {
+    if (u.startsWith(couchUrl) && !notHub.some((db) => u.startsWith(db))) {
       total++;
       const path = new URL(u).pathname
         .split('/')
@@ -718,7 +719,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       const bar = progress(`orders at ${rate}/s`, total, 'orders');
       const posts: Promise<unknown>[] = [];
       const cpu0 = process.cpuUsage();
-      const traffic = countCouchRequests(hub.ctx.couch);
+      const traffic = countCouchRequests(hub.ctx.couch, [hub.ctx.couch.dbUrl('bench_probe')]);
       const dos0 = hub.allocator.stats.dosCreated;
       const t0 = Date.now();
       for (let i = 0; i < total; i++) {

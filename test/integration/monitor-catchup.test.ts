@@ -89,6 +89,34 @@ describe('Monitor: catch-up of a marked node database', () => {
   });
 });
 
+describe('Monitor: an event that comes before its DO state is stored', () => {
+  it('applies it once the state is there (the allocator stores a new DO state after its DO went down), directly and on a catch-up', async () => {
+    const couch = await openTestCouch(tempDir('monitor-early-event'));
+    const monitor = monitorOn(couch, []);
+    try {
+      const db = nodeDbName(FAC);
+      await couch.ensureDb('dom');
+      await couch.ensureDb(db);
+      await monitor.pokeAll();
+      const [early, uploaded] = ['O3.1.S01', 'O4.1.S01'];
+      await couch.db(db).bulk({ docs: [doc(early!), doc(uploaded!)] });
+      // one event found by the catch-up, one handed over as an upload, both before their states exist
+      await couch.db(db).insert(evt(early!, 1, 'ack') as never);
+      monitor.markChanged(db);
+      const res = await couch.db(db).bulk({ docs: [evt(uploaded!, 1, 'ack')] as never[] });
+      await monitor.applyUploaded(FAC, [{ ...evt(uploaded!, 1, 'ack'), _rev: res[0]!.rev }] as never);
+      await couch.db('dom').bulk({ docs: [newDoState(doc(early!)), newDoState(doc(uploaded!))] });
+      const state = async (doId: string) => (await couch.db<DoStateDoc>('dom').get(ids.doState(doId))).state;
+      await waitFor('both events applied', async () => (await state(early!)) === 'acknowledged' && (await state(uploaded!)) === 'acknowledged', 20_000, 50);
+      // each applied once, though read again while its state was missing
+      for (const id of [early!, uploaded!]) expect((await couch.db<DoStateDoc>('dom').get(ids.doState(id))).history.map((h) => h.status)).toEqual(['ack']);
+    } finally {
+      await monitor.stop();
+      await couch.stop();
+    }
+  });
+});
+
 describe.runIf(BACKEND === 'embedded')("the embedded server's /_db_updates (what hubs sharing a `dom couch` follow)", () => {
   it('answers a longpoll with the database written after it, each database once, and an unknown sequence with every database', async () => {
     const couch = await openTestCouch(tempDir('dbupdates'));
