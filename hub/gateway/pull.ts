@@ -10,7 +10,8 @@
  * end of the feed (PouchDB ends a one-shot pull at the first short batch). When the embedded
  * server is this process's own, its write signal tells the node's uploads from the hub's writes
  * (`HubWrites`): a longpoll woken by the node's own documents waits, asking nothing, until the hub
- * writes into the database (or its timeout), instead of asking again at once.
+ * writes into the database (or its timeout), instead of asking again at once; and a longpoll from
+ * where the last answer ended, with no hub write since, waits so before its first request.
  */
 import type { Couch } from '../couch/index.js';
 import { PULLED_ID_REGEX, pulledByNode } from '../../shared/ownership.js';
@@ -47,17 +48,29 @@ export interface HubWrites {
   reset(): void;
   /** Resolves true once the hub has written since the last `reset` (at once if it has), false after `ms` or on abort. */
   wait(ms: number, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Whether this pull's answer ended at `seq` with every hub write before it in the answer (none
+   * since its last request went out). The next pull from `seq` then has nothing to read until the
+   * hub writes again: it waits first (`quietAt`), instead of asking the database at once.
+   */
+  answered(seq: string): void;
+  /** Whether everything the hub wrote into this database is known to come before `seq`. */
+  quietAt(seq: string): boolean;
   close(): void;
 }
 
 /** The watches of every pull, by database, fed by the embedded server's `write` events. */
 export class HubWriteWatch {
   private byDb = new Map<string, Set<() => void>>();
+  /** database → the sequence after which the hub has not written (an answer ended there, no hub write since its request) */
+  private quiet = new Map<string, string>();
 
   constructor(writes: import('node:events').EventEmitter, prefix: string) {
     writes.on('write', (db: string, upload: boolean) => {
       if (upload || !db.startsWith(prefix)) return;
-      for (const f of this.byDb.get(db.slice(prefix.length)) ?? []) f();
+      const name = db.slice(prefix.length);
+      this.quiet.delete(name);
+      for (const f of this.byDb.get(name) ?? []) f();
     });
   }
 
@@ -89,6 +102,11 @@ export class HubWriteWatch {
               wake = () => done(true);
               signal.addEventListener('abort', onAbort, { once: true });
             }),
+      answered: (seq) => {
+        if (wrote) this.quiet.delete(db);
+        else this.quiet.set(db, seq);
+      },
+      quietAt: (seq) => this.quiet.get(db) === seq,
       close: () => {
         set.delete(on);
         if (set.size === 0) this.byDb.delete(db);
@@ -147,6 +165,11 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
   const heartbeat = p.query.get('heartbeat');
   const heartbeatMs = heartbeat === null ? 0 : heartbeat === 'true' ? 60_000 : Math.max(1_000, Number(heartbeat));
   const started = Date.now();
+  // a longpoll from where the last answer ended, with no hub write since: nothing to read until
+  // the hub writes (the node's own uploads never come down), so it waits before its first request.
+  // Each DO cost two requests before: one woken by the node's own upload, one after the hub's write.
+  const from = p.query.get('since');
+  const quiet = feed === 'longpoll' && from !== null && p.hubWrites?.quietAt(from) === true;
   const ask = async (since: string | null) => {
     p.hubWrites?.reset();
     const q = new URLSearchParams(p.query);
@@ -158,10 +181,12 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
       : { ok: false as const, res };
   };
   // the first answer decides the status: an error from the database is passed on as it is
-  const first = await ask(null).catch((err: unknown) => {
-    p.hubWrites?.close();
-    throw err;
-  });
+  const first = quiet
+    ? { ok: true as const, body: { results: [] as ChangeRow[], last_seq: from! as string | number, pending: undefined as number | undefined } }
+    : await ask(null).catch((err: unknown) => {
+        p.hubWrites?.close();
+        throw err;
+      });
   if (!first.ok) {
     p.hubWrites?.close();
     return first.res;
@@ -184,6 +209,11 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
       try {
         const kept: ChangeRow[] = [];
         let body = first.body;
+        if (quiet && (await p.hubWrites!.wait(timeoutMs, p.signal))) {
+          const next = await ask(from);
+          if (!next.ok) throw new Error(`_changes: ${next.res.status}`);
+          body = next.body;
+        }
         for (;;) {
           for (const r of body.results) if (kept.length < limit && pulledByNode(r.id)) kept.push(r);
           const exhausted = !Number.isFinite(limit) || body.results.length < limit;
@@ -200,6 +230,8 @@ export async function pouchPull(p: PullRequest): Promise<Response> {
         }
         // last_seq: where the rows kept end when the limit cut them, else where the feed stands
         const lastSeq = kept.length >= limit && kept.length > 0 ? kept.at(-1)!.seq : body.last_seq;
+        // an answer the limit cut may have more of the hub's after it: only a whole one ends quiet
+        if (kept.length < limit) p.hubWrites?.answered(String(lastSeq));
         send(JSON.stringify({ results: kept, last_seq: lastSeq, ...(body.pending !== undefined ? { pending: body.pending } : {}) }));
       } catch (err) {
         // the status (200) is gone already: CouchDB's error shape, which the replicator retries on

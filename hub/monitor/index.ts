@@ -114,7 +114,7 @@ export class Monitor {
   private seeding: Promise<void> | null = null;
   private readonly writer: BulkWriter;
   /** Requests saved and made, for the benchmarks and the logs. */
-  readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0 };
+  readonly counts = { appliedDirectly: 0, caughtUp: 0, skippedOnCatchUp: 0, stateReads: 0, stateHits: 0, unknownDoWaits: 0 };
 
   constructor(private readonly opts: MonitorOptions) {
     this.concurrency = opts.concurrency ?? 8;
@@ -408,7 +408,10 @@ export class Monitor {
         if (this.unknownSince.size > 10_000) this.unknownSince.clear();
         this.unknownSince.set(doId, since);
       }
-      if (Date.now() - since < UNKNOWN_DO_WAIT_MS) waiting.push(doId);
+      if (Date.now() - since < UNKNOWN_DO_WAIT_MS) {
+        waiting.push(doId);
+        this.counts.unknownDoWaits++;
+      }
       else this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
     }
     try {

@@ -595,6 +595,8 @@ interface LatencyRun {
   /** CouchDB requests per order (above the idle rate), and per order by kind */
   couchRequestsPerOrder: number;
   couchRequestKinds: Record<string, number>;
+  /** the monitor's own counts over the run (events applied from uploads, catch-up reads, events waiting for their DO's state) */
+  monitorCounts: Record<string, number>;
 }
 
 /** The first traffic rate's figures at the top level; every rate's in `runs`. */
@@ -720,6 +722,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       const posts: Promise<unknown>[] = [];
       const cpu0 = process.cpuUsage();
       const traffic = countCouchRequests(hub.ctx.couch, [hub.ctx.couch.dbUrl('bench_probe')]);
+      const monitor0 = { ...hub.ctx.monitor.counts };
       const dos0 = hub.allocator.stats.dosCreated;
       const t0 = Date.now();
       for (let i = 0; i < total; i++) {
@@ -791,6 +794,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
         nodesCpuPct: Math.round((rep.cpuMs / wallMs) * 100),
         couchRequestsPerOrder: Math.round(((traffic.total() - (idle.couchRequestsPerSec * wallMs) / 1000) / Math.max(1, total)) * 10) / 10,
         couchRequestKinds: Object.fromEntries(Object.entries(traffic.top(10)).map(([k, v]) => [k, Math.round((v / Math.max(1, total)) * 10) / 10])),
+        monitorCounts: Object.fromEntries(Object.entries(hub.ctx.monitor.counts).map(([k, v]) => [k, v - (monitor0[k as keyof typeof monitor0] ?? 0)])),
       });
       await settle(hub, Math.min(n / 5, 40) * 2 + 5, 20_000);
     }

@@ -5,7 +5,7 @@
  * PouchDB builds its replication ids from (a new one starts every node's replications from 0).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupDirs, registerFacility, testHub, testNode, waitFor } from '../helpers.js';
+import { BACKEND, cleanupDirs, registerFacility, testHub, testNode, waitFor } from '../helpers.js';
 import type { Hub } from '../../hub/index.js';
 import { writeDos } from '../../hub/dos.js';
 import type { DistributionOrderDoc } from '../../shared/schemas.js';
@@ -100,6 +100,34 @@ describe('the pull through the gateway', () => {
     const got = await poll;
     expect(got.results.map((r) => r.id)).toEqual([d._id]);
   });
+
+  it.runIf(BACKEND === 'embedded')(
+    'asks the database nothing for a longpoll from where the last answer ended until the hub writes there (the in-process embedded server)',
+    async () => {
+      const { last_seq } = await changes('since=0');
+      const asked: string[] = [];
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+        const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (u.includes('node_p1/_changes')) asked.push(u);
+        return realFetch(input, init);
+      }) as typeof fetch;
+      try {
+        const poll = changes(`feed=longpoll&heartbeat=1000&since=${encodeURIComponent(String(last_seq))}`);
+        const d = aDo('P1', 'PL-Q');
+        const up = await sync('/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: [evt(d.doId, 1)] }) });
+        expect(up.status).toBe(201);
+        // the node's own upload asked nothing of its database's feed
+        expect(asked).toEqual([]);
+        await writeDos(hub.ctx.couch, [d]);
+        expect((await poll).results.map((r) => r.id)).toEqual([d._id]);
+        // one request, made once the hub had written
+        expect(asked).toHaveLength(1);
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    },
+  );
 
   it("applies a node's upload from what the gateway wrote, without reading the node database back", async () => {
     const d = aDo('P1', 'PL-5');
