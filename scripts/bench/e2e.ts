@@ -164,21 +164,29 @@ const quickIdleMs = (s: Sizes) => Math.min(5_000, s.latencySeconds * 500);
  * `<prefix>-<phase>.cpuprofile` (open in Chrome DevTools, or summarise it by function).
  */
 async function profiled<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+  const stop = await startProfile(phase);
+  try {
+    return await fn();
+  } finally {
+    await stop();
+  }
+}
+
+/** `profiled` for a window that is not one function: starts the profile, answers what stops and writes it. */
+async function startProfile(phase: string): Promise<() => Promise<void>> {
   const prefix = process.env.DOM_E2E_CPU_PROFILE;
-  if (!prefix) return fn();
+  if (!prefix) return async () => undefined;
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 500 });
   await session.post('Profiler.start');
-  try {
-    return await fn();
-  } finally {
+  return async () => {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(`${prefix}-${phase}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
-  }
+  };
 }
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
@@ -721,6 +729,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       const bar = progress(`orders at ${rate}/s`, total, 'orders');
       const posts: Promise<unknown>[] = [];
       const cpu0 = process.cpuUsage();
+      const stopProfile = await startProfile(`latency-${rate}`);
       const traffic = countCouchRequests(hub.ctx.couch, [hub.ctx.couch.dbUrl('bench_probe')]);
       const monitor0 = { ...hub.ctx.monitor.counts };
       const dos0 = hub.allocator.stats.dosCreated;
@@ -759,6 +768,7 @@ async function latencyPhase(s: Sizes, log: Logger, dirs: Dirs, notes: string[], 
       const wallMs = Date.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       traffic.stop();
+      await stopProfile();
       fleet.send({ cmd: 'report' });
       const rep = await fleet.next<{ down: number[]; probeDown: number[]; dosSeen: number; events: FleetEvent[]; stepErrors: number; cpuMs: number }>(
         'report',
