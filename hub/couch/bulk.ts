@@ -5,6 +5,7 @@
  * and the order roll-up they cause share a request this way. With no load a write waits for nothing.
  */
 import type { DocumentScope, DocumentBulkResponse } from 'nano';
+import { couchError, couchRequest } from './http.js';
 
 interface Pending {
   docs: object[];
@@ -15,14 +16,22 @@ interface Pending {
 const idOf = (d: object) => String((d as { _id?: unknown })._id);
 
 /**
- * `db.bulk({docs})`, the body serialised here with a plain `JSON.stringify`: nano's own passes a
- * replacer function, called for every value of every document, which made it the hub's costliest
- * function of its own when orders arrive fast (docs/BENCHMARKS.md). Same request, same answer.
+ * `db.bulk({docs})`, the body serialised here with a plain `JSON.stringify` (nano's own passes a
+ * replacer function, called for every value of every document: the hub's costliest function of its
+ * own when orders arrive fast) and sent through `couchRequest` (undici's `request`, not `fetch`:
+ * hub/couch/http.ts). Same request, same answer, errors shaped as nano's.
  */
-export function bulkDocs(db: DocumentScope<object>, docs: object[]): Promise<DocumentBulkResponse[]> {
-  const d = db as DocumentScope<object> & { config?: { db?: string }; server?: { relax?: (o: object) => Promise<DocumentBulkResponse[]> } };
-  if (!d.config?.db || typeof d.server?.relax !== 'function') return db.bulk({ docs });
-  return d.server.relax({ db: d.config.db, path: '_bulk_docs', method: 'POST', body: Buffer.from(JSON.stringify({ docs })) });
+export async function bulkDocs(db: DocumentScope<object>, docs: object[]): Promise<DocumentBulkResponse[]> {
+  const d = db as DocumentScope<object> & { config?: { db?: string }; server?: { config?: { plainURL?: string; headers?: Record<string, string> } } };
+  const base = d.server?.config?.plainURL;
+  if (!d.config?.db || !base) return db.bulk({ docs });
+  const a = await couchRequest(`${base.replace(/\/$/, '')}/${encodeURIComponent(d.config.db)}/_bulk_docs`, {
+    method: 'POST',
+    headers: { ...d.server!.config!.headers, accept: 'application/json', 'content-type': 'application/json' },
+    body: JSON.stringify({ docs }),
+  });
+  if (a.status !== 201 && a.status !== 200) throw couchError(`_bulk_docs of ${d.config.db}`, a);
+  return JSON.parse(a.text) as DocumentBulkResponse[];
 }
 
 export class BulkWriter {

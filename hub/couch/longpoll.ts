@@ -7,11 +7,12 @@
  */
 import type { Couch } from './index.js';
 import type { Logger } from '../../shared/log.js';
+import { couchRequest } from './http.js';
 
 /**
  * One request to CouchDB with the hub's credentials; its JSON answer, or an error naming `what` and the status.
- * `signal` (a feed's, long-lived) aborts it. It is not handed to fetch itself: Node 20's fetch
- * leaves its abort listener on the signal until the request is garbage-collected, so a feed's
+ * `signal` (a feed's, long-lived) aborts it. It is not handed to the request itself: Node 20's
+ * fetch left its abort listener on the signal until the request was garbage-collected, so a feed's
  * signal gathered thousands of them (MaxListenersExceededWarning); a signal of the request's own,
  * linked for as long as the request and its body take, leaves nothing behind.
  */
@@ -21,22 +22,18 @@ export async function couchJson<T>(couch: Couch, url: string, what: string, init
   if (init.signal?.aborted) abort();
   else init.signal?.addEventListener('abort', abort, { once: true });
   try {
-    const res = await fetch(url, {
+    const a = await couchRequest(url, {
       method: init.method ?? 'GET',
       headers: {
         authorization: couch.authHeader,
         accept: 'application/json',
-        'accept-encoding': 'identity',
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       signal: own.signal,
     });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new Error(`${what}: ${res.status}`);
-    }
-    return (await res.json()) as T;
+    if (a.status < 200 || a.status >= 300) throw new Error(`${what}: ${a.status}`);
+    return JSON.parse(a.text) as T;
   } finally {
     init.signal?.removeEventListener('abort', abort);
   }

@@ -20,6 +20,7 @@ import { nodeDbOwnership } from '../../shared/ownership.js';
 import type { NodeStats } from './stats.js';
 import { HubWriteWatch, couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
 import { UPLOAD_HEADER } from '../couch/embedded.js';
+import { couchRequest } from '../couch/http.js';
 
 export interface GatewayOptions {
   couch: Couch;
@@ -206,45 +207,49 @@ export function createGateway(opts: GatewayOptions): Gateway {
       // what the node writes, told apart from the hub's writes by the embedded server's write signal
       if (c.req.method !== 'GET') headers[UPLOAD_HEADER] = '1';
       const pull = { dbUrl: couch.dbUrl(node.db), authHeader: couch.authHeader, query, signal: c.req.raw.signal };
-      const upstream =
-        r.endpoint === 'changes'
-          ? await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull({ ...pull, hubWrites: hubWrites?.watch(node.db) }))
-          : await fetch(target, { method: c.req.method, headers, body, signal: c.req.raw.signal });
-      if (upstream.status >= 400 && upstream.status !== 404) {
-        stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
+      if (r.endpoint === 'changes') {
+        // a feed streams (heartbeats while a longpoll waits, a continuous feed until the node leaves)
+        const upstream = await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull({ ...pull, hubWrites: hubWrites?.watch(node.db) }));
+        if (upstream.status >= 400 && upstream.status !== 404) {
+          stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
+        }
+        const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+        if (!upstream.body) {
+          release();
+          return new Response(null, { status: upstream.status, headers: out });
+        }
+        const stream = upstream.body.pipeThrough(new TransformStream({ flush: release }));
+        c.req.raw.signal.addEventListener('abort', release, { once: true });
+        return new Response(stream, { status: upstream.status, headers: out });
       }
-      const out = new Headers({ 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      // every other request has a bounded answer: read whole (hub/couch/http.ts)
+      const a = await couchRequest(target, { method: c.req.method, headers, ...(body === undefined ? {} : { body }), signal: c.req.raw.signal });
+      release();
+      if (a.status >= 400 && a.status !== 404) stats.error(nodeId, a.status, 'upstream', `${c.req.method} ${r.endpoint}: ${a.status}`);
+      const ok = a.status >= 200 && a.status < 300;
+      const out = { 'content-type': a.contentType, 'cache-control': 'no-store' };
       const uploaded = (docs: Record<string, unknown>[]) => {
         const s = stats.get(nodeId);
         stats.touch(nodeId, { lastUploadAt: new Date().toISOString(), docsUploaded: s.docsUploaded + docs.length });
         if (docs.length) opts.onUpload?.(nodeId, docs);
       };
-      if (upstream.ok && r.endpoint === 'doc' && c.req.method === 'PUT') uploaded([{ ...(JSON.parse(body!) as Record<string, unknown>), _id: r.docId }]);
-      if (upstream.ok && r.endpoint === 'bulk_docs') {
+      if (ok && r.endpoint === 'doc' && c.req.method === 'PUT') uploaded([{ ...(JSON.parse(body!) as Record<string, unknown>), _id: r.docId }]);
+      if (ok && r.endpoint === 'bulk_docs') {
         // what CouchDB stored: every document sent but those it answered with an error
-        const written = (await upstream.json()) as BulkResult[];
-        release();
+        const written = JSON.parse(a.text) as BulkResult[];
         const failed = new Set(written.filter((w) => w.error !== undefined).map((w) => w.id));
         uploaded((JSON.parse(body!) as { docs: Record<string, unknown>[] }).docs.filter((d) => !failed.has(d._id as string)));
         // with refusals: the written documents' results and the refused ones', in the order they were sent
-        return new Response(JSON.stringify(refusedDocs ? refusedDocs.answer(written) : written), { status: upstream.status, headers: out });
+        return new Response(refusedDocs ? JSON.stringify(refusedDocs.answer(written)) : a.text, { status: a.status, headers: out });
       }
-      if (r.endpoint === 'db' && c.req.method === 'GET' && upstream.ok) {
+      if (r.endpoint === 'db' && c.req.method === 'GET' && ok) {
         // the database's own name, without the deployment's prefix (CouchDB names it in full)
-        const info = { ...((await upstream.json()) as Record<string, unknown>), db_name: node.db };
-        release();
+        const info = { ...(JSON.parse(a.text) as Record<string, unknown>), db_name: node.db };
         if (dbInfos.size > 10_000) dbInfos.clear();
         dbInfos.set(node.db, { info, at: Date.now() });
-        return new Response(JSON.stringify(info), { status: upstream.status, headers: out });
+        return new Response(JSON.stringify(info), { status: a.status, headers: out });
       }
-      if (!upstream.body) {
-        release();
-        return new Response(null, { status: upstream.status, headers: out });
-      }
-      // Streamed responses (continuous _changes) hold the connection until the node goes away.
-      const stream = upstream.body.pipeThrough(new TransformStream({ flush: release }));
-      c.req.raw.signal.addEventListener('abort', release, { once: true });
-      return new Response(stream, { status: upstream.status, headers: out });
+      return new Response(c.req.method === 'HEAD' ? null : a.text, { status: a.status, headers: out });
     } catch (err) {
       release();
       if (c.req.raw.signal.aborted) return fail(c, 400, 'aborted', 'client went away');

@@ -23,6 +23,7 @@
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import diagnostics from 'node:diagnostics_channel';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -200,9 +201,11 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
 }
 
 /**
- * Count this process's HTTP requests to CouchDB (nano and the gateway both use the global fetch),
- * by kind: method and the path with database names and document ids folded. The bench's own
- * requests to the database URLs in `notHub` (the plain-replication probe's) are not the hub's, and not counted.
+ * Count this process's HTTP requests to CouchDB by kind: method and the path with database names
+ * and document ids folded. Read off undici's diagnostics channels, which both clients the hub uses
+ * publish to (Node's own `fetch`, which nano calls, and the `undici` package's `request`:
+ * hub/couch/http.ts). The bench's own requests to the database URLs in `notHub` (the
+ * plain-replication probe's) are not the hub's, and not counted.
  */
 function countCouchRequests(couch: { url: string; prefix: string }, notHub: string[] = []): {
   total(): number;
@@ -211,48 +214,50 @@ function countCouchRequests(couch: { url: string; prefix: string }, notHub: stri
   meanMs(n: number): Record<string, number>;
   stop(): void;
 } {
-  const couchUrl = couch.url;
-  const realFetch = globalThis.fetch;
+  const couchUrl = new URL(couch.url);
+  const skip = notHub.map((u) => new URL(u).pathname);
   const kinds = new Map<string, number>();
   const ms = new Map<string, number>();
+  const started = new WeakMap<object, { k: string; t0: number }>();
   let total = 0;
-  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (u.startsWith(couchUrl) && !notHub.some((db) => u.startsWith(db))) {
-      total++;
-      const path = new URL(u).pathname
-        .split('/')
-        .map((p, i) =>
-          i === 1
-            ? decodeURIComponent(p)
-                .replace(couch.prefix, '')
-                .replace(/^node_.*/, 'node_*')
-            : i === 2 && !p.startsWith('_')
-              ? p.replace(/(%3A|:).*/, ':*')
-              : i === 3
-                ? '*'
-                : p,
-        )
-        .join('/');
-      const k = `${(init?.method ?? 'GET').toUpperCase()} ${path}`;
-      kinds.set(k, (kinds.get(k) ?? 0) + 1);
-      const t0 = performance.now();
-      const answer = realFetch(input, init);
-      void answer.then(
-        () => ms.set(k, (ms.get(k) ?? 0) + performance.now() - t0),
-        () => undefined,
-      );
-      return answer;
-    }
-    return realFetch(input, init);
-  }) as typeof fetch;
+  const onCreate = (m: unknown) => {
+    const req = (m as { request: { origin?: string | URL; method?: string; path: string } }).request;
+    if (String(req.origin).replace(/\/$/, '') !== couchUrl.origin) return;
+    const pathname = req.path.split('?')[0]!;
+    if (skip.some((p) => pathname.startsWith(p))) return;
+    total++;
+    const path = pathname
+      .split('/')
+      .map((p, i) =>
+        i === 1
+          ? decodeURIComponent(p)
+              .replace(couch.prefix, '')
+              .replace(/^node_.*/, 'node_*')
+          : i === 2 && !p.startsWith('_')
+            ? p.replace(/(%3A|:).*/, ':*')
+            : i === 3
+              ? '*'
+              : p,
+      )
+      .join('/');
+    const k = `${(req.method ?? 'GET').toUpperCase()} ${path}`;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    started.set(req, { k, t0: performance.now() });
+  };
+  const onHeaders = (m: unknown) => {
+    const s = started.get((m as { request: object }).request);
+    if (s) ms.set(s.k, (ms.get(s.k) ?? 0) + performance.now() - s.t0);
+  };
+  diagnostics.subscribe('undici:request:create', onCreate);
+  diagnostics.subscribe('undici:request:headers', onHeaders);
   const top = (n: number) => [...kinds].sort((a, b) => b[1] - a[1]).slice(0, n);
   return {
     total: () => total,
     top: (n) => Object.fromEntries(top(n)),
     meanMs: (n) => Object.fromEntries(top(n).map(([k, c]) => [k, Math.round(((ms.get(k) ?? 0) / c) * 10) / 10])),
     stop: () => {
-      globalThis.fetch = realFetch;
+      diagnostics.unsubscribe('undici:request:create', onCreate);
+      diagnostics.unsubscribe('undici:request:headers', onHeaders);
     },
   };
 }
