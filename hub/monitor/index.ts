@@ -411,14 +411,10 @@ export class Monitor {
       if (Date.now() - since < UNKNOWN_DO_WAIT_MS) {
         waiting.push(doId);
         this.counts.unknownDoWaits++;
-      }
-      else this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
+      } else this.opts.log.warn({ doId }, 'status event for an unknown DO; ignored');
     }
-    try {
-      await this.applyKnown(events, byDo, known);
-    } finally {
-      if (waiting.length) throw new Error(`status events for DOs not known yet: ${waiting.slice(0, 3).join(', ')}; read again`);
-    }
+    await this.applyKnown(events, byDo, known);
+    if (waiting.length) throw new Error(`status events for DOs not known yet: ${waiting.slice(0, 3).join(', ')}; read again`);
   }
 
   private async applyKnown(events: DoEventDoc[], byDo: Map<string, DoEventDoc[]>, known: Map<string, DoStateDoc>): Promise<void> {

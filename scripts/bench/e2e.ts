@@ -207,7 +207,10 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
  * hub/couch/http.ts). The bench's own requests to the database URLs in `notHub` (the
  * plain-replication probe's) are not the hub's, and not counted.
  */
-function countCouchRequests(couch: { url: string; prefix: string }, notHub: string[] = []): {
+function countCouchRequests(
+  couch: { url: string; prefix: string },
+  notHub: string[] = [],
+): {
   total(): number;
   top(n: number): Record<string, number>;
   /** the mean time a request of each of the `top` kinds took, in ms (to its answer's headers) */
