@@ -165,7 +165,7 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
     onReceipts: (_facility, receipts) => planning.applyReceipts(receipts),
     onCreated: (states) => series.doStates(states),
   });
-  index.onChange((_facility, skus) => allocator.stockChanged(skus));
+  index.onMoreAvailable((_facility, skus) => allocator.moreAvailable(skus));
 
   // ---- the `dom` feed: what other instances wrote (what this one wrote itself is not read back)
   const feed = new DomFeed(couch, log);

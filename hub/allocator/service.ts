@@ -5,7 +5,7 @@
  *   2. the DOs written into the node databases (409 = already written);
  *   3. the order updated: its `attempts` reaching the alloc's attempt marks the alloc finished.
  * At start every alloc not finished is replayed, so whatever moment the process dies at, nothing is
- * lost and nothing is created twice. Batches are pipelined (see `drain`). Backordered orders are retried when stock changes; units a
+ * lost and nothing is created twice. Batches are pipelined (see `drain`). Backordered orders are retried when more of what they wait for becomes available; units a
  * facility did not deliver (short pick, rejection) are re-sourced elsewhere, a bounded number of
  * times per line.
  */
@@ -253,8 +253,8 @@ export class Allocator {
     for (const orderId of this.backorders.keys()) this.submit(orderId);
   }
 
-  /** Stock changed at a facility: retry the backorders that wait for those SKUs. */
-  stockChanged(skus: Iterable<string>): void {
+  /** More units of these SKUs available somewhere (`AvailabilityIndex.onMoreAvailable`): retry the backorders that wait for them. */
+  moreAvailable(skus: Iterable<string>): void {
     const changed = new Set(skus);
     for (const [orderId, wants] of this.backorders) {
       for (const s of wants)

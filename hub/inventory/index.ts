@@ -62,26 +62,36 @@ export class AvailabilityIndex {
   private readonly free = new Map<string, Map<string, number>>();
   private readonly totals = new Map<string, number>();
 
-  onChange(fn: (facility: string, skus: string[]) => void): () => void {
+  /**
+   * Calls `fn` with the SKUs of a facility that may fill more now: their available units rose (a
+   * receipt, a count upwards, a DO or reservation giving units back), or the facility's capacity
+   * for the day did (a DO rejected or cancelled: then every SKU that DO touched). A fall in
+   * availability (a sale, a DO taking units, a shipment) never fills a backorder, and is not told.
+   */
+  onMoreAvailable(fn: (facility: string, skus: string[]) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  private emit(facility: string, skus: string[]) {
+  /** Keep the per-SKU index of `skus` current; tell the listeners those that rose (all of them when `capacityFreed`). */
+  private emit(facility: string, skus: string[], capacityFreed = false) {
     if (!skus.length) return;
-    for (const sku of skus) this.refreshFree(facility, sku);
-    for (const l of this.listeners) l(facility, skus);
+    const more: string[] = [];
+    for (const sku of skus) if (this.refreshFree(facility, sku) > 0 || capacityFreed) more.push(sku);
+    if (more.length) for (const l of this.listeners) l(facility, more);
   }
 
-  private refreshFree(facility: string, sku: string) {
+  /** Bring `free` and `totals` up to the SKU's availability at the facility; answers the change. */
+  private refreshFree(facility: string, sku: string): number {
     const a = this.available(facility, sku);
     let m = this.free.get(sku);
     const before = m?.get(facility) ?? 0;
-    if (a === before) return;
+    if (a === before) return 0;
     if (!m) this.free.set(sku, (m = new Map()));
     if (a > 0) m.set(facility, a);
     else m.delete(facility);
     this.totals.set(sku, (this.totals.get(sku) ?? 0) + a - before);
+    return a - before;
   }
 
   /** Units of `sku` available across the network now. */
@@ -173,7 +183,9 @@ export class AvailabilityIndex {
     }
     if (!TERMINAL_DO_STATES.has(s.state)) for (const [sku, q] of takes) units.set(sku, q);
     // capacity: units released on the DO's day count for that day whether shipped already or not
-    this.released.set(s.doId, { facility: s.facility, day: s.createdAt.slice(0, 10), units: [...takes.values()].reduce((a, b) => a + b, 0) });
+    const wasReleased = this.released.get(s.doId)?.units ?? 0;
+    const releasing = [...takes.values()].reduce((a, b) => a + b, 0);
+    this.released.set(s.doId, { facility: s.facility, day: s.createdAt.slice(0, 10), units: releasing });
     if (DONE_DO_STATES.has(s.state) && !this.issued.get(s.facility)?.has(s.doId)) {
       const at = [...(s.history ?? [])].reverse().find((h) => h.applied && (h.status === 'shipped' || h.status === 'picked_up'))?.at ?? s.updatedAt ?? '';
       const pending = new Map([...takes].filter(([sku]) => (this.pos.get(s.facility)?.get(sku)?.asOf ?? '') < at));
@@ -199,7 +211,7 @@ export class AvailabilityIndex {
     for (const q of units.values()) total += q;
     if (units.size) this.doOpen.set(s.doId, { facility: s.facility, units, createdAt: s.createdAt, total });
     else this.doOpen.delete(s.doId);
-    this.emit(s.facility, [...skus]);
+    this.emit(s.facility, [...skus], releasing < wasReleased);
   }
 
   /**
@@ -209,13 +221,14 @@ export class AvailabilityIndex {
   forget(doId: string): void {
     if ((this.doSeen.get(doId) ?? 0) > 0) return;
     this.doSeen.delete(doId);
+    const wasReleased = this.released.get(doId)?.units ?? 0;
     this.released.delete(doId);
     const before = this.doOpen.get(doId);
     if (!before) return;
     this.doOpen.delete(doId);
     const m = this.hubOpen.get(before.facility)!;
     for (const [sku, q] of before.units) m.set(sku, (m.get(sku) ?? 0) - q);
-    this.emit(before.facility, [...before.units.keys()]);
+    this.emit(before.facility, [...before.units.keys()], wasReleased > 0);
   }
 
   reserved(facility: string, sku: string): number {

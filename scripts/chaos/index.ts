@@ -269,7 +269,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       walkSkus,
       associatePauseMs: quick ? [150, 400] : soakMs ? [1500, 4000] : nNodes > 10 ? [400, 1200] : [200, 600],
       replenishEveryMs: quick ? 8_000 : soakMs ? 60_000 : 20_000,
-      ...(soakMs ? { ordersPerSecond: ratePerS } : {}),
+      ...(soakMs ? { ordersPerSecond: ratePerS, restock: true } : {}),
     };
     const orders = generateOrders(r.fork(1), wopts, stores);
     const workload = new Workload(cluster, wopts, r.fork(2), orders);

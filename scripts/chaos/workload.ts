@@ -7,7 +7,7 @@
  * invariants check the end state against.
  */
 import type { Cluster, NodeHandle } from './cluster.js';
-import { http, sleep, type HttpResult, type Rng } from './util.js';
+import { http, mapLimit, sleep, type HttpResult, type Rng } from './util.js';
 
 export interface OrderInput {
   id: string;
@@ -95,6 +95,12 @@ export interface WorkloadOptions {
   replenishEveryMs: number;
   /** Orders at a steady rate (the soak), instead of as fast as the hub takes them. */
   ordersPerSecond?: number;
+  /**
+   * The soak: at each replenishment run the planner also orders at the DCs what left the network
+   * since the last (the units of the orders accepted and of the walk-in sales), so stock stays level
+   * over the run instead of draining, and the backlog of backorders does not grow without end.
+   */
+  restock?: boolean;
 }
 
 const CARRIERS = ['UPS', 'FedEx', 'USPS', 'DHL'];
@@ -377,6 +383,7 @@ export class Workload {
       if (Date.now() - lastRun > this.opts.replenishEveryMs) {
         lastRun = Date.now();
         await this.replenish();
+        if (this.opts.restock) await this.restock(dcs);
       }
       if (dcs.length && r.chance(0.08)) {
         const dc = r.pick(dcs);
@@ -401,6 +408,36 @@ export class Workload {
         }
       }
     }
+  }
+
+  private restocked = { orders: 0, sales: 0, runs: 0 };
+
+  /** Purchase orders at the DCs for the units that left the network since the last call, split evenly. */
+  private async restock(dcs: NodeHandle[]): Promise<void> {
+    if (!dcs.length) return;
+    const units = new Map<string, number>();
+    const add = (sku: string, qty: number) => units.set(sku, (units.get(sku) ?? 0) + qty);
+    const orders = [...this.tracker.acceptedOrders.values()];
+    for (const o of orders.slice(this.restocked.orders)) for (const l of o.lines) add(l.sku, l.qty);
+    const sales = [...this.tracker.sales.values()];
+    for (const x of sales.slice(this.restocked.sales)) add(x.sku, x.qty);
+    this.restocked.orders = orders.length;
+    this.restocked.sales = sales.length;
+    const run = this.restocked.runs++;
+    await mapLimit(dcs, 2, async (dc, i) => {
+      const lines = [...units].map(([sku, qty]) => ({ sku, qty: Math.floor(qty / dcs.length) + (i < qty % dcs.length ? 1 : 0) })).filter((l) => l.qty > 0);
+      if (!lines.length) return;
+      const body = {
+        id: `PO${this.opts.seed}-R${run}-${dc.id}`,
+        facility: dc.id,
+        supplier: 'Acme',
+        expectedAt: new Date(Date.now() + 3_600_000).toISOString(),
+        lines,
+      };
+      const res = await this.hub('POST', '/api/v1/purchase-orders', body);
+      this.note5xx('POST /api/v1/purchase-orders', res);
+      if (res.status === 201) this.tracker.purchaseOrders++;
+    });
   }
 
   async replenish(): Promise<HttpResult> {

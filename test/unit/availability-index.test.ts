@@ -46,12 +46,17 @@ const op = fc.oneof(
 const at = (t: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, t)).toISOString();
 
 describe('availability index: per-SKU facilities and totals kept current', () => {
-  it('answers, after any sequence of changes, what a recount of every facility gives', () => {
+  it('answers, after any sequence of changes, what a recount of every facility gives, and tells each rise in availability', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
         const index = new AvailabilityIndex();
         const held = new Map<string, number>();
+        const told = new Set<string>();
+        index.onMoreAvailable((f, skus) => skus.forEach((sku) => told.add(`${f}|${sku}`)));
+        const snapshot = () => new Map(FACILITIES.flatMap((f) => SKUS.map((sku) => [`${f}|${sku}`, index.available(f, sku)] as const)));
         for (const o of ops) {
+          const before = snapshot();
+          told.clear();
           if (o.kind === 'positions')
             index.applyNodePositions(o.facility, [
               {
@@ -87,6 +92,11 @@ describe('availability index: per-SKU facilities and totals kept current', () =>
             held.set(k, (held.get(k) ?? 0) + d);
             if (d) index.holdForCheckout(o.facility, o.sku, d);
           }
+          // every rise is told (a backorder waiting for it is retried); a fall or no change is not,
+          // unless a DO gave capacity back (the DO kinds)
+          const rose = [...snapshot()].filter(([k, a]) => a > before.get(k)!).map(([k]) => k);
+          for (const k of rose) expect(told).toContain(k);
+          if (o.kind !== 'do' && o.kind !== 'forget') expect([...told].sort()).toEqual(rose.sort());
           for (const sku of SKUS) {
             const recount = new Map(FACILITIES.map((f) => [f, index.available(f, sku)] as const).filter(([, a]) => a > 0));
             expect(new Map(index.availableAt(sku))).toEqual(recount);
