@@ -74,7 +74,7 @@ const MAX_CACHED_STATES = 20_000;
 const HANDLED = { _id: { $regex: '^(evt|inv|rcpt):' } };
 /** How long an event for a DO not known yet is read again (its state may still be being stored) before it is ignored. */
 const UNKNOWN_DO_WAIT_MS = 60_000;
-/** Directly applied `id@rev`s per database awaiting their follower's catch-up (beyond it, the catch-up applies them again: idempotent). */
+/** Directly applied documents per database awaiting their follower's catch-up (beyond it, the catch-up applies them again: idempotent). */
 const MAX_APPLIED = 5_000;
 
 const revGen = (rev: string | undefined) => (rev ? Number.parseInt(rev, 10) || 0 : 0);
@@ -92,8 +92,12 @@ export class Monitor {
   private stopped = false;
   /** facility → when its database was first marked since its last catch-up */
   private marked = new Map<string, number>();
-  /** facility → `id@rev` applied from an upload, not yet seen by its follower */
-  private applied = new Map<string, Set<string>>();
+  /**
+   * facility → document id → the revision applied from an upload, not yet seen by its follower. One
+   * entry a document: a newer upload of it replaces the older (the catch-up's `_changes` shows a
+   * document's latest revision only, so an older one would never be matched and never leave).
+   */
+  private applied = new Map<string, Map<string, string>>();
   private states = new Map<string, DoStateDoc>();
   /** DO states being written (not yet stored), by doId: what the roll-up started with them reads. */
   private writing = new Map<string, DoStateDoc>();
@@ -225,10 +229,10 @@ export class Monitor {
     try {
       await this.withSlot(() => this.handle(facilityId, changes));
       this.counts.appliedDirectly += docs.length;
-      let set = this.applied.get(facilityId);
-      if (!set) this.applied.set(facilityId, (set = new Set()));
-      if (set.size > MAX_APPLIED) set.clear();
-      for (const d of docs) if (typeof d._rev === 'string') set.add(`${String(d._id)}@${d._rev}`);
+      let revs = this.applied.get(facilityId);
+      if (!revs) this.applied.set(facilityId, (revs = new Map()));
+      if (revs.size > MAX_APPLIED) revs.clear();
+      for (const d of docs) if (typeof d._rev === 'string') revs.set(String(d._id), d._rev);
       this.mark(facilityId);
     } catch (err) {
       // the follower reads them within a couple of seconds instead
@@ -239,11 +243,11 @@ export class Monitor {
 
   private notYetApplied(facilityId: string, changes: Change<Record<string, unknown>>[]): Change<Record<string, unknown>>[] {
     this.counts.caughtUp += changes.length;
-    const set = this.applied.get(facilityId);
-    if (!set?.size) return changes;
+    const revs = this.applied.get(facilityId);
+    if (!revs?.size) return changes;
     return changes.filter((ch) => {
-      const key = `${ch.id}@${String((ch.doc as { _rev?: string } | undefined)?._rev)}`;
-      if (!set.delete(key)) return true;
+      if (revs.get(ch.id) !== (ch.doc as { _rev?: string } | undefined)?._rev) return true;
+      revs.delete(ch.id);
       this.counts.skippedOnCatchUp++;
       return false;
     });
@@ -305,6 +309,13 @@ export class Monitor {
   /** How many DO states are held in memory (tests). */
   get cachedStates(): number {
     return this.states.size;
+  }
+
+  /** How many uploaded documents applied directly await their follower's catch-up (tests). */
+  get awaitingCatchUp(): number {
+    let n = 0;
+    for (const revs of this.applied.values()) n += revs.size;
+    return n;
   }
 
   /**
@@ -466,6 +477,9 @@ export class Monitor {
     // a crash after a state was stored and before its order was rolled up would leave the order behind.
     const views = await rolling;
     if (stored.length || current.length) await this.hooks.onDoStates?.([...stored, ...current], views);
+    // a DO with no order behind it (a replenishment transfer) has no roll-up to settle it: at its
+    // end its state leaves the memory (a late event reads it back)
+    if (this.hooks.rollUp) this.settled([...stored, ...current].filter((s) => !views.has(s.orderId)).map((s) => s.doId));
   }
 
   async stop(): Promise<void> {

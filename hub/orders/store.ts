@@ -355,6 +355,8 @@ export class OrderStore {
     const order = await this.get(id);
     if (!order) return null;
     const states = await this.statesOf([order]);
+    // a finished order's DO states, read back for this view, leave the memory again
+    if (FINAL.has(order.status)) this.states.settled?.(order.allocations.map((a) => a.doId));
     return { order, lines: lineViews(order, states) };
   }
 }

@@ -186,7 +186,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
         name: dc ? `DC ${i + 1}` : `Store ${i - nDcs + 1}`,
         lat: 33.75 + (km / 111) * Math.sin(angle),
         lon: -84.39 + (km / 92) * Math.cos(angle),
-        capacity: Math.ceil(dc ? (units * 0.4) / nDcs : (units * 0.6) / Math.max(1, nNodes - nDcs)),
+        // a day's capacity for the run's units (binding by design in a chaos run); the soak's is three
+        // times that, so that its load can be carried for the whole run and the backlog stays level
+        capacity: Math.ceil(((dc ? units * 0.4 : units * 0.6) * (soakMs ? 3 : 1)) / (dc ? nDcs : Math.max(1, nNodes - nDcs))),
         shipFromStore: true,
         pickup: !dc && i % 2 === 0,
         ...(dc ? {} : { servingDc: `DC${(i % nDcs) + 1}` }),

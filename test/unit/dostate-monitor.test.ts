@@ -98,4 +98,37 @@ describe('Monitor: status events applied', () => {
     expect((await monitor.of(['DO-1'])).get('DO-1')).toMatchObject({ lastEvent: 2, _rev: docs.get('dostate:DO-1')!._rev });
     await monitor.stop();
   });
+
+  it('lets go of what it no longer needs: a DO with no order behind it at its end, an older upload of a document', async () => {
+    const { couch } = fakeCouch();
+    const monitor = new Monitor({ couch, log: createLogger('test', 'silent'), catchUp: 'marked', catchUpMs: 3_600_000 });
+    try {
+      // no order found for the DO (a replenishment transfer): the roll-up answers nothing for it
+      monitor.setHooks({ rollUp: async () => new Map() });
+      monitor.follow('S01');
+      await monitor.applyUploaded('S01', [evt(1, 'ack'), evt(2, 'picked')] as never);
+      expect(monitor.cachedStates).toBe(1);
+      await monitor.applyUploaded('S01', [evt(3, 'packed'), evt(4, 'shipped')] as never);
+      expect((await couch.db('dom').fetch({ keys: ['dostate:DO-1'] })).rows[0]).toMatchObject({ doc: { state: 'shipped' } });
+      expect(monitor.cachedStates).toBe(0);
+      // a position uploaded twice before the catch-up reads the database: one entry waits for it, the latest
+      const pos = (rev: string) => ({
+        _id: 'inv:SKU-A',
+        _rev: rev,
+        type: 'inv',
+        sku: 'SKU-A',
+        onHand: 3,
+        reserved: 0,
+        safetyStock: 0,
+        available: 3,
+        updatedAt: AT,
+      });
+      const before = monitor.awaitingCatchUp;
+      await monitor.applyUploaded('S01', [pos('1-a')] as never);
+      await monitor.applyUploaded('S01', [pos('2-b')] as never);
+      expect(monitor.awaitingCatchUp - before).toBe(1);
+    } finally {
+      await monitor.stop();
+    }
+  });
 });

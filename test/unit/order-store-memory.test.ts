@@ -50,6 +50,10 @@ describe('OrderStore memory', () => {
     expect((await store.rollUp(['O26'])).get('O26')!.order.status).toBe('shipped');
     expect(dom.requests.fetch).toBe(fetches + 1);
     expect(store.held).toBe(10);
+    // so does a view of one (a cancel asked of a shipped order): its DOs' states read back leave again
+    mem.settled.length = 0;
+    expect((await store.view('O27'))!.order.status).toBe('shipped');
+    expect(mem.settled).toEqual(['D-O27']);
   });
 });
 
