@@ -117,10 +117,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   const phases = { setup: 0, workload: 0, drain: 0, verify: 0 };
   let keepForPostMortem = false;
   say(`seed ${seed}, ${nNodes} nodes, ${nOrders} orders, data in ${base}`);
-  // Ctrl-C: leave no hub or node process behind
+  // Ctrl-C: leave no hub, node or CouchDB process behind
   const onSignal = (sig: NodeJS.Signals) => {
     say(`${sig}: stopping every process`);
-    void cluster.destroy().finally(() => process.exit(130));
+    void cluster
+      .destroy()
+      .then(() => cluster.couch?.stop())
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
