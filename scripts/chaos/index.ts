@@ -130,6 +130,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
   process.once('SIGTERM', onSignal);
 
   let couchPid: (() => number | null) | undefined;
+  let couchUrl: string | undefined;
   let soak: import('./soak.js').Soak | null = null;
   let backendLabel = 'the embedded server (express-pouchdb over LevelDB, inside the hub process)';
   try {
@@ -138,6 +139,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
       const { startCouchDb } = await import('../couchdb.js');
       const one = await startCouchDb({ dir: join(base, 'couchdb') });
       couchPid = () => one.pid();
+      couchUrl = one.url;
       cluster.useCouch(
         { url: one.url, base: one.base, kill: async () => (await one.kill9(), 'couchdb'), restart: () => one.restart(), stop: () => one.stop() },
         'chaos_',
@@ -284,7 +286,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     workload.start();
     if (soakMs) {
       const { Soak } = await import('./soak.js');
-      soak = new Soak(cluster, workload, { intervalMs: opts.sampleMs ?? 30_000, ratePerS, durationMs: soakMs, couchPid, say });
+      soak = new Soak(cluster, workload, { intervalMs: opts.sampleMs ?? 30_000, ratePerS, durationMs: soakMs, couchPid, couchUrl, say });
       soak.start();
     }
     const progress = setInterval(

@@ -23,7 +23,8 @@ export interface SoakSample {
   t: number;
   /** the hub's descriptors also by kind: sockets, and files (the embedded server's LevelDB tables and logs) */
   hub: { rssMb: number | null; fds: number | null; sockets?: number; files?: number; heap?: HeapSample | null; mem?: MemParts | null };
-  couch: { rssMb: number | null; fds: number | null } | null;
+  /** CouchDB's process; `erlang`: its own memory counters (`GET /_node/_local/_system`), MB */
+  couch: { rssMb: number | null; fds: number | null; sockets?: number; files?: number; erlang?: ErlangMemory | null } | null;
   /** the nodes up at the sample: mean and max RSS, total fds; and the same for the nodes never restarted */
   nodes: { up: number; rssMeanMb: number; rssMaxMb: number; fds: number; steadyRssMeanMb: number; steadyFds: number };
   /** changes at the hub the nodes have not pulled (sum, max), and changes at the nodes not pushed (sum, max) */
@@ -133,6 +134,8 @@ export interface SoakResult {
   rssFromTo: { hub: [number, number] | null; couch: [number, number] | null; nodes: [number, number] | null };
   /** the hub's live heap after a full GC, the same way (null where the probe did not answer) */
   hubHeapFromTo: [number, number] | null;
+  /** CouchDB's own memory counters, the same way, by kind */
+  couchErlangFromTo?: Record<keyof ErlangMemory, [number, number] | null> | null;
   /** descriptors: the trend (Theil–Sen) over the samples from the warm-up on, per kind */
   fdTrends: FdTrend[];
   pass: { noStall: boolean; rss: boolean; fds: boolean; violations?: boolean; all?: boolean };
@@ -212,6 +215,29 @@ function procStat(pid: number | null | undefined, kinds = false): { rssMb: numbe
   }
 }
 
+/** CouchDB's memory by kind, as the Erlang VM counts it (MB): its processes' heaps, binaries, ETS tables, the rest. */
+export interface ErlangMemory {
+  processes: number;
+  binary: number;
+  ets: number;
+  other: number;
+}
+
+async function erlangMemory(url: string): Promise<ErlangMemory | null> {
+  const u = new URL(url);
+  const auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  try {
+    const res = await fetch(`${u.origin}/_node/_local/_system`, { headers: { authorization: auth }, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return null;
+    const m = ((await res.json()) as { memory?: Record<string, number> }).memory;
+    if (!m) return null;
+    const mb = (b: number | undefined) => Math.round((b ?? 0) / 104857.6) / 10;
+    return { processes: mb(m.processes), binary: mb(m.binary), ets: mb(m.ets), other: mb((m.other ?? 0) + (m.code ?? 0) + (m.atom ?? 0)) };
+  } catch {
+    return null;
+  }
+}
+
 const median = (xs: number[]) => {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -237,7 +263,15 @@ export class Soak {
   constructor(
     private readonly cluster: Cluster,
     private readonly workload: Workload,
-    private readonly opts: { intervalMs: number; ratePerS: number; durationMs: number; couchPid?: () => number | null; say: (m: string) => void },
+    private readonly opts: {
+      intervalMs: number;
+      ratePerS: number;
+      durationMs: number;
+      couchPid?: () => number | null;
+      /** CouchDB's URL with its admin's credentials, for its memory counters */
+      couchUrl?: string;
+      say: (m: string) => void;
+    },
   ) {}
 
   start(): void {
@@ -398,7 +432,8 @@ export class Soak {
     hub.mem = memParts(this.cluster.hub?.pid);
     // after the RSS figure: the forced GC would lower it
     hub.heap = await probeHeap(this.cluster.hub?.inspector());
-    const couch = this.opts.couchPid ? procStat(this.opts.couchPid()) : null;
+    const couch: SoakSample['couch'] = this.opts.couchPid ? procStat(this.opts.couchPid(), true) : null;
+    if (couch && this.opts.couchUrl) couch.erlang = await erlangMemory(this.opts.couchUrl);
     const up = this.cluster.nodes.filter((n) => n.up && n.proc);
     const stats = up.map((n) => ({ n, ...procStat(n.proc!.pid) }));
     const steady = stats.filter((x) => x.n.starts === 1);
@@ -436,7 +471,7 @@ export class Soak {
     this.downLat = [];
     this.samples.push(s);
     this.opts.say(
-      `soak t=${s.t}s: hub ${hub.rssMb} MB (malloc main ${hub.mem?.brkMb ?? '?'}, other anon ${hub.mem?.anonMb ?? '?'}; V8 heap ${hub.heap?.heapTotalBeforeMb ?? '?'} MB, live after GC ${hub.heap?.heapUsedMb ?? '?'} MB)/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds` : ''}, ` +
+      `soak t=${s.t}s: hub ${hub.rssMb} MB (malloc main ${hub.mem?.brkMb ?? '?'}, other anon ${hub.mem?.anonMb ?? '?'}; V8 heap ${hub.heap?.heapTotalBeforeMb ?? '?'} MB, live after GC ${hub.heap?.heapUsedMb ?? '?'} MB)/${hub.fds} fds (${hub.sockets} sockets, ${hub.files} files)${couch ? `, CouchDB ${couch.rssMb} MB/${couch.fds} fds (${couch.sockets} sockets, ${couch.files} files)${couch.erlang ? ` (Erlang: processes ${couch.erlang.processes}, binaries ${couch.erlang.binary}, ETS ${couch.erlang.ets}, other ${couch.erlang.other})` : ''}` : ''}, ` +
         `nodes ${s.nodes.up} up, mean ${s.nodes.rssMeanMb} MB, ${s.nodes.fds} fds; not pulled ${s.lag.notPulled}, not pushed ${s.lag.notPushed}; ` +
         `up p50 ${s.up.p50} ms, down p50 ${s.down.p50} ms; ${s.ordersAccepted} orders`,
     );
@@ -466,7 +501,7 @@ export function judgeSoak(
   samples: SoakSample[],
   durationMs: number,
   stalls: number,
-): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'fdTrends' | 'pass'> {
+): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'couchErlangFromTo' | 'fdTrends' | 'pass'> {
   // under load only: the sample taken after the work stopped is shown, not judged
   const s = samples.filter((x) => !x.final);
   const from = Math.min(300, durationMs / 1000 / 6);
@@ -518,7 +553,11 @@ export function judgeSoak(
     rss: [g.hubRss, g.couchRss, g.nodesRss].every((x) => x === null || x < 10),
     fds: fdTrends.every((x) => x.ok),
   };
-  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), fdTrends, pass };
+  const erlang = (k: keyof ErlangMemory) => fromTo((x) => x.couch?.erlang?.[k]);
+  const couchErlangFromTo = base.some((x) => x.couch?.erlang)
+    ? { processes: erlang('processes'), binary: erlang('binary'), ets: erlang('ets'), other: erlang('other') }
+    : null;
+  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), couchErlangFromTo, fdTrends, pass };
 }
 
 /** The soak's chart: resident memory (hub, CouchDB, node mean), open descriptors and sync latency (per sample) over time. */
@@ -689,6 +728,16 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
     lines.push(
       `The hub's live heap after a full GC (forced through its inspector after each RSS sample; not a criterion): ` +
         `${ft(r.hubHeapFromTo, 'MB')} (${pc(Math.round(((r.hubHeapFromTo[1] - r.hubHeapFromTo[0]) / r.hubHeapFromTo[0]) * 1000) / 10)}), the same samples as its RSS.`,
+      '',
+    );
+  const ce = r.couchErlangFromTo;
+  if (ce)
+    lines.push(
+      `CouchDB's own memory counters (\`GET /_node/_local/_system\`, the same samples; not a criterion): ` +
+        (['processes', 'binary', 'ets', 'other'] as const)
+          .map((k) => `${k === 'binary' ? 'binaries' : k === 'ets' ? 'ETS' : k} ${ce[k] ? ft(ce[k]!, 'MB') : '?'}`)
+          .join(', ') +
+        '.',
       '',
     );
   const maxLag = r.samples.reduce((a, x) => ({ p: Math.max(a.p, x.lag.notPulled), u: Math.max(a.u, x.lag.notPushed) }), { p: 0, u: 0 });
