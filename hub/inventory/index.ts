@@ -65,20 +65,22 @@ export class AvailabilityIndex {
   /**
    * Calls `fn` with the SKUs of a facility that may fill more now: their available units rose (a
    * receipt, a count upwards, a DO or reservation giving units back), or the facility's capacity
-   * for the day did (a DO rejected or cancelled: then every SKU that DO touched). A fall in
-   * availability (a sale, a DO taking units, a shipment) never fills a backorder, and is not told.
+   * for the day did (a DO rejected, cancelled or short-picked: then every SKU available there, since
+   * a backorder of any of them may have waited for the capacity). A fall in availability (a sale, a
+   * DO taking units, a shipment) never fills a backorder, and is not told.
    */
   onMoreAvailable(fn: (facility: string, skus: string[]) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Keep the per-SKU index of `skus` current; tell the listeners those that rose (all of them when `capacityFreed`). */
+  /** Keep the per-SKU index of `skus` current; tell the listeners those that rose (every SKU available there when `capacityFreed`). */
   private emit(facility: string, skus: string[], capacityFreed = false) {
     if (!skus.length) return;
-    const more: string[] = [];
-    for (const sku of skus) if (this.refreshFree(facility, sku) > 0 || capacityFreed) more.push(sku);
-    if (more.length) for (const l of this.listeners) l(facility, more);
+    const more = new Set<string>();
+    for (const sku of skus) if (this.refreshFree(facility, sku) > 0) more.add(sku);
+    if (capacityFreed) for (const sku of this.pos.get(facility)?.keys() ?? []) if (this.availableAt(sku).has(facility)) more.add(sku);
+    if (more.size) for (const l of this.listeners) l(facility, [...more]);
   }
 
   /** Bring `free` and `totals` up to the SKU's availability at the facility; answers the change. */

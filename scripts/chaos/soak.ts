@@ -14,6 +14,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { couchAccessOf } from '../../hub/couch/index.js';
 import type { Cluster, NodeHandle } from './cluster.js';
 import type { Workload } from './workload.js';
 import { http, sleep } from './util.js';
@@ -224,10 +225,9 @@ export interface ErlangMemory {
 }
 
 async function erlangMemory(url: string): Promise<ErlangMemory | null> {
-  const u = new URL(url);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  const { url: base, auth } = couchAccessOf(url);
   try {
-    const res = await fetch(`${u.origin}/_node/_local/_system`, { headers: { authorization: auth }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${base}/_node/_local/_system`, { headers: { authorization: auth }, signal: AbortSignal.timeout(10_000) });
     if (!res.ok) return null;
     const m = ((await res.json()) as { memory?: Record<string, number> }).memory;
     if (!m) return null;

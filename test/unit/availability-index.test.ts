@@ -107,4 +107,35 @@ describe('availability index: per-SKU facilities and totals kept current', () =>
       { numRuns: 300 },
     );
   });
+
+  it("tells every SKU available at a facility when a DO there gives its capacity back, and nothing at a DO's release", () => {
+    const index = new AvailabilityIndex();
+    index.applyCount({
+      facility: 'F1',
+      positions: [
+        { sku: 'A', onHand: 0, safetyStock: 0 },
+        { sku: 'B', onHand: 5, safetyStock: 0 },
+        { sku: 'C', onHand: 0, safetyStock: 0 },
+      ],
+      createdAt: at(1),
+    });
+    const told: string[][] = [];
+    index.onMoreAvailable((f, skus) => told.push(skus.map((sku) => `${f}|${sku}`).sort()));
+    const dox = (state: (typeof STATES)[number], ev: number) =>
+      index.applyDoState({
+        doId: 'D1',
+        facility: 'F1',
+        lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }],
+        state,
+        createdAt: at(0),
+        updatedAt: at(2),
+        lastEvent: ev,
+      } as never);
+    // released: it takes A (none available anyway) and F1's capacity; no rise
+    dox('released', 0);
+    expect(told).toEqual([]);
+    // rejected: the capacity it held is F1's again; a backorder of B, available there, may have waited for it
+    dox('rejected', 1);
+    expect(told).toEqual([['F1|B']]);
+  });
 });
