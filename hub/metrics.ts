@@ -11,9 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { HubContext } from './context.js';
 import type { Allocator } from './allocator/service.js';
 import { isOnline, pendingChanges } from './nodehealth.js';
-
-/** Node databases asked for their update sequence at once, per scrape. */
-const INFO_CONCURRENCY = 16;
+import { readNodeStats } from './api/nodes.js';
 
 export interface HubMetrics {
   registry: Registry;
@@ -36,27 +34,14 @@ interface NodeSample {
 }
 
 async function readNodes(ctx: HubContext): Promise<NodeSample[]> {
-  const nodes = await ctx.registry.list();
-  const out: NodeSample[] = [];
-  for (let i = 0; i < nodes.length; i += INFO_CONCURRENCY) {
-    out.push(
-      ...(await Promise.all(
-        nodes.slice(i, i + INFO_CONCURRENCY).map(async (n) => {
-          const s = await ctx.stats.load(n.id);
-          const info = await ctx.couch.dbInfo(n.db).catch(() => null);
-          return {
-            id: n.id,
-            lastSeen: s.lastSeen ? Date.parse(s.lastSeen) : null,
-            pending: pendingChanges(s, info?.update_seq),
-            errorCount: s.errorCount,
-            docsUploaded: s.docsUploaded,
-            openConnections: s.openConnections,
-          };
-        }),
-      )),
-    );
-  }
-  return out;
+  return (await readNodeStats(ctx)).map(({ node, stat: s, info }) => ({
+    id: node.id,
+    lastSeen: s.lastSeen ? Date.parse(s.lastSeen) : null,
+    pending: pendingChanges(s, info?.update_seq),
+    errorCount: s.errorCount,
+    docsUploaded: s.docsUploaded,
+    openConnections: s.openConnections,
+  }));
 }
 
 export function createHubMetrics(ctx: HubContext, allocator: Allocator): HubMetrics {

@@ -8,8 +8,14 @@
  */
 import { Agent, request } from 'undici';
 
-/** Keep-alive connections to the CouchDB server, shared by every caller in the process. */
-const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
+/**
+ * Keep-alive connections to the CouchDB server, shared by every caller in the process: these
+ * requests and nano's (`agentOptions`, hub/couch/index.ts). Only a node's relayed pull, which holds
+ * its connection for as long as the longpoll waits, goes through `fetch`'s own pool
+ * (hub/gateway/pull.ts), so that a thousand waiting pulls never queue the hub's own requests.
+ */
+export const couchAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
+const agent = couchAgent;
 
 export interface CouchAnswer {
   status: number;

@@ -10,6 +10,7 @@ import nano from 'nano';
 import type { DocumentScope, ServerScope } from 'nano';
 import { isStatus } from '../../shared/errors.js';
 import { startEmbeddedCouch, type EmbeddedCouch } from './embedded.js';
+import { couchAgent, couchError, couchRequest } from './http.js';
 
 export interface Couch {
   /** Base URL without credentials. */
@@ -23,7 +24,12 @@ export interface Couch {
   db<T extends object = Record<string, unknown>>(name: string): DocumentScope<T>;
   /** The database's URL (no credentials) for direct fetches. */
   dbUrl(name: string): string;
-  /** `GET /db`: the database's info (update_seq, doc_count, …). */
+  /**
+   * `GET /db`: the database's info (update_seq, doc_count, …), on the hub's one keep-alive agent
+   * (hub/couch/http.ts). Through nano's `fetch` every caller that read many at once (the node health
+   * list, 50 nodes every 10 s in the soak) opened a connection each, closed 4 s later: CouchDB's
+   * descriptors swung by the number of nodes (docs/RELIABILITY.md).
+   */
   dbInfo(name: string): Promise<{ update_seq: string | number; doc_count: number; [k: string]: unknown }>;
   /** Create the database if it does not exist (cached: one PUT per name per process). */
   ensureDb(name: string): Promise<void>;
@@ -81,7 +87,8 @@ export async function openCouch(opts: CouchOptions): Promise<Couch> {
   const authHeader = basicAuth(base.user, base.password);
   // no compressed answers: on loopback or a data-centre link gzip costs both ends CPU for
   // nothing (the embedded server gzips whatever is asked for; Apache CouchDB does not)
-  const server = nano({ url: base.url, headers: { authorization: authHeader, 'Accept-Encoding': 'identity' } });
+  // nano's requests on the same keep-alive connections as the hub's own (hub/couch/http.ts)
+  const server = nano({ url: base.url, headers: { authorization: authHeader, 'Accept-Encoding': 'identity' }, agentOptions: couchAgent as never });
   // Fail fast with a clear message when the server is not there or refuses us.
   try {
     await server.info();
@@ -101,7 +108,11 @@ export async function openCouch(opts: CouchOptions): Promise<Couch> {
     writes: embedded?.writes,
     db: <T extends object>(name: string) => server.use<T>(prefix + name),
     dbUrl: (name) => `${base.url}/${encodeURIComponent(prefix + name)}`,
-    dbInfo: (name) => server.db.get(prefix + name) as never,
+    async dbInfo(name) {
+      const a = await couchRequest(`${base.url}/${encodeURIComponent(prefix + name)}`, { headers: { authorization: authHeader, accept: 'application/json' } });
+      if (a.status !== 200) throw couchError(`info of ${prefix + name}`, a);
+      return JSON.parse(a.text) as never;
+    },
     async ensureDb(name) {
       if (known.has(name)) return;
       try {
