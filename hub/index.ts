@@ -95,6 +95,21 @@ export async function startHub(input: HubConfigInput, log: Logger = createLogger
   // ---- the event path: a node's upload → the monitor (its DO states) → the order roll-up → re-sourcing.
   // The monitor's DO states and the orders they move are written through one group commit.
   const writes = new BulkWriter(dom as never);
+  // an inbound whose every line is received leaves the planning store's memory; `dom` records when
+  // (a conflict: another instance stored it first, or changed it: read and stored again). If this
+  // write is lost, the next start closes the inbound again from its receipts.
+  planning.onClosed = (closed) =>
+    void (async () => {
+      let doc: SupplyDoc = closed;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const [r] = await writes.write([doc]);
+        if (!r || r.rev) return;
+        if (r.error !== 'conflict') throw new Error(`${r.error} ${r.reason ?? ''}`);
+        const stored = await couch.db<SupplyDoc>('dom').get(closed._id);
+        if (stored.closedAt) return;
+        doc = { ...stored, closedAt: closed.closedAt };
+      }
+    })().catch((err: unknown) => log.warn({ err, inbound: closed.id }, 'storing when an inbound closed failed; the next start closes it again'));
   // how the monitor hears of node databases changed by others: none on this process's own embedded
   // server (every node writes through this gateway), CouchDB's /_db_updates, else a sweep
   const dbUpdates = couch.embedded ? null : new DbUpdates(couch, log, (db) => monitor.markChanged(db));

@@ -19,6 +19,7 @@ import { HUB_ROUTES as R } from '../../shared/routes/hub.js';
 import { singleFacility, skuAvailability } from '../inventory/atp.js';
 import { planHolds } from '../inventory/holds.js';
 import { reservationView } from './reservations.js';
+import { pagedPrefix } from '../inventory/index.js';
 
 async function rows(c: Context, columns: Parameters<typeof csvRecords>[1]): Promise<unknown[]> {
   if ((c.req.header('content-type') ?? '').includes('text/csv')) return csvRecords(await c.req.text(), columns);
@@ -58,16 +59,18 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
       createdAt: now,
       ...('supplier' in b ? { supplier: b.supplier } : { from: b.from }),
     };
-    const existing = planning.supply.get(b.id);
-    if (existing) {
-      if (existing.bodyHash === bodyHash) return c.json({ ...strip(existing), remaining: planning.remaining(existing) }, 200);
-      throw conflict('exists', `"${b.id}" already exists with a different body`);
-    }
+    const same = (existing: SupplyDoc) => {
+      if (existing.bodyHash !== bodyHash) throw conflict('exists', `"${b.id}" already exists with a different body`);
+      return c.json(view(existing), 200);
+    };
+    const held = planning.supply.get(b.id);
+    if (held) return same(held);
     try {
-      await ctx.couch.db<SupplyDoc>('dom').insert(doc);
+      doc._rev = (await ctx.couch.db<SupplyDoc>('dom').insert(doc)).rev;
     } catch (err) {
-      if (isStatus(err, 409)) throw conflict('exists', `"${b.id}" already exists`);
-      throw err;
+      if (!isStatus(err, 409)) throw err;
+      // stored already and not open here: closed (every line received), or another instance's
+      return same(planning.withClosed(await ctx.couch.db<SupplyDoc>('dom').get(doc._id)));
     }
     planning.addSupply(doc);
     const fromFacility = doc.from && (await ctx.facilities.get(doc.from)) ? doc.from : undefined;
@@ -86,14 +89,19 @@ export function planningApi(ctx: HubContext, planning: PlanningStore) {
     await ctx.couch.ensureDb(nodeDbName(to));
     await ctx.couch.db(nodeDbName(to)).bulk({ docs: [inbound] });
     ctx.events.emit('supply', { id: b.id, type, facility: to });
-    return c.json({ ...strip(doc), remaining: planning.remaining(doc) }, 201);
+    return c.json(view(doc), 201);
   };
+  /** An inbound as the API shows it: the open one held in memory (with what its receipts left), a closed one as stored. */
+  const view = (stored: SupplyDoc) => {
+    const d = planning.supply.get(stored.id) ?? planning.withClosed(stored);
+    return { ...strip(d), remaining: planning.remaining(d) };
+  };
+  // every one, closed included: read from `dom` (the hub holds the open ones only)
+  const list = (type: 'po' | 'asn') => async (c: Context) => c.json((await pagedPrefix(ctx.couch.db<SupplyDoc>('dom'), `${type}:`)).map(view));
   route(R.poCreate, supply('po'));
   route(R.shipmentCreate, supply('asn'));
-  route(R.poList, (c) => c.json([...planning.supply.values()].filter((d) => d.type === 'po').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))));
-  route(R.shipmentList, (c) =>
-    c.json([...planning.supply.values()].filter((d) => d.type === 'asn').map((d) => ({ ...strip(d), remaining: planning.remaining(d) }))),
-  );
+  route(R.poList, list('po'));
+  route(R.shipmentList, list('asn'));
 
   const putModelStock = async (c: Context) => {
     const input = await rows(c, {

@@ -206,6 +206,9 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
         fresh[i]!._rev = r.rev;
         created++;
       } else if (r.error !== 'conflict') throw new Error(`writing transfer ${fresh[i]!.id} failed: ${r.error} ${r.reason ?? ''}`);
+      // a conflict: the same transfer was issued before (this plan again) and has since closed, so
+      // it is no longer held here; the stored one stands (its DO's state is newer than this hold)
+      else planning.supply.delete(fresh[i]!.id);
     });
   } catch (err) {
     for (const x of fresh) if (!x._rev) planning.supply.delete(x.id);

@@ -34,6 +34,8 @@ export interface SupplyDoc {
   /** A replenishment transfer decided but not yet fully written (hub/planning/run.ts): its DO and inbound. */
   pending?: boolean;
   transfer?: { do: DistributionOrderDoc; inbound: InboundDoc };
+  /** When every line was received: from then on the document is in `dom` only, not in the hub's memory. */
+  closedAt?: string;
 }
 
 export interface ModelStockDoc {
@@ -61,10 +63,25 @@ export interface ForecastDoc {
 
 const key = (f: string, sku: string) => `${f}|${sku}`;
 
+/** How long receipts for an inbound this instance does not hold wait for its document (another instance's, not yet on the feed). */
+const ORPHAN_RECEIPTS_MS = 3600_000;
+
 export class PlanningStore {
-  readonly supply = new Map<string, SupplyDoc>(); // inbound id → doc
-  private received = new Map<string, Map<string, number>>(); // inbound id → sku → units received
-  private seenReceipts = new Set<string>();
+  /**
+   * The open supply, by inbound id: purchase orders and shipments with something still to receive
+   * (or a transfer still being written). One whose every line is received leaves memory (`closed`),
+   * so that the hub's memory, and every sum over the supply, follows the open supply and not every
+   * PO since the start (the soak, docs/RELIABILITY.md); it stays in `dom` with its `closedAt`.
+   */
+  readonly supply = new Map<string, SupplyDoc>();
+  /** inbound id → what its receipts brought, by SKU, and which receipts were counted */
+  private received = new Map<string, { units: Map<string, number>; receipts: Set<string> }>();
+  /** inbound id → when receipts for it came while its document was not held here (oldest first) */
+  private orphans = new Map<string, number>();
+  /** Told of each inbound as it closes, with `closedAt` set: the hub stores that (hub/index.ts). */
+  onClosed: (doc: SupplyDoc) => void = () => undefined;
+  /** The inbounds closed here lately, until their `closedAt` is surely stored (a read of `dom` meanwhile shows it not yet). */
+  private recentlyClosed = new Map<string, string>();
   readonly modelStock = new Map<string, ModelStockDoc>();
   readonly forecasts = new Map<string, ForecastDoc>();
   /** Backordered lines waiting for supply: orderId → rank key and lines. */
@@ -74,31 +91,80 @@ export class PlanningStore {
 
   async load(couch: Couch, nodeDbs: string[]): Promise<void> {
     const dom = couch.db<SupplyDoc>('dom');
-    for (const d of [...(await pagedPrefix(dom, 'po:')), ...(await pagedPrefix(dom, 'asn:'))]) this.supply.set(d.id, d);
+    const closed = new Set<string>();
+    for (const d of [...(await pagedPrefix(dom, 'po:')), ...(await pagedPrefix(dom, 'asn:'))]) {
+      if (d.closedAt) closed.add(d.id);
+      else this.supply.set(d.id, d);
+    }
     for (const d of await pagedPrefix(couch.db<ModelStockDoc>('dom'), 'modelstock:')) this.modelStock.set(key(d.facility, d.sku), d);
     for (const d of await pagedPrefix(couch.db<ForecastDoc>('dom'), 'forecast:')) this.forecasts.set(key(d.facility, d.sku), d);
-    for (const db of nodeDbs) this.applyReceipts(await pagedPrefix(couch.db<ReceiptDoc>(db), 'rcpt:').catch(() => []));
+    for (const db of nodeDbs) {
+      const rcpts = await pagedPrefix(couch.db<ReceiptDoc>(db), 'rcpt:').catch(() => []);
+      this.applyReceipts(rcpts.filter((r) => !closed.has(r.inboundId)));
+    }
   }
 
   applyReceipts(rcpts: ReceiptDoc[]): void {
+    const touched = new Set<string>();
     for (const r of rcpts) {
-      if (this.seenReceipts.has(r._id)) continue;
-      this.seenReceipts.add(r._id);
-      const m = this.received.get(r.inboundId) ?? new Map<string, number>();
-      for (const l of r.lines) m.set(l.sku, (m.get(l.sku) ?? 0) + l.qty);
-      this.received.set(r.inboundId, m);
+      let got = this.received.get(r.inboundId);
+      if (!got) this.received.set(r.inboundId, (got = { units: new Map(), receipts: new Set() }));
+      if (got.receipts.has(r._id)) continue;
+      got.receipts.add(r._id);
+      for (const l of r.lines) got.units.set(l.sku, (got.units.get(l.sku) ?? 0) + l.qty);
+      touched.add(r.inboundId);
+    }
+    const now = Date.now();
+    for (const id of touched) {
+      const d = this.supply.get(id);
+      if (d) this.closeIfReceived(d);
+      else if (!this.orphans.has(id)) this.orphans.set(id, now);
+    }
+    // receipts for an inbound never seen here within the hour (one closed long ago, counted again): let go
+    for (const [id, at] of this.orphans) {
+      if (now - at < ORPHAN_RECEIPTS_MS) break;
+      this.orphans.delete(id);
+      if (!this.supply.has(id)) this.received.delete(id);
     }
     this.promisesCache = null;
   }
 
   addSupply(d: SupplyDoc): void {
-    this.supply.set(d.id, d);
     this.promisesCache = null;
+    if (d.closedAt) {
+      // closed (by this instance or another): kept in `dom` only
+      this.supply.delete(d.id);
+      this.received.delete(d.id);
+      this.orphans.delete(d.id);
+      return;
+    }
+    this.supply.set(d.id, d);
+    this.orphans.delete(d.id);
+    this.closeIfReceived(d);
   }
 
-  /** Units of an inbound not yet received, per SKU (over-receipts close a line, never go negative). */
+  /** An inbound with every line received (and nothing left to write) leaves memory, and `onClosed` stores when. */
+  private closeIfReceived(d: SupplyDoc): void {
+    if (d.pending || this.remaining(d).length > 0) return;
+    this.supply.delete(d.id);
+    this.received.delete(d.id);
+    this.promisesCache = null;
+    const closedAt = new Date().toISOString();
+    this.recentlyClosed.set(d.id, closedAt);
+    if (this.recentlyClosed.size > 1_000) this.recentlyClosed.delete(this.recentlyClosed.keys().next().value!);
+    this.onClosed({ ...d, closedAt });
+  }
+
+  /** A stored inbound as the API shows it: its `closedAt` when closed here though not yet stored. */
+  withClosed(d: SupplyDoc): SupplyDoc {
+    const closedAt = d.closedAt ?? this.recentlyClosed.get(d.id);
+    return closedAt ? { ...d, closedAt } : d;
+  }
+
+  /** Units of an inbound not yet received, per SKU (over-receipts close a line, never go negative); none once closed. */
   remaining(d: SupplyDoc): SupplyLine[] {
-    const got = this.received.get(d.id);
+    if (d.closedAt) return [];
+    const got = this.received.get(d.id)?.units;
     return d.lines.map((l) => ({ sku: l.sku, qty: Math.max(0, l.qty - (got?.get(l.sku) ?? 0)) })).filter((l) => l.qty > 0);
   }
 

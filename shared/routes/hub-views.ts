@@ -99,6 +99,7 @@ export const Supply = z
     expectedAt: z.string(),
     lines: z.array(z.object({ sku: z.string(), qty: z.number().int() })),
     remaining: z.array(z.object({ sku: z.string(), qty: z.number().int() })),
+    closedAt: z.string().optional().describe('when every line was received (then remaining is empty)'),
   })
   .loose();
 export const Written = z.object({ written: z.number().int() });

@@ -292,7 +292,7 @@ export const HUB_ROUTES = routeTable({
     method: 'get',
     path: '/api/v1/purchase-orders',
     tag: 'planning',
-    summary: 'purchase orders with what remains to receive',
+    summary: 'every purchase order with what remains to receive (closed ones too)',
     responses: { 200: ['purchase orders', z.array(v.Supply)] },
   },
   shipmentCreate: {
@@ -307,7 +307,7 @@ export const HUB_ROUTES = routeTable({
     method: 'get',
     path: '/api/v1/shipments',
     tag: 'planning',
-    summary: 'shipments with what remains to receive',
+    summary: 'every shipment with what remains to receive (closed ones too)',
     responses: { 200: ['shipments', z.array(v.Supply)] },
   },
   modelStockPut: {

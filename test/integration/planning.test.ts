@@ -203,6 +203,24 @@ describe('purchase order flow: supply, model stock, forecasts, replenishment, AT
     expect(pos).toEqual(['PO-1']);
     expect((await get('/api/v1/model-stock?facility=S1&sku=A')).body[0]).toMatchObject({ min: 10, max: 40 });
   });
+
+  it('closes a purchase order once every line is received: listed with closedAt and nothing remaining, answered 200 again, no longer held in memory', async () => {
+    const body = { id: 'PO-FULL', facility: 'DC1', supplier: 'Acme', expectedAt: days(2), lines: [{ sku: 'B', qty: 6 }] };
+    expect((await post('/api/v1/purchase-orders', body)).status).toBe(201);
+    await waitFor('PO inbound at DC1', () => nodes.DC1!.store.inbound.get('PO-FULL'));
+    await nodes.DC1!.store.receive('PO-FULL', [{ sku: 'B', qty: 6 }]);
+    const listed = await waitFor('PO-FULL closed', async () => (await get('/api/v1/purchase-orders')).body.find((p: any) => p.id === 'PO-FULL' && p.closedAt));
+    expect(listed.remaining).toEqual([]);
+    expect(hub.ctx.planning.supply.has('PO-FULL')).toBe(false);
+    // the under-received one (above) stays open with what is still to come
+    expect((await get('/api/v1/purchase-orders')).body.find((p: any) => p.id === 'PO-1').remaining).toEqual([{ sku: 'X', qty: 2 }]);
+    const again = await post('/api/v1/purchase-orders', body);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ id: 'PO-FULL', remaining: [], closedAt: listed.closedAt });
+    expect((await post('/api/v1/purchase-orders', { ...body, lines: [{ sku: 'B', qty: 7 }] })).status).toBe(409);
+    // and `dom` records when, for the next start and the other instances
+    await waitFor('closedAt stored', async () => !!(await hub.ctx.couch.db<{ closedAt?: string }>('dom').get('po:PO-FULL')).closedAt);
+  });
 });
 
 describe('replenishment as a new user sets it up: no serving DC, days of supply before forecasts, a dry run', () => {
