@@ -138,6 +138,8 @@ export class PlanningStore {
       this.orphans.delete(d.id);
       return;
     }
+    // an older copy of one this instance has just closed (the feed behind the write of its closedAt)
+    if (this.recentlyClosed.has(d.id)) return;
     this.supply.set(d.id, d);
     this.orphans.delete(d.id);
     this.closeIfReceived(d);
