@@ -70,7 +70,12 @@ describe('the planning store', () => {
     expect(store.remaining(store.withClosed(po('PO-1', [{ sku: 'A', qty: 10 }])))).toEqual([]);
     // the feed's echo of the write that stored closedAt brings nothing back, nor does an older copy
     store.addSupply(closed[0]!);
-    store.addSupply(po('PO-1', [{ sku: 'A', qty: 10 }, { sku: 'B', qty: 4 }]));
+    store.addSupply(
+      po('PO-1', [
+        { sku: 'A', qty: 10 },
+        { sku: 'B', qty: 4 },
+      ]),
+    );
     expect(store.supply.has('PO-1')).toBe(false);
     expect(store.onOrder('DC1', 'A')).toBe(5);
   });
