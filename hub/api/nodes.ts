@@ -26,23 +26,21 @@ export async function readNodeStats(ctx: HubContext) {
 export function nodesApi(ctx: HubContext) {
   const app = new Hono();
   serve(app, '/api/v1/nodes')(R.nodes, async (c) => {
-    const out = (await readNodeStats(ctx)).map(({ node: n, stat: s, info }) => {
-      return {
-        id: n.id,
-        db: n.db,
-        online: isOnline({ openConnections: s.openConnections, lastSeenMs: s.lastSeen ? Date.parse(s.lastSeen) : null }, Date.now()),
-        linked: s.openConnections > 0,
-        lastSeen: s.lastSeen,
-        lastCheckpoint: s.lastCheckpoint,
-        lastUploadAt: s.lastUploadAt,
-        docsUploaded: s.docsUploaded,
-        pending: pendingChanges(s, info?.update_seq),
-        docCount: info?.doc_count ?? null,
-        openConnections: s.openConnections,
-        errorCount: s.errorCount,
-        errors: s.errors.slice(0, 5),
-      };
-    });
+    const out = (await readNodeStats(ctx)).map(({ node: n, stat: s, info }) => ({
+      id: n.id,
+      db: n.db,
+      online: isOnline({ openConnections: s.openConnections, lastSeenMs: s.lastSeen ? Date.parse(s.lastSeen) : null }, Date.now()),
+      linked: s.openConnections > 0,
+      lastSeen: s.lastSeen,
+      lastCheckpoint: s.lastCheckpoint,
+      lastUploadAt: s.lastUploadAt,
+      docsUploaded: s.docsUploaded,
+      pending: pendingChanges(s, info?.update_seq),
+      docCount: info?.doc_count ?? null,
+      openConnections: s.openConnections,
+      errorCount: s.errorCount,
+      errors: s.errors.slice(0, 5),
+    }));
     return c.json(out);
   });
   return app;

@@ -15,7 +15,6 @@ import { Agent, request } from 'undici';
  * (hub/gateway/pull.ts), so that a thousand waiting pulls never queue the hub's own requests.
  */
 export const couchAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
-const agent = couchAgent;
 
 export interface CouchAnswer {
   status: number;
@@ -42,7 +41,7 @@ export async function couchRequest(url: string, init: CouchRequestInit): Promise
     headers,
     body: init.body,
     signal: init.signal,
-    dispatcher: agent,
+    dispatcher: couchAgent,
   });
   const text = await res.body.text();
   const ct = res.headers['content-type'];
