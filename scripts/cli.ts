@@ -78,6 +78,7 @@ several hubs to share through COUCH_URL. Apache CouchDB 3.x is the production en
   --soak 30m               the soak: steady work this long (50 nodes unless --nodes), faults at a low rate,
                            memory, descriptors, feed lag and sync latency sampled (--sample 30s)
   --rate N                 the soak's orders a second (default 1)
+  --hub-heap-mb N          the hub's V8 heap limit (--max-old-space-size; the soak's default 1024, 0: V8's own)
   --chart FILE.svg         the soak's chart of memory and latency; --samples FILE.json its samples
 Exits 1 on any violation (and, for a soak, when a pass criterion fails). See docs/RELIABILITY.md.`,
   replenish: `dom replenish: a replenishment run on a running hub

@@ -14,7 +14,13 @@ import { Agent, request } from 'undici';
  * its connection for as long as the longpoll waits, goes through `fetch`'s own pool
  * (hub/gateway/pull.ts), so that a thousand waiting pulls never queue the hub's own requests.
  */
-export const couchAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
+/**
+ * An idle connection is closed after 10 s whatever the server offers (the embedded server offers 65 s):
+ * the pool then holds what the last few seconds' bursts needed, not the largest burst of the last minute
+ * (in the embedded soak the hub's sockets followed those bursts, two a connection on the in-process
+ * server; docs/RELIABILITY.md). Opening one again costs a loopback or data-centre round trip.
+ */
+export const couchAgent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 10_000, connections: 128 });
 
 export interface CouchAnswer {
   status: number;

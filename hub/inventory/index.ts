@@ -40,7 +40,13 @@ export class AvailabilityIndex {
   private readonly hubOpen = new Map<string, Map<string, number>>();
   /** doId → its current contribution to hubOpen */
   private readonly doOpen = new Map<string, { facility: string; units: Map<string, number>; createdAt: string; total: number }>();
-  /** doId → the last event applied, so an older copy of a DO state never undoes a newer one */
+  /**
+   * doId → the last event applied, so an older copy of a DO state never undoes a newer one. A DO
+   * leaves it with its `released` entry, once it is finished and its day is over
+   * (`unitsReleasedOn`): an older copy of it no longer comes (the feeds give the latest revision,
+   * a restart reads the stored one), and kept for good it grew by one entry a DO for as long as
+   * the hub ran.
+   */
   private readonly doSeen = new Map<string, number>();
   /**
    * facility → doId → units a DO took off the shelf (shipped, picked up) that the facility's
@@ -279,9 +285,18 @@ export class AvailabilityIndex {
     const out = new Map<string, number>();
     for (const [doId, d] of this.released) {
       if (d.day === day) out.set(d.facility, (out.get(d.facility) ?? 0) + d.units);
-      else if (d.day < day && !this.doOpen.has(doId)) this.released.delete(doId); // an earlier day's, finished
+      else if (d.day < day && !this.doOpen.has(doId)) {
+        // an earlier day's, finished: nothing about it is needed any more
+        this.released.delete(doId);
+        this.doSeen.delete(doId);
+      }
     }
     return out;
+  }
+
+  /** DOs the index keeps anything of (their last event, their day's units): those open, and those of today. */
+  get trackedDos(): number {
+    return new Set([...this.doSeen.keys(), ...this.released.keys(), ...this.doOpen.keys()]).size;
   }
 
   /** Answers the alloc documents it read (the checkout reservations they consumed are not held again). */

@@ -207,8 +207,12 @@ export async function runReplenishment(ctx: HubContext, planning: PlanningStore,
         created++;
       } else if (r.error !== 'conflict') throw new Error(`writing transfer ${fresh[i]!.id} failed: ${r.error} ${r.reason ?? ''}`);
       // a conflict: the same transfer was issued before (this plan again) and has since closed, so
-      // it is no longer held here; the stored one stands (its DO's state is newer than this hold)
-      else planning.supply.delete(fresh[i]!.id);
+      // it is no longer held here; the stored one stands, and the hold taken above for this copy goes
+      // (ignored already where the index still knows the stored DO's later events)
+      else {
+        planning.supply.delete(fresh[i]!.id);
+        ctx.index.forget(fresh[i]!.transfer!.do.doId);
+      }
     });
   } catch (err) {
     for (const x of fresh) if (!x._rev) planning.supply.delete(x.id);

@@ -104,6 +104,8 @@ export class Cluster {
   hubEnv: Record<string, string> = {};
   /** Start the hub with its inspector open on loopback (the soak samples its live heap). */
   hubInspect = false;
+  /** The hub's V8 old-space limit in MB (spawnHubProc's `heapMb`), or V8's own. */
+  hubHeapMb: number | undefined;
 
   constructor(
     readonly baseDir: string,
@@ -129,6 +131,7 @@ export class Cluster {
           plannerToken: this.plannerToken,
           env: this.hubEnv,
           inspect: this.hubInspect,
+          heapMb: this.hubHeapMb,
         });
         break;
       } catch (err) {

@@ -51,9 +51,16 @@ export interface ChaosOptions {
   ratePerS?: number;
   /** The soak's sampling interval (default 30 s). */
   sampleMs?: number;
+  /**
+   * The hub's V8 old-space limit in MB, as a deployment sets it (docs/OPERATIONS.md, "The hub's
+   * memory"): the soak's default is 1,024; 0 leaves V8's own (a quarter of the machine's memory).
+   */
+  hubHeapMb?: number;
 }
 
 const PLANNER = 'chaos-planner-token';
+/** The soak's hub heap limit (MB): a budget of its own, as a deployment gives the hub, not a quarter of the machine. */
+const SOAK_HUB_HEAP_MB = 1024;
 const ASSOCIATE = 'chaos-associate-token';
 
 export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
@@ -173,6 +180,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<Report> {
     if (powerLossSkipped) say(`power-loss fault skipped: LazyFS cannot run here (${powerLossSkipped})`);
     // the soak samples the hub's live heap after a full GC through its inspector (loopback only)
     if (soakMs) cluster.hubInspect = true;
+    const hubHeapMb = opts.hubHeapMb ?? (soakMs ? SOAK_HUB_HEAP_MB : 0);
+    if (hubHeapMb > 0) cluster.hubHeapMb = hubHeapMb;
     await cluster.startHub();
     if (soakMs) say(`hub inspector at ${cluster.hub?.inspector() ?? '(none)'}`);
     const nSkus = quick ? 8 : 24;
@@ -557,6 +566,7 @@ export async function chaosCli(argv: string[]): Promise<number> {
       chart: { type: 'string' },
       samples: { type: 'string' },
       sample: { type: 'string' },
+      'hub-heap-mb': { type: 'string' },
     },
     strict: true,
   });
@@ -595,6 +605,11 @@ export async function chaosCli(argv: string[]): Promise<number> {
     console.error(`dom chaos: --rate must be a number of orders a second, above 0 and at most 100, not "${values.rate}"`);
     return 2;
   }
+  const hubHeapMb = num(values['hub-heap-mb']);
+  if (hubHeapMb !== undefined && !(Number.isInteger(hubHeapMb) && (hubHeapMb === 0 || (hubHeapMb >= 128 && hubHeapMb <= 65536)))) {
+    console.error(`dom chaos: --hub-heap-mb must be 0 (V8's own limit) or a whole number of MB from 128 to 65536, not "${values['hub-heap-mb']}"`);
+    return 2;
+  }
   let sampleMs: number | undefined;
   if (values.sample !== undefined) {
     const { parseDuration } = await import('./soak.js');
@@ -615,6 +630,7 @@ export async function chaosCli(argv: string[]): Promise<number> {
     soakMs,
     ratePerS: rate,
     sampleMs,
+    hubHeapMb,
   });
   const { writeFileSync } = await import('node:fs');
   if (report.soak) {

@@ -81,12 +81,26 @@ export interface HubProcOptions {
   env?: Record<string, string>;
   /** Open the inspector on a loopback port of the system's choosing (the soak's heap probe: heap-probe.mjs). */
   inspect?: boolean;
+  /**
+   * V8's old-space limit in MB (`--max-old-space-size`), as a deployment sets it to the hub's memory
+   * budget (docs/OPERATIONS.md, "The hub's memory"); absent: V8's own, a quarter of the machine's memory.
+   */
+  heapMb?: number;
 }
 
 export function spawnHubProc(o: HubProcOptions): Promise<Proc> {
   // a restart catches up with every node database before it says it is ready: give it time
   return spawnReady(
-    [...(o.inspect ? ['--inspect=127.0.0.1:0'] : []), 'scripts/dom.js', 'hub', '--port', String(o.port), '--data', o.dataDir],
+    [
+      ...(o.inspect ? ['--inspect=127.0.0.1:0'] : []),
+      ...(o.heapMb ? [`--max-old-space-size=${o.heapMb}`] : []),
+      'scripts/dom.js',
+      'hub',
+      '--port',
+      String(o.port),
+      '--data',
+      o.dataDir,
+    ],
     'hub_ready',
     {
       DOM_PLANNER_TOKEN: o.plannerToken,

@@ -127,6 +127,8 @@ export interface SoakResult {
   durationS: number;
   intervalS: number;
   ratePerS: number;
+  /** the hub's V8 old-space limit (MB), or null: V8's own */
+  hubHeapMb?: number | null;
   samples: SoakSample[];
   stalls: SoakStall[];
   probes: { up: number[]; down: number[]; failed: number };
@@ -484,6 +486,7 @@ export class Soak {
       durationS: Math.round(this.opts.durationMs / 1000),
       intervalS: Math.round(this.opts.intervalMs / 1000),
       ratePerS: this.opts.ratePerS,
+      hubHeapMb: this.cluster.hubHeapMb ?? null,
       samples: this.samples,
       stalls: this.stalls,
       probes: { up: this.allUp, down: this.allDown, failed: this.failedProbes },
@@ -693,7 +696,8 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
     `${xs.length} ${what} (median ${q(xs, 0.5)} ms, p95 ${q(xs, 0.95)} ms, max ${xs.length ? Math.max(...xs) : 'n/a'} ms)`;
   const yes = (ok: boolean | undefined) => (ok ? 'yes' : '**no**');
   lines.push(
-    `Soak: ${Math.round(r.durationS / 60)} min of steady work (${r.ratePerS} orders/s), sampled every ${r.intervalS} s (${r.samples.length} samples).`,
+    `Soak: ${Math.round(r.durationS / 60)} min of steady work (${r.ratePerS} orders/s), sampled every ${r.intervalS} s (${r.samples.length} samples); ` +
+      (r.hubHeapMb ? `the hub's V8 heap limited to ${r.hubHeapMb} MB (\`--max-old-space-size\`, docs/OPERATIONS.md).` : `the hub's V8 heap at V8's own limit.`),
   );
   lines.push('');
   lines.push('| criterion | measured | pass |');

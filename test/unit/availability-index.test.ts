@@ -138,4 +138,35 @@ describe('availability index: per-SKU facilities and totals kept current', () =>
     dox('rejected', 1);
     expect(told).toEqual([['F1|B']]);
   });
+
+  it('keeps nothing of a DO once it is finished and its day is over; an open one stays, with its hold', () => {
+    const index = new AvailabilityIndex();
+    index.applyCount({ facility: 'F1', positions: [{ sku: 'A', onHand: 10, safetyStock: 0 }], createdAt: '2026-12-01T08:00:00.000Z' });
+    const dox = (doId: string, state: (typeof STATES)[number], ev: number, day: string) =>
+      index.applyDoState({
+        doId,
+        facility: 'F1',
+        lines: [{ line: 1, orderLine: 1, sku: 'A', qty: 2 }],
+        state,
+        createdAt: `${day}T09:00:00.000Z`,
+        updatedAt: `${day}T10:00:00.000Z`,
+        lastEvent: ev,
+      } as never);
+    for (let i = 0; i < 50; i++) {
+      dox(`OLD-${i}`, 'released', 0, '2026-12-01');
+      dox(`OLD-${i}`, 'rejected', 1, '2026-12-01');
+    }
+    dox('OPEN', 'released', 0, '2026-12-01');
+    dox('TODAY', 'released', 0, '2026-12-02');
+    dox('TODAY', 'cancelled', 1, '2026-12-02');
+    expect(index.trackedDos).toBe(52);
+    // the allocator asks for today's use of capacity: yesterday's finished DOs go
+    expect(index.unitsReleasedOn('2026-12-02')).toEqual(new Map([['F1', 0]]));
+    expect(index.trackedDos).toBe(2);
+    // the open one still holds its units, and an older copy of it still cannot undo a newer one
+    expect(index.available('F1', 'A')).toBe(8);
+    dox('OPEN', 'shipped', 3, '2026-12-01');
+    dox('OPEN', 'released', 1, '2026-12-01');
+    expect(index.reserved('F1', 'A')).toBe(2);
+  });
 });
