@@ -13,8 +13,7 @@ import { Agent, request } from 'undici';
  * requests and nano's (`agentOptions`, hub/couch/index.ts). Only a node's relayed pull, which holds
  * its connection for as long as the longpoll waits, goes through `fetch`'s own pool
  * (hub/gateway/pull.ts), so that a thousand waiting pulls never queue the hub's own requests.
- */
-/**
+ *
  * An idle connection is closed after 10 s whatever the server offers (the embedded server offers 65 s):
  * the pool then holds what the last few seconds' bursts needed, not the largest burst of the last minute
  * (in the embedded soak the hub's sockets followed those bursts, two a connection on the in-process
