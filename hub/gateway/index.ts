@@ -18,7 +18,7 @@ import { checkParams, route } from './params.js';
 import { checkNodeDoc, type UploadRefusal } from './validate.js';
 import { nodeDbOwnership } from '../../shared/ownership.js';
 import type { NodeStats } from './stats.js';
-import { HubWriteWatch, couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
+import { CaughtUp, HubWriteWatch, couchPull, pouchPull, serverKind, type ServerKind } from './pull.js';
 import { UPLOAD_HEADER } from '../couch/embedded.js';
 import { couchRequest } from '../couch/http.js';
 
@@ -94,6 +94,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   let kind: Promise<ServerKind> | undefined;
   // the in-process embedded server's writes: a pull woken by the node's own upload waits for the hub's
   const hubWrites = couch.writes ? new HubWriteWatch(couch.writes, couch.prefix) : undefined;
+  // Apache CouchDB: where each node's feed last left it with nothing more to pull
+  const caughtUp = new CaughtUp();
   const kindOf = () => (kind ??= serverKind(couch).catch(() => ((kind = undefined), 'pouchdb' as const)));
 
   app.all('/:nodeId/*', handle);
@@ -209,7 +211,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const pull = { dbUrl: couch.dbUrl(node.db), authHeader: couch.authHeader, query, signal: c.req.raw.signal };
       if (r.endpoint === 'changes') {
         // a feed streams (heartbeats while a longpoll waits, a continuous feed until the node leaves)
-        const upstream = await ((await kindOf()) === 'couchdb' ? couchPull(pull) : pouchPull({ ...pull, hubWrites: hubWrites?.watch(node.db) }));
+        const upstream = await ((await kindOf()) === 'couchdb' ? couchPull(pull, caughtUp) : pouchPull({ ...pull, hubWrites: hubWrites?.watch(node.db) }));
         if (upstream.status >= 400 && upstream.status !== 404) {
           stats.error(nodeId, upstream.status, 'upstream', `${c.req.method} ${r.endpoint}: ${upstream.status}`);
         }

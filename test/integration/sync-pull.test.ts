@@ -129,6 +129,37 @@ describe('the pull through the gateway', () => {
     },
   );
 
+  it.runIf(BACKEND === 'couchdb')(
+    "reads a catch-up without CouchDB's selector, and a longpoll from where the node was left caught up waits in it, one request (Apache CouchDB)",
+    async () => {
+      const asked: string[] = [];
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+        const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (u.includes('node_p1/_changes')) asked.push(u);
+        return realFetch(input, init);
+      }) as typeof fetch;
+      try {
+        // the selector opens every document it matches: a feed read to its end is read as it is
+        const { last_seq } = await changes('since=0');
+        expect(asked).toHaveLength(1);
+        expect(asked[0]).not.toContain('filter=_selector');
+        asked.length = 0;
+        const poll = changes(`feed=longpoll&heartbeat=1000&since=${encodeURIComponent(String(last_seq))}`);
+        const d = aDo('P1', 'PL-S');
+        const up = await sync('/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: [evt(d.doId, 1)] }) });
+        expect(up.status).toBe(201);
+        await writeDos(hub.ctx.couch, [d]);
+        expect((await poll).results.map((r) => r.id)).toEqual([d._id]);
+        // one request, through the selector: the node's own upload woke nothing
+        expect(asked).toHaveLength(1);
+        expect(asked[0]).toContain('filter=_selector');
+      } finally {
+        globalThis.fetch = realFetch;
+      }
+    },
+  );
+
   it("applies a node's upload from what the gateway wrote, without reading the node database back", async () => {
     const d = aDo('P1', 'PL-5');
     await writeDos(hub.ctx.couch, [d]);
