@@ -154,6 +154,18 @@ describe('the pull through the gateway', () => {
         // one request, through the selector: the node's own upload woke nothing
         expect(asked).toHaveLength(1);
         expect(asked[0]).toContain('filter=_selector');
+        // a stretch of the node's own rows is read in growing pages, not one request per `limit`
+        const events = Array.from({ length: 40 }, (_, i) => evt(d.doId, i + 2, 'picked'));
+        expect((await sync('/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: events }) })).status).toBe(201);
+        const next = aDo('P1', 'PL-T');
+        await writeDos(hub.ctx.couch, [next]);
+        asked.length = 0;
+        const one = await changes(`since=${encodeURIComponent(String(last_seq))}&limit=1`);
+        expect(one.results.map((r) => r.id)).toEqual([d._id]);
+        const two = await changes(`since=${encodeURIComponent(String(one.last_seq))}&limit=1`);
+        expect(two.results.map((r) => r.id)).toEqual([next._id]);
+        // 8 requests in doubling pages; 43 at one row a request
+        expect(asked.length).toBeLessThanOrEqual(10);
       } finally {
         globalThis.fetch = realFetch;
       }
