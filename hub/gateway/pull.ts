@@ -141,13 +141,15 @@ export class CaughtUp {
  * and a stretch of the node's own rows is read in pages that double (up to `MAX_PAGE`).
  * A longpoll with nothing left for its node (or from where the last answer left it caught up)
  * waits in the selector, so that the node's own uploads wake nothing and cost no request. Feeds
- * this cannot read row by row (continuous, `seq_interval`, descending) go through the selector.
+ * this cannot read row by row (continuous, `seq_interval`, descending) and feeds without a `limit`
+ * (whose rows the gateway would hold all at once) go through the selector, streamed.
  */
 export async function couchPull(p: PullRequest, caughtUp?: CaughtUp): Promise<Response> {
   const feed = p.query.get('feed') ?? 'normal';
   const since = p.query.get('since') ?? '0';
   const limit = p.query.has('limit') ? Number(p.query.get('limit')) : Infinity;
-  const rowByRow = feed !== 'continuous' && !p.query.has('seq_interval') && p.query.get('descending') !== 'true' && since !== 'now' && limit > 0;
+  const rowByRow =
+    feed !== 'continuous' && !p.query.has('seq_interval') && p.query.get('descending') !== 'true' && since !== 'now' && Number.isFinite(limit) && limit > 0;
   if (!rowByRow || (feed === 'longpoll' && caughtUp?.get(p.dbUrl) === since)) return selectorPull(p, p.query, caughtUp);
   const q = new URLSearchParams(p.query);
   q.set('feed', 'normal');
@@ -160,7 +162,7 @@ export async function couchPull(p: PullRequest, caughtUp?: CaughtUp): Promise<Re
   let body: { results: ChangeRow[]; last_seq: string | number; pending?: number };
   for (;;) {
     q.set('since', from);
-    if (Number.isFinite(page)) q.set('limit', String(page));
+    q.set('limit', String(page));
     const res = await fetch(`${p.dbUrl}/_changes?${q}`, { headers, signal: p.signal });
     // nothing is sent yet: an error from the database is passed on as it is
     if (!res.ok) return res;
