@@ -116,7 +116,8 @@ describe('associate page in a browser', () => {
 
     await page.getByLabel('Associate token').fill(ASSOCIATE);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await see('Tasks');
+    // the list's heading, not "Loading tasks…" (shown while the sign-in's request is in flight)
+    await page.getByRole('heading', { name: 'Tasks', exact: true }).waitFor({ state: 'visible', timeout: 15_000 });
     expect(await page.evaluate(() => localStorage.getItem('dom.associateToken'))).toBe(ASSOCIATE);
     // the sync status is shown once signed in
     await expect.poll(() => page.locator('#syncPill').textContent(), { timeout: 10_000 }).toMatch(/Synced|Online|Syncing/);
