@@ -38,6 +38,18 @@ const evt = (doId: string, n: number, status = 'ack') => ({
   at: new Date().toISOString(),
 });
 
+/** The hub's requests to node P1's `_changes` from now on (as URLs), until `restore`. */
+function recordChangesRequests(): { asked: string[]; restore(): void } {
+  const asked: string[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (u.includes('node_p1/_changes')) asked.push(u);
+    return realFetch(input, init);
+  }) as typeof fetch;
+  return { asked, restore: () => void (globalThis.fetch = realFetch) };
+}
+
 describe('the pull through the gateway', () => {
   let hub: Hub;
   let token = '';
@@ -105,13 +117,7 @@ describe('the pull through the gateway', () => {
     'asks the database nothing for a longpoll from where the last answer ended until the hub writes there (the in-process embedded server)',
     async () => {
       const { last_seq } = await changes('since=0');
-      const asked: string[] = [];
-      const realFetch = globalThis.fetch;
-      globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-        const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        if (u.includes('node_p1/_changes')) asked.push(u);
-        return realFetch(input, init);
-      }) as typeof fetch;
+      const { asked, restore } = recordChangesRequests();
       try {
         const poll = changes(`feed=longpoll&heartbeat=1000&since=${encodeURIComponent(String(last_seq))}`);
         const d = aDo('P1', 'PL-Q');
@@ -124,7 +130,7 @@ describe('the pull through the gateway', () => {
         // one request, made once the hub had written
         expect(asked).toHaveLength(1);
       } finally {
-        globalThis.fetch = realFetch;
+        restore();
       }
     },
   );
@@ -132,13 +138,7 @@ describe('the pull through the gateway', () => {
   it.runIf(BACKEND === 'couchdb')(
     "reads a catch-up without CouchDB's selector, and a longpoll from where the node was left caught up waits in it, one request (Apache CouchDB)",
     async () => {
-      const asked: string[] = [];
-      const realFetch = globalThis.fetch;
-      globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-        const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        if (u.includes('node_p1/_changes')) asked.push(u);
-        return realFetch(input, init);
-      }) as typeof fetch;
+      const { asked, restore } = recordChangesRequests();
       try {
         // the selector opens every document it matches: a feed read to its end is read as it is
         const { last_seq } = await changes('since=0&limit=100');
@@ -167,7 +167,7 @@ describe('the pull through the gateway', () => {
         // 8 requests in doubling pages; 43 at one row a request
         expect(asked.length).toBeLessThanOrEqual(10);
       } finally {
-        globalThis.fetch = realFetch;
+        restore();
       }
     },
   );
