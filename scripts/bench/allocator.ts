@@ -28,7 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import hdr from 'hdr-histogram-js';
-import { saveResult } from './common.js';
+import { median, saveResult } from './common.js';
 import type { AllocationResult, Instance } from '../../shared/instance.js';
 import { BATCH_EFFORT, allocateBatch, allocateOrder, type BatchOptions, type FillCheck } from '../../hub/allocator/core.js';
 import { costStrategy, compareRank } from '../../hub/allocator/strategy.js';
@@ -211,7 +211,6 @@ export interface AllocatorBenchResult {
   markdown: string;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function substitutedOf(inst: Instance, r: AllocationResult): number {
   const lineSku = new Map<string, string>();

@@ -24,6 +24,9 @@ export function pct(values: number[]): Pct {
   return out;
 }
 
+/** The middle value (of an even count, the upper of the two middle ones). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
 /** mulberry32: the same data on every run. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

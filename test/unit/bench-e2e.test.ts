@@ -46,6 +46,7 @@ const FIGURES = [
   'initialSync.gatewayPlainDocsPerSec',
   'initialSync.gatewayCostPct',
   'initialSync.proxyCostPct',
+  'initialSync.rounds',
   'atp.facilities',
   'atp.requestsPerSec',
   'atp.p50Ms',
@@ -85,6 +86,11 @@ describe('dom bench e2e --quick', () => {
     expect(at(b, 'throughput.dosInNodeDbs')).toBeGreaterThan(0);
     expect(at(b, 'latency.down.count')).toBeGreaterThan(0);
     expect(at(b, 'initialSync.docs')).toBeGreaterThan(0);
+    // the initial sync ran in rounds (two in the quick run), each from a store of its own, and its
+    // cost is one of theirs (the median round's)
+    const rounds = at(b, 'initialSync.roundCostPcts') as number[];
+    expect(rounds).toHaveLength(2);
+    expect(rounds).toContain(at(b, 'initialSync.gatewayCostPct'));
     // the sync path's cost in CouchDB requests (counts, never timings): per order of sync traffic
     // (one DO down, its two status events up; 55-65 before the sync path was cut down; in the quick
     // run 10.3 embedded and 9.4 on CouchDB at eb0e370, against the target of 12 for the full run),
