@@ -211,7 +211,6 @@ export interface AllocatorBenchResult {
   markdown: string;
 }
 
-
 function substitutedOf(inst: Instance, r: AllocationResult): number {
   const lineSku = new Map<string, string>();
   for (const o of inst.orders) for (const l of o.lines) lineSku.set(`${o.id}|${l.line}`, l.sku);

@@ -1012,7 +1012,14 @@ async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Back
     const stores: { id: string; db: string; token: string }[] = [];
     for (let k = 1; k <= s.initialRounds; k++) {
       const id = `BULK${k}`;
-      const { token } = await http.ok<{ token: string }>('POST', '/api/v1/facilities', { id, type: 'store', name: `Bulk store ${k}`, lat: 40, lon: -100, capacity: 1000 });
+      const { token } = await http.ok<{ token: string }>('POST', '/api/v1/facilities', {
+        id,
+        type: 'store',
+        name: `Bulk store ${k}`,
+        lat: 40,
+        lon: -100,
+        capacity: 1000,
+      });
       for (let i = 0; i < N; i += 50_000) {
         await http.ok('POST', '/api/v1/inventory', {
           facility: id,

@@ -113,7 +113,11 @@ describe('request bodies under the size limit, without a Node server (app.reques
     const under = appUnderTest();
     const ok = await under.app.request('/twice', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     expect(await ok.json()).toEqual({ text: '{"a":1}', json: { a: 1 } });
-    const big = await under.app.request('/json', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(LIMIT) }) });
+    const big = await under.app.request('/json', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(LIMIT) }),
+    });
     expect(big.status).toBe(413);
     expect(under.handled()).toBe(1);
   });
