@@ -126,7 +126,7 @@ export const notFoundHandler = (c: Context) => c.json({ error: { code: 'not_foun
  * @hono/node-server, the body is read here straight off Node's request and kept as the request's
  * text (`c.req.text()` and `c.req.json()` read it from there): reading it through Hono makes the
  * server build a whole fetch Request for it, with an AbortController and a web stream over the
- * socket, which was about a seventh of the hub's CPU for a cart's availability check.
+ * socket: about half of the hub's CPU for a cart's availability check (docs/BENCHMARKS.md).
  */
 export function limitBody(
   maxSize: number,
