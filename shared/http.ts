@@ -131,12 +131,14 @@ export const notFoundHandler = (c: Context) => c.json({ error: { code: 'not_foun
 export function limitBody(
   maxSize: number,
   onError: (c: Context) => Response | Promise<Response> = (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
+  /** false: always through Hono's `bodyLimit` (the sync gateway, hub/gateway/index.ts) */
+  readHere = true,
 ): MiddlewareHandler {
   const limit = bodyLimit({ maxSize, onError });
   return async (c, next) => {
     // no handler reads the body of a GET or HEAD
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = readHere ? (c.env as { incoming?: IncomingMessage } | undefined)?.incoming : undefined;
     if (!incoming || incoming.readableEnded || Object.keys(c.req.bodyCache).length > 0) return limit(c, next);
     if (Number(incoming.headers['content-length']) > maxSize) return onError(c);
     const text = await readWithin(incoming, maxSize);
