@@ -84,8 +84,9 @@ export function createHubApp(
   // before the API's token guard: the event stream also takes the token as ?token= (EventSource)
   app.route('/api/v1/events', eventsApi(ctx, { authorize: isPlanner, clients: metrics.sseClients }));
   const api = new Hono();
-  api.use(limitBody(4 * 1024 * 1024));
+  // the token first: a request without one is refused before its body is read
   api.use(requireToken(isPlanner));
+  api.use(limitBody(4 * 1024 * 1024));
   api.route('/facilities', facilitiesApi(ctx));
   api.route('/nodes', nodesApi(ctx));
   api.route('/orders', ordersApi(ctx, allocator));

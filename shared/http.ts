@@ -130,15 +130,19 @@ export const notFoundHandler = (c: Context) => c.json({ error: { code: 'not_foun
  */
 export function limitBody(
   maxSize: number,
-  onError: (c: Context) => Response | Promise<Response> = (c) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413),
-  /** false: always through Hono's `bodyLimit` (the sync gateway, hub/gateway/index.ts) */
-  readHere = true,
+  opts: {
+    /** the answer to a body over the limit (by default the API's error shape) */
+    onError?: (c: Context) => Response | Promise<Response>;
+    /** read through Hono's `bodyLimit` even under @hono/node-server (the sync gateway, hub/gateway/index.ts) */
+    viaHono?: boolean;
+  } = {},
 ): MiddlewareHandler {
+  const onError = opts.onError ?? ((c: Context) => c.json({ error: { code: 'body_too_large', message: `body over ${maxSize} bytes` } }, 413));
   const limit = bodyLimit({ maxSize, onError });
   return async (c, next) => {
     // no handler reads the body of a GET or HEAD
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const incoming = readHere ? (c.env as { incoming?: IncomingMessage } | undefined)?.incoming : undefined;
+    const incoming = opts.viaHono ? undefined : (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     if (!incoming || incoming.readableEnded || Object.keys(c.req.bodyCache).length > 0) return limit(c, next);
     if (Number(incoming.headers['content-length']) > maxSize) return onError(c);
     const text = await readWithin(incoming, maxSize);

@@ -84,9 +84,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
     return new Response(JSON.stringify({ error: body?.error?.code ?? 'error', reason: body?.error?.message ?? 'error' }), { status: res.status, headers });
   });
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
-  // bodies through Hono here: read off Node's request (as the API reads them), a gateway fuzz case
+  // bodies through Hono here: read off Node's request (as the APIs read them), a gateway fuzz case
   // (test/integration/fuzz.test.ts) hung a longpoll in 2 of 7 runs, for a reason not yet found
-  app.use(limitBody(maxBody, (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413), false));
+  app.use(limitBody(maxBody, { onError: (c) => c.json({ error: 'too_large', reason: `the request body is over ${maxBody} bytes` }, 413), viaHono: true }));
 
   // the server's root, as CouchDB answers it: PouchDB asks it for the `uuid` of its replication ids
   // (`/sync/`, where PouchDB asks it, and `/sync`)

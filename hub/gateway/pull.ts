@@ -171,7 +171,7 @@ export async function couchPull(p: PullRequest, caughtUp?: CaughtUp): Promise<Re
     for (const r of body.results) if (kept.length < limit && pulledByNode(r.id)) kept.push(r);
     if (kept.length >= limit || body.results.length < page) break;
     // a stretch of the node's own rows (a DC's events): read on in larger pages
-    if (kept.length - before < page / 2) page = Math.min(page * 2, MAX_PAGE);
+    if (kept.length - before < page / 2 && page < MAX_PAGE) page = Math.min(page * 2, MAX_PAGE);
     from = String(body.last_seq);
   }
   if (kept.length >= limit) return json({ results: kept, last_seq: kept.at(-1)!.seq });

@@ -39,8 +39,9 @@ export function createNodeApp(o: NodeAppOptions): Hono {
   const api = new Hono();
   // repeated bad associate tokens from one address: 429
   api.use(limitAuthFailures(new FailureLimiter()));
-  api.use(limitBody(1024 * 1024));
+  // the token first: a request without one is refused before its body is read
   api.use(requireToken((t) => secretEquals(t, o.associateToken)));
+  api.use(limitBody(1024 * 1024));
   const route = serve(api, '/api/v1');
 
   route(R.tasks, (c) => c.json(o.store.tasks(parseQuery(R.tasks.query, c.req.query()).all === 'true')));

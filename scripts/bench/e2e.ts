@@ -1054,17 +1054,12 @@ async function initialSyncPhase(s: Sizes, log: Logger, dirs: Dirs, backend: Back
     const rounds: { direct: PullResult; viaGateway: PullResult; node: PullResult }[] = [];
     for (const [k, st] of stores.entries()) {
       const tag = stores.length > 1 ? ` (round ${k + 1} of ${stores.length})` : '';
-      const plain = {
-        direct: () => pull(`pull: PouchDB direct${tag}`, { mode: 'plain', url: hub.ctx.couch.dbUrl(st.db), auth: hub.ctx.couch.authHeader }),
-        viaGateway: () => pull(`pull: PouchDB via gateway${tag}`, { mode: 'plain', url: `${hub.url}/sync/${st.id}`, auth: `Bearer ${st.token}` }),
-      };
-      const first = k % 2 === 0 ? 'direct' : 'viaGateway';
-      const a = await plain[first]();
-      const b = await plain[first === 'direct' ? 'viaGateway' : 'direct']();
-      const [direct, viaGateway] = first === 'direct' ? [a, b] : [b, a];
+      const direct = () => pull(`pull: PouchDB direct${tag}`, { mode: 'plain', url: hub.ctx.couch.dbUrl(st.db), auth: hub.ctx.couch.authHeader });
+      const viaGateway = () => pull(`pull: PouchDB via gateway${tag}`, { mode: 'plain', url: `${hub.url}/sync/${st.id}`, auth: `Bearer ${st.token}` });
+      const plain = k % 2 === 0 ? { direct: await direct(), viaGateway: await viaGateway() } : { viaGateway: await viaGateway(), direct: await direct() };
       // last: the node writes its positions back into the database the others read
       const node = await pull(`pull: startNode${tag}`, { mode: 'node', hubUrl: hub.url, id: st.id, token: st.token, expectPositions: N });
-      rounds.push({ direct, viaGateway, node });
+      rounds.push({ ...plain, node });
     }
     const byCost = [...rounds].sort((x, y) => costPct(x.node, x.direct) - costPct(y.node, y.direct));
     const mid = byCost[byCost.length >> 1]!;
