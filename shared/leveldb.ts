@@ -13,11 +13,17 @@
  * Memory: LevelDB's defaults (a 4 MiB write buffer, an 8 MiB block cache and up to 1,000 open
  * files per database) suit one big database. The hub's embedded server holds one database per
  * facility (hundreds), so each would grow to 12 MiB and more inside the hub's process (the 30-minute
- * soak measured +31 % hub RSS with them). `levelDbOptions(role)` gives each role its sizes, passed
- * to PouchDB beside `db` (PouchDB hands its options to LevelDB's open); a database opened without
- * them gets the node's. Durability does not depend on them: every write is still synced.
+ * soak measured +31 % hub RSS with them). `levelDbOptions(role)` gives each role its sizes: the
+ * hub's own databases (`dom`, written by every order), a facility's database at the hub (a store's
+ * DOs, events and positions: a few MB, written a few times a minute), a node's database. A
+ * database's write buffer fills with what is written to it and is let go only when it is full (a
+ * sorted table written out), and its cache fills with what is read: a quiet facility database takes
+ * hours to reach its sizes, so the hub's resident memory grows all that time towards hundreds of
+ * databases times both (docs/RELIABILITY.md, "The soak"). Durability does not depend on them:
+ * every write is still synced.
  */
 import { createRequire } from 'node:module';
+import { basename } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -49,12 +55,15 @@ export interface LevelDbTuning {
 }
 
 const MiB = 1 << 20;
+export type LevelDbRole = 'hub' | 'facility' | 'node';
+
 /**
- * Per role: the hub's embedded server holds hundreds of small facility databases (a store's
- * orders, DOs and events: a few MB each), a node one database of its own facility.
+ * Per role: the hub's own databases at the embedded server (`dom`, the busiest), each facility's
+ * database there (hundreds of them, small and mostly quiet), a node's one database of its own.
  */
-export const LEVELDB_DEFAULTS: Record<'hub' | 'node', LevelDbTuning> = {
+export const LEVELDB_DEFAULTS: Record<LevelDbRole, LevelDbTuning> = {
   hub: { writeBufferSize: 1 * MiB, cacheSize: 1 * MiB, maxOpenFiles: 100 },
+  facility: { writeBufferSize: 256 * 1024, cacheSize: 256 * 1024, maxOpenFiles: 100 },
   node: { writeBufferSize: 2 * MiB, cacheSize: 2 * MiB, maxOpenFiles: 200 },
 };
 
@@ -71,7 +80,7 @@ export function parseByteSize(name: string, text: string): number {
  * The role's sizes, each overridable by the environment: DOM_LEVELDB_WRITE_BUFFER and
  * DOM_LEVELDB_CACHE (bytes, or 512k / 4m), DOM_LEVELDB_MAX_OPEN_FILES (a count, 64 or more).
  */
-export function levelDbOptions(role: 'hub' | 'node', env: NodeJS.ProcessEnv = process.env): LevelDbTuning {
+export function levelDbOptions(role: LevelDbRole, env: NodeJS.ProcessEnv = process.env): LevelDbTuning {
   const d = LEVELDB_DEFAULTS[role];
   const files = env.DOM_LEVELDB_MAX_OPEN_FILES;
   if (files !== undefined && !/^\s*\d+\s*$/.test(files)) throw new Error(`DOM_LEVELDB_MAX_OPEN_FILES: expected a count, got "${files}"`);
@@ -84,11 +93,28 @@ export function levelDbOptions(role: 'hub' | 'node', env: NodeJS.ProcessEnv = pr
 
 /** A leveldown whose every write is synced. Its name keys PouchDB's store cache: keep it. */
 export function durableLeveldown(location: string): LevelDown {
+  return sizedAndSynced(location, 'node');
+}
+
+/**
+ * The embedded server's leveldown: every write synced, each database sized by its role, a
+ * facility's (`node_<id>`, after any `DOM_DB_PREFIX`) or the hub's own (`dom` and the rest).
+ */
+export function hubLeveldown(location: string): LevelDown {
+  return sizedAndSynced(location, hubDbRole(basename(location)));
+}
+
+/** The role of a database at the hub's embedded server, by its name. */
+export function hubDbRole(name: string): Extract<LevelDbRole, 'hub' | 'facility'> {
+  return /(^|_)node_[^/]+$/.test(name) ? 'facility' : 'hub';
+}
+
+function sizedAndSynced(location: string, role: LevelDbRole): LevelDown {
   const db = leveldown(location);
   const { _open: open, _put: put, _del: del, _batch: batch, _chainedBatch: chained } = db;
-  // sizes the caller did not give are the node's (levelDbOptions)
+  // sizes the caller did not give are the role's (levelDbOptions)
   db._open = function (this: LevelDown, options, cb) {
-    open.call(this, { ...levelDbOptions('node'), ...(options ?? {}) }, cb);
+    open.call(this, { ...levelDbOptions(role), ...(options ?? {}) }, cb);
   };
   db._put = function (this: LevelDown, key, value, options, cb) {
     put.call(this, key, value, synced(options), cb);

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import express from 'express';
 import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb';
-import { durableLeveldown, levelDbOptions } from '../../shared/leveldb.js';
+import { hubLeveldown } from '../../shared/leveldb.js';
 
 export interface EmbeddedCouchOptions {
   dataDir: string;
@@ -115,8 +115,8 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  // every write synced before it is acknowledged, as Apache CouchDB does; LevelDB sized for hundreds of facility databases (shared/leveldb.ts)
-  const LocalPouch = PouchDB.defaults({ prefix, db: durableLeveldown, ...levelDbOptions('hub') });
+  // every write synced before it is acknowledged, as Apache CouchDB does; each database sized by its role, for hundreds of facility databases (shared/leveldb.ts)
+  const LocalPouch = PouchDB.defaults({ prefix, db: hubLeveldown });
   const expected = Buffer.from(`${opts.user}:${opts.password}`);
 
   const app = express();
