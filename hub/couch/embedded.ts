@@ -3,7 +3,7 @@
  * on loopback only, behind an admin password; every write is on disk before it is answered. Used by the hub when no COUCH_URL is given, and by
  * `dom couch` as a process of its own for several hubs to share.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -115,8 +115,12 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  // every write synced before it is acknowledged, as Apache CouchDB does; each database sized by its role, for hundreds of facility databases (shared/leveldb.ts)
-  const LocalPouch = PouchDB.defaults({ prefix, db: hubLeveldown });
+  // every write synced before it is acknowledged, as Apache CouchDB does; each database sized by its role, for hundreds of facility databases (shared/leveldb.ts).
+  // Compacted as it is written: a revision that stops being a leaf loses its body in the same write,
+  // as Apache CouchDB's compaction daemon does later. Without it every revision of every document
+  // stayed (an order and its DO states are rewritten at each step: about 20 KB an order in `dom`),
+  // and LevelDB maps what it reads of its files into the process (docs/RELIABILITY.md, "The soak").
+  const LocalPouch = PouchDB.defaults({ prefix, db: hubLeveldown, auto_compaction: true });
   const expected = Buffer.from(`${opts.user}:${opts.password}`);
 
   const app = express();
@@ -150,6 +154,39 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     '/_db_updates',
     dbUpdatesHandler(writes, () => (LocalPouch as unknown as { allDbs(): Promise<string[]> }).allDbs()),
   );
+  // Apache CouchDB's `_revs_diff`: a revision in a document's history is known, its body compacted
+  // or not. PouchDB's counts a compacted one as missing, so a replicator offering an older revision
+  // (a DC's CouchDB replicator offers the hub's own documents back) would be asked to send it.
+  const opened = new Map<string, RevisionTrees>();
+  LocalPouch.on('destroyed', (name: string) => opened.delete(name));
+  app.post(
+    '/:db/_revs_diff',
+    // a database this server does not have: express-pouchdb's answer (404)
+    (req, _res, next) => (existsSync(join(dir, req.params.db!)) ? next() : next('route')),
+    (req, res, next) =>
+      express.json({ limit: '64mb' })(req, res, (err?: unknown) =>
+        err ? res.status(400).json({ error: 'bad_request', reason: 'invalid UTF-8 JSON' }) : next(),
+      ),
+    (req, res, next) => {
+      const asked = req.body as Record<string, unknown>;
+      if (!asked || typeof asked !== 'object' || Array.isArray(asked) || !Object.values(asked).every((v) => Array.isArray(v)))
+        return res.status(400).json({ error: 'bad_request', reason: 'expected {"<doc id>": ["<rev>", ...], ...}' });
+      const name = req.params.db!;
+      let db = opened.get(name);
+      if (!db) opened.set(name, (db = new LocalPouch(name) as unknown as RevisionTrees));
+      const ids = Object.keys(asked);
+      Promise.all(ids.map((id) => revisionTree(db, id)))
+        .then((trees) => {
+          const answer: Record<string, { missing: string[] }> = {};
+          ids.forEach((id, i) => {
+            const missing = (asked[id] as unknown[]).filter((rev) => typeof rev !== 'string' || !trees[i]!.has(rev)) as string[];
+            if (missing.length) answer[id] = { missing };
+          });
+          res.json(answer);
+        })
+        .catch(next);
+    },
+  );
   app.use(
     expressPouchDB(LocalPouch, {
       mode: 'minimumForPouchDB',
@@ -173,6 +210,7 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     writes,
     stop() {
       stopped ??= (async () => {
+        opened.clear();
         server.closeAllConnections?.();
         await new Promise<void>((ok) => server.close(() => ok()));
         // Close every LevelDB this process opened so the folder can be reopened.
@@ -184,4 +222,30 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
       return stopped;
     },
   };
+}
+
+/** PouchDB's own view of a document's revision tree (the LevelDB adapter's `_getRevisionTree`). */
+interface RevisionTrees {
+  _getRevisionTree(id: string, cb: (err: { status?: number } | null, tree?: RevTreePath[]) => void): void;
+}
+interface RevTreePath {
+  pos: number;
+  ids: RevTreeNode;
+}
+type RevTreeNode = [string, unknown, RevTreeNode[]];
+
+/** Every revision in a document's history (none for a document the database never had). */
+function revisionTree(db: RevisionTrees, id: string): Promise<Set<string>> {
+  return new Promise((ok, fail) =>
+    db._getRevisionTree(id, (err, tree) => {
+      if (err) return err.status === 404 ? ok(new Set()) : fail(err);
+      const revs = new Set<string>();
+      const walk = (pos: number, [hash, , children]: RevTreeNode) => {
+        revs.add(`${pos}-${hash}`);
+        for (const c of children) walk(pos + 1, c);
+      };
+      for (const path of tree ?? []) walk(path.pos, path.ids);
+      ok(revs);
+    }),
+  );
 }
