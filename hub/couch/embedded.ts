@@ -118,8 +118,8 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   // every write synced before it is acknowledged, as Apache CouchDB does; each database sized by its role, for hundreds of facility databases (shared/leveldb.ts).
   // Compacted as it is written: a revision that stops being a leaf loses its body in the same write,
   // as Apache CouchDB's compaction daemon does later. Without it every revision of every document
-  // stayed (an order and its DO states are rewritten at each step: about 20 KB an order in `dom`),
-  // and LevelDB maps what it reads of its files into the process (docs/RELIABILITY.md, "The soak").
+  // stayed for good (an order and its DO states are rewritten at each step), on disk and, as LevelDB
+  // maps what it reads of its files, in the hub's memory (docs/RELIABILITY.md, "The soak").
   const LocalPouch = PouchDB.defaults({ prefix, db: hubLeveldown, auto_compaction: true });
   const expected = Buffer.from(`${opts.user}:${opts.password}`);
 
