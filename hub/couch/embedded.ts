@@ -158,7 +158,8 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   // or not. PouchDB's counts a compacted one as missing, so a replicator offering an older revision
   // (a DC's CouchDB replicator offers the hub's own documents back) would be asked to send it.
   const opened = new Map<string, RevisionTrees>();
-  LocalPouch.on('destroyed', (name: string) => opened.delete(name));
+  const forget = (name: string) => opened.delete(name);
+  LocalPouch.on('destroyed', forget);
   app.post(
     '/:db/_revs_diff',
     // a database this server does not have: express-pouchdb's answer (404)
@@ -210,6 +211,7 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     writes,
     stop() {
       stopped ??= (async () => {
+        LocalPouch.removeListener('destroyed', forget);
         opened.clear();
         server.closeAllConnections?.();
         await new Promise<void>((ok) => server.close(() => ok()));

@@ -42,8 +42,19 @@ ws.onopen = async () => {
       JSON.parse((await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })).result.value);
     await call('HeapProfiler.enable');
     if (cmd === 'gc') {
-      // the heap as the process holds it (garbage and all), then after a full GC
-      const before = await usage();
+      // the heap as the process holds it (garbage and all), its spaces' capacity and V8's own malloc'd
+      // memory (the compilers' zones: its peak stays in malloc's arenas), then after a full GC
+      const v8 = JSON.parse(
+        (
+          await call('Runtime.evaluate', {
+            expression:
+              "(() => { const v8 = require('v8'); const h = v8.getHeapStatistics(); return JSON.stringify({ spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size])), malloced: h.malloced_memory, peakMalloced: h.peak_malloced_memory }); })()",
+            includeCommandLineAPI: true,
+            returnByValue: true,
+          })
+        ).result.value ?? 'null',
+      );
+      const before = { ...(await usage()), v8 };
       await call('HeapProfiler.collectGarbage');
       process.stdout.write(`${JSON.stringify({ ...(await usage()), before })}\n`);
     } else {

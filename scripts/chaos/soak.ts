@@ -52,6 +52,12 @@ export interface HeapSample {
   externalMb: number;
   arrayBuffersMb: number;
   rssMb: number;
+  /** before the GC, the capacity of V8's old space, young generation and code space (absent from an older probe) */
+  oldSpaceMb?: number;
+  newSpaceMb?: number;
+  codeSpaceMb?: number;
+  /** the most V8 ever held in malloc'd memory of its own (its compilers' and parsers' zones), MB */
+  v8MallocPeakMb?: number;
 }
 
 const PROBE = fileURLToPath(new URL('./heap-probe.mjs', import.meta.url));
@@ -65,8 +71,18 @@ export function probeHeap(url: string | null | undefined): Promise<HeapSample | 
       if (err) return ok(null);
       try {
         type Usage = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
-        const m = JSON.parse(stdout) as Usage & { before: Usage };
+        type V8Stats = { spaces: Record<string, number>; malloced: number; peakMalloced: number } | null;
+        const m = JSON.parse(stdout) as Usage & { before: Usage & { v8?: V8Stats } };
+        const v8 = m.before.v8;
         ok({
+          ...(v8
+            ? {
+                oldSpaceMb: mb(v8.spaces.old_space ?? 0),
+                newSpaceMb: mb(v8.spaces.new_space ?? 0),
+                codeSpaceMb: mb(v8.spaces.code_space ?? 0),
+                v8MallocPeakMb: mb(v8.peakMalloced),
+              }
+            : {}),
           heapTotalBeforeMb: mb(m.before.heapTotal),
           heapUsedBeforeMb: mb(m.before.heapUsed),
           heapUsedMb: mb(m.heapUsed),
@@ -85,11 +101,14 @@ export function probeHeap(url: string | null | undefined): Promise<HeapSample | 
 /**
  * Where a process's resident memory is (/proc/PID/smaps): C malloc's main arena (the `[heap]`
  * mapping: native allocations of the main thread, and memory malloc keeps after they are freed),
- * other anonymous memory (V8's heap, other threads' malloc arenas, large Buffers), and mapped files
- * (the node binary, libraries).
+ * the other threads' malloc arenas (glibc's per-thread heaps: anonymous mappings that start on a
+ * 64 MiB boundary and reach no further), other anonymous memory (V8's heap, large Buffers), and
+ * mapped files (the node binary, libraries, LevelDB's tables as it reads them).
  */
 export interface MemParts {
   brkMb: number;
+  /** the other threads' malloc arenas (included in anonMb) */
+  arenasMb?: number;
   anonMb: number;
   fileMb: number;
 }
@@ -97,23 +116,52 @@ export interface MemParts {
 export function memParts(pid: number | null | undefined): MemParts | null {
   if (!pid) return null;
   try {
-    let name = '';
-    const kb = { brk: 0, anon: 0, file: 0 };
-    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-      if (head) name = head[1]!;
-      else if (line.startsWith('Rss:')) {
-        const v = Number(/(\d+)/.exec(line)?.[1] ?? 0);
-        if (name === '[heap]') kb.brk += v;
-        else if (name.startsWith('/')) kb.file += v;
-        else kb.anon += v;
-      }
-    }
-    const m = (v: number) => Math.round(v / 102.4) / 10;
-    return { brkMb: m(kb.brk), anonMb: m(kb.anon), fileMb: m(kb.file) };
+    return memPartsOf(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+const ARENA = 64n << 20n;
+
+/** memParts of the text of a /proc/PID/smaps. */
+export function memPartsOf(smaps: string): MemParts {
+  let name = '';
+  let arena = false;
+  const kb = { brk: 0, arenas: 0, anon: 0, file: 0 };
+  for (const line of smaps.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[3]!;
+      const start = BigInt(`0x${head[1]}`);
+      arena = name === '' && start % ARENA === 0n && BigInt(`0x${head[2]}`) - start <= ARENA;
+    } else if (line.startsWith('Rss:')) {
+      const v = Number(/(\d+)/.exec(line)?.[1] ?? 0);
+      if (name === '[heap]') kb.brk += v;
+      else if (name.startsWith('/')) kb.file += v;
+      else {
+        kb.anon += v;
+        if (arena) kb.arenas += v;
+      }
+    }
+  }
+  const m = (v: number) => Math.round(v / 102.4) / 10;
+  return { brkMb: m(kb.brk), arenasMb: m(kb.arenas), anonMb: m(kb.anon), fileMb: m(kb.file) };
+}
+
+/** The parts of the hub's resident memory, each [from, to] as the RSS criterion compares them (MB). */
+export interface HubMemFromTo {
+  /** V8's heap as the hub held it before the probe's GC, and its old space and young generation */
+  v8: [number, number] | null;
+  oldSpace: [number, number] | null;
+  newSpace: [number, number] | null;
+  /** anonymous memory and malloc's main arena, less V8's heap: malloc's arenas, Buffers, LevelDB's buffers */
+  native: [number, number] | null;
+  mainArena: [number, number] | null;
+  otherArenas: [number, number] | null;
+  files: [number, number] | null;
+  /** V8's own malloc'd memory at its peak (its compilers' zones): what malloc may have kept of it */
+  v8MallocPeak: [number, number] | null;
 }
 
 export interface SoakStall {
@@ -137,6 +185,8 @@ export interface SoakResult {
   rssFromTo: { hub: [number, number] | null; couch: [number, number] | null; nodes: [number, number] | null };
   /** the hub's live heap after a full GC, the same way (null where the probe did not answer) */
   hubHeapFromTo: [number, number] | null;
+  /** where the hub's resident memory is, the same way, by part (HubMemFromTo); null without the probes */
+  hubMemFromTo?: HubMemFromTo | null;
   /** CouchDB's own memory counters, the same way, by kind */
   couchErlangFromTo?: Record<keyof ErlangMemory, [number, number] | null> | null;
   /** descriptors: the trend (Theil–Sen) over the samples from the warm-up on, per kind */
@@ -504,7 +554,7 @@ export function judgeSoak(
   samples: SoakSample[],
   durationMs: number,
   stalls: number,
-): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'couchErlangFromTo' | 'fdTrends' | 'pass'> {
+): Pick<SoakResult, 'growth' | 'rssFromTo' | 'hubHeapFromTo' | 'hubMemFromTo' | 'couchErlangFromTo' | 'fdTrends' | 'pass'> {
   // under load only: the sample taken after the work stopped is shown, not judged
   const s = samples.filter((x) => !x.final);
   const from = Math.min(300, durationMs / 1000 / 6);
@@ -560,7 +610,20 @@ export function judgeSoak(
   const couchErlangFromTo = base.some((x) => x.couch?.erlang)
     ? { processes: erlang('processes'), binary: erlang('binary'), ets: erlang('ets'), other: erlang('other') }
     : null;
-  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), couchErlangFromTo, fdTrends, pass };
+  const native = (x: SoakSample) => (x.hub.mem && x.hub.heap ? x.hub.mem.anonMb + x.hub.mem.brkMb - x.hub.heap.heapTotalBeforeMb : null);
+  const hubMemFromTo = base.some((x) => x.hub.mem)
+    ? {
+        v8: fromTo((x) => x.hub.heap?.heapTotalBeforeMb),
+        oldSpace: fromTo((x) => x.hub.heap?.oldSpaceMb),
+        newSpace: fromTo((x) => x.hub.heap?.newSpaceMb),
+        native: fromTo(native),
+        mainArena: fromTo((x) => x.hub.mem?.brkMb),
+        otherArenas: fromTo((x) => x.hub.mem?.arenasMb),
+        files: fromTo((x) => x.hub.mem?.fileMb),
+        v8MallocPeak: fromTo((x) => x.hub.heap?.v8MallocPeakMb),
+      }
+    : null;
+  return { growth: g, rssFromTo, hubHeapFromTo: fromTo((x) => x.hub.heap?.heapUsedMb), hubMemFromTo, couchErlangFromTo, fdTrends, pass };
 }
 
 /** The soak's chart: resident memory (hub, CouchDB, node mean), open descriptors and sync latency (per sample) over time. */
@@ -734,6 +797,25 @@ export function soakMarkdown(r: SoakResult, chart?: string): string {
         `${ft(r.hubHeapFromTo, 'MB')} (${pc(Math.round(((r.hubHeapFromTo[1] - r.hubHeapFromTo[0]) / r.hubHeapFromTo[0]) * 1000) / 10)}), the same samples as its RSS.`,
       '',
     );
+  const hm = r.hubMemFromTo;
+  if (hm) {
+    const part = (label: string, v: [number, number] | null) => (v ? `${label} ${ft(v, 'MB')}` : null);
+    const v8 = [part('its old space', hm.oldSpace), part('young generation', hm.newSpace)].filter(Boolean).join(', ');
+    const native = [part("malloc's main arena", hm.mainArena), part("the other threads' arenas", hm.otherArenas)].filter(Boolean).join(', ');
+    lines.push(
+      `Where the hub's resident memory went, the same samples (\`/proc/PID/smaps\`, and V8's heap as the probe found it before its GC; not a criterion): ` +
+        [
+          hm.v8 && `V8's heap ${ft(hm.v8, 'MB')}${v8 ? ` (${v8})` : ''}`,
+          hm.native && `native memory outside it ${ft(hm.native, 'MB')}${native ? ` (${native})` : ''}`,
+          hm.files && `mapped files ${ft(hm.files, 'MB')}`,
+          hm.v8MallocPeak && `V8's own malloc'd memory at its peak ${ft(hm.v8MallocPeak, 'MB')}`,
+        ]
+          .filter(Boolean)
+          .join('; ') +
+        '.',
+      '',
+    );
+  }
   const ce = r.couchErlangFromTo;
   if (ce)
     lines.push(

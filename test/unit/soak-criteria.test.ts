@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fdTrend, judgeSoak, type SoakSample } from '../../scripts/chaos/soak.js';
+import { fdTrend, judgeSoak, memPartsOf, soakMarkdown, type SoakSample } from '../../scripts/chaos/soak.js';
 
 /** Sockets that come and go with traffic: 132–212 around 170, no drift (a fixed pseudo-random scatter). */
 const scatter = Array.from({ length: 50 }, (_, i) => [300 + i * 30, 170 + Math.round(40 * Math.sin(i * 2.7) * Math.cos(i * 1.3))] as [number, number]);
@@ -61,5 +61,60 @@ describe('the soak: resident memory', () => {
     expect(j.pass.rss).toBe(false);
     expect(j.pass.noStall).toBe(true);
     expect(j.pass.fds).toBe(true);
+  });
+});
+
+describe("the soak: where the hub's memory is", () => {
+  const map = (start: string, end: string, name: string, rssKb: number) => `${start}-${end} rw-p 00000000 00:00 0 ${name}\nSize: 1 kB\nRss: ${rssKb} kB\n`;
+
+  it("tells malloc's main arena, the other threads' arenas, other anonymous memory and mapped files apart", () => {
+    const smaps =
+      map('55d0c0000000', '55d0c2000000', '[heap]', 10 * 1024) +
+      // glibc's per-thread heaps: a 64 MiB-aligned start, no further than 64 MiB
+      map('7f3c04000000', '7f3c05800000', '', 20 * 1024) +
+      map('7f3c08000000', '7f3c0c000000', '', 4 * 1024) +
+      // V8's heap pages and the like: anonymous, not on a 64 MiB boundary, or larger
+      map('7f3c0e001000', '7f3c0f000000', '', 30 * 1024) +
+      map('7f3800000000', '7f3810000000', '', 50 * 1024) +
+      map('7f3d00000000', '7f3d00100000', '/usr/bin/node', 45 * 1024);
+    expect(memPartsOf(smaps)).toEqual({ brkMb: 10, arenasMb: 24, anonMb: 104, fileMb: 45 });
+  });
+
+  it('reports each part from minute 5 to the end beside the criterion', () => {
+    const samples: SoakSample[] = Array.from({ length: 61 }, (_, i) => ({
+      t: i * 30,
+      hub: {
+        rssMb: 200 + i,
+        fds: 30,
+        sockets: 20,
+        files: 4,
+        mem: { brkMb: 10, arenasMb: 20, anonMb: 140 + i, fileMb: 50 },
+        heap: {
+          heapTotalBeforeMb: 100 + i / 2,
+          heapUsedBeforeMb: 80,
+          heapUsedMb: 50,
+          heapTotalMb: 60,
+          externalMb: 4,
+          arrayBuffersMb: 1,
+          rssMb: 200,
+          oldSpaceMb: 60 + i / 2,
+          newSpaceMb: 32,
+          codeSpaceMb: 6,
+          v8MallocPeakMb: 43,
+        },
+      },
+      couch: null,
+      nodes: { up: 2, rssMeanMb: 100, rssMaxMb: 100, fds: 60, steadyRssMeanMb: 100, steadyFds: 60 },
+      lag: { notPulled: 0, notPushed: 0, notPushedMax: 0, notPulledMax: 0 },
+      up: { n: 0, p50: null, max: null },
+      down: { n: 0, p50: null, max: null },
+      ordersAccepted: 0,
+    }));
+    const j = judgeSoak(samples, 1_800_000, 0);
+    // samples 10–12 against 58–60
+    expect(j.hubMemFromTo).toMatchObject({ v8: [105.5, 129.5], oldSpace: [65.5, 89.5], newSpace: [32, 32], native: [55.5, 79.5], files: [50, 50] });
+    const md = soakMarkdown({ durationS: 1800, intervalS: 30, ratePerS: 1, samples, stalls: [], probes: { up: [], down: [], failed: 0 }, ...j });
+    expect(md).toContain("V8's heap 105.5 → 129.5 MB (its old space 65.5 → 89.5 MB, young generation 32 → 32 MB)");
+    expect(md).toContain("native memory outside it 55.5 → 79.5 MB (malloc's main arena 10 → 10 MB, the other threads' arenas 20 → 20 MB)");
   });
 });
