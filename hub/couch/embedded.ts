@@ -155,37 +155,33 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
     dbUpdatesHandler(writes, () => (LocalPouch as unknown as { allDbs(): Promise<string[]> }).allDbs()),
   );
   // Apache CouchDB's `_revs_diff`: a revision in a document's history is known, its body compacted
-  // or not. PouchDB's counts a compacted one as missing, so a replicator offering an older revision
-  // (a DC's CouchDB replicator offers the hub's own documents back) would be asked to send it.
+  // or not, and a missing one is told its possible ancestors (the leaves below it). PouchDB's counts
+  // a compacted revision as missing, so a replicator offering an older one (a DC's CouchDB replicator
+  // offers the hub's own documents back) would be asked to send it.
   const opened = new Map<string, RevisionTrees>();
   const forget = (name: string) => opened.delete(name);
   LocalPouch.on('destroyed', forget);
   app.post(
     '/:db/_revs_diff',
     // a database this server does not have: express-pouchdb's answer (404)
-    (req, _res, next) => (existsSync(join(dir, req.params.db!)) ? next() : next('route')),
+    (req, _res, next) => (opened.has(req.params.db!) || existsSync(join(dir, req.params.db!)) ? next() : next('route')),
     (req, res, next) =>
       express.json({ limit: '64mb' })(req, res, (err?: unknown) =>
         err ? res.status(400).json({ error: 'bad_request', reason: 'invalid UTF-8 JSON' }) : next(),
       ),
     (req, res, next) => {
       const asked = req.body as Record<string, unknown>;
-      if (!asked || typeof asked !== 'object' || Array.isArray(asked) || !Object.values(asked).every((v) => Array.isArray(v)))
+      if (
+        !asked ||
+        typeof asked !== 'object' ||
+        Array.isArray(asked) ||
+        !Object.values(asked).every((v) => Array.isArray(v) && v.every((rev) => typeof rev === 'string'))
+      )
         return res.status(400).json({ error: 'bad_request', reason: 'expected {"<doc id>": ["<rev>", ...], ...}' });
       const name = req.params.db!;
       let db = opened.get(name);
       if (!db) opened.set(name, (db = new LocalPouch(name) as unknown as RevisionTrees));
-      const ids = Object.keys(asked);
-      Promise.all(ids.map((id) => revisionTree(db, id)))
-        .then((trees) => {
-          const answer: Record<string, { missing: string[] }> = {};
-          ids.forEach((id, i) => {
-            const missing = (asked[id] as unknown[]).filter((rev) => typeof rev !== 'string' || !trees[i]!.has(rev)) as string[];
-            if (missing.length) answer[id] = { missing };
-          });
-          res.json(answer);
-        })
-        .catch(next);
+      revsDiff(db, asked as Record<string, string[]>).then((answer) => res.json(answer), next);
     },
   );
   app.use(
@@ -236,18 +232,41 @@ interface RevTreePath {
 }
 type RevTreeNode = [string, unknown, RevTreeNode[]];
 
-/** Every revision in a document's history (none for a document the database never had). */
-function revisionTree(db: RevisionTrees, id: string): Promise<Set<string>> {
+interface History {
+  known: Set<string>;
+  leaves: { pos: number; rev: string }[];
+}
+
+/** Every revision in a document's history, and its leaves (none for a document the database never had). */
+function history(db: RevisionTrees, id: string): Promise<History> {
   return new Promise((ok, fail) =>
     db._getRevisionTree(id, (err, tree) => {
-      if (err) return err.status === 404 ? ok(new Set()) : fail(err);
-      const revs = new Set<string>();
+      if (err) return err.status === 404 ? ok({ known: new Set(), leaves: [] }) : fail(err);
+      const h: History = { known: new Set(), leaves: [] };
       const walk = (pos: number, [hash, , children]: RevTreeNode) => {
-        revs.add(`${pos}-${hash}`);
+        const rev = `${pos}-${hash}`;
+        h.known.add(rev);
+        if (!children.length) h.leaves.push({ pos, rev });
         for (const c of children) walk(pos + 1, c);
       };
       for (const path of tree ?? []) walk(path.pos, path.ids);
-      ok(revs);
+      ok(h);
     }),
   );
+}
+
+/** The answer of `_revs_diff` as couch_db:get_missing_revs gives it (possible ancestors: the leaves below a missing revision). */
+async function revsDiff(db: RevisionTrees, asked: Record<string, string[]>) {
+  const ids = Object.keys(asked);
+  const histories = await Promise.all(ids.map((id) => history(db, id)));
+  const answer: Record<string, { missing: string[]; possible_ancestors?: string[] }> = {};
+  ids.forEach((id, i) => {
+    const { known, leaves } = histories[i]!;
+    const missing = asked[id]!.filter((rev) => !known.has(rev));
+    if (!missing.length) return;
+    const top = Math.max(...missing.map((rev) => parseInt(rev, 10) || 0));
+    const ancestors = leaves.filter((l) => l.pos < top).map((l) => l.rev);
+    answer[id] = { missing, ...(ancestors.length ? { possible_ancestors: ancestors } : {}) };
+  });
+  return answer;
 }
