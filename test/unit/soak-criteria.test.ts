@@ -38,19 +38,20 @@ describe('the soak: descriptors flat', () => {
   });
 });
 
-describe('the soak: resident memory', () => {
-  const sample = (t: number, hubRss: number, final?: boolean): SoakSample => ({
-    t,
-    hub: { rssMb: hubRss, fds: 30, sockets: 20, files: 4 },
-    couch: null,
-    nodes: { up: 2, rssMeanMb: 100, rssMaxMb: 100, fds: 60, steadyRssMeanMb: 100, steadyFds: 60 },
-    lag: { notPulled: 0, notPushed: 0, notPushedMax: 0, notPulledMax: 0 },
-    up: { n: 0, p50: null, max: null },
-    down: { n: 0, p50: null, max: null },
-    ordersAccepted: 0,
-    ...(final ? { final } : {}),
-  });
+/** A sample of a soak under load: the hub's RSS, and whatever else of the hub's is given. */
+const sample = (t: number, hubRss: number, final?: boolean, hub: Partial<SoakSample['hub']> = {}): SoakSample => ({
+  t,
+  hub: { rssMb: hubRss, fds: 30, sockets: 20, files: 4, ...hub },
+  couch: null,
+  nodes: { up: 2, rssMeanMb: 100, rssMaxMb: 100, fds: 60, steadyRssMeanMb: 100, steadyFds: 60 },
+  lag: { notPulled: 0, notPushed: 0, notPushedMax: 0, notPulledMax: 0 },
+  up: { n: 0, p50: null, max: null },
+  down: { n: 0, p50: null, max: null },
+  ordersAccepted: 0,
+  ...(final ? { final } : {}),
+});
 
+describe('the soak: resident memory', () => {
   it('compares the means of 3 samples from minute 5 and of the last 3 under load; the sample after the work stopped is not judged', () => {
     const samples = Array.from({ length: 61 }, (_, i) => sample(i * 30, 200 + i));
     // the hub idles once the work stops, and its heap shrinks: that must not hide the growth
@@ -81,13 +82,8 @@ describe("the soak: where the hub's memory is", () => {
   });
 
   it('reports each part from minute 5 to the end beside the criterion', () => {
-    const samples: SoakSample[] = Array.from({ length: 61 }, (_, i) => ({
-      t: i * 30,
-      hub: {
-        rssMb: 200 + i,
-        fds: 30,
-        sockets: 20,
-        files: 4,
+    const samples = Array.from({ length: 61 }, (_, i) =>
+      sample(i * 30, 200 + i, false, {
         mem: { brkMb: 10, arenasMb: 20, anonMb: 140 + i, fileMb: 50 },
         heap: {
           heapTotalBeforeMb: 100 + i / 2,
@@ -102,14 +98,8 @@ describe("the soak: where the hub's memory is", () => {
           codeSpaceMb: 6,
           v8MallocPeakMb: 43,
         },
-      },
-      couch: null,
-      nodes: { up: 2, rssMeanMb: 100, rssMaxMb: 100, fds: 60, steadyRssMeanMb: 100, steadyFds: 60 },
-      lag: { notPulled: 0, notPushed: 0, notPushedMax: 0, notPulledMax: 0 },
-      up: { n: 0, p50: null, max: null },
-      down: { n: 0, p50: null, max: null },
-      ordersAccepted: 0,
-    }));
+      }),
+    );
     const j = judgeSoak(samples, 1_800_000, 0);
     // samples 10–12 against 58–60
     expect(j.hubMemFromTo).toMatchObject({ v8: [105.5, 129.5], oldSpace: [65.5, 89.5], newSpace: [32, 32], native: [55.5, 79.5], files: [50, 50] });
