@@ -161,14 +161,12 @@ export async function startEmbeddedCouch(opts: EmbeddedCouchOptions): Promise<Em
   const opened = new Map<string, RevisionTrees>();
   const forget = (name: string) => opened.delete(name);
   LocalPouch.on('destroyed', forget);
+  const json = express.json({ limit: '64mb' });
   app.post(
     '/:db/_revs_diff',
     // a database this server does not have: express-pouchdb's answer (404)
     (req, _res, next) => (opened.has(req.params.db!) || existsSync(join(dir, req.params.db!)) ? next() : next('route')),
-    (req, res, next) =>
-      express.json({ limit: '64mb' })(req, res, (err?: unknown) =>
-        err ? res.status(400).json({ error: 'bad_request', reason: 'invalid UTF-8 JSON' }) : next(),
-      ),
+    (req, res, next) => json(req, res, (err?: unknown) => (err ? res.status(400).json({ error: 'bad_request', reason: 'invalid UTF-8 JSON' }) : next())),
     (req, res, next) => {
       const asked = req.body as Record<string, unknown>;
       if (
