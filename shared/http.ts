@@ -169,9 +169,10 @@ function readWithin(incoming: IncomingMessage, maxSize: number): Promise<string 
     const onData = (b: Buffer) => {
       size += b.length;
       if (size <= maxSize) return void chunks.push(b);
-      // the rest is left unread: the answer is a 413, and the server discards what follows
+      // the answer is a 413; the rest is read and dropped, as @hono/node-server drains an unread
+      // body: a socket closed with data unread is reset, and the client can lose the 413 to it
       done();
-      incoming.pause();
+      incoming.resume();
       resolve(null);
     };
     const onEnd = () => {
